@@ -1,0 +1,58 @@
+"""科技红娘 CRM: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, has_request_context, request
+from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from crm import cli, errors, models, policy
+from crm.audit import services as audit_services
+from crm.auth import bp as auth_bp
+from crm.config import load_config
+from crm.db import configure_sqlite
+from crm.extensions import csrf, db, login_manager, migrate
+from crm.main import bp as main_bp
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+__all__ = ["create_app", "models"]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints. No side effects on the database."""
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    load_config(app, test_config)
+    logging.getLogger("crm").setLevel(app.config["LOG_LEVEL"])
+    if proxies := int(app.config["TRUSTED_PROXIES"]):
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(
+                db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]), _starts_write_transaction
+            )
+    audit_services.install(Session)  # every session, the app's and any a script makes
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    errors.register_error_handlers(app)
+    app.before_request(policy.enforce_view_access)
+    app.jinja_env.globals["policy"] = policy
+    cli.register(app)
+    return app
+
+
+def _starts_write_transaction() -> bool:
+    """SQLite: safe requests only read (BEGIN); anything else may write (BEGIN IMMEDIATE)."""
+    return not (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))

@@ -1,0 +1,237 @@
+"""Users, passwords, login sessions and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
+from crm.db import utcnow
+from crm.errors import NotFound, ValidationError
+from crm.extensions import db
+
+logger = logging.getLogger(__name__)
+
+# Checked against when the username is unknown, so both paths take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-0")
+
+
+class LoginThrottled(ValidationError):
+    status = 429
+
+
+@dataclass(frozen=True)
+class UserData:
+    username: str
+    display_name: str
+    role: Role
+    password: str
+    department: str | None = None
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def check_password_strength(password: str, field: str = "password") -> None:
+    """Refuse passwords shorter than the configured minimum (10 by default)."""
+    minimum = int(current_app.config["PASSWORD_MIN_LENGTH"])
+    if len(password) < minimum:
+        raise ValidationError(f"密码至少需要 {minimum} 个字符。", field=field)
+
+
+def get_user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == normalise_username(username)))
+
+
+def get_or_create_department(name: str) -> Department:
+    dept = db.session.scalar(sa.select(Department).where(Department.name == name))
+    if dept is None:
+        dept = Department(name=name)
+        db.session.add(dept)
+        db.session.flush()
+        logger.info("Department %r created", dept)
+    return dept
+
+
+def create_user(data: UserData) -> User:
+    """Create an account; the username must be new and the password long enough."""
+    username = normalise_username(data.username)
+    if not username:
+        raise ValidationError("用户名不能为空。", field="username")
+    if get_user(username) is not None:
+        raise ValidationError(f"用户名“{username}”已存在。", field="username")
+    check_password_strength(data.password)
+    user = User(
+        username=username,
+        display_name=data.display_name.strip() or username,
+        role=Role(data.role),
+        password_hash=generate_password_hash(data.password),
+        password_changed_at=utcnow(),
+        department=get_or_create_department(data.department) if data.department else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    logger.info("User %r created", user)
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.username)))
+
+
+def _require_user(username: str) -> User:
+    user = get_user(username)
+    if user is None:
+        raise NotFound(f"用户“{username}”不存在。")
+    return user
+
+
+def deactivate_user(username: str) -> User:
+    """Deactivate an account and end every session it has."""
+    user = _require_user(username)
+    user.active = False
+    revoke_sessions(user)
+    logger.info("User %r deactivated", user)
+    return user
+
+
+def activate_user(username: str) -> User:
+    user = _require_user(username)
+    user.active = True
+    logger.info("User %r reactivated", user)
+    return user
+
+
+def set_password(user: User, new_password: str) -> None:
+    """Set a new password and end every session of the user."""
+    check_password_strength(new_password, field="new_password")
+    user.password_hash = generate_password_hash(new_password)
+    user.password_changed_at = utcnow()
+    revoke_sessions(user)
+    logger.info("Password of %r changed", user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not check_password_hash(user.password_hash, current_password):
+        raise ValidationError("当前密码不正确。", field="current_password")
+    if current_password == new_password:
+        raise ValidationError("新密码不能与当前密码相同。", field="new_password")
+    set_password(user, new_password)
+
+
+# ---- login sessions --------------------------------------------------------------------------
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
+    """Record a signed-in browser; the returned token goes into the signed session cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            ip=ip,
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def user_for_session(user_id: str, token: str | None) -> User | None:
+    """The active user a session cookie belongs to, or None if it was revoked."""
+    if not token or not user_id.isdigit():
+        return None
+    return db.session.scalar(
+        sa.select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            User.active.is_(True),
+            UserSession.token_hash == _hash_token(token),
+            UserSession.revoked_at.is_(None),
+        )
+    )
+
+
+def end_session(token: str | None) -> None:
+    if not token:
+        return
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.token_hash == _hash_token(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def revoke_sessions(user: User) -> None:
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# ---- authentication and throttling ------------------------------------------------------------
+
+
+def _failures_since(column: sa.ColumnElement[str], value: str, since: object) -> list[LoginAttempt]:
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded)
+    )
+    start = max(since, last_success) if last_success else since  # type: ignore[type-var]
+    return list(
+        db.session.scalars(
+            sa.select(LoginAttempt)
+            .where(column == value, LoginAttempt.at > start, LoginAttempt.succeeded.is_(False))
+            .order_by(LoginAttempt.at)
+        )
+    )
+
+
+def check_throttle(username: str, ip: str) -> None:
+    """Raise LoginThrottled when the account or the address failed too often recently."""
+    cfg = current_app.config
+    window = timedelta(minutes=int(cfg["LOGIN_FAILURE_WINDOW_MINUTES"]))
+    now = utcnow()
+    since = now - window
+    for column, value, limit, what in (
+        (LoginAttempt.username, normalise_username(username), cfg["LOGIN_MAX_FAILURES"], "账号"),
+        (LoginAttempt.ip, ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], "地址"),
+    ):
+        failures = _failures_since(column, value, since)
+        if len(failures) >= int(limit):
+            unlock_at = failures[-int(limit)].at + window
+            minutes = max(1, math.ceil((unlock_at - now).total_seconds() / 60))
+            logger.warning(
+                "Login throttled for %s %r: %d failures in %s", what, value, len(failures), window
+            )
+            raise LoginThrottled(f"该{what}登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试。")
+
+
+def authenticate(username: str, password: str, ip: str) -> User | None:
+    """Check a login; records the attempt. Returns the user, or None when refused."""
+    username = normalise_username(username)
+    check_throttle(username, ip)
+    user = get_user(username)
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = ok and user is not None and user.active
+    db.session.add(LoginAttempt(username=username[:64], ip=ip, succeeded=ok))
+    db.session.flush()
+    if not ok:
+        logger.warning("Failed login for %r from %s", username, ip)
+        return None
+    logger.info("User %r logged in from %s", user, ip)
+    return user

@@ -1,0 +1,142 @@
+"""Login, logout, own password, and the admin's user list."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from crm.auth import bp, services
+from crm.auth.forms import ActiveForm, LoginForm, PasswordForm, UserForm
+from crm.auth.models import Department, User
+from crm.errors import ValidationError
+from crm.extensions import db, login_manager
+from crm.forms import attach_error
+from crm.policy import Level, access
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only paths inside this site: no scheme, no host, no '//' or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and "\\" not in target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access(Level.PUBLIC, self_service=True)
+def login() -> Response | str:
+    """Sign in with username and password (throttled per account and per address)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr or "unknown"
+        try:
+            user = services.authenticate(form.username.data, form.password.data, ip)
+        except services.LoginThrottled as exc:
+            flash(exc.message, "danger")
+            return render_template("auth/login.html", form=form), 429
+        if user is None:
+            db.session.commit()  # keep the failed attempt: throttling counts it
+            flash("用户名或密码错误。", "danger")
+            return render_template("auth/login.html", form=form), 200
+        token = services.start_session(user, ip, request.user_agent.string)
+        session.clear()
+        login_user(user)
+        session["sid"] = token
+        session.permanent = True  # idle timeout = PERMANENT_SESSION_LIFETIME
+        db.session.commit()
+        target = request.args.get("next")
+        return redirect(target if is_safe_next(target) else url_for("main.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@access(Level.SIGNED_IN, self_service=True)
+def logout() -> Response:
+    """End this browser's session for good: the old cookie opens nothing afterwards."""
+    services.end_session(session.get("sid"))
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@access(Level.SIGNED_IN, self_service=True)
+def password() -> Response | str:
+    """Change one's own password; every other session of the account ends."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="new_password")
+            return render_template("auth/password.html", form=form), 400
+        session["sid"] = services.start_session(
+            current_user, request.remote_addr, request.user_agent.string
+        )
+        db.session.commit()
+        flash("密码已修改，其他设备上的登录已失效。", "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@access(Level.ADMIN)
+def users() -> Response | str:
+    """List accounts and create new ones (admins only)."""
+    form = UserForm()
+    departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
+    form.department.choices = [("", "（无）")] + [(d.name, d.name) for d in departments]
+    if form.validate_on_submit():
+        data = services.UserData(
+            username=form.username.data,
+            display_name=form.display_name.data,
+            role=form.role.data,
+            password=form.password.data,
+            department=form.department.data or None,
+        )
+        try:
+            user = services.create_user(data)
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="username")
+        else:
+            db.session.commit()
+            flash(f"已创建用户 {user.display_name}（{user.username}）。", "success")
+            return redirect(url_for("auth.users"))
+    status = 400 if form.errors else 200
+    return render_template(
+        "auth/users.html", form=form, users=services.list_users(), toggle=ActiveForm()
+    ), status
+
+
+@bp.route("/admin/users/<username>/active", methods=["POST"])
+@access(Level.ADMIN)
+def set_active(username: str) -> Response:
+    """Switch an account off (its sessions end at once) or back on."""
+    form = ActiveForm()
+    if form.validate_on_submit():
+        if form.active.data:
+            user = services.activate_user(username)
+            flash(f"已启用 {user.display_name}。", "success")
+        else:
+            user = services.deactivate_user(username)
+            flash(f"已停用 {user.display_name}，其登录已全部失效。", "success")
+        db.session.commit()
+    return redirect(url_for("auth.users"))
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The user of this request, if its server-side session is still open."""
+    return services.user_for_session(user_id, session.get("sid"))

@@ -1,0 +1,13 @@
+"""Each area's command groups, added to the app's CLI (`crm user`, `crm seed`, …)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from crm.auth.cli import user_cli
+from crm.seed.cli import seed_cli
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(user_cli)
+    app.cli.add_command(seed_cli)

@@ -1,0 +1,107 @@
+"""Configuration defaults and loading: defaults, then instance/config.py, then environment.
+
+Nothing here reads the environment at import time; `load_config` is called by `create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: Every setting, its default and what it does. The README table is written from this.
+DEFAULTS: dict[str, Any] = {
+    "ENV_NAME": "development",  # CRM_ENV_NAME: "production" turns on the production checks
+    "SQLALCHEMY_DATABASE_URI": None,  # DATABASE_URL; default SQLite in instance/crm.sqlite3
+    "SQLITE_BUSY_TIMEOUT_MS": 15000,  # CRM_SQLITE_BUSY_TIMEOUT_MS
+    "SESSION_IDLE_MINUTES": 30,  # CRM_SESSION_IDLE_MINUTES: idle logout
+    "LOGIN_MAX_FAILURES": 10,  # CRM_LOGIN_MAX_FAILURES per account per window
+    "LOGIN_MAX_FAILURES_PER_IP": 50,  # CRM_LOGIN_MAX_FAILURES_PER_IP per window
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # CRM_LOGIN_FAILURE_WINDOW_MINUTES
+    "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH
+    "STALE_VISIT_DAYS": 90,  # CRM_STALE_VISIT_DAYS: home page "not visited for N days"
+    "PER_PAGE": 25,  # CRM_PER_PAGE
+    "TRUSTED_PROXIES": 0,  # CRM_TRUSTED_PROXIES: number of proxies in front (ProxyFix)
+    "LOG_LEVEL": "INFO",  # CRM_LOG_LEVEL
+    "SESSION_COOKIE_SECURE": None,  # CRM_SESSION_COOKIE_SECURE; None = on in production only
+    "TIMEZONE": "Asia/Shanghai",  # CRM_TIMEZONE: what "today" means for due dates and visits
+}
+
+PRODUCTION = "production"
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config from defaults, instance/config.py and the environment (in that order)."""
+    app.config.update(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        _apply_environment(app)
+    else:
+        app.config.update(test_config)
+
+    if app.config.get("SQLALCHEMY_DATABASE_URI") is None:
+        db_path = Path(app.instance_path) / "crm.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+
+    production = app.config["ENV_NAME"] == PRODUCTION
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise RuntimeError(
+                "SECRET_KEY is not set: a production configuration refuses to start without one."
+            )
+        app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
+
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = production
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"])),
+        SESSION_REFRESH_EACH_REQUEST=True,
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+
+
+def _apply_environment(app: Flask) -> None:
+    """Environment wins: DATABASE_URL, SECRET_KEY and every CRM_* variable."""
+    if url := os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if key := os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = key
+    # CRM_FOO=30 -> FOO=30 (values parsed as JSON when they look like JSON)
+    app.config.from_prefixed_env("CRM")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// and always use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _local_secret_key(instance: Path) -> str:
+    """Generate a key once for local use and keep it in instance/secret_key."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

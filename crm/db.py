@@ -1,0 +1,151 @@
+"""Declarative base, column types and mixins shared by every model; SQLite connection setup."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), date: sa.Date()},
+    )
+
+    def __repr__(self) -> str:
+        ident = sa.inspect(self).identity
+        label = getattr(self, "name", None) or getattr(self, "title", None)
+        suffix = f" {label!r}" if label else ""
+        return f"<{type(self).__name__} {ident[0] if ident else 'new'}{suffix}>"
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str, **kwargs: Any) -> Any:
+    """A portable enum column: stored as its value in a VARCHAR with a CHECK constraint."""
+    return mapped_column(
+        sa.Enum(
+            enum_cls,
+            name=name,
+            native_enum=False,
+            create_constraint=True,
+            validate_strings=True,
+            length=max(len(m.value) for m in enum_cls),
+            values_callable=lambda cls: [m.value for m in cls],
+        ),
+        **kwargs,
+    )
+
+
+class Timestamped:
+    """created/updated time and user, filled by the audit hook on flush."""
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # use_alter: these audit references never decide table order (user <-> department cycle)
+    @declared_attr
+    def created_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL", use_alter=True))
+
+    @declared_attr
+    def updated_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL", use_alter=True))
+
+
+class SoftDeletable:
+    """Records people delete are only marked deleted; lists filter them out."""
+
+    deleted_at: Mapped[datetime | None]
+
+    @declared_attr
+    def deleted_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+        return mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Versioned:
+    """Optimistic locking: an UPDATE with a stale version raises StaleDataError."""
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.version}
+
+
+class Record(Timestamped, SoftDeletable, Versioned):
+    """What most business records are: timestamped, soft-deletable, versioned."""
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int, immediate: Any) -> None:
+    """WAL, foreign keys, busy timeout; writes begin with BEGIN IMMEDIATE.
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's "begin" event
+    decides how each transaction starts. `immediate()` says whether the current unit of work
+    may write: then the write lock is taken up front and waits (busy timeout) instead of failing
+    with "database is locked" when a read transaction later tries to upgrade.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate() else "BEGIN")
+
+
+def render_migration_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
+    """Alembic autogenerate: write our TypeDecorators as their plain SQLAlchemy type.
+
+    Migrations then never import application code, so renaming a class cannot break them.
+    """
+    if type_ == "type" and isinstance(obj, sa.types.TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False

@@ -1,0 +1,120 @@
+"""Exceptions services raise; one set of handlers renders them (and rolls back)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from crm.extensions import db
+
+logger = logging.getLogger(__name__)
+
+
+class CRMError(Exception):
+    """Base class: `message` is shown to the user (Chinese), `status` is the HTTP status."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(CRMError):
+    status = 400
+
+
+class PermissionDenied(CRMError):
+    status = 403
+
+    def __init__(self, message: str = "您没有权限执行此操作。", **kwargs: str | None) -> None:
+        super().__init__(message, **kwargs)
+
+
+class NotFound(CRMError):
+    status = 404
+
+
+class Conflict(CRMError):
+    """Someone else changed the record since it was loaded (optimistic locking)."""
+
+    status = 409
+
+    def __init__(
+        self, message: str = "该记录已被他人修改，请刷新后重新编辑。", **kwargs: str | None
+    ) -> None:
+        super().__init__(message, **kwargs)
+
+
+TITLES = {
+    400: "请求有误",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持的请求方式",
+    409: "记录已被修改",
+    413: "文件过大",
+    429: "操作过于频繁",
+    500: "服务器出错了",
+    503: "服务暂时不可用",
+}
+
+MESSAGES = {
+    400: "请求无法处理，请返回上一页重试。",
+    403: "您没有权限访问此页面。如需权限，请联系管理员。",
+    404: "您要找的页面不存在或已被删除。",
+    405: "该页面不支持此请求方式。",
+    413: "上传的文件过大。",
+    429: "操作过于频繁，请稍后再试。",
+    500: "系统出现了错误，已记录日志。请稍后重试，或联系管理员。",
+    503: "系统繁忙，请稍后重试。",
+}
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith("/api/") or best == "application/json"
+
+
+def render_error(status: int, message: str | None = None) -> tuple[Response | str, int]:
+    """One rendering for every error page: JSON for API clients, a Chinese page otherwise."""
+    message = message or MESSAGES.get(status, MESSAGES[500])
+    if _wants_json():
+        return jsonify(error={"code": status, "message": message}), status
+    title = TITLES.get(status, TITLES[500])
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CRMError)
+    def _crm_error(exc: CRMError) -> tuple[Response | str, int]:
+        db.session.rollback()
+        logger.info("%s on %s %s: %s", type(exc).__name__, request.method, request.path, exc)
+        return render_error(exc.status, exc.message)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError) -> tuple[Response | str, int]:
+        db.session.rollback()
+        logger.info("Stale write on %s %s: %s", request.method, request.path, exc)
+        return render_error(409, Conflict().message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[Response | str, int]:
+        logger.warning("CSRF refused on %s %s: %s", request.method, request.path, exc.description)
+        return render_error(400, "页面已过期或表单令牌无效，请刷新页面后重新提交。")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc
+        return render_error(exc.code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response | str, int]:
+        db.session.rollback()
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

@@ -1,0 +1,125 @@
+"""对接会 / 展会 / 大赛 with participants and one-on-one pairings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import Base, Record, Timestamped, enum_column
+
+if TYPE_CHECKING:
+    from crm.enterprises.models import Enterprise
+    from crm.institutions.models import Institution, Researcher
+
+
+class EventKind(enum.StrEnum):
+    MATCHMAKING = "matchmaking"  # 对接会
+    EXPO = "expo"  # 展会
+    CONTEST = "contest"  # 大赛
+
+    @property
+    def label(self) -> str:
+        return {"matchmaking": "对接会", "expo": "展会", "contest": "大赛"}[self.value]
+
+
+class Event(Record, Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        sa.CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EventKind] = enum_column(EventKind, "event_kind")
+    title: Mapped[str] = mapped_column(sa.String(200))
+    starts_on: Mapped[date] = mapped_column(index=True)
+    ends_on: Mapped[date | None]
+    place: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    outcomes: Mapped[str | None] = mapped_column(sa.Text)
+
+    participants: Mapped[list[EventParticipant]] = relationship(back_populates="event")
+    pairings: Mapped[list[EventPairing]] = relationship(back_populates="event")
+
+
+class EventParticipant(Timestamped, Base):
+    """An enterprise, researcher or institution taking part in an event."""
+
+    __tablename__ = "event_participant"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(CASE WHEN enterprise_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN researcher_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN institution_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_participant",
+        ),
+        sa.UniqueConstraint("event_id", "enterprise_id"),
+        sa.UniqueConstraint("event_id", "researcher_id"),
+        sa.UniqueConstraint("event_id", "institution_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enterprise.id", ondelete="CASCADE")
+    )
+    researcher_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("researcher.id", ondelete="CASCADE")
+    )
+    institution_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("institution.id", ondelete="CASCADE")
+    )
+
+    event: Mapped[Event] = relationship(back_populates="participants")
+    enterprise: Mapped[Enterprise | None] = relationship()
+    researcher: Mapped[Researcher | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+
+
+class PairingOutcome(enum.StrEnum):
+    PENDING = "pending"  # 未进行
+    FOLLOW_UP = "follow_up"  # 需跟进
+    LEAD = "lead"  # 形成合作意向
+    NO_INTEREST = "no_interest"  # 无意向
+    ABSENT = "absent"  # 未到场
+
+    @property
+    def label(self) -> str:
+        return {
+            "pending": "未进行",
+            "follow_up": "需跟进",
+            "lead": "形成合作意向",
+            "no_interest": "无意向",
+            "absent": "未到场",
+        }[self.value]
+
+
+class EventPairing(Timestamped, Base):
+    """A one-on-one meeting at an event: enterprise ↔ researcher, at a time slot and table."""
+
+    __tablename__ = "event_pairing"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "slot_starts_at", "table_no"),
+        sa.UniqueConstraint("event_id", "slot_starts_at", "enterprise_id"),
+        sa.UniqueConstraint("event_id", "slot_starts_at", "researcher_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprise.id", ondelete="CASCADE"))
+    researcher_id: Mapped[int] = mapped_column(sa.ForeignKey("researcher.id", ondelete="CASCADE"))
+    need_id: Mapped[int | None] = mapped_column(sa.ForeignKey("need.id", ondelete="SET NULL"))
+    score: Mapped[float | None]
+    slot_starts_at: Mapped[datetime | None]
+    table_no: Mapped[int | None]
+    outcome: Mapped[PairingOutcome] = enum_column(
+        PairingOutcome, "pairing_outcome", default=PairingOutcome.PENDING
+    )
+    outcome_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    event: Mapped[Event] = relationship(back_populates="pairings")
+    enterprise: Mapped[Enterprise] = relationship()
+    researcher: Mapped[Researcher] = relationship()

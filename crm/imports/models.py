@@ -1,0 +1,37 @@
+"""An import of a spreadsheet: who, what file, counts, row errors; revertable."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.db import Base, enum_column, utcnow
+
+
+class ImportStatus(enum.StrEnum):
+    COMMITTED = "committed"
+    REVERTED = "reverted"
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))  # enterprises / researchers / …
+    filename: Mapped[str] = mapped_column(sa.String(255))  # as uploaded, for display only
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ImportStatus] = enum_column(
+        ImportStatus, "import_status", default=ImportStatus.COMMITTED
+    )
+    counts: Mapped[dict[str, int]] = mapped_column(sa.JSON, default=dict)
+    row_errors: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    reverted_at: Mapped[datetime | None]
+    reverted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )

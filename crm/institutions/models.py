@@ -1,0 +1,131 @@
+"""Institutions (with aliases), researchers and achievements (科技成果)."""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import Base, Record, Timestamped, enum_column
+
+
+class InstitutionKind(enum.StrEnum):
+    UNIVERSITY = "university"  # 高等院校
+    CAS_INSTITUTE = "cas_institute"  # 中国科学院院所
+    RESEARCH_INSTITUTE = "research_institute"  # 其他科研院所
+    TRANSFER_CENTRE = "transfer_centre"  # 技术转移中心
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "university": "高等院校",
+            "cas_institute": "中科院院所",
+            "research_institute": "科研院所",
+            "transfer_centre": "技术转移中心",
+            "other": "其他",
+        }[self.value]
+
+
+class Institution(Record, Base):
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    kind: Mapped[InstitutionKind] = enum_column(InstitutionKind, "institution_kind")
+    region: Mapped[str | None] = mapped_column(sa.String(60))  # 所在地区
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    website: Mapped[str | None] = mapped_column(sa.String(200))
+
+    aliases: Mapped[list[InstitutionAlias]] = relationship(
+        back_populates="institution", cascade="all, delete-orphan"
+    )
+    researchers: Mapped[list[Researcher]] = relationship(back_populates="institution")
+
+
+class InstitutionAlias(Timestamped, Base):
+    """Another name people use: 港理工, PolyU, 香港理工大學 → 香港理工大学."""
+
+    __tablename__ = "institution_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("institution.id", ondelete="CASCADE"), index=True
+    )
+    alias: Mapped[str] = mapped_column(sa.String(120), unique=True)
+
+    institution: Mapped[Institution] = relationship(back_populates="aliases")
+
+    def __repr__(self) -> str:
+        return f"<InstitutionAlias {self.alias!r} -> {self.institution_id}>"
+
+
+class Researcher(Record, Base):
+    __tablename__ = "researcher"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    institution_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("institution.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str | None] = mapped_column(sa.String(64))  # 职称: 教授, 研究员 …
+    research_directions: Mapped[str | None] = mapped_column(sa.Text)  # 研究方向
+    bio: Mapped[str | None] = mapped_column(sa.Text)
+    team: Mapped[str | None] = mapped_column(sa.String(120))
+
+    institution: Mapped[Institution | None] = relationship(back_populates="researchers")
+
+
+class Maturity(enum.StrEnum):
+    LAB = "lab"  # 实验室阶段
+    PILOT = "pilot"  # 小试
+    SCALE_UP = "scale_up"  # 中试
+    INDUSTRIAL = "industrial"  # 产业化
+
+    @property
+    def label(self) -> str:
+        return {"lab": "实验室阶段", "pilot": "小试", "scale_up": "中试", "industrial": "可产业化"}[
+            self.value
+        ]
+
+
+class TransferMode(enum.StrEnum):
+    TRANSFER = "transfer"  # 转让
+    LICENSE = "license"  # 许可
+    EQUITY = "equity"  # 作价入股
+    JOINT_DEVELOPMENT = "joint_development"  # 合作开发
+    NEGOTIABLE = "negotiable"  # 面议
+
+    @property
+    def label(self) -> str:
+        return {
+            "transfer": "转让",
+            "license": "许可",
+            "equity": "作价入股",
+            "joint_development": "合作开发",
+            "negotiable": "面议",
+        }[self.value]
+
+
+class Achievement(Record, Base):
+    """科技成果 offered by an institution or researcher."""
+
+    __tablename__ = "achievement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200), index=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    institution_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("institution.id", ondelete="SET NULL"), index=True
+    )
+    researcher_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("researcher.id", ondelete="SET NULL"), index=True
+    )
+    maturity: Mapped[Maturity | None] = enum_column(Maturity, "achievement_maturity")
+    transfer_mode: Mapped[TransferMode | None] = enum_column(
+        TransferMode, "achievement_transfer_mode"
+    )
+
+    institution: Mapped[Institution | None] = relationship()
+    researcher: Mapped[Researcher | None] = relationship()

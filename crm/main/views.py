@@ -1,0 +1,29 @@
+"""The home page: the signed-in officer's own work."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_login import current_user
+
+from crm.clock import local_today
+from crm.main import bp
+from crm.policy import Level, access
+from crm.visits import services as visit_services
+
+
+@bp.route("/")
+@access(Level.SIGNED_IN)
+def home() -> str:
+    """Overdue and today's tasks, recent visits and enterprises not visited for a while."""
+    today = local_today()
+    overview = visit_services.officer_overview(
+        current_user, today, int(current_app.config["STALE_VISIT_DAYS"])
+    )
+    return render_template("main/home.html", overview=overview, today=today)
+
+
+@bp.route("/healthz")
+@access(Level.PUBLIC)
+def healthz() -> tuple[str, int, dict[str, str]]:
+    """Liveness probe for the process manager / load balancer."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}

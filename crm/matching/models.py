@@ -1,0 +1,73 @@
+"""匹配推荐: a need paired with a researcher, an achievement or an institution."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import Base, Timestamped, Versioned, enum_column
+
+if TYPE_CHECKING:
+    from crm.institutions.models import Achievement, Institution, Researcher
+    from crm.needs.models import Need
+
+
+class SuggestionStatus(enum.StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"new": "新推荐", "contacted": "已联系", "accepted": "已采纳", "rejected": "已否决"}[
+            self.value
+        ]
+
+
+class Suggestion(Timestamped, Versioned, Base):
+    __tablename__ = "suggestion"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(CASE WHEN researcher_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN achievement_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN institution_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_candidate",
+        ),
+        sa.CheckConstraint(
+            "status <> 'rejected' OR reject_reason IS NOT NULL", name="rejection_has_reason"
+        ),
+        sa.UniqueConstraint("need_id", "researcher_id"),
+        sa.UniqueConstraint("need_id", "achievement_id"),
+        sa.UniqueConstraint("need_id", "institution_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(sa.ForeignKey("need.id", ondelete="CASCADE"), index=True)
+    researcher_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("researcher.id", ondelete="CASCADE"), index=True
+    )
+    achievement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("achievement.id", ondelete="CASCADE"), index=True
+    )
+    institution_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("institution.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(default=0.0)
+    matched_terms: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    status: Mapped[SuggestionStatus] = enum_column(
+        SuggestionStatus, "suggestion_status", default=SuggestionStatus.NEW
+    )
+    reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    reject_note: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+
+    need: Mapped[Need] = relationship()
+    researcher: Mapped[Researcher | None] = relationship()
+    achievement: Mapped[Achievement | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()

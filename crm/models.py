@@ -1,0 +1,51 @@
+"""Every area's models, imported so the metadata (and Alembic) sees the whole schema."""
+
+from crm.audit.models import AuditEntry
+from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
+from crm.cooperation.models import Cooperation, StageChange
+from crm.enterprises.models import (
+    Contact,
+    Enterprise,
+    EnterpriseYear,
+    Industry,
+    Recognition,
+    Town,
+)
+from crm.events.models import Event, EventPairing, EventParticipant
+from crm.imports.models import ImportBatch
+from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
+from crm.matching.models import Suggestion
+from crm.needs.models import Need
+from crm.targets.models import Target, TargetShare
+from crm.visits.models import Task, Visit
+
+__all__ = [
+    "Achievement",
+    "AuditEntry",
+    "Contact",
+    "Cooperation",
+    "Department",
+    "Enterprise",
+    "EnterpriseYear",
+    "Event",
+    "EventPairing",
+    "EventParticipant",
+    "ImportBatch",
+    "Industry",
+    "Institution",
+    "InstitutionAlias",
+    "LoginAttempt",
+    "Need",
+    "Recognition",
+    "Researcher",
+    "Role",
+    "StageChange",
+    "Suggestion",
+    "Target",
+    "TargetShare",
+    "Task",
+    "Town",
+    "User",
+    "UserSession",
+    "Visit",
+]

@@ -1,0 +1,128 @@
+"""Who may do what: the one place views, services and the CLI ask.
+
+Roles: admin (everything), officer (works own and own-department enterprises, logs visits),
+viewer (leadership: reads everything, changes nothing).
+
+Every view declares its access level with `@access(...)`; `enforce_view_access` runs before
+every request and refuses what the declaration does not allow (deny by default). Unsafe
+methods (POST, PUT, PATCH, DELETE) need at least an officer unless the view is self-service
+(login, logout, own password), which is declared explicitly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from crm.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Level(enum.IntEnum):
+    PUBLIC = 0
+    SIGNED_IN = 1  # any active user, viewers included
+    OFFICER = 2
+    ADMIN = 3
+
+
+ROLE_LEVEL = {"viewer": Level.SIGNED_IN, "officer": Level.OFFICER, "admin": Level.ADMIN}
+
+
+def access(level: Level, *, self_service: bool = False) -> Callable[[F], F]:
+    """Declare who may call a view. `self_service` lets any signed-in user POST to it."""
+
+    def decorate(view: F) -> F:
+        view._crm_access = (level, self_service)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def declared_access(view: Callable[..., Any] | None) -> tuple[Level, bool] | None:
+    return getattr(view, "_crm_access", None)
+
+
+def required_level(view: Callable[..., Any] | None, method: str) -> Level | None:
+    """The level a request needs, or None when the view declared nothing."""
+    declared = declared_access(view)
+    if declared is None:
+        return None
+    level, self_service = declared
+    if method not in SAFE_METHODS and not self_service:
+        level = max(level, Level.OFFICER)
+    return level
+
+
+def user_level(user: Any) -> Level:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Level.PUBLIC
+    return ROLE_LEVEL.get(str(user.role), Level.PUBLIC)
+
+
+def enforce_view_access() -> Response | None:
+    """before_request hook: redirect anonymous users to login, refuse the rest with 403."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    needed = required_level(view, request.method)
+    if needed is None:
+        current_app.logger.error("View %s declares no access level: refused", request.endpoint)
+        raise PermissionDenied()
+    if needed == Level.PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        if request.method in SAFE_METHODS:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        raise PermissionDenied("请先登录。")
+    if user_level(current_user) < needed:
+        raise PermissionDenied()
+    return None
+
+
+# ---- questions services and templates ask -------------------------------------------------
+
+
+def is_admin(user: User | Any) -> bool:
+    return user_level(user) >= Level.ADMIN
+
+
+def can_write(user: User | Any) -> bool:
+    """Officers and admins change records; viewers never do."""
+    return user_level(user) >= Level.OFFICER
+
+
+def can_manage_users(user: User | Any) -> bool:
+    return is_admin(user)
+
+
+def can_see_personal_data(user: User | Any) -> bool:
+    """Contacts' phone numbers and e-mails are shown in full to officers and admins only."""
+    return user_level(user) >= Level.OFFICER
+
+
+def can_edit_enterprise(user: User | Any, enterprise: Any) -> bool:
+    """Admins edit any enterprise; officers their own and their department's."""
+    if is_admin(user):
+        return True
+    if not can_write(user):
+        return False
+    if enterprise.owner_id == user.id:
+        return True
+    return user.department_id is not None and enterprise.department_id == user.department_id
+
+
+def authorize(allowed: bool, message: str | None = None) -> None:
+    """Raise PermissionDenied unless `allowed`."""
+    if not allowed:
+        raise PermissionDenied(message) if message else PermissionDenied()

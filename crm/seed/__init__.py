@@ -1,0 +1,1 @@
+"""Reference and demo data loaded from the CSV files in seeds/."""
