@@ -9,8 +9,9 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-if config.config_file_name is not None:
-    # keep the application's loggers (and pytest's caplog) working after a migration
+if config.config_file_name is not None and not logging.getLogger().handlers:
+    # only when nothing configured logging yet (the `crm db` CLI): never replace the handlers
+    # of a running application or of pytest's caplog
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

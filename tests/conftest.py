@@ -67,7 +67,9 @@ class Databases:
 
     def _admin(self, statement: str) -> None:
         engine = sa.create_engine(
-            normalise_database_url(self.server_url or ""), isolation_level="AUTOCOMMIT"
+            normalise_database_url(self.server_url or ""),
+            isolation_level="AUTOCOMMIT",
+            poolclass=sa.pool.NullPool,
         )
         try:
             with engine.connect() as conn:

@@ -7,6 +7,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField, Submi
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from crm.auth.models import Role
+from crm.forms import choices
 
 
 class LoginForm(FlaskForm):
@@ -31,7 +32,9 @@ class PasswordForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
-    role = SelectField("角色", choices=[(r.value, r.label) for r in Role], default=Role.OFFICER)
+    role = SelectField(
+        "角色", choices=choices((r.value, r.label) for r in Role), default=Role.OFFICER.value
+    )
     department = SelectField("科室", choices=[], validate_choice=False)
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码。")])
     submit = SubmitField("创建用户")

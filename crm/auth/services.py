@@ -95,9 +95,19 @@ def _require_user(username: str) -> User:
     return user
 
 
-def deactivate_user(username: str) -> User:
-    """Deactivate an account and end every session it has."""
+def deactivate_user(username: str, by: User | None = None) -> User:
+    """Deactivate an account and end every session it has; the last admin stays."""
     user = _require_user(username)
+    if by is not None and by.id == user.id:
+        raise ValidationError("不能停用自己的账号。")
+    if user.role == Role.ADMIN and user.active:
+        others = db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(
+                User.role == Role.ADMIN, User.active.is_(True), User.id != user.id
+            )
+        )
+        if not others:
+            raise ValidationError("这是最后一个启用的管理员账号，不能停用。")
     user.active = False
     revoke_sessions(user)
     logger.info("User %r deactivated", user)

@@ -14,7 +14,7 @@ from crm.auth.forms import ActiveForm, LoginForm, PasswordForm, UserForm
 from crm.auth.models import Department, User
 from crm.errors import ValidationError
 from crm.extensions import db, login_manager
-from crm.forms import attach_error
+from crm.forms import attach_error, choices
 from crm.policy import Level, access
 
 
@@ -96,7 +96,7 @@ def users() -> Response | str:
     """List accounts and create new ones (admins only)."""
     form = UserForm()
     departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
-    form.department.choices = [("", "（无）")] + [(d.name, d.name) for d in departments]
+    form.department.choices = choices([("", "（无）")] + [(d.name, d.name) for d in departments])
     if form.validate_on_submit():
         data = services.UserData(
             username=form.username.data,
@@ -126,13 +126,19 @@ def set_active(username: str) -> Response:
     """Switch an account off (its sessions end at once) or back on."""
     form = ActiveForm()
     if form.validate_on_submit():
-        if form.active.data:
-            user = services.activate_user(username)
-            flash(f"已启用 {user.display_name}。", "success")
+        try:
+            if form.active.data:
+                user = services.activate_user(username)
+                message = f"已启用 {user.display_name}。"
+            else:
+                user = services.deactivate_user(username, by=current_user)
+                message = f"已停用 {user.display_name}，其登录已全部失效。"
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
         else:
-            user = services.deactivate_user(username)
-            flash(f"已停用 {user.display_name}，其登录已全部失效。", "success")
-        db.session.commit()
+            db.session.commit()
+            flash(message, "success")
     return redirect(url_for("auth.users"))
 
 
