@@ -149,3 +149,21 @@ def render_migration_item(type_: str, obj: Any, _autogen_context: Any) -> str | 
     if type_ == "type" and isinstance(obj, sa.types.TypeDecorator):
         return f"sa.{obj.impl!r}"
     return False
+
+
+class Choice(enum.StrEnum):
+    """A stored code with the Chinese label the UI shows: `INTENT = "intent", "意向"`."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Choice:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+def exactly_one(*columns: str, name: str) -> sa.CheckConstraint:
+    """CHECK that exactly one of the nullable columns is set."""
+    terms = " + ".join(f"(CASE WHEN {c} IS NULL THEN 0 ELSE 1 END)" for c in columns)
+    return sa.CheckConstraint(f"{terms} = 1", name=name)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
+import click
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
@@ -118,3 +121,14 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """CLI commands: a service's error rolls back and exits non-zero with its Chinese message."""
+    try:
+        yield
+    except CRMError as exc:
+        db.session.rollback()
+        logger.info("CLI refused: %s", exc)
+        raise click.ClickException(exc.message) from exc

@@ -148,3 +148,22 @@ def test_seed_admin_prints_the_password_once(runner, client):
     assert password not in second.output
     assert "已存在" in second.output
     assert AuthActions(client).login("admin", password).status_code == 302
+
+
+def test_user_password_resets_and_ends_sessions(runner, app, make_user):
+    user = make_user()
+    browser = app.test_client()
+    AuthActions(browser).login(user.username)
+    assert browser.get("/").status_code == 200
+    short = runner.invoke(args=["user", "password", user.username, "--password-stdin"], input="x\n")
+    assert short.exit_code != 0 and "至少需要" in short.output
+    result = runner.invoke(
+        args=["user", "password", user.username, "--password-stdin"],
+        input="another-long-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert browser.get("/").status_code == 302
+    assert (
+        AuthActions(app.test_client()).login(user.username, "another-long-password").status_code
+        == 302
+    )

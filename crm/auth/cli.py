@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from crm.auth import services
 from crm.auth.models import Role
-from crm.errors import CRMError
+from crm.errors import cli_errors
 from crm.extensions import db
 
 user_cli = AppGroup("user", help="管理用户账号 (create, list, deactivate, password).")
@@ -19,15 +19,6 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
-
-
-def _commit_or_fail(action: str) -> None:
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    click.echo(action)
 
 
 @user_cli.command("create")
@@ -41,19 +32,11 @@ def create(
 ) -> None:
     """Create a user account."""
     password = _read_password(password_stdin)
-    data = services.UserData(
-        username=username,
-        display_name=display_name or username,
-        role=Role(role),
-        password=password,
-        department=department,
-    )
-    try:
+    data = services.UserData(username, display_name or username, Role(role), password, department)
+    with cli_errors():
         user = services.create_user(data)
-    except CRMError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from exc
-    _commit_or_fail(f"已创建用户 {user.username}（{user.role.label}）")
+    db.session.commit()
+    click.echo(f"已创建用户 {user.username}（{user.role.label}）")
 
 
 @user_cli.command("list")
@@ -69,12 +52,10 @@ def list_() -> None:
 @click.argument("username")
 def deactivate(username: str) -> None:
     """Deactivate an account; its sessions end at once."""
-    try:
+    with cli_errors():
         user = services.deactivate_user(username)
-    except CRMError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from exc
-    _commit_or_fail(f"已停用用户 {user.username}")
+    db.session.commit()
+    click.echo(f"已停用用户 {user.username}")
 
 
 @user_cli.command("password")
@@ -82,12 +63,8 @@ def deactivate(username: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def password(username: str, password_stdin: bool) -> None:
     """Set a user's password (ends the user's sessions)."""
-    user = services.get_user(username)
-    if user is None:
-        raise click.ClickException(f"用户“{username}”不存在。")
-    try:
-        services.set_password(user, _read_password(password_stdin))
-    except CRMError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from exc
-    _commit_or_fail(f"已重设 {user.username} 的密码")
+    with cli_errors():
+        user = services.require_user(username)
+        services.set_password(user, _read_password(password_stdin), field="password")
+    db.session.commit()
+    click.echo(f"已重设 {user.username} 的密码")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Timestamped, Versioned, enum_column, utcnow
+from crm.db import Base, Choice, Timestamped, Versioned, enum_column, utcnow
 
 
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    OFFICER = "officer"
-    VIEWER = "viewer"
-
-    @property
-    def label(self) -> str:
-        return {"admin": "管理员", "officer": "联络员", "viewer": "领导（只读）"}[self.value]
+class Role(Choice):
+    ADMIN = "admin", "管理员"
+    OFFICER = "officer", "联络员"
+    VIEWER = "viewer", "领导（只读）"
 
 
 class Department(Timestamped, Versioned, Base):

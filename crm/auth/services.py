@@ -88,7 +88,7 @@ def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.username)))
 
 
-def _require_user(username: str) -> User:
+def require_user(username: str) -> User:
     user = get_user(username)
     if user is None:
         raise NotFound(f"用户“{username}”不存在。")
@@ -97,7 +97,7 @@ def _require_user(username: str) -> User:
 
 def deactivate_user(username: str, by: User | None = None) -> User:
     """Deactivate an account and end every session it has; the last admin stays."""
-    user = _require_user(username)
+    user = require_user(username)
     if by is not None and by.id == user.id:
         raise ValidationError("不能停用自己的账号。")
     if user.role == Role.ADMIN and user.active:
@@ -115,15 +115,15 @@ def deactivate_user(username: str, by: User | None = None) -> User:
 
 
 def activate_user(username: str) -> User:
-    user = _require_user(username)
+    user = require_user(username)
     user.active = True
     logger.info("User %r reactivated", user)
     return user
 
 
-def set_password(user: User, new_password: str) -> None:
+def set_password(user: User, new_password: str, field: str = "new_password") -> None:
     """Set a new password and end every session of the user."""
-    check_password_strength(new_password, field="new_password")
+    check_password_strength(new_password, field=field)
     user.password_hash = generate_password_hash(new_password)
     user.password_changed_at = utcnow()
     revoke_sessions(user)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Record, enum_column, utcnow
+from crm.db import Base, Choice, Record, enum_column, utcnow
 from crm.enterprises.models import MONEY
 
 if TYPE_CHECKING:
@@ -19,68 +18,30 @@ if TYPE_CHECKING:
     from crm.institutions.models import Achievement, Institution, Researcher
 
 
-class CooperationType(enum.StrEnum):
-    DEVELOPMENT = "development"  # 技术开发
-    TRANSFER = "transfer"  # 技术转让
-    LICENSE = "license"  # 技术许可
-    CONSULTING = "consulting"  # 技术咨询
-    SERVICE = "service"  # 技术服务
-    JOINT_RND_CENTRE = "joint_rnd_centre"  # 共建研发机构
-    TALENT = "talent"  # 人才引进
-
-    @property
-    def label(self) -> str:
-        return COOPERATION_TYPE_LABELS[self]
+class CooperationType(Choice):
+    DEVELOPMENT = "development", "技术开发"
+    TRANSFER = "transfer", "技术转让"
+    LICENSE = "license", "技术许可"
+    CONSULTING = "consulting", "技术咨询"
+    SERVICE = "service", "技术服务"
+    JOINT_RND_CENTRE = "joint_rnd_centre", "共建研发机构"
+    TALENT = "talent", "人才引进"
 
 
-COOPERATION_TYPE_LABELS = {
-    CooperationType.DEVELOPMENT: "技术开发",
-    CooperationType.TRANSFER: "技术转让",
-    CooperationType.LICENSE: "技术许可",
-    CooperationType.CONSULTING: "技术咨询",
-    CooperationType.SERVICE: "技术服务",
-    CooperationType.JOINT_RND_CENTRE: "共建研发机构",
-    CooperationType.TALENT: "人才引进",
-}
+class Stage(Choice):
+    INTENT = "intent", "意向"
+    NEGOTIATION = "negotiation", "洽谈"
+    SIGNED = "signed", "签约"
+    IMPLEMENTATION = "implementation", "实施"
+    ACCEPTANCE = "acceptance", "验收"
+    TERMINATED = "terminated", "终止"
 
 
-class Stage(enum.StrEnum):
-    INTENT = "intent"  # 意向
-    NEGOTIATION = "negotiation"  # 洽谈
-    SIGNED = "signed"  # 签约
-    IMPLEMENTATION = "implementation"  # 实施
-    ACCEPTANCE = "acceptance"  # 验收
-    TERMINATED = "terminated"  # 终止
-
-    @property
-    def label(self) -> str:
-        return STAGE_LABELS[self]
-
-
-STAGE_LABELS = {
-    Stage.INTENT: "意向",
-    Stage.NEGOTIATION: "洽谈",
-    Stage.SIGNED: "签约",
-    Stage.IMPLEMENTATION: "实施",
-    Stage.ACCEPTANCE: "验收",
-    Stage.TERMINATED: "终止",
-}
-
-
-class Origin(enum.StrEnum):
-    SUGGESTION = "suggestion"
-    VISIT = "visit"
-    EVENT = "event"
-    MANUAL = "manual"
-
-    @property
-    def label(self) -> str:
-        return {
-            "suggestion": "匹配推荐",
-            "visit": "走访",
-            "event": "对接活动",
-            "manual": "手工录入",
-        }[self.value]
+class Origin(Choice):
+    SUGGESTION = "suggestion", "匹配推荐"
+    VISIT = "visit", "走访"
+    EVENT = "event", "对接活动"
+    MANUAL = "manual", "手工录入"
 
 
 class Cooperation(Record, Base):

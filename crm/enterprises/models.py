@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Record, Timestamped, Versioned, enum_column
+from crm.db import Base, Choice, Record, Timestamped, Versioned, enum_column
 
 if TYPE_CHECKING:
     from crm.auth.models import Department, User
@@ -111,29 +110,13 @@ class EnterpriseYear(Timestamped, Versioned, Base):
     enterprise: Mapped[Enterprise] = relationship(back_populates="years")
 
 
-class RecognitionKind(enum.StrEnum):
-    """资质认定 the plan counts; each is gained on a date (the year it counts toward)."""
-
-    HITECH_NATIONAL = "hitech_national"  # 国家级高新技术企业
-    TECH_SME_PROVINCIAL = "tech_sme_provincial"  # 省级科技型中小企业
-    PATENT_DEMO_PROVINCIAL = "patent_demo_provincial"  # 省级专利示范企业
-    RND_CENTER_PROVINCIAL = "rnd_center_provincial"  # 省级研发中心
-    RND_CENTER_SHAOXING = "rnd_center_shaoxing"  # 绍兴市级研发中心
-    INCUBATED = "incubated"  # 入驻科创中心孵化
-
-    @property
-    def label(self) -> str:
-        return RECOGNITION_LABELS[self]
-
-
-RECOGNITION_LABELS = {
-    RecognitionKind.HITECH_NATIONAL: "国家级高新技术企业",
-    RecognitionKind.TECH_SME_PROVINCIAL: "省级科技型中小企业",
-    RecognitionKind.PATENT_DEMO_PROVINCIAL: "省级专利示范企业",
-    RecognitionKind.RND_CENTER_PROVINCIAL: "省级研发中心",
-    RecognitionKind.RND_CENTER_SHAOXING: "绍兴市级研发中心",
-    RecognitionKind.INCUBATED: "入驻孵化",
-}
+class RecognitionKind(Choice):
+    HITECH_NATIONAL = "hitech_national", "国家级高新技术企业"
+    TECH_SME_PROVINCIAL = "tech_sme_provincial", "省级科技型中小企业"
+    PATENT_DEMO_PROVINCIAL = "patent_demo_provincial", "省级专利示范企业"
+    RND_CENTER_PROVINCIAL = "rnd_center_provincial", "省级研发中心"
+    RND_CENTER_SHAOXING = "rnd_center_shaoxing", "绍兴市级研发中心"
+    INCUBATED = "incubated", "入驻孵化"
 
 
 class Recognition(Timestamped, Versioned, Base):

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Record, Timestamped, enum_column
+from crm.db import Base, Choice, Record, Timestamped, enum_column, exactly_one
 
 if TYPE_CHECKING:
     from crm.enterprises.models import Enterprise
     from crm.institutions.models import Institution, Researcher
 
 
-class EventKind(enum.StrEnum):
-    MATCHMAKING = "matchmaking"  # 对接会
-    EXPO = "expo"  # 展会
-    CONTEST = "contest"  # 大赛
-
-    @property
-    def label(self) -> str:
-        return {"matchmaking": "对接会", "expo": "展会", "contest": "大赛"}[self.value]
+class EventKind(Choice):
+    MATCHMAKING = "matchmaking", "对接会"
+    EXPO = "expo", "展会"
+    CONTEST = "contest", "大赛"
 
 
 class Event(Record, Base):
@@ -50,12 +45,7 @@ class EventParticipant(Timestamped, Base):
 
     __tablename__ = "event_participant"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(CASE WHEN enterprise_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN researcher_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN institution_id IS NULL THEN 0 ELSE 1 END) = 1",
-            name="one_participant",
-        ),
+        exactly_one("enterprise_id", "researcher_id", "institution_id", name="one_participant"),
         sa.UniqueConstraint("event_id", "enterprise_id"),
         sa.UniqueConstraint("event_id", "researcher_id"),
         sa.UniqueConstraint("event_id", "institution_id"),
@@ -79,22 +69,12 @@ class EventParticipant(Timestamped, Base):
     institution: Mapped[Institution | None] = relationship()
 
 
-class PairingOutcome(enum.StrEnum):
-    PENDING = "pending"  # 未进行
-    FOLLOW_UP = "follow_up"  # 需跟进
-    LEAD = "lead"  # 形成合作意向
-    NO_INTEREST = "no_interest"  # 无意向
-    ABSENT = "absent"  # 未到场
-
-    @property
-    def label(self) -> str:
-        return {
-            "pending": "未进行",
-            "follow_up": "需跟进",
-            "lead": "形成合作意向",
-            "no_interest": "无意向",
-            "absent": "未到场",
-        }[self.value]
+class PairingOutcome(Choice):
+    PENDING = "pending", "未进行"
+    FOLLOW_UP = "follow_up", "需跟进"
+    LEAD = "lead", "形成合作意向"
+    NO_INTEREST = "no_interest", "无意向"
+    ABSENT = "absent", "未到场"
 
 
 class EventPairing(Timestamped, Base):

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.db import Base, enum_column, utcnow
+from crm.db import Base, Choice, enum_column, utcnow
 
 
-class ImportStatus(enum.StrEnum):
-    COMMITTED = "committed"
-    REVERTED = "reverted"
+class ImportStatus(Choice):
+    COMMITTED = "committed", "已导入"
+    REVERTED = "reverted", "已撤销"
 
 
 class ImportBatch(Base):

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import enum
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Record, Timestamped, enum_column
+from crm.db import Base, Choice, Record, Timestamped, enum_column
 
 
-class InstitutionKind(enum.StrEnum):
-    UNIVERSITY = "university"  # 高等院校
-    CAS_INSTITUTE = "cas_institute"  # 中国科学院院所
-    RESEARCH_INSTITUTE = "research_institute"  # 其他科研院所
-    TRANSFER_CENTRE = "transfer_centre"  # 技术转移中心
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return {
-            "university": "高等院校",
-            "cas_institute": "中科院院所",
-            "research_institute": "科研院所",
-            "transfer_centre": "技术转移中心",
-            "other": "其他",
-        }[self.value]
+class InstitutionKind(Choice):
+    UNIVERSITY = "university", "高等院校"
+    CAS_INSTITUTE = "cas_institute", "中科院院所"
+    RESEARCH_INSTITUTE = "research_institute", "科研院所"
+    TRANSFER_CENTRE = "transfer_centre", "技术转移中心"
+    OTHER = "other", "其他"
 
 
 class Institution(Record, Base):
@@ -77,35 +65,19 @@ class Researcher(Record, Base):
     institution: Mapped[Institution | None] = relationship(back_populates="researchers")
 
 
-class Maturity(enum.StrEnum):
-    LAB = "lab"  # 实验室阶段
-    PILOT = "pilot"  # 小试
-    SCALE_UP = "scale_up"  # 中试
-    INDUSTRIAL = "industrial"  # 产业化
-
-    @property
-    def label(self) -> str:
-        return {"lab": "实验室阶段", "pilot": "小试", "scale_up": "中试", "industrial": "可产业化"}[
-            self.value
-        ]
+class Maturity(Choice):
+    LAB = "lab", "实验室阶段"
+    PILOT = "pilot", "小试"
+    SCALE_UP = "scale_up", "中试"
+    INDUSTRIAL = "industrial", "可产业化"
 
 
-class TransferMode(enum.StrEnum):
-    TRANSFER = "transfer"  # 转让
-    LICENSE = "license"  # 许可
-    EQUITY = "equity"  # 作价入股
-    JOINT_DEVELOPMENT = "joint_development"  # 合作开发
-    NEGOTIABLE = "negotiable"  # 面议
-
-    @property
-    def label(self) -> str:
-        return {
-            "transfer": "转让",
-            "license": "许可",
-            "equity": "作价入股",
-            "joint_development": "合作开发",
-            "negotiable": "面议",
-        }[self.value]
+class TransferMode(Choice):
+    TRANSFER = "transfer", "转让"
+    LICENSE = "license", "许可"
+    EQUITY = "equity", "作价入股"
+    JOINT_DEVELOPMENT = "joint_development", "合作开发"
+    NEGOTIABLE = "negotiable", "面议"
 
 
 class Achievement(Record, Base):

@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Timestamped, Versioned, enum_column
+from crm.db import Base, Choice, Timestamped, Versioned, enum_column, exactly_one
 
 if TYPE_CHECKING:
     from crm.institutions.models import Achievement, Institution, Researcher
     from crm.needs.models import Need
 
 
-class SuggestionStatus(enum.StrEnum):
-    NEW = "new"
-    CONTACTED = "contacted"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return {"new": "新推荐", "contacted": "已联系", "accepted": "已采纳", "rejected": "已否决"}[
-            self.value
-        ]
+class SuggestionStatus(Choice):
+    NEW = "new", "新推荐"
+    CONTACTED = "contacted", "已联系"
+    ACCEPTED = "accepted", "已采纳"
+    REJECTED = "rejected", "已否决"
 
 
 class Suggestion(Timestamped, Versioned, Base):
     __tablename__ = "suggestion"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(CASE WHEN researcher_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN achievement_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN institution_id IS NULL THEN 0 ELSE 1 END) = 1",
-            name="one_candidate",
-        ),
+        exactly_one("researcher_id", "achievement_id", "institution_id", name="one_candidate"),
         sa.CheckConstraint(
             "status <> 'rejected' OR reject_reason IS NOT NULL", name="rejection_has_reason"
         ),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Record, enum_column
+from crm.db import Base, Choice, Record, enum_column
 from crm.enterprises.models import MONEY
 
 if TYPE_CHECKING:
@@ -17,17 +16,11 @@ if TYPE_CHECKING:
     from crm.visits.models import Visit
 
 
-class NeedStatus(enum.StrEnum):
-    OPEN = "open"
-    MATCHED = "matched"
-    SOLVED = "solved"
-    DROPPED = "dropped"
-
-    @property
-    def label(self) -> str:
-        return {"open": "待匹配", "matched": "已匹配", "solved": "已解决", "dropped": "已放弃"}[
-            self.value
-        ]
+class NeedStatus(Choice):
+    OPEN = "open", "待匹配"
+    MATCHED = "matched", "已匹配"
+    SOLVED = "solved", "已解决"
+    DROPPED = "dropped", "已放弃"
 
 
 class Need(Record, Base):
