@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.routing import Rule
 
-from crm.auth.models import Role
+from crm.auth.models import Role, User
 from crm.extensions import db
 from crm.policy import Level, declared_access
 from tests.conftest import AuthActions, csrf_token
@@ -155,3 +155,80 @@ def test_admin_user_form_reports_errors_in_chinese(client, make_user):
     )
     assert response.status_code == 400
     assert "已存在" in response.get_data(as_text=True)
+
+
+def _edit(client, token, who, version, **fields):
+    data = {"csrf_token": token, "display_name": "改名", "role": "officer", "department": ""}
+    data.update(fields, version=str(version))
+    return client.post(f"/admin/users/{who}", data=data)
+
+
+def test_admin_edits_a_user_and_extra_fields_are_ignored(app, client, make_user):
+    admin = make_user(role=Role.ADMIN)
+    officer = make_user(username="zhoulx")
+    AuthActions(client).login(admin.username)
+    token = csrf_token(client, "/admin/users/zhoulx")
+    response = _edit(
+        client,
+        token,
+        "zhoulx",
+        1,
+        display_name="周立新",
+        role="viewer",
+        department="农村与社会发展科",
+        username="hacked",
+        active="",
+        password_hash="x",
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (officer.display_name, officer.role, officer.department.name) == (
+        "周立新",
+        Role.VIEWER,
+        "农村与社会发展科",
+    )
+    assert officer.username == "zhoulx" and officer.active is True
+    assert officer.version == 2
+
+
+def test_stale_user_edit_is_refused_and_shows_both_versions(app, client, make_user):
+    admin = make_user(role=Role.ADMIN)
+    make_user(username="yujg", display_name="俞建国")
+    AuthActions(client).login(admin.username)
+    token = csrf_token(client, "/admin/users/yujg")
+    assert _edit(client, token, "yujg", 1, display_name="第一位管理员的修改").status_code == 302
+    response = _edit(client, token, "yujg", 1, display_name="第二位管理员的修改")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "已被他人修改" in body
+    assert "第一位管理员的修改" in body and "第二位管理员的修改" in body
+    assert 'name="version" type="hidden" value="2"' in body
+    db.session.expire_all()
+    user = db.session.scalar(sa.select(User).where(User.username == "yujg"))
+    assert user.display_name == "第一位管理员的修改"  # the first save is kept
+
+
+def test_admin_resets_a_password_from_the_web(app, client, make_user):
+    admin = make_user(role=Role.ADMIN)
+    officer = make_user(username="mahw")
+    browser = app.test_client()
+    AuthActions(browser).login("mahw")
+    AuthActions(client).login(admin.username)
+    token = csrf_token(client, "/admin/users/mahw")
+    response = _edit(client, token, "mahw", officer.version, new_password="reset-by-admin-01")
+    assert response.status_code == 302
+    assert browser.get("/").status_code == 302  # the officer's old session ended
+    db.session.expire_all()
+    assert officer.version == 2  # name and password changed in one versioned write
+    assert AuthActions(app.test_client()).login("mahw", "reset-by-admin-01").status_code == 302
+
+
+def test_last_admin_cannot_be_demoted(client, make_user):
+    admin = make_user(role=Role.ADMIN)
+    AuthActions(client).login(admin.username)
+    token = csrf_token(client, f"/admin/users/{admin.username}")
+    response = _edit(client, token, admin.username, admin.version, role="officer")
+    assert response.status_code == 400
+    assert "最后一个启用的管理员" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert admin.role == Role.ADMIN

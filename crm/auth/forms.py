@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
 from crm.forms import choices
@@ -38,6 +45,17 @@ class UserForm(FlaskForm):
     department = SelectField("科室", choices=[], validate_choice=False)
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码。")])
     submit = SubmitField("创建用户")
+
+
+class UserEditForm(FlaskForm):
+    """An admin changes a user's name, role, department or password."""
+
+    display_name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
+    role = SelectField("角色", choices=choices((r.value, r.label) for r in Role))
+    department = SelectField("科室", choices=[], validate_choice=False)
+    new_password = PasswordField("新密码（不修改请留空）", validators=[Optional()])
+    version = HiddenField(validators=[DataRequired()])
+    submit = SubmitField("保存")
 
 
 class ActiveForm(FlaskForm):

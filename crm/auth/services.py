@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.db import utcnow
-from crm.errors import NotFound, ValidationError
+from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -100,17 +100,49 @@ def deactivate_user(username: str, by: User | None = None) -> User:
     user = require_user(username)
     if by is not None and by.id == user.id:
         raise ValidationError("不能停用自己的账号。")
-    if user.role == Role.ADMIN and user.active:
-        others = db.session.scalar(
+    if user.role == Role.ADMIN and user.active and not _other_active_admins(user):
+        raise ValidationError("这是最后一个启用的管理员账号，不能停用。")
+    user.active = False
+    revoke_sessions(user)
+    logger.info("User %r deactivated", user)
+    return user
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    display_name: str
+    role: Role
+    department: str | None
+    new_password: str | None = None
+
+
+def _other_active_admins(user: User) -> int:
+    return (
+        db.session.scalar(
             sa.select(sa.func.count(User.id)).where(
                 User.role == Role.ADMIN, User.active.is_(True), User.id != user.id
             )
         )
-        if not others:
-            raise ValidationError("这是最后一个启用的管理员账号，不能停用。")
-    user.active = False
-    revoke_sessions(user)
-    logger.info("User %r deactivated", user)
+        or 0
+    )
+
+
+def update_user(user: User, changes: UserChanges, expected_version: int) -> User:
+    """Apply an admin's edit; refuses a stale form and demoting the last active admin."""
+    if user.version != expected_version:
+        raise Conflict()
+    role = Role(changes.role)
+    if user.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(user):
+        raise ValidationError("这是最后一个启用的管理员账号，不能改为其他角色。", field="role")
+    # queries first, then the user's fields: one edit, one flush, one version
+    department = get_or_create_department(changes.department) if changes.department else None
+    if changes.new_password:
+        set_password(user, changes.new_password)
+    user.display_name = changes.display_name.strip() or user.username
+    user.role = role
+    user.department = department
+    db.session.flush()
+    logger.info("User %r updated", user)
     return user
 
 
@@ -124,9 +156,9 @@ def activate_user(username: str) -> User:
 def set_password(user: User, new_password: str, field: str = "new_password") -> None:
     """Set a new password and end every session of the user."""
     check_password_strength(new_password, field=field)
+    revoke_sessions(user)  # first: its UPDATE autoflushes, so the user's row changes once
     user.password_hash = generate_password_hash(new_password)
     user.password_changed_at = utcnow()
-    revoke_sessions(user)
     logger.info("Password of %r changed", user)
 
 

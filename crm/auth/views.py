@@ -10,9 +10,9 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from crm.auth import bp, services
-from crm.auth.forms import ActiveForm, LoginForm, PasswordForm, UserForm
-from crm.auth.models import Department, User
-from crm.errors import ValidationError
+from crm.auth.forms import ActiveForm, LoginForm, PasswordForm, UserEditForm, UserForm
+from crm.auth.models import Department, Role, User
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db, login_manager
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
@@ -95,8 +95,7 @@ def password() -> Response | str:
 def users() -> Response | str:
     """List accounts and create new ones (admins only)."""
     form = UserForm()
-    departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
-    form.department.choices = choices([("", "（无）")] + [(d.name, d.name) for d in departments])
+    form.department.choices = _department_choices()
     if form.validate_on_submit():
         data = services.UserData(
             username=form.username.data,
@@ -118,6 +117,48 @@ def users() -> Response | str:
     return render_template(
         "auth/users.html", form=form, users=services.list_users(), toggle=ActiveForm()
     ), status
+
+
+def _department_choices() -> list:
+    departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
+    return choices([("", "（无）")] + [(d.name, d.name) for d in departments])
+
+
+@bp.route("/admin/users/<username>", methods=["GET", "POST"])
+@access(Level.ADMIN)
+def edit_user(username: str) -> Response | tuple[str, int] | str:
+    """Change a user's name, role, department or password (optimistic locking)."""
+    user = services.require_user(username)
+    form = UserEditForm(obj=user if request.method == "GET" else None)
+    form.department.choices = _department_choices()
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.department.data = user.department.name if user.department else ""
+    if form.validate_on_submit():
+        changes = services.UserChanges(
+            display_name=form.display_name.data,
+            role=Role(form.role.data),
+            department=form.department.data or None,
+            new_password=form.new_password.data or None,
+        )
+        try:
+            services.update_user(user, changes, expected_version=int(form.version.data))
+        except Conflict:
+            db.session.rollback()
+            db.session.refresh(user)
+            form.version.data = str(user.version)  # the officer has now seen this version
+            return render_template(
+                "auth/user_edit.html", form=form, user=user, conflict=changes
+            ), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="display_name")
+        else:
+            db.session.commit()
+            flash(f"已保存 {user.display_name} 的账号信息。", "success")
+            return redirect(url_for("auth.users"))
+    status = 400 if form.errors else 200
+    return render_template("auth/user_edit.html", form=form, user=user, conflict=None), status
 
 
 @bp.route("/admin/users/<username>/active", methods=["POST"])
