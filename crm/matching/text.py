@@ -1,0 +1,160 @@
+"""Text analysis shared by search and matching: normalise, tokenise, pinyin keys.
+
+One implementation for both, so a word found by search is the word matching scores:
+- `normalise`: full-width → half-width (NFKC), Traditional → Simplified (OpenCC, Taiwan
+  phrases too: 矽藻土 → 硅藻土), lower case, collapsed whitespace;
+- `tokens`: a dedicated `jieba.Tokenizer` that knows the domain dictionary in
+  `seeds/dictionary/domain_words.txt`, in search mode (a long compound also yields every
+  dictionary word inside it: 永磁同步电机 → 永磁, 同步, 电机, 同步电机, …), stop words dropped;
+- `pinyin_keys`: full pinyin and initials (锦程领带 → jinchenglingdai, jcld).
+
+The dictionary and stop words are data; `Analyzer.from_files` reads them, `get_analyzer()`
+builds the process-wide one on first use (jieba's prefix dictionary takes about a second).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import jieba
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+DICTIONARY = Path(__file__).resolve().parents[2] / "seeds" / "dictionary"
+
+# A token worth keeping: has a CJK character, or is an ASCII word/number of 2+ characters.
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"^[a-z0-9][a-z0-9.+\-]*$")
+_SPACE = re.compile(r"\s+")
+
+jieba.setLogLevel(logging.WARNING)
+
+
+def read_word_list(path: Path) -> list[str]:
+    """Lines of a data file, without blank lines and `#` comments."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@dataclass
+class Analyzer:
+    domain_words: list[tuple[str, int | None, str | None]] = field(default_factory=list)
+    stop_words: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_files(cls, folder: Path = DICTIONARY) -> Analyzer:
+        words = []
+        for line in read_word_list(folder / "domain_words.txt"):
+            parts = line.split()
+            freq = int(parts[1]) if len(parts) > 1 else None
+            words.append((parts[0], freq, parts[2] if len(parts) > 2 else None))
+        stop = frozenset(normalise(w) for w in read_word_list(folder / "stopwords.txt"))
+        return cls(domain_words=words, stop_words=stop)
+
+    @cached_property
+    def _tokenizer(self) -> jieba.Tokenizer:
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        for word, freq, tag in self.domain_words:
+            tokenizer.add_word(normalise(word), freq, tag)
+        return tokenizer
+
+    def tokens(self, text: str | None) -> list[str]:
+        """Search-mode tokens of a text, normalised, without stop words, in order."""
+        if not text:
+            return []
+        normal = normalise(text)
+        return [
+            tok for tok in self._search_mode(normal) if tok not in self.stop_words and _keep(tok)
+        ]
+
+    def _search_mode(self, text: str) -> Iterable[str]:
+        """Each word jieba cuts, preceded by every dictionary word inside it (any length).
+
+        jieba's own cut_for_search only looks at 2- and 3-character pieces, so it would miss
+        同步电机 inside 永磁同步电机.
+        """
+        freq = self._tokenizer.FREQ
+        for word in self._tokenizer.cut(text):
+            word = word.strip()
+            if not word:
+                continue
+            n = len(word)
+            if n > 2:
+                for size in range(2, n):
+                    for start in range(n - size + 1):
+                        piece = word[start : start + size]
+                        if freq.get(piece):
+                            yield piece
+            yield word
+
+    def terms(self, text: str | None) -> set[str]:
+        return set(self.tokens(text))
+
+
+def _keep(token: str) -> bool:
+    if _CJK.search(token):
+        return True
+    return len(token) >= 2 and bool(_WORD.match(token))
+
+
+_converter_lock = threading.Lock()
+_converter: opencc.OpenCC | None = None
+
+
+def _to_simplified(text: str) -> str:
+    global _converter
+    if _converter is None:
+        with _converter_lock:
+            if _converter is None:
+                _converter = opencc.OpenCC("tw2sp")
+    return _converter.convert(text)
+
+
+def normalise(text: str | None) -> str:
+    """Half-width, Simplified, lower-case text with single spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = _to_simplified(text)
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def pinyin_keys(text: str | None) -> tuple[str, str]:
+    """(full pinyin, initials) of the Chinese characters and letters/digits in a text."""
+    normal = normalise(text)
+    if not normal:
+        return "", ""
+    syllables = [s for s in lazy_pinyin(normal, errors="default") if s.strip()]
+    full = "".join(re.sub(r"[^a-z0-9]", "", s) for s in syllables)
+    initials = "".join(
+        re.sub(r"[^a-z0-9]", "", s)[:1] if _CJK.search(ch) else re.sub(r"[^a-z0-9]", "", s)
+        for ch, s in zip(_chunks(normal), syllables, strict=False)
+    )
+    return full, initials
+
+
+def _chunks(text: str) -> Iterable[str]:
+    """The pieces lazy_pinyin returns one syllable for: each CJK character, each other run."""
+    return re.findall(r"[\u3400-\u9fff]|[^\u3400-\u9fff]+", text)
+
+
+_lock = threading.Lock()
+_analyzer: Analyzer | None = None
+
+
+def get_analyzer() -> Analyzer:
+    """The process-wide analyzer, built from seeds/dictionary on first use."""
+    global _analyzer
+    if _analyzer is None:
+        with _lock:
+            if _analyzer is None:
+                _analyzer = Analyzer.from_files()
+    return _analyzer
