@@ -25,7 +25,7 @@ from pathlib import Path
 
 import jieba
 import opencc
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "seeds" / "dictionary"
 
