@@ -12,11 +12,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import cli, errors, models, policy
 from crm.audit import services as audit_services
-from crm.auth import bp as auth_bp
+from crm.auth.views import bp as auth_bp
 from crm.config import load_config
 from crm.db import configure_sqlite
+from crm.enterprises.views import bp as enterprises_bp
 from crm.extensions import csrf, db, login_manager, migrate
-from crm.main import bp as main_bp
+from crm.main.views import bp as main_bp
+from crm.visits.views import bp as visits_bp
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -46,6 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(enterprises_bp)
+    app.register_blueprint(visits_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

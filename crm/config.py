@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # CRM_LOGIN_FAILURE_WINDOW_MINUTES
     "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH
     "STALE_VISIT_DAYS": 90,  # CRM_STALE_VISIT_DAYS: home page "not visited for N days"
+    "PER_PAGE": 25,  # CRM_PER_PAGE: rows per page in lists
     "TRUSTED_PROXIES": 0,  # CRM_TRUSTED_PROXIES: number of proxies in front (ProxyFix)
     "LOG_LEVEL": "INFO",  # CRM_LOG_LEVEL
     "SESSION_COOKIE_SECURE": None,  # CRM_SESSION_COOKIE_SECURE; None = on in production only

@@ -16,7 +16,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 #: The only routes a viewer (or an anonymous visitor, for login) may POST to. Adding one here
 #: is a decision to review, not a way to make a test pass.
 SELF_SERVICE = {"auth.login", "auth.logout", "auth.password"}
-SAMPLE_ARGS = {"int": 1, "default": "someone", "string": "someone", "path": "x"}
+SAMPLE_ARGS = {"integer": 1, "unicode": "someone", "string": "someone", "path": "x"}
 
 
 def _rules(app: Flask) -> list[Rule]:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from crm.auth import bp, services
+from crm.auth import services
 from crm.auth.forms import ActiveForm, LoginForm, PasswordForm, UserEditForm, UserForm
 from crm.auth.models import Department, Role, User
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db, login_manager
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
+
+bp = Blueprint("auth", __name__)
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -1,0 +1,1 @@
+"""The enterprises area (blueprint in views.py)."""

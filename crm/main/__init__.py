@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("main", __name__)
-
-from crm.main import views  # noqa: E402, F401
+"""The main area (blueprint in views.py)."""

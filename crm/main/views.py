@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from crm.clock import local_today
-from crm.main import bp
 from crm.policy import Level, access
 from crm.visits import services as visit_services
+
+bp = Blueprint("main", __name__)
 
 
 @bp.route("/")

@@ -1,0 +1,1 @@
+"""The visits area (blueprint in views.py)."""

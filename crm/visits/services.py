@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from crm import policy
 from crm.auth.models import User
 from crm.enterprises.models import Enterprise
+from crm.errors import ValidationError
 from crm.extensions import db
+from crm.needs.models import Need
 from crm.visits.models import Task, Visit
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,3 +84,72 @@ def officer_overview(user: User, today: date, stale_days: int, limit: int = 10) 
         stale=[StaleEnterprise(e, d) for e, d in stale_rows],
         enterprise_count=count or 0,
     )
+
+
+@dataclass
+class NeedEntry:
+    title: str
+    description: str | None = None
+
+
+@dataclass
+class VisitData:
+    visited_on: date
+    notes: str | None = None
+    companion_ids: list[int] = field(default_factory=list)
+    needs: list[NeedEntry] = field(default_factory=list)
+    next_step: str | None = None
+    next_due: date | None = None
+
+
+def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: date) -> Visit:
+    """Record a visit with the needs found there and the next step as a task."""
+    policy.authorize(policy.can_write(officer), "只有联络员可以记录走访。")
+    if data.visited_on > today:
+        raise ValidationError("走访日期不能晚于今天。", field="visited_on")
+    for need in data.needs:
+        if (need.description or "").strip() and not need.title.strip():
+            raise ValidationError("填写了需求描述，请同时填写需求名称。", field="needs")
+    companions = (
+        list(
+            db.session.scalars(
+                sa.select(User).where(
+                    User.id.in_(data.companion_ids), User.id != officer.id, User.active
+                )
+            )
+        )
+        if data.companion_ids
+        else []
+    )
+    visit = Visit(
+        enterprise=enterprise,
+        officer=officer,
+        visited_on=data.visited_on,
+        notes=(data.notes or "").strip() or None,
+        next_steps=(data.next_step or "").strip() or None,
+        companions=companions,
+    )
+    db.session.add(visit)
+    for entry in data.needs:
+        if entry.title.strip():
+            db.session.add(
+                Need(
+                    enterprise=enterprise,
+                    visit=visit,
+                    title=entry.title.strip(),
+                    description=(entry.description or "").strip() or None,
+                )
+            )
+    if visit.next_steps:
+        db.session.add(
+            Task(
+                title=visit.next_steps,
+                assignee=officer,
+                due_on=data.next_due or today + timedelta(days=7),
+                enterprise=enterprise,
+                visit=visit,
+            )
+        )
+    db.session.flush()
+    logger.info("Visit %r to %r logged by %s", visit, enterprise, officer.username)
+    return visit

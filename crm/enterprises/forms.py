@@ -1,0 +1,68 @@
+"""Enterprise create/edit and list-filter forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from crm.enterprises.models import RecognitionKind
+from crm.enterprises.services import SORTS
+from crm.forms import choices
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if value not in (None, "", "None") else None
+
+
+class EnterpriseForm(FlaskForm):
+    name = StringField("企业名称", validators=[DataRequired("请输入企业名称。"), Length(max=120)])
+    uscc = StringField(
+        "统一社会信用代码", validators=[Optional(), Length(max=18, message="应为 18 位。")]
+    )
+    town_id = SelectField("所属乡镇街道", coerce=_int_or_none, validate_choice=False)
+    industry_ids = SelectMultipleField("所属行业", coerce=int, validate_choice=False)
+    main_products = TextAreaField("主营产品", validators=[Optional(), Length(max=2000)])
+    address = StringField("地址", validators=[Optional(), Length(max=200)])
+    is_above_scale = BooleanField("规模以上工业企业")
+    owner_id = SelectField("负责联络员", coerce=_int_or_none, validate_choice=False)
+    department_id = SelectField("负责科室", coerce=_int_or_none, validate_choice=False)
+    notes = TextAreaField("备注", validators=[Optional(), Length(max=5000)])
+    version = HiddenField()
+    submit = SubmitField("保存")
+
+
+class FilterForm(FlaskForm):
+    """The list's filters, read from the query string (GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("名称或信用代码", validators=[Optional(), Length(max=100)])
+    town = SelectField("乡镇街道", coerce=_int_or_none, validate_choice=False)
+    industry = SelectField("行业", coerce=_int_or_none, validate_choice=False)
+    flag = SelectField(
+        "资质",
+        choices=choices(
+            [("", "全部"), ("above_scale", "规上企业")]
+            + [(k.value, k.label) for k in RecognitionKind]
+        ),
+        validate_choice=False,
+    )
+    owner = SelectField("联络员", coerce=_int_or_none, validate_choice=False)
+    department = SelectField("科室", coerce=_int_or_none, validate_choice=False)
+    not_visited = IntegerField(
+        "超过 N 天未走访", validators=[Optional(), NumberRange(1, 3650, "请输入 1–3650 天。")]
+    )
+    sort = SelectField(
+        "排序", choices=choices(SORTS.items()), default="name", validate_choice=False
+    )

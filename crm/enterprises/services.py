@@ -1,0 +1,272 @@
+"""Enterprises: validation, create/edit with optimistic locking, the filtered list, timeline."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+
+from crm import policy
+from crm.auth.models import User
+from crm.cooperation.models import Cooperation, StageChange
+from crm.enterprises.models import Enterprise, Industry, Recognition, RecognitionKind, Town
+from crm.errors import Conflict, NotFound, ValidationError
+from crm.extensions import db
+from crm.needs.models import Need
+from crm.visits.models import Visit
+from crm.visits.services import last_visits
+
+logger = logging.getLogger(__name__)
+
+EDITABLE = ("name", "uscc", "town_id", "address", "main_products", "is_above_scale", "notes")
+
+
+def clean_uscc(value: str | None) -> str | None:
+    """A checksum-valid 统一社会信用代码 in canonical form, or None when left empty."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return stdnum_uscc.validate(value.strip().upper())
+    except InvalidLength as exc:
+        raise ValidationError("统一社会信用代码应为 18 位。", field="uscc") from exc
+    except InvalidFormat as exc:
+        raise ValidationError(
+            "统一社会信用代码格式不正确（前 8 位为数字，不含 I、O、S、V、Z）。", field="uscc"
+        ) from exc
+    except InvalidChecksum as exc:
+        raise ValidationError(
+            "统一社会信用代码校验位不正确，请核对后重新输入。", field="uscc"
+        ) from exc
+
+
+@dataclass
+class EnterpriseData:
+    name: str
+    uscc: str | None = None
+    town_id: int | None = None
+    industry_ids: list[int] = field(default_factory=list)
+    address: str | None = None
+    main_products: str | None = None
+    is_above_scale: bool = False
+    notes: str | None = None
+    owner_id: int | None = None  # only admins may set owner and department
+    department_id: int | None = None
+
+
+def get_enterprise(enterprise_id: int) -> Enterprise:
+    ent = db.session.get(Enterprise, enterprise_id)
+    if ent is None or ent.deleted_at is not None:
+        raise NotFound("企业不存在或已被删除。")
+    return ent
+
+
+def _check_uscc_free(uscc: str | None, enterprise_id: int | None) -> None:
+    if uscc is None:
+        return
+    other = db.session.scalar(
+        sa.select(Enterprise).where(Enterprise.uscc == uscc, Enterprise.id != (enterprise_id or 0))
+    )
+    if other is not None:
+        raise ValidationError(f"统一社会信用代码已被“{other.name}”使用。", field="uscc")
+
+
+def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
+    name = data.name.strip()
+    if not name:
+        raise ValidationError("请输入企业名称。", field="name")
+    uscc = clean_uscc(data.uscc)
+    _check_uscc_free(uscc, ent.id)
+    industries = (
+        list(db.session.scalars(sa.select(Industry).where(Industry.id.in_(data.industry_ids))))
+        if data.industry_ids
+        else []
+    )
+    ent.name = name
+    ent.uscc = uscc
+    ent.town_id = data.town_id
+    ent.address = (data.address or "").strip() or None
+    ent.main_products = (data.main_products or "").strip() or None
+    ent.is_above_scale = bool(data.is_above_scale)
+    ent.notes = (data.notes or "").strip() or None
+    ent.industries = industries
+    if policy.is_admin(user):
+        ent.owner_id = data.owner_id
+        ent.department_id = data.department_id
+
+
+def create_enterprise(user: User, data: EnterpriseData) -> Enterprise:
+    """A new enterprise; an officer's own become theirs and their department's."""
+    policy.authorize(policy.can_write(user))
+    ent = Enterprise(owner_id=user.id, department_id=user.department_id)
+    _apply(user, ent, data)
+    db.session.add(ent)
+    db.session.flush()
+    logger.info("Enterprise %r created by %s", ent, user.username)
+    return ent
+
+
+def update_enterprise(
+    user: User, ent: Enterprise, data: EnterpriseData, expected_version: int
+) -> Enterprise:
+    """Save an edit made on version `expected_version`; a newer version raises Conflict."""
+    policy.authorize(policy.can_edit_enterprise(user, ent), "您只能修改本人或本科室负责的企业。")
+    if ent.version != expected_version:
+        raise Conflict()
+    _apply(user, ent, data)
+    db.session.flush()
+    logger.info("Enterprise %r updated by %s", ent, user.username)
+    return ent
+
+
+# ---- the list ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    town_id: int | None = None
+    industry_id: int | None = None
+    flag: str = ""  # "above_scale" or a RecognitionKind value
+    owner_id: int | None = None
+    department_id: int | None = None
+    not_visited_days: int | None = None
+    sort: str = "name"  # name / last_visit / recent
+
+
+SORTS = {"name": "名称", "last_visit": "最久未走访", "recent": "最近新增"}
+
+
+def list_query(filters: Filters, today: date) -> sa.Select[Any]:
+    """Enterprises (not deleted), filtered and sorted; pair with `last_visit_dates`."""
+    last = last_visits()
+    stmt = (
+        sa.select(Enterprise)
+        .outerjoin(last, last.c.enterprise_id == Enterprise.id)
+        .where(Enterprise.deleted_at.is_(None))
+        .options(
+            selectinload(Enterprise.town),
+            selectinload(Enterprise.industries),
+            selectinload(Enterprise.owner),
+        )
+    )
+    if filters.q:
+        pattern = f"%{filters.q.strip()}%"
+        stmt = stmt.where(sa.or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern)))
+    if filters.town_id:
+        stmt = stmt.where(Enterprise.town_id == filters.town_id)
+    if filters.industry_id:
+        stmt = stmt.where(Enterprise.industries.any(Industry.id == filters.industry_id))
+    if filters.flag == "above_scale":
+        stmt = stmt.where(Enterprise.is_above_scale.is_(True))
+    elif filters.flag in {k.value for k in RecognitionKind}:
+        stmt = stmt.where(
+            Enterprise.recognitions.any(
+                sa.and_(
+                    Recognition.kind == RecognitionKind(filters.flag),
+                    sa.or_(Recognition.expires_on.is_(None), Recognition.expires_on >= today),
+                )
+            )
+        )
+    if filters.owner_id:
+        stmt = stmt.where(Enterprise.owner_id == filters.owner_id)
+    if filters.department_id:
+        stmt = stmt.where(Enterprise.department_id == filters.department_id)
+    if filters.not_visited_days:
+        cutoff = today - timedelta(days=filters.not_visited_days)
+        stmt = stmt.where(sa.or_(last.c.last_visit.is_(None), last.c.last_visit < cutoff))
+    if filters.sort == "last_visit":
+        stmt = stmt.order_by(last.c.last_visit.is_not(None), last.c.last_visit, Enterprise.name)
+    elif filters.sort == "recent":
+        stmt = stmt.order_by(Enterprise.created_at.desc(), Enterprise.id.desc())
+    else:
+        stmt = stmt.order_by(Enterprise.name, Enterprise.id)
+    return stmt
+
+
+def last_visit_dates(enterprise_ids: list[int]) -> dict[int, date]:
+    """The latest visit date of each of these enterprises (one query for a page)."""
+    if not enterprise_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Visit.enterprise_id, sa.func.max(Visit.visited_on))
+        .where(Visit.enterprise_id.in_(enterprise_ids), Visit.deleted_at.is_(None))
+        .group_by(Visit.enterprise_id)
+    )
+    return {enterprise_id: last for enterprise_id, last in rows}
+
+
+def towns() -> list[Town]:
+    return list(db.session.scalars(sa.select(Town).where(Town.active).order_by(Town.code)))
+
+
+def industries() -> list[Industry]:
+    return list(db.session.scalars(sa.select(Industry).order_by(Industry.sort_order)))
+
+
+# ---- the timeline ------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineItem:
+    when: date
+    kind: str  # visit / need / cooperation / stage
+    title: str
+    detail: str | None = None
+    at: datetime | None = None
+
+
+def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
+    """Visits, needs, cooperation and its stage moves of one enterprise, newest first."""
+    items: list[TimelineItem] = []
+    visits = db.session.scalars(
+        sa.select(Visit)
+        .where(Visit.enterprise_id == ent.id, Visit.deleted_at.is_(None))
+        .options(selectinload(Visit.officer))
+        .order_by(Visit.visited_on.desc())
+        .limit(limit)
+    )
+    for v in visits:
+        items.append(
+            TimelineItem(
+                v.visited_on, "visit", f"{v.officer.display_name} 走访", v.notes, v.created_at
+            )
+        )
+    needs = db.session.scalars(
+        sa.select(Need).where(Need.enterprise_id == ent.id, Need.deleted_at.is_(None)).limit(limit)
+    )
+    for n in needs:
+        items.append(
+            TimelineItem(
+                n.created_at.date(),
+                "need",
+                f"技术需求：{n.title}（{n.status.label}）",
+                n.description,
+                n.created_at,
+            )
+        )
+    changes = db.session.execute(
+        sa.select(StageChange, Cooperation)
+        .join(Cooperation, StageChange.cooperation_id == Cooperation.id)
+        .where(Cooperation.enterprise_id == ent.id, Cooperation.deleted_at.is_(None))
+        .order_by(StageChange.changed_on.desc())
+        .limit(limit)
+    )
+    for change, coop in changes:
+        items.append(
+            TimelineItem(
+                change.changed_on,
+                "cooperation",
+                f"合作“{coop.title}”进入{change.to_stage.label}",
+                change.note,
+                change.changed_at,
+            )
+        )
+    epoch = datetime.min.replace(tzinfo=None)
+    items.sort(key=lambda i: (i.when, (i.at.replace(tzinfo=None) if i.at else epoch)), reverse=True)
+    return items[:limit]

@@ -1,0 +1,150 @@
+"""Enterprise list, detail (with timeline), create and edit."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from crm import policy
+from crm.auth.models import Department, Role, User
+from crm.clock import local_today
+from crm.enterprises import services
+from crm.enterprises.forms import EnterpriseForm, FilterForm
+from crm.errors import Conflict, ValidationError
+from crm.extensions import db
+from crm.forms import attach_error, choices
+from crm.policy import Level, access
+
+bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
+
+
+def _people_choices(blank: str) -> tuple[list, list]:
+    officers = db.session.scalars(
+        sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
+    )
+    departments = db.session.scalars(sa.select(Department).order_by(Department.name))
+    return (
+        choices([("", blank)] + [(str(u.id), u.display_name) for u in officers]),
+        choices([("", blank)] + [(str(d.id), d.name) for d in departments]),
+    )
+
+
+def _fill_choices(form: EnterpriseForm | FilterForm, blank: str) -> None:
+    town_field = form.town_id if isinstance(form, EnterpriseForm) else form.town
+    town_field.choices = choices([("", blank)] + [(str(t.id), t.name) for t in services.towns()])
+    industries = [(str(i.id), i.name) for i in services.industries()]
+    if isinstance(form, EnterpriseForm):
+        form.industry_ids.choices = choices(industries)
+        form.owner_id.choices, form.department_id.choices = _people_choices("（未指定）")
+    else:
+        form.industry.choices = choices([("", blank)] + industries)
+        form.owner.choices, form.department.choices = _people_choices(blank)
+
+
+@bp.route("/")
+@access(Level.SIGNED_IN)
+def index() -> str:
+    """All enterprises, filtered (town, industry, flag, owner, department, not visited)."""
+    form = FilterForm(request.args)
+    _fill_choices(form, "全部")
+    form.validate()
+    filters = services.Filters(
+        q=form.q.data or "",
+        town_id=form.town.data,
+        industry_id=form.industry.data,
+        flag=form.flag.data or "",
+        owner_id=form.owner.data,
+        department_id=form.department.data,
+        not_visited_days=None if form.not_visited.errors else form.not_visited.data,
+        sort=form.sort.data or "name",
+    )
+    page = db.paginate(
+        services.list_query(filters, local_today()),
+        per_page=int(current_app.config["PER_PAGE"]),
+        error_out=False,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    last = services.last_visit_dates([e.id for e in page.items])
+    return render_template("enterprises/index.html", form=form, page=page, args=args, last=last)
+
+
+@bp.route("/<int:enterprise_id>")
+@access(Level.SIGNED_IN)
+def detail(enterprise_id: int) -> str:
+    """One enterprise: facts, contacts, yearly figures and what happened with it."""
+    ent = services.get_enterprise(enterprise_id)
+    return render_template(
+        "enterprises/detail.html",
+        ent=ent,
+        timeline=services.timeline(ent),
+        can_edit=policy.can_edit_enterprise(current_user, ent),
+    )
+
+
+def _data(form: EnterpriseForm) -> services.EnterpriseData:
+    return services.EnterpriseData(
+        name=form.name.data or "",
+        uscc=form.uscc.data,
+        town_id=form.town_id.data,
+        industry_ids=form.industry_ids.data or [],
+        address=form.address.data,
+        main_products=form.main_products.data,
+        is_above_scale=form.is_above_scale.data,
+        notes=form.notes.data,
+        owner_id=form.owner_id.data,
+        department_id=form.department_id.data,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def create() -> Response | tuple[str, int] | str:
+    """Register an enterprise."""
+    form = EnterpriseForm()
+    _fill_choices(form, "（未指定）")
+    if form.validate_on_submit():
+        try:
+            ent = services.create_enterprise(current_user, _data(form))
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="name")
+        else:
+            db.session.commit()
+            flash(f"已登记企业 {ent.name}。", "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
+    status = 400 if form.errors else 200
+    return render_template("enterprises/form.html", form=form, ent=None, conflict=None), status
+
+
+@bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def edit(enterprise_id: int) -> Response | tuple[str, int] | str:
+    """Edit an enterprise (own or own department's); a stale form shows both versions."""
+    ent = services.get_enterprise(enterprise_id)
+    policy.authorize(
+        policy.can_edit_enterprise(current_user, ent), "您只能修改本人或本科室负责的企业。"
+    )
+    form = EnterpriseForm(obj=ent if request.method == "GET" else None)
+    _fill_choices(form, "（未指定）")
+    if request.method == "GET":
+        form.industry_ids.data = [i.id for i in ent.industries]
+    if form.validate_on_submit():
+        data = _data(form)
+        try:
+            services.update_enterprise(current_user, ent, data, int(form.version.data or 0))
+        except Conflict:
+            db.session.rollback()
+            db.session.refresh(ent)
+            form.version.data = str(ent.version)
+            return render_template("enterprises/form.html", form=form, ent=ent, conflict=data), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="name")
+        else:
+            db.session.commit()
+            flash("已保存。", "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
+    status = 400 if form.errors else 200
+    return render_template("enterprises/form.html", form=form, ent=ent, conflict=None), status

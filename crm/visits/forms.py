@@ -1,0 +1,31 @@
+"""The visit form: quick to fill on a phone."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class NeedEntryForm(Form):
+    title = StringField("需求名称", validators=[Optional(), Length(max=200)])
+    description = TextAreaField("需求描述", validators=[Optional(), Length(max=5000)])
+
+
+class VisitForm(FlaskForm):
+    visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
+    companions = SelectMultipleField("同行人员（可选）", coerce=int, validate_choice=False)
+    notes = TextAreaField("走访记录", validators=[Optional(), Length(max=10000)])
+    needs = FieldList(FormField(NeedEntryForm), min_entries=2, max_entries=10)
+    next_step = StringField("下一步（生成待办）", validators=[Optional(), Length(max=200)])
+    next_due = DateField("待办截止日期", validators=[Optional()])
+    submit = SubmitField("保存走访")

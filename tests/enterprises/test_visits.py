@@ -1,0 +1,98 @@
+"""Logging a visit: needs found become Need records, the next step becomes a Task."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from crm.clock import local_today
+from crm.extensions import db
+from crm.needs.models import Need, NeedStatus
+from crm.visits.models import Task, Visit
+from tests.conftest import AuthActions, csrf_token
+
+
+def _visit_form(token, **fields):
+    data = {
+        "csrf_token": token,
+        "visited_on": local_today().isoformat(),
+        "notes": "与总经理座谈",
+        "needs-0-title": "",
+        "needs-0-description": "",
+        "needs-1-title": "",
+        "needs-1-description": "",
+        "next_step": "",
+        "next_due": "",
+    }
+    data.update(fields)
+    return data
+
+
+def test_visit_with_a_need_and_a_next_step(client, make_user, make_enterprise):
+    officer = make_user(display_name="金海燕")
+    companion = make_user(display_name="俞建国")
+    ent = make_enterprise(name="浙江锦程领带有限公司", owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    page = client.get(url).get_data(as_text=True)
+    assert f'value="{local_today().isoformat()}"' in page  # date defaults to today
+    token = csrf_token(client, url)
+    response = client.post(
+        url,
+        data=_visit_form(
+            token,
+            companions=str(companion.id),
+            **{"needs-0-title": "领带面料起皱", "needs-0-description": "打结后起皱起褶"},
+            next_step="联系香港理工大学专家",
+        ),
+    )
+    assert response.status_code == 302
+    visit = db.session.scalar(sa.select(Visit).where(Visit.enterprise_id == ent.id))
+    assert visit.officer_id == officer.id
+    assert [u.display_name for u in visit.companions] == ["俞建国"]
+    need = db.session.scalar(sa.select(Need).where(Need.visit_id == visit.id))
+    assert (need.title, need.status, need.enterprise_id) == (
+        "领带面料起皱",
+        NeedStatus.OPEN,
+        ent.id,
+    )
+    task = db.session.scalar(sa.select(Task).where(Task.visit_id == visit.id))
+    assert task.assignee_id == officer.id
+    assert task.due_on == local_today() + timedelta(days=7)
+
+    detail = client.get(f"/enterprises/{ent.id}").get_data(as_text=True)
+    assert "已记录走访，新增 1 条技术需求" in detail
+    assert "领带面料起皱" in detail and "金海燕 走访" in detail
+
+
+def test_next_step_due_today_shows_on_home(client, make_user, make_enterprise):
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    token = csrf_token(client, url)
+    client.post(
+        url,
+        data=_visit_form(token, next_step="回访确认专家时间", next_due=local_today().isoformat()),
+    )
+    home = client.get("/").get_data(as_text=True)
+    today_section = home.split("今日待办")[1].split("我最近的走访")[0]
+    assert "回访确认专家时间" in today_section
+
+
+def test_bad_visits_write_nothing(client, make_user, make_enterprise):
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    token = csrf_token(client, url)
+    future = (local_today() + timedelta(days=1)).isoformat()
+    response = client.post(url, data=_visit_form(token, visited_on=future))
+    assert response.status_code == 400
+    assert "走访日期不能晚于今天" in response.get_data(as_text=True)
+    response = client.post(url, data=_visit_form(token, **{"needs-1-description": "只有描述"}))
+    assert response.status_code == 400
+    assert "请同时填写需求名称" in response.get_data(as_text=True)
+    for model in (Visit, Need, Task):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
