@@ -34,6 +34,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 run: bootstrap
 	$(BIN)/crm db upgrade
 	$(BIN)/crm seed demo --if-empty
+	$(BIN)/crm search --reindex --if-empty
 	$(BIN)/crm seed admin
 	@echo "科技红娘 CRM: http://$(HOST):$(PORT)/"
 	$(BIN)/crm run --host $(HOST) --port $(PORT)

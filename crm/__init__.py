@@ -18,6 +18,8 @@ from crm.db import configure_sqlite
 from crm.enterprises.views import bp as enterprises_bp
 from crm.extensions import csrf, db, login_manager, migrate
 from crm.main.views import bp as main_bp
+from crm.search import index as search_index
+from crm.search.views import bp as search_bp
 from crm.visits.views import bp as visits_bp
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -45,11 +47,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]), _starts_write_transaction
             )
     audit_services.install(Session)  # every session, the app's and any a script makes
+    search_index.install(Session)
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(enterprises_bp)
     app.register_blueprint(visits_bp)
+    app.register_blueprint(search_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

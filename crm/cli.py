@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from crm.auth.cli import user_cli
+from crm.search.cli import search_cli
 from crm.seed.cli import seed_cli
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(search_cli)

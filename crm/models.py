@@ -16,6 +16,7 @@ from crm.imports.models import ImportBatch
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
 from crm.matching.models import Suggestion
 from crm.needs.models import Need
+from crm.search.models import SearchTerm
 from crm.targets.models import Target, TargetShare
 from crm.visits.models import Task, Visit
 
@@ -39,6 +40,7 @@ __all__ = [
     "Recognition",
     "Researcher",
     "Role",
+    "SearchTerm",
     "StageChange",
     "Suggestion",
     "Target",

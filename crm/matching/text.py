@@ -14,6 +14,7 @@ builds the process-wide one on first use (jieba's prefix dictionary takes about 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -158,3 +159,70 @@ def get_analyzer() -> Analyzer:
             if _analyzer is None:
                 _analyzer = Analyzer.from_files()
     return _analyzer
+
+
+# ---- names and pinyin --------------------------------------------------------------------------
+
+_REGION_PREFIX = re.compile(r"^(浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)+")
+_COMPANY_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|专业合作社|集团|公司|厂)$")
+
+
+def core_name(name: str | None) -> str:
+    """The part of an enterprise name people say: 浙江锦程领带有限公司 → 锦程领带."""
+    normal = normalise(name)
+    core = _COMPANY_SUFFIX.sub("", _REGION_PREFIX.sub("", normal))
+    return core or normal
+
+
+def pinyin_syllables(text: str | None) -> list[str]:
+    """One toneless syllable per Chinese character; other runs kept as lower-case words."""
+    normal = normalise(text)
+    return [re.sub(r"[^a-z0-9]", "", s) for s in lazy_pinyin(normal) if s.strip()]
+
+
+@functools.cache
+def _all_syllables() -> frozenset[str]:
+    return frozenset(lazy_pinyin("".join(chr(c) for c in range(0x4E00, 0x9FA6))))
+
+
+def pinyin_initials_of_query(query: str, limit: int = 8) -> set[str]:
+    """The initials a typed pinyin query may stand for, each piece being a whole syllable or
+    just its first letter: jinchengld → {jcld}; jcld → {jcld}."""
+    q = re.sub(r"[^a-z]", "", query.lower())
+    syllables = _all_syllables()
+    found: set[str] = set()
+
+    def walk(pos: int, initials: str) -> None:
+        if len(found) >= limit:
+            return
+        if pos == len(q):
+            found.add(initials)
+            return
+        for size in range(min(6, len(q) - pos), 1, -1):
+            if q[pos : pos + size] in syllables:
+                walk(pos + size, initials + q[pos])
+        walk(pos + 1, initials + q[pos])  # a single letter: an initial
+
+    if q and len(q) <= 40:
+        walk(0, "")
+    return found
+
+
+def pinyin_matches(query: str, syllables: list[str]) -> bool:
+    """Does the typed query spell consecutive syllables, each in full or by its initial?"""
+    q = re.sub(r"[^a-z0-9]", "", query.lower())
+    if not q:
+        return False
+
+    @functools.cache
+    def match(qi: int, si: int) -> bool:
+        if qi == len(q):
+            return True
+        if si == len(syllables):
+            return False
+        syl = syllables[si]
+        if q.startswith(syl, qi) and match(qi + len(syl), si + 1):
+            return True
+        return bool(syl) and q[qi] == syl[0] and match(qi + 1, si + 1)
+
+    return any(match(0, start) for start in range(len(syllables)))

@@ -1,0 +1,1 @@
+"""Search across enterprises, institutions, researchers, needs and achievements."""

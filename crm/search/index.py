@@ -1,0 +1,220 @@
+"""Keeping the search index in step with the records, inside the same transaction.
+
+A flush hook (like the audit hook) re-indexes every searchable record that was created or
+changed, and drops deleted and soft-deleted ones, on the flush's own connection. Tokens are
+computed once, at write time; searching never re-tokenises records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from crm.enterprises.models import Enterprise
+from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
+from crm.matching.text import core_name, get_analyzer, normalise, pinyin_syllables
+from crm.needs.models import Need
+from crm.search.models import SearchTerm
+
+NAME, STRONG, NORMAL, WEAK = 3.0, 2.0, 1.0, 0.5
+MAX_TERM = 64
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of record is indexed and shown."""
+
+    name: str  # the `kind` stored in the index
+    label: str  # shown in results
+    model: type
+    title: Callable[[Any], str]
+    fields: Callable[[Any], Iterable[tuple[str | None, float]]]
+    named: bool  # index the title as a name: whole, pinyin and initials
+    endpoint: str | None = None  # the detail page, when one exists
+
+
+def _institution_fields(inst: Institution) -> Iterable[tuple[str | None, float]]:
+    yield inst.name, NAME
+    for alias in inst.aliases:
+        yield alias.alias, NAME
+    yield inst.region, WEAK
+    yield inst.description, WEAK
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "enterprise",
+            "企业",
+            Enterprise,
+            lambda e: e.name,
+            lambda e: [(e.name, NAME), (e.uscc, NAME), (e.main_products, NORMAL), (e.notes, WEAK)],
+            named=True,
+            endpoint="enterprises.detail",
+        ),
+        Kind(
+            "institution",
+            "高校院所",
+            Institution,
+            lambda i: i.name,
+            _institution_fields,
+            named=True,
+        ),
+        Kind(
+            "researcher",
+            "专家",
+            Researcher,
+            lambda r: r.name,
+            lambda r: [
+                (r.name, NAME),
+                (r.research_directions, STRONG),
+                (r.team, NORMAL),
+                (r.title, WEAK),
+                (r.bio, WEAK),
+            ],
+            named=True,
+        ),
+        Kind(
+            "need",
+            "技术需求",
+            Need,
+            lambda n: n.title,
+            lambda n: [(n.title, STRONG), (n.description, NORMAL)],
+            named=False,
+        ),
+        Kind(
+            "achievement",
+            "科技成果",
+            Achievement,
+            lambda a: a.title,
+            lambda a: [(a.title, STRONG), (a.description, NORMAL)],
+            named=False,
+        ),
+    )
+}
+BY_MODEL = {k.model: k for k in KINDS.values()}
+
+
+def name_terms(name: str | None) -> set[str]:
+    """A name as a whole, its core, and the core's pinyin (full and initials)."""
+    if not name:
+        return set()
+    whole, core = normalise(name), core_name(name)
+    syllables = pinyin_syllables(core)
+    terms = {whole, core, "py:" + "".join(syllables), "pyi:" + "".join(s[:1] for s in syllables)}
+    return {t[:MAX_TERM] for t in terms if t and t not in ("py:", "pyi:")}
+
+
+def terms_of(kind: Kind, record: Any) -> dict[str, float]:
+    """Every term of a record with the highest weight any of its fields gives it."""
+    analyzer = get_analyzer()
+    weights: dict[str, float] = {}
+
+    def add(term: str, weight: float) -> None:
+        term = term[:MAX_TERM]
+        if weights.get(term, 0.0) < weight:
+            weights[term] = weight
+
+    for text, weight in kind.fields(record):
+        for token in analyzer.tokens(text):
+            add(token, weight)
+        if weight >= NAME:
+            for term in name_terms(text) if kind.named else {normalise(text)}:
+                add(term, weight)
+    return weights
+
+
+def _rows(kind: Kind, record: Any) -> list[dict[str, Any]]:
+    if getattr(record, "deleted_at", None) is not None:
+        return []
+    return [
+        {"kind": kind.name, "record_id": record.id, "term": t, "weight": w}
+        for t, w in terms_of(kind, record).items()
+    ]
+
+
+def write(connection: sa.Connection, records: Iterable[tuple[Kind, Any]]) -> None:
+    """Replace the index rows of these records."""
+    records = list(records)
+    if not records:
+        return
+    table = SearchTerm.__table__
+    for kind_name in {k.name for k, _ in records}:
+        ids = [r.id for k, r in records if k.name == kind_name]
+        connection.execute(
+            sa.delete(table).where(table.c.kind == kind_name, table.c.record_id.in_(ids))
+        )
+    rows = [row for kind, record in records for row in _rows(kind, record)]
+    if rows:
+        connection.execute(sa.insert(table), rows)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    """Note what changed; it is indexed once the flush is complete (loading inside a flush
+    would fight the identity map)."""
+    pending: dict[tuple[str, int], Any] = session.info.setdefault("search_pending", {})
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, InstitutionAlias):
+            obj = obj.institution
+        kind = BY_MODEL.get(type(obj))
+        if kind is not None and obj is not None and obj.id is not None:
+            pending[(kind.name, obj.id)] = obj
+    for obj in session.deleted:
+        kind = BY_MODEL.get(type(obj))
+        if kind is not None:
+            pending[(kind.name, obj.id)] = None  # gone for good
+
+
+def _after_flush_postexec(session: Session, _context: Any) -> None:
+    pending: dict[tuple[str, int], Any] = session.info.pop("search_pending", {})
+    if not pending:
+        return
+    connection = session.connection()
+    table = SearchTerm.__table__
+    gone = [key for key, obj in pending.items() if obj is None]
+    for kind_name, record_id in gone:
+        connection.execute(
+            sa.delete(table).where(table.c.kind == kind_name, table.c.record_id == record_id)
+        )
+    with session.no_autoflush:
+        write(connection, ((KINDS[k], obj) for (k, _), obj in pending.items() if obj is not None))
+
+
+def _after_rollback(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop("search_pending", None)
+
+
+def install(session_class: type[Session]) -> None:
+    if not event.contains(session_class, "after_flush", _after_flush):
+        event.listen(session_class, "after_flush", _after_flush)
+        event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
+        event.listen(session_class, "after_soft_rollback", _after_rollback)
+
+
+def reindex(session: Session, batch: int = 2000) -> int:
+    """Rebuild the whole index (after a migration, or to apply a new dictionary)."""
+    connection = session.connection()
+    connection.execute(sa.delete(SearchTerm.__table__))
+    total = 0
+    for kind in KINDS.values():
+        last_id = 0
+        while True:
+            chunk = session.scalars(
+                sa.select(kind.model)
+                .where(kind.model.id > last_id)
+                .order_by(kind.model.id)
+                .limit(batch)
+            ).all()
+            if not chunk:
+                break
+            write(connection, ((kind, r) for r in chunk))
+            total += len(chunk)
+            last_id = chunk[-1].id
+            session.expunge_all()
+    return total

@@ -1,0 +1,27 @@
+"""The search index: the analysed terms of each searchable record, stored when it is written."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.db import Base
+
+
+class SearchTerm(Base):
+    """One term of one record with its weight (name terms weigh more than notes)."""
+
+    __tablename__ = "search_term"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "record_id", "term"),
+        sa.Index("ix_search_term_term_kind", "term", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    record_id: Mapped[int]
+    term: Mapped[str] = mapped_column(sa.String(64))
+    weight: Mapped[float]
+
+    def __repr__(self) -> str:
+        return f"<SearchTerm {self.kind}:{self.record_id} {self.term!r} {self.weight}>"
