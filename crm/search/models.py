@@ -14,7 +14,8 @@ class SearchTerm(Base):
     __tablename__ = "search_term"
     __table_args__ = (
         sa.UniqueConstraint("kind", "record_id", "term"),
-        sa.Index("ix_search_term_term_kind", "term", "kind"),
+        # covering: a term's postings, heaviest first, without touching the table
+        sa.Index("ix_search_term_postings", "term", "weight", "kind", "record_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

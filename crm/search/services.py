@@ -18,10 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from markupsafe import Markup, escape
 from rapidfuzz import fuzz, process
+from sqlalchemy.orm import selectinload
 
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.institutions.models import Institution, InstitutionAlias
+from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
 from crm.matching.text import (
     core_name,
     get_analyzer,
@@ -30,11 +31,25 @@ from crm.matching.text import (
     pinyin_matches,
     pinyin_syllables,
 )
+from crm.needs.models import Need
 from crm.search.index import KINDS, NAME
 from crm.search.models import SearchTerm
 
 _LATIN = re.compile(r"^[a-z][a-z ]*$")
 FUZZY_CUTOFF = 70
+POSTINGS_CAP = 500
+DF_CAP = 5000
+
+
+def _load_options(kind: str) -> tuple[Any, ...]:
+    """What each kind's subtitle and snippet read, loaded with the records (no query per hit)."""
+    return {
+        "enterprise": (selectinload(Enterprise.town), selectinload(Enterprise.industries)),
+        "institution": (selectinload(Institution.aliases),),
+        "researcher": (selectinload(Researcher.institution),),
+        "need": (selectinload(Need.enterprise),),
+        "achievement": (selectinload(Achievement.institution),),
+    }.get(kind, ())
 
 
 @dataclass
@@ -84,48 +99,94 @@ class Query:
 
 
 def _rarity(terms: set[str]) -> dict[str, float]:
-    """Rare terms count more: 1 / log2(2 + number of records with the term)."""
-    rows = db.session.execute(
-        sa.select(SearchTerm.term, sa.func.count())
-        .where(SearchTerm.term.in_(terms))
-        .group_by(SearchTerm.term)
-    )
-    return {term: 1.0 / math.log2(2 + df) for term, df in rows}
+    """Rare terms count more: 1 / log2(2 + records with the term), counted up to DF_CAP."""
+    t = SearchTerm.__table__
+    counts = [
+        sa.select(sa.literal(term).label("term"), sa.func.count().label("df")).select_from(
+            sa.select(t.c.id).where(t.c.term == term).limit(DF_CAP).subquery()
+        )
+        for term in sorted(terms)
+    ]
+    if not counts:
+        return {}
+    rows = db.session.execute(sa.union_all(*counts))
+    return {term: 1.0 / math.log2(2 + df) for term, df in rows if df}
 
 
 def _ranked(query: Query, limit: int) -> list[tuple[str, int, float, list[str]]]:
+    """Score records by their matching terms; the work is bounded by POSTINGS_CAP per term.
+
+    Candidates are each term's heaviest postings (all of them for a rare term); only those are
+    scored, with every query term. A term found in half the county adds little to the ranking
+    and would otherwise make a query scan tens of thousands of rows.
+    """
     rarity = _rarity(query.terms)
     if not rarity:
         return []
+    t = SearchTerm.__table__
+    postings = [
+        sa.select(t.c.kind, t.c.record_id)
+        .where(t.c.term == term)
+        .order_by(t.c.weight.desc())
+        .limit(POSTINGS_CAP)
+        .subquery()
+        for term in rarity
+    ]
+    candidates = sa.union(*(sa.select(p.c.kind, p.c.record_id) for p in postings)).subquery()
     factor = sa.case(
         {term: sa.literal(r, sa.Float) for term, r in rarity.items()},
-        value=SearchTerm.term,
+        value=t.c.term,
         else_=sa.literal(0.0, sa.Float),
     )
-    score = sa.func.sum(SearchTerm.weight * factor) + sa.func.count() * 0.5
-    top = db.session.execute(
-        sa.select(SearchTerm.kind, SearchTerm.record_id, score.label("score"))
-        .where(SearchTerm.term.in_(list(rarity)))
-        .group_by(SearchTerm.kind, SearchTerm.record_id)
-        .order_by(sa.desc("score"), SearchTerm.kind, SearchTerm.record_id)
+    score = sa.func.sum(t.c.weight * factor) + sa.func.count() * 0.5
+    rows = db.session.execute(
+        sa.select(
+            t.c.kind,
+            t.c.record_id,
+            score.label("score"),
+            sa.func.group_concat(t.c.term, "\x1f")
+            if db.engine.dialect.name == "sqlite"
+            else sa.func.string_agg(t.c.term, "\x1f"),
+        )
+        .join(
+            candidates,
+            sa.and_(candidates.c.kind == t.c.kind, candidates.c.record_id == t.c.record_id),
+        )
+        .where(t.c.term.in_(list(rarity)))
+        .group_by(t.c.kind, t.c.record_id)
+        .order_by(sa.desc("score"), t.c.kind, t.c.record_id)
         .limit(limit * 3)
     ).all()
-    if not top:
-        return []
-    keys = [(k, r) for k, r, _ in top]
-    matched: dict[tuple[str, int], list[str]] = {}
-    for kind, record_id, term in db.session.execute(
-        sa.select(SearchTerm.kind, SearchTerm.record_id, SearchTerm.term).where(
-            sa.tuple_(SearchTerm.kind, SearchTerm.record_id).in_(keys),
-            SearchTerm.term.in_(list(rarity)),
+    return [(k, r, float(s), sorted(terms.split("\x1f"))) for k, r, s, terms in rows]
+
+
+_names_cache: dict[str, Any] = {"stamp": None, "names": []}
+
+
+def _names_stamp() -> tuple[Any, ...]:
+    """Changes whenever an enterprise, institution or alias is added, edited or deleted."""
+    stamp: tuple[Any, ...] = ()
+    for model in (Enterprise, Institution, InstitutionAlias):
+        stamp += tuple(
+            db.session.execute(
+                sa.select(sa.func.count(model.id), sa.func.max(model.updated_at))
+            ).one()
         )
-    ):
-        matched.setdefault((kind, record_id), []).append(term)
-    return [(k, r, float(s), sorted(matched.get((k, r), []))) for k, r, s in top]
+    return stamp
 
 
 def _names() -> list[tuple[str, str, int]]:
-    """(core name or alias, kind, id) of every enterprise and institution, for fuzzy matching."""
+    """(core name or alias, kind, id) of every enterprise and institution, for fuzzy matching.
+
+    Kept per process until the stamp changes, so a query does not normalise 10,000 names.
+    """
+    stamp = _names_stamp()
+    if _names_cache["stamp"] != stamp:
+        _names_cache.update(stamp=stamp, names=_load_names())
+    return _names_cache["names"]
+
+
+def _load_names() -> list[tuple[str, str, int]]:
     rows: list[tuple[str, str, int]] = [
         (core_name(n), "enterprise", i)  # 锦程领带, as people say it
         for n, i in db.session.execute(
@@ -181,7 +242,9 @@ def search(text: str, limit: int = 20) -> list[Hit]:
             merged[(kind, record_id)] = (k, r, s + score, t + terms)
         else:
             merged[(kind, record_id)] = (kind, record_id, score, terms)
-    hits = _load(query, list(merged.values()))
+    best = sorted(merged.values(), key=lambda c: -c[2])
+    # pinyin hits are checked against the name afterwards, so keep some spare ones
+    hits = _load(query, best[: limit * 3 if query.pinyin else limit])
     hits.sort(key=lambda h: (-h.score, h.kind, h.id))
     return hits[:limit]
 
@@ -195,7 +258,9 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
         kind = KINDS[kind_name]
         model = kind.model
         records = db.session.scalars(
-            sa.select(model).where(model.id.in_(list(wanted)), model.deleted_at.is_(None))
+            sa.select(model)
+            .where(model.id.in_(list(wanted)), model.deleted_at.is_(None))
+            .options(*_load_options(kind_name))
         )
         for record in records:
             score, terms = wanted[record.id]
