@@ -17,6 +17,7 @@ from crm.config import load_config
 from crm.db import configure_sqlite
 from crm.enterprises.views import bp as enterprises_bp
 from crm.extensions import csrf, db, login_manager, migrate
+from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(enterprises_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(records_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

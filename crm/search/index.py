@@ -35,7 +35,8 @@ class Kind:
     title: Callable[[Any], str]
     fields: Callable[[Any], Iterable[tuple[str | None, float]]]
     named: bool  # index the title as a name: whole, pinyin and initials
-    endpoint: str | None = None  # the detail page, when one exists
+    endpoint: str  # the detail page
+    id_arg: str = "record_id"  # its URL argument
 
 
 def _institution_fields(inst: Institution) -> Iterable[tuple[str | None, float]]:
@@ -57,6 +58,7 @@ KINDS: dict[str, Kind] = {
             lambda e: [(e.name, NAME), (e.uscc, NAME), (e.main_products, NORMAL), (e.notes, WEAK)],
             named=True,
             endpoint="enterprises.detail",
+            id_arg="enterprise_id",
         ),
         Kind(
             "institution",
@@ -65,6 +67,7 @@ KINDS: dict[str, Kind] = {
             lambda i: i.name,
             _institution_fields,
             named=True,
+            endpoint="records.institution",
         ),
         Kind(
             "researcher",
@@ -79,6 +82,7 @@ KINDS: dict[str, Kind] = {
                 (r.bio, WEAK),
             ],
             named=True,
+            endpoint="records.researcher",
         ),
         Kind(
             "need",
@@ -87,6 +91,7 @@ KINDS: dict[str, Kind] = {
             lambda n: n.title,
             lambda n: [(n.title, STRONG), (n.description, NORMAL)],
             named=False,
+            endpoint="records.need",
         ),
         Kind(
             "achievement",
@@ -95,6 +100,7 @@ KINDS: dict[str, Kind] = {
             lambda a: a.title,
             lambda a: [(a.title, STRONG), (a.description, NORMAL)],
             named=False,
+            endpoint="records.achievement",
         ),
     )
 }

@@ -62,7 +62,8 @@ class Hit:
     subtitle: str = ""
     snippet: str = ""
     label: str = ""
-    endpoint: str | None = None
+    endpoint: str = ""
+    url_args: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -280,6 +281,7 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
                     snippet=_snippet(kind, record, query),
                     label=kind.label,
                     endpoint=kind.endpoint,
+                    url_args={kind.id_arg: record.id},
                 )
             )
     return hits
@@ -305,14 +307,14 @@ def _subtitle(kind: str, record: Any) -> str:
 
 def _snippet(kind: Any, record: Any, query: Query, width: int = 60) -> str:
     """The start of the first field (after the title) that contains a query token."""
-    texts = [normalise(t) for t, _w in kind.fields(record) if t]
-    for text in texts[1:] or texts:
+    texts = [normalise(t) for t, _w in kind.fields(record) if t][1:]  # not the title again
+    for text in texts:
         for token in sorted(query.tokens, key=len, reverse=True):
             pos = text.find(token)
             if pos >= 0:
                 start = max(0, pos - width // 3)
                 return ("…" if start else "") + text[start : start + width]
-    return texts[1][:width] if len(texts) > 1 else ""
+    return texts[0][:width] if texts else ""
 
 
 def highlight(text: str, terms: list[str]) -> Markup:

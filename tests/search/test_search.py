@@ -138,3 +138,32 @@ def test_search_page_highlights_and_escapes(records, client, make_user, make_ent
 def test_highlight_escapes_before_marking():
     out = services.highlight("<b>硅藻土</b>", ["硅藻土", "b"])
     assert str(out) == "&lt;<mark>b</mark>&gt;<mark>硅藻土</mark>&lt;/<mark>b</mark>&gt;"
+
+
+def test_every_hit_links_to_its_page(records, client, make_user):
+    AuthActions(client).login(make_user().username)
+    expected = {
+        "港理工": f"/institutions/{records['polyu'].id}",
+        "叶玉兰": f"/researchers/{records['expert'].id}",
+        "原土纯度低": f"/needs/{records['need'].id}",
+        "jcld": f"/enterprises/{records['jincheng'].id}",
+    }
+    for q, url in expected.items():
+        body = client.get("/search", query_string={"q": q}).get_data(as_text=True)
+        assert f'href="{url}"' in body, q
+        page = client.get(url)
+        assert page.status_code == 200, url
+
+
+def test_record_pages_show_their_facts_and_hide_deleted(records, client, make_user):
+    AuthActions(client).login(make_user().username)
+    polyu = client.get(f"/institutions/{records['polyu'].id}").get_data(as_text=True)
+    assert "港理工" in polyu and "叶玉兰" in polyu
+    expert = client.get(f"/researchers/{records['expert'].id}").get_data(as_text=True)
+    assert "抗皱免烫整理" in expert and "香港理工大学" in expert
+    need = client.get(f"/needs/{records['need'].id}").get_data(as_text=True)
+    assert "嵊州市华硅新材料有限公司" in need and "待匹配" in need
+    records["expert"].deleted_at = utcnow()
+    db.session.commit()
+    assert client.get(f"/researchers/{records['expert'].id}").status_code == 404
+    assert "叶玉兰" not in client.get(f"/institutions/{records['polyu'].id}").get_data(as_text=True)
