@@ -10,7 +10,7 @@ from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import cli, errors, models, policy
+from crm import cli, errors, models, policy, privacy
 from crm.audit import services as audit_services
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy
+    privacy.register(app)
     cli.register(app)
     return app
 

@@ -66,3 +66,11 @@ class FilterForm(FlaskForm):
     sort = SelectField(
         "排序", choices=choices(SORTS.items()), default="name", validate_choice=False
     )
+
+
+class ContactForm(FlaskForm):
+    name = StringField("姓名", validators=[DataRequired("请输入联系人姓名。"), Length(max=64)])
+    position = StringField("职务", validators=[Optional(), Length(max=64)])
+    phone = StringField("电话", validators=[Optional(), Length(max=32)])
+    email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
+    submit = SubmitField("添加联系人")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,7 +16,14 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from crm import policy
 from crm.auth.models import User
 from crm.cooperation.models import Cooperation, StageChange
-from crm.enterprises.models import Enterprise, Industry, Recognition, RecognitionKind, Town
+from crm.enterprises.models import (
+    Contact,
+    Enterprise,
+    Industry,
+    Recognition,
+    RecognitionKind,
+    Town,
+)
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need
@@ -270,3 +278,44 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
     epoch = datetime.min.replace(tzinfo=None)
     items.sort(key=lambda i: (i.when, (i.at.replace(tzinfo=None) if i.at else epoch)), reverse=True)
     return items[:limit]
+
+
+# ---- contacts ----------------------------------------------------------------------------------
+
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,30}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class ContactData:
+    name: str
+    position: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+def add_contact(user: User, ent: Enterprise, data: ContactData) -> Contact:
+    """A person at the enterprise; only those who may edit the enterprise add one."""
+    policy.authorize(
+        policy.can_edit_enterprise(user, ent), "您只能为本人或本科室负责的企业添加联系人。"
+    )
+    name = data.name.strip()
+    if not name:
+        raise ValidationError("请输入联系人姓名。", field="name")
+    phone = (data.phone or "").strip() or None
+    if phone and not _PHONE.match(phone):
+        raise ValidationError("电话号码只能包含数字、空格、“-”和开头的“+”。", field="phone")
+    email = (data.email or "").strip() or None
+    if email and not _EMAIL.match(email):
+        raise ValidationError("电子邮箱格式不正确。", field="email")
+    contact = Contact(
+        enterprise=ent,
+        name=name,
+        position=(data.position or "").strip() or None,
+        phone=phone,
+        email=email,
+    )
+    db.session.add(contact)
+    db.session.flush()
+    logger.info("Contact %r added to %r by %s", contact, ent, user.username)
+    return contact

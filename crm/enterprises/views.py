@@ -11,7 +11,7 @@ from crm import policy
 from crm.auth.models import Department, Role, User
 from crm.clock import local_today
 from crm.enterprises import services
-from crm.enterprises.forms import EnterpriseForm, FilterForm
+from crm.enterprises.forms import ContactForm, EnterpriseForm, FilterForm
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
@@ -148,3 +148,29 @@ def edit(enterprise_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
     status = 400 if form.errors else 200
     return render_template("enterprises/form.html", form=form, ent=ent, conflict=None), status
+
+
+@bp.route("/<int:enterprise_id>/contacts/new", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def add_contact(enterprise_id: int) -> Response | tuple[str, int] | str:
+    """Add a person at the enterprise (name, position, phone, e-mail)."""
+    ent = services.get_enterprise(enterprise_id)
+    policy.authorize(
+        policy.can_edit_enterprise(current_user, ent), "您只能为本人或本科室负责的企业添加联系人。"
+    )
+    form = ContactForm()
+    if form.validate_on_submit():
+        data = services.ContactData(
+            form.name.data or "", form.position.data, form.phone.data, form.email.data
+        )
+        try:
+            services.add_contact(current_user, ent, data)
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="name")
+        else:
+            db.session.commit()
+            flash("已添加联系人。", "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
+    status = 400 if form.errors else 200
+    return render_template("enterprises/contact_form.html", form=form, ent=ent), status
