@@ -126,3 +126,8 @@ def authorize(allowed: bool, message: str | None = None) -> None:
     """Raise PermissionDenied unless `allowed`."""
     if not allowed:
         raise PermissionDenied(message) if message else PermissionDenied()
+
+
+def can_edit_task(user: User | Any, task: Any) -> bool:
+    """The assignee closes a task; admins close and reassign any."""
+    return is_admin(user) or (can_write(user) and task.assignee_id == user.id)

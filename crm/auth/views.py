@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -16,16 +14,9 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db, login_manager
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
+from crm.urls import is_safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-def is_safe_next(target: str | None) -> bool:
-    """Only paths inside this site: no scheme, no host, no '//' or backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and "\\" not in target
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ from flask_login import current_user
 from crm.clock import local_today
 from crm.policy import Level, access
 from crm.visits import services as visit_services
+from crm.visits.forms import TaskDoneForm
 
 bp = Blueprint("main", __name__)
 
@@ -20,7 +21,9 @@ def home() -> str:
     overview = visit_services.officer_overview(
         current_user, today, int(current_app.config["STALE_VISIT_DAYS"])
     )
-    return render_template("main/home.html", overview=overview, today=today)
+    return render_template(
+        "main/home.html", overview=overview, today=today, done_form=TaskDoneForm()
+    )
 
 
 @bp.route("/healthz")

@@ -8,6 +8,8 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -29,3 +31,16 @@ class VisitForm(FlaskForm):
     next_step = StringField("下一步（生成待办）", validators=[Optional(), Length(max=200)])
     next_due = DateField("待办截止日期", validators=[Optional()])
     submit = SubmitField("保存走访")
+
+
+class TaskDoneForm(FlaskForm):
+    """The 完成 / 重新打开 button (CSRF-protected)."""
+
+    done = HiddenField(default="1")
+    next = HiddenField()
+
+
+class ReassignForm(FlaskForm):
+    assignee_id = SelectField("改派给", coerce=int, validate_choice=False)
+    next = HiddenField()
+    submit = SubmitField("改派")

@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
+from crm.db import utcnow
 from crm.enterprises.models import Enterprise
-from crm.errors import ValidationError
+from crm.errors import NotFound, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need
 from crm.visits.models import Task, Visit
@@ -153,3 +154,44 @@ def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: dat
     db.session.flush()
     logger.info("Visit %r to %r logged by %s", visit, enterprise, officer.username)
     return visit
+
+
+def get_task(task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None or task.deleted_at is not None:
+        raise NotFound("待办不存在或已被删除。")
+    return task
+
+
+def complete_task(user: User, task: Task, done: bool = True) -> Task:
+    """Mark a task done (or open again)."""
+    policy.authorize(policy.can_edit_task(user, task), "只能处理分配给自己的待办。")
+    task.done_at = utcnow() if done else None
+    db.session.flush()
+    logger.info("Task %r %s by %s", task, "done" if done else "reopened", user.username)
+    return task
+
+
+def reassign_task(user: User, task: Task, assignee_id: int) -> Task:
+    """Admins hand a task to another officer."""
+    policy.authorize(policy.is_admin(user), "只有管理员可以改派待办。")
+    assignee = db.session.get(User, assignee_id)
+    if assignee is None or not assignee.active or not policy.can_write(assignee):
+        raise ValidationError("只能改派给启用的联络员。", field="assignee_id")
+    task.assignee = assignee
+    db.session.flush()
+    logger.info("Task %r reassigned to %s by %s", task, assignee.username, user.username)
+    return task
+
+
+def task_list(user: User, assignee_id: int | None, include_done: bool) -> sa.Select[tuple[Task]]:
+    """Tasks of one officer (admins may pick anyone), open first by due date."""
+    who = assignee_id if (assignee_id and policy.is_admin(user)) else user.id
+    stmt = (
+        sa.select(Task)
+        .where(Task.assignee_id == who, Task.deleted_at.is_(None))
+        .options(selectinload(Task.enterprise), selectinload(Task.assignee))
+    )
+    if not include_done:
+        stmt = stmt.where(Task.done_at.is_(None))
+    return stmt.order_by(Task.done_at.is_not(None), Task.due_on.is_(None), Task.due_on, Task.id)

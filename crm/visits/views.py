@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -14,8 +14,9 @@ from crm.errors import ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
+from crm.urls import is_safe_next
 from crm.visits import services
-from crm.visits.forms import VisitForm
+from crm.visits.forms import ReassignForm, TaskDoneForm, VisitForm
 
 bp = Blueprint("visits", __name__)
 
@@ -59,3 +60,68 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
     status = 400 if form.errors else 200
     return render_template("visits/form.html", form=form, ent=ent, today=today), status
+
+
+def _back(target: str | None) -> Response:
+    return redirect(target if is_safe_next(target) else url_for("visits.tasks"))
+
+
+@bp.route("/tasks")
+@access(Level.SIGNED_IN)
+def tasks() -> str:
+    """My tasks (admins: anyone's), open ones first by due date."""
+    assignee_id = request.args.get("assignee", type=int)
+    include_done = request.args.get("done") == "1"
+    page = db.paginate(
+        services.task_list(current_user, assignee_id, include_done),
+        per_page=int(current_app.config["PER_PAGE"]),
+        error_out=False,
+    )
+    officers = db.session.scalars(
+        sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
+    ).all()
+    reassign = ReassignForm()
+    reassign.assignee_id.choices = choices((str(u.id), u.display_name) for u in officers)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "visits/tasks.html",
+        page=page,
+        today=local_today(),
+        done_form=TaskDoneForm(),
+        reassign=reassign,
+        officers=officers,
+        assignee_id=assignee_id,
+        include_done=include_done,
+        args=args,
+    )
+
+
+@bp.route("/tasks/<int:task_id>/done", methods=["POST"])
+@access(Level.OFFICER)
+def task_done(task_id: int) -> Response:
+    """Mark a task done, or open it again."""
+    form = TaskDoneForm()
+    task = services.get_task(task_id)
+    if form.validate_on_submit():
+        services.complete_task(current_user, task, done=form.done.data != "0")
+        db.session.commit()
+        flash("已完成待办。" if task.done else "已重新打开待办。", "success")
+    return _back(form.next.data)
+
+
+@bp.route("/tasks/<int:task_id>/assign", methods=["POST"])
+@access(Level.ADMIN)
+def task_assign(task_id: int) -> Response:
+    """Hand a task to another officer (admins)."""
+    form = ReassignForm()
+    task = services.get_task(task_id)
+    if form.validate_on_submit():
+        try:
+            services.reassign_task(current_user, task, form.assignee_id.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"已改派给 {task.assignee.display_name}。", "success")
+    return _back(form.next.data)
