@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import cli, errors, models, policy, privacy
 from crm.audit import services as audit_services
+from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
 from crm.db import configure_sqlite
@@ -56,9 +58,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(visits_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(audit_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy
+    app.jinja_env.globals["tz"] = ZoneInfo(app.config["TIMEZONE"])
     privacy.register(app)
     cli.register(app)
     return app

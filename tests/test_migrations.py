@@ -38,3 +38,20 @@ def test_upgrade_matches_models_and_downgrade_unwinds(databases, tmp_path):
         upgrade()
         assert _schema_diff() == []
         db.engine.dispose()
+
+
+def test_upgrade_from_the_previous_schema_keeps_data(databases, tmp_path):
+    app = make_test_app(databases.new(), tmp_path)
+    with app.app_context():
+        upgrade(revision="0002_search_index")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO audit_entry (at, action, table_name, record_id, changes)"
+                " VALUES ('2026-01-01 00:00:00', 'update', 'enterprise', 7, '{}')"
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT action, record_id, ip FROM audit_entry").all()
+        assert [tuple(r) for r in rows] == [("update", 7, None)]
+        assert _schema_diff() == []
+        db.engine.dispose()

@@ -16,12 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
 from crm.audit.models import AuditEntry
 from crm.db import SoftDeletable, Timestamped, utcnow
+from crm.extensions import db
 
 #: The user acting outside a request (CLI commands, seed loaders) and the import batch, if any.
 _actor: ContextVar[int | None] = ContextVar("audit_actor", default=None)
@@ -143,7 +144,28 @@ def _row(
         "record_id": obj.id,
         "changes": changes,
         "import_batch_id": batch,
+        "ip": _client_ip(),
     }
+
+
+def _client_ip() -> str | None:
+    return request.remote_addr if has_request_context() else None
+
+
+def record_event(
+    action: str, table: str, record_id: int, user_id: int | None, **changes: Any
+) -> AuditEntry:
+    """An entry for something that is not a field change (login, failed login, logout, export)."""
+    entry = AuditEntry(
+        action=action,
+        table_name=table,
+        record_id=record_id,
+        user_id=user_id,
+        changes={k: [None, _jsonable(v)] for k, v in changes.items()},
+        ip=_client_ip(),
+    )
+    db.session.add(entry)
+    return entry
 
 
 def install(session_class: type[Session]) -> None:
@@ -151,3 +173,27 @@ def install(session_class: type[Session]) -> None:
     if not event.contains(session_class, "before_flush", _before_flush):
         event.listen(session_class, "before_flush", _before_flush)
         event.listen(session_class, "after_flush", _after_flush)
+
+
+def history(table: str, record_id: int, limit: int = 50) -> list[AuditEntry]:
+    """The newest changes of one record."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.table_name == table, AuditEntry.record_id == record_id)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def browse(table: str | None, action: str | None, user_id: int | None) -> sa.Select[Any]:
+    """All entries, newest first, filtered (the admin's audit page)."""
+    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
+    if table:
+        stmt = stmt.where(AuditEntry.table_name == table)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if user_id:
+        stmt = stmt.where(AuditEntry.user_id == user_id)
+    return stmt

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm.audit import services as audit
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.db import utcnow
 from crm.errors import Conflict, NotFound, ValidationError
@@ -180,15 +181,15 @@ def _hash_token(token: str) -> str:
 def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
     """Record a signed-in browser; the returned token goes into the signed session cookie."""
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        UserSession(
-            user_id=user.id,
-            token_hash=_hash_token(token),
-            ip=ip,
-            user_agent=(user_agent or "")[:255] or None,
-        )
+    row = UserSession(
+        user_id=user.id,
+        token_hash=_hash_token(token),
+        ip=ip,
+        user_agent=(user_agent or "")[:255] or None,
     )
+    db.session.add(row)
     db.session.flush()
+    audit.record_event("login", "user_session", row.id, user.id)
     return token
 
 
@@ -209,13 +210,17 @@ def user_for_session(user_id: str, token: str | None) -> User | None:
 
 
 def end_session(token: str | None) -> None:
+    """Log a browser out for good (audited)."""
     if not token:
         return
-    db.session.execute(
-        sa.update(UserSession)
-        .where(UserSession.token_hash == _hash_token(token), UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+    row = db.session.scalar(
+        sa.select(UserSession).where(
+            UserSession.token_hash == _hash_token(token), UserSession.revoked_at.is_(None)
+        )
     )
+    if row is not None:
+        row.revoked_at = utcnow()
+        audit.record_event("logout", "user_session", row.id, row.user_id)
 
 
 def revoke_sessions(user: User) -> None:
@@ -270,9 +275,17 @@ def authenticate(username: str, password: str, ip: str) -> User | None:
     user = get_user(username)
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     ok = ok and user is not None and user.active
-    db.session.add(LoginAttempt(username=username[:64], ip=ip, succeeded=ok))
+    attempt = LoginAttempt(username=username[:64], ip=ip, succeeded=ok)
+    db.session.add(attempt)
     db.session.flush()
     if not ok:
+        audit.record_event(
+            "login_failed",
+            "login_attempt",
+            attempt.id,
+            user.id if user else None,
+            username=username[:64],
+        )
         logger.warning("Failed login for %r from %s", username, ip)
         return None
     logger.info("User %r logged in from %s", user, ip)

@@ -1,0 +1,45 @@
+"""The admin's audit page: every change, login and failed login, filtered."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template, request
+
+from crm.audit import services
+from crm.audit.models import ACTION_LABELS, FIELD_LABELS, AuditEntry
+from crm.auth.models import User
+from crm.extensions import db
+from crm.policy import Level, access
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.route("/admin/audit")
+@access(Level.ADMIN)
+def index() -> str:
+    """Browse the audit trail (read-only: nobody edits or deletes entries)."""
+    table = request.args.get("table") or None
+    action = request.args.get("action") or None
+    user_id = request.args.get("user", type=int)
+    page = db.paginate(
+        services.browse(table, action, user_id),
+        per_page=int(current_app.config["PER_PAGE"]) * 2,
+        error_out=False,
+    )
+    users = {u.id: u for u in db.session.scalars(sa.select(User))}
+    tables = db.session.scalars(
+        sa.select(AuditEntry.table_name).distinct().order_by(AuditEntry.table_name)
+    ).all()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "audit/index.html",
+        page=page,
+        users=users,
+        tables=tables,
+        actions=ACTION_LABELS,
+        fields=FIELD_LABELS,
+        args=args,
+        table=table,
+        action=action,
+        user_id=user_id,
+    )
