@@ -23,6 +23,7 @@ from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
+from crm.trash.views import bp as trash_bp
 from crm.visits.views import bp as visits_bp
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(trash_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

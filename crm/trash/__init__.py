@@ -1,0 +1,1 @@
+"""Soft delete and the admins' recycle bin (回收站)."""

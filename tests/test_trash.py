@@ -1,0 +1,59 @@
+"""Soft delete: deleted records leave lists, search and counts; an admin restores them."""
+
+from __future__ import annotations
+
+from crm.auth.models import Role
+from crm.extensions import db
+from crm.search import services as search
+from tests.conftest import AuthActions, csrf_token
+
+
+def test_delete_hides_everywhere_and_restore_brings_back(app, client, make_user, make_enterprise):
+    owner = make_user(department="高新技术科")
+    ent = make_enterprise(
+        name="华硅新材料有限公司", owner_id=owner.id, department_id=owner.department_id
+    )
+    assert [h.title for h in search.search("华硅")] == ["华硅新材料有限公司"]
+    AuthActions(client).login(owner.username)
+    token = csrf_token(client, f"/enterprises/{ent.id}")
+    response = client.post(f"/trash/enterprise/{ent.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get(f"/enterprises/{ent.id}").status_code == 404
+    assert "华硅新材料" not in client.get("/enterprises/").get_data(as_text=True)
+    assert "负责企业 0 家" in client.get("/").get_data(as_text=True)
+    assert search.search("华硅") == []
+
+    admin = app.test_client()
+    AuthActions(admin).login(make_user(role=Role.ADMIN).username)
+    bin_page = admin.get("/admin/trash", query_string={"kind": "enterprise"}).get_data(as_text=True)
+    assert "华硅新材料有限公司" in bin_page
+    token = csrf_token(admin, "/admin/trash")
+    assert (
+        admin.post(
+            f"/admin/trash/enterprise/{ent.id}/restore", data={"csrf_token": token}
+        ).status_code
+        == 302
+    )
+    db.session.expire_all()
+    assert ent.deleted_at is None
+    assert client.get(f"/enterprises/{ent.id}").status_code == 200
+    assert [h.title for h in search.search("华硅")] == ["华硅新材料有限公司"]
+
+
+def test_others_cannot_delete(client, make_user, make_enterprise):
+    owner = make_user(department="高新技术科")
+    ent = make_enterprise(name="别人的企业", owner_id=owner.id, department_id=owner.department_id)
+    AuthActions(client).login(make_user(department="合作交流科").username)
+    token = csrf_token(client, "/")
+    assert (
+        client.post(f"/trash/enterprise/{ent.id}/delete", data={"csrf_token": token}).status_code
+        == 403
+    )
+    db.session.expire_all()
+    assert ent.deleted_at is None
+
+
+def test_unknown_kind_is_404(client, make_user):
+    AuthActions(client).login(make_user(role=Role.ADMIN).username)
+    token = csrf_token(client, "/")
+    assert client.post("/trash/user/1/delete", data={"csrf_token": token}).status_code == 404
