@@ -21,6 +21,7 @@ from crm.enterprises.views import bp as enterprises_bp
 from crm.extensions import csrf, db, login_manager, migrate
 from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
+from crm.needs.views import bp as needs_bp
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
 from crm.trash.views import bp as trash_bp
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(records_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(trash_bp)
+    app.register_blueprint(needs_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

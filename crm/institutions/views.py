@@ -1,4 +1,4 @@
-"""Read-only pages of institutions, researchers, achievements and needs (search links here)."""
+"""Read-only pages of institutions, researchers and achievements (search links here)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy.orm import selectinload
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
-from crm.needs.models import Need
 from crm.policy import Level, access
 
 bp = Blueprint("records", __name__)
@@ -46,11 +45,3 @@ def achievement(record_id: int) -> str:
     """A 科技成果 with its owner, maturity and transfer mode."""
     item = _get(Achievement, record_id)
     return render_template("records/achievement.html", item=item)
-
-
-@bp.route("/needs/<int:record_id>")
-@access(Level.SIGNED_IN)
-def need(record_id: int) -> str:
-    """A 技术需求 and the enterprise it belongs to."""
-    item = _get(Need, record_id, selectinload(Need.enterprise))
-    return render_template("records/need.html", item=item)

@@ -91,7 +91,7 @@ KINDS: dict[str, Kind] = {
             lambda n: n.title,
             lambda n: [(n.title, STRONG), (n.description, NORMAL)],
             named=False,
-            endpoint="records.need",
+            endpoint="needs.detail",
         ),
         Kind(
             "achievement",

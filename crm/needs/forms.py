@@ -1,0 +1,25 @@
+"""Need form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from crm.forms import choices
+from crm.needs.models import NeedStatus
+
+
+class NeedForm(FlaskForm):
+    title = StringField("需求名称", validators=[DataRequired("请填写需求名称。"), Length(max=200)])
+    description = TextAreaField("需求描述", validators=[Optional(), Length(max=10000)])
+    budget = DecimalField(
+        "预算（元）",
+        places=2,
+        validators=[Optional(), NumberRange(min=0, message="预算不能为负数。")],
+    )
+    status = SelectField(
+        "状态", choices=choices((s.value, s.label) for s in NeedStatus), default="open"
+    )
+    version = HiddenField()
+    submit = SubmitField("保存")

@@ -1,0 +1,113 @@
+"""技术需求: the list, a need's page, register from an enterprise, edit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from crm import policy
+from crm.enterprises.services import get_enterprise
+from crm.errors import Conflict, ValidationError
+from crm.extensions import db
+from crm.forms import attach_error
+from crm.needs import services
+from crm.needs.forms import NeedForm
+from crm.needs.models import NeedStatus
+from crm.policy import Level, access
+
+bp = Blueprint("needs", __name__)
+
+
+@bp.route("/needs/")
+@access(Level.SIGNED_IN)
+def index() -> str:
+    """All needs, filtered by status or a word of the title / enterprise."""
+    status = request.args.get("status") or None
+    q = (request.args.get("q") or "").strip()[:100]
+    page = db.paginate(
+        services.list_query(status, q),
+        per_page=int(current_app.config["PER_PAGE"]),
+        error_out=False,
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "needs/index.html", page=page, status=status, q=q, statuses=NeedStatus, args=args
+    )
+
+
+@bp.route("/needs/<int:record_id>")
+@access(Level.SIGNED_IN)
+def detail(record_id: int) -> str:
+    """A 技术需求 and the enterprise it belongs to."""
+    need = services.get_need(record_id)
+    can_edit = policy.can_edit_enterprise(current_user, need.enterprise)
+    return render_template("needs/detail.html", item=need, can_edit=can_edit)
+
+
+def _data(form: NeedForm) -> services.NeedData:
+    return services.NeedData(
+        title=form.title.data or "",
+        description=form.description.data,
+        budget=form.budget.data,
+        status=NeedStatus(form.status.data or "open"),
+    )
+
+
+@bp.route("/enterprises/<int:enterprise_id>/needs/new", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def create(enterprise_id: int) -> Response | tuple[str, int] | str:
+    """Register a need of this enterprise."""
+    ent = get_enterprise(enterprise_id)
+    policy.authorize(
+        policy.can_edit_enterprise(current_user, ent), "您只能为本人或本科室负责的企业登记需求。"
+    )
+    form = NeedForm()
+    if form.validate_on_submit():
+        try:
+            need = services.create_need(current_user, ent, _data(form))
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="title")
+        else:
+            db.session.commit()
+            flash("已登记技术需求。", "success")
+            return redirect(url_for("needs.detail", record_id=need.id))
+    status = 400 if form.errors else 200
+    return render_template("needs/form.html", form=form, ent=ent, need=None, conflict=None), status
+
+
+@bp.route("/needs/<int:record_id>/edit", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def edit(record_id: int) -> Response | tuple[str, int] | str:
+    """Edit a need (its enterprise's owner or department); a stale form shows both versions."""
+    need = services.get_need(record_id)
+    policy.authorize(
+        policy.can_edit_enterprise(current_user, need.enterprise),
+        "您只能修改本人或本科室负责企业的需求。",
+    )
+    form = NeedForm(obj=need if request.method == "GET" else None)
+    if request.method == "GET":
+        form.status.data = need.status.value
+    if form.validate_on_submit():
+        data = _data(form)
+        try:
+            services.update_need(current_user, need, data, int(form.version.data or 0))
+        except Conflict:
+            db.session.rollback()
+            db.session.refresh(need)
+            form.version.data = str(need.version)
+            return render_template(
+                "needs/form.html", form=form, ent=need.enterprise, need=need, conflict=data
+            ), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="title")
+        else:
+            db.session.commit()
+            flash("已保存。", "success")
+            return redirect(url_for("needs.detail", record_id=need.id))
+    status = 400 if form.errors else 200
+    return render_template(
+        "needs/form.html", form=form, ent=need.enterprise, need=need, conflict=None
+    ), status
