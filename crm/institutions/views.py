@@ -1,47 +1,266 @@
-"""Read-only pages of institutions, researchers and achievements (search links here)."""
+"""Institutions, researchers and achievements: lists, pages, create and edit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, render_template
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
-from crm.errors import NotFound
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Achievement, Institution, Researcher
+from crm.forms import attach_error, choices
+from crm.institutions import services
+from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
+from crm.institutions.models import (
+    Achievement,
+    Institution,
+    InstitutionKind,
+    Maturity,
+    Researcher,
+    TransferMode,
+)
 from crm.policy import Level, access
 
 bp = Blueprint("records", __name__)
 
 
-def _get(model: type, record_id: int, *options: Any) -> Any:
-    record = db.session.get(model, record_id, options=options)
-    if record is None or record.deleted_at is not None:
-        raise NotFound("记录不存在或已被删除。")
-    return record
+def _page(stmt: sa.Select[Any]) -> Any:
+    per_page = int(current_app.config["PER_PAGE"])
+    return db.paginate(stmt, per_page=per_page, error_out=False)
+
+
+def _args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k != "page" and v}
+
+
+def _back(detail: str, listing: str, record: Any) -> str:
+    return url_for(detail, record_id=record.id) if record is not None else url_for(listing)
+
+
+def _institution_choices(blank: str) -> list:
+    return choices([("", blank)] + [(str(i.id), i.name) for i in services.institutions()])
+
+
+def _save(
+    form: FlaskForm,
+    save: Callable[[int | None], Any],
+    record: Any,
+    template: str,
+    done: Callable[[Any], str],
+    default_field: str,
+    **context: Any,
+) -> Response | tuple[str, int] | str:
+    """The create/edit flow: validate, save, commit; a stale form is shown with both versions."""
+    if form.validate_on_submit():
+        version = int(form.version.data) if record is not None and form.version.data else None
+        try:
+            saved = save(version)
+        except Conflict:
+            db.session.rollback()
+            db.session.refresh(record)
+            form.version.data = str(record.version)
+            flash("该记录已被他人修改，您的修改没有保存。表单中保留了您填写的内容。", "warning")
+            return render_template(
+                template, form=form, record=record, conflict=True, **context
+            ), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default=default_field)
+        else:
+            db.session.commit()
+            flash("已保存。", "success")
+            return redirect(done(saved))
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, record=record, conflict=False, **context), status
+
+
+# ---- institutions ------------------------------------------------------------------------------
+
+
+@bp.route("/institutions/")
+@access(Level.SIGNED_IN)
+def institutions() -> str:
+    """高校院所, filtered by type or a word of the name / an alias."""
+    q, kind = (request.args.get("q") or "").strip()[:100], request.args.get("kind") or None
+    page = _page(services.institution_list(q, kind))
+    return render_template(
+        "records/institutions.html", page=page, q=q, kind=kind, kinds=InstitutionKind, args=_args()
+    )
 
 
 @bp.route("/institutions/<int:record_id>")
 @access(Level.SIGNED_IN)
 def institution(record_id: int) -> str:
     """An institution with its aliases and researchers."""
-    inst = _get(Institution, record_id, selectinload(Institution.aliases))
+    inst = services.get_live(Institution, record_id, selectinload(Institution.aliases))
     researchers = [r for r in inst.researchers if r.deleted_at is None]
     return render_template("records/institution.html", inst=inst, researchers=researchers)
+
+
+def _institution_data(form: InstitutionForm) -> services.InstitutionData:
+    return services.InstitutionData(
+        name=form.name.data or "",
+        kind=InstitutionKind(form.kind.data),
+        region=form.region.data,
+        description=form.description.data,
+        website=form.website.data,
+        aliases=services.parse_aliases(form.aliases.data),
+    )
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@bp.route("/institutions/<int:record_id>/edit", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def institution_form(record_id: int | None = None) -> Response | tuple[str, int] | str:
+    """Register or edit an institution and its aliases."""
+    inst = services.get_live(Institution, record_id) if record_id else None
+    form = InstitutionForm(obj=inst if request.method == "GET" else None)
+    if inst is not None and request.method == "GET":
+        form.aliases.data = "\n".join(a.alias for a in inst.aliases)
+    return _save(
+        form,
+        lambda version: services.save_institution(
+            current_user, _institution_data(form), inst, version
+        ),
+        inst,
+        "records/form.html",
+        lambda saved: url_for("records.institution", record_id=saved.id),
+        "name",
+        heading="高校院所",
+        back=_back("records.institution", "records.institutions", inst),
+    )
+
+
+# ---- researchers -------------------------------------------------------------------------------
+
+
+@bp.route("/researchers/")
+@access(Level.SIGNED_IN)
+def researchers() -> str:
+    """专家, filtered by institution or a word of the name / research directions."""
+    q = (request.args.get("q") or "").strip()[:100]
+    institution_id = request.args.get("institution", type=int)
+    page = _page(services.researcher_list(q, institution_id))
+    return render_template(
+        "records/researchers.html",
+        page=page,
+        q=q,
+        institution_id=institution_id,
+        institutions=services.institutions(),
+        args=_args(),
+    )
 
 
 @bp.route("/researchers/<int:record_id>")
 @access(Level.SIGNED_IN)
 def researcher(record_id: int) -> str:
     """A researcher: institution, title, research directions, bio."""
-    person = _get(Researcher, record_id, selectinload(Researcher.institution))
+    person = services.get_live(Researcher, record_id, selectinload(Researcher.institution))
     return render_template("records/researcher.html", person=person)
+
+
+@bp.route("/researchers/new", methods=["GET", "POST"])
+@bp.route("/researchers/<int:record_id>/edit", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] | str:
+    """Register or edit a researcher."""
+    person = services.get_live(Researcher, record_id) if record_id else None
+    form = ResearcherForm(obj=person if request.method == "GET" else None)
+    form.institution_id.choices = _institution_choices("（未填）")
+
+    def save(version: int | None) -> Researcher:
+        data = services.ResearcherData(
+            name=form.name.data or "",
+            institution_id=form.institution_id.data,
+            title=form.title.data,
+            research_directions=form.research_directions.data,
+            bio=form.bio.data,
+            team=form.team.data,
+        )
+        return services.save_researcher(current_user, data, person, version)
+
+    return _save(
+        form,
+        save,
+        person,
+        "records/form.html",
+        lambda saved: url_for("records.researcher", record_id=saved.id),
+        "name",
+        heading="专家",
+        back=_back("records.researcher", "records.researchers", person),
+    )
+
+
+# ---- achievements ------------------------------------------------------------------------------
+
+
+@bp.route("/achievements/")
+@access(Level.SIGNED_IN)
+def achievements() -> str:
+    """科技成果, filtered by a word of the title or description."""
+    q = (request.args.get("q") or "").strip()[:100]
+    page = _page(services.achievement_list(q))
+    return render_template("records/achievements.html", page=page, q=q, args=_args())
 
 
 @bp.route("/achievements/<int:record_id>")
 @access(Level.SIGNED_IN)
 def achievement(record_id: int) -> str:
     """A 科技成果 with its owner, maturity and transfer mode."""
-    item = _get(Achievement, record_id)
+    item = services.get_live(Achievement, record_id)
     return render_template("records/achievement.html", item=item)
+
+
+@bp.route("/achievements/new", methods=["GET", "POST"])
+@bp.route("/achievements/<int:record_id>/edit", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def achievement_form(record_id: int | None = None) -> Response | tuple[str, int] | str:
+    """Register or edit an achievement."""
+    item = services.get_live(Achievement, record_id) if record_id else None
+    form = AchievementForm(obj=item if request.method == "GET" else None)
+    form.institution_id.choices = _institution_choices("（未填）")
+    people = db.session.scalars(
+        sa.select(Researcher)
+        .where(Researcher.deleted_at.is_(None))
+        .where(
+            Researcher.institution_id == item.institution_id
+            if item and item.institution_id
+            else sa.true()
+        )
+        .order_by(Researcher.name)
+        .limit(500)
+    )
+    form.researcher_id.choices = choices([("", "（未填）")] + [(str(r.id), r.name) for r in people])
+    if item is not None and request.method == "GET":
+        form.maturity.data = item.maturity.value if item.maturity else ""
+        form.transfer_mode.data = item.transfer_mode.value if item.transfer_mode else ""
+
+    def save(version: int | None) -> Achievement:
+        data = services.AchievementData(
+            title=form.title.data or "",
+            institution_id=form.institution_id.data,
+            researcher_id=form.researcher_id.data,
+            maturity=Maturity(form.maturity.data) if form.maturity.data else None,
+            transfer_mode=TransferMode(form.transfer_mode.data)
+            if form.transfer_mode.data
+            else None,
+            description=form.description.data,
+        )
+        return services.save_achievement(current_user, data, item, version)
+
+    return _save(
+        form,
+        save,
+        item,
+        "records/form.html",
+        lambda saved: url_for("records.achievement", record_id=saved.id),
+        "title",
+        heading="科技成果",
+        back=_back("records.achievement", "records.achievements", item),
+    )
