@@ -21,7 +21,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
 from crm.audit.models import AuditEntry
+from crm.auth.models import Department, User
 from crm.db import SoftDeletable, Timestamped, utcnow
+from crm.enterprises.models import Town
 from crm.extensions import db
 
 #: The user acting outside a request (CLI commands, seed loaders) and the import batch, if any.
@@ -197,3 +199,15 @@ def browse(table: str | None, action: str | None, user_id: int | None) -> sa.Sel
     if user_id:
         stmt = stmt.where(AuditEntry.user_id == user_id)
     return stmt
+
+
+def value_names() -> dict[str, dict[Any, str]]:
+    """How to show reference ids in history: towns, users and departments by name."""
+    users = {u.id: u.display_name for u in db.session.scalars(sa.select(User))}
+    return {
+        "town_id": {t.id: t.name for t in db.session.scalars(sa.select(Town))},
+        "owner_id": users,
+        "assignee_id": users,
+        "officer_id": users,
+        "department_id": {d.id: d.name for d in db.session.scalars(sa.select(Department))},
+    }

@@ -94,6 +94,7 @@ def detail(enterprise_id: int) -> str:
         users=users,
         actions=ACTION_LABELS,
         fields=FIELD_LABELS,
+        names=audit.value_names() if history else {},
     )
 
 
