@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -74,3 +75,14 @@ class ContactForm(FlaskForm):
     phone = StringField("电话", validators=[Optional(), Length(max=32)])
     email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
     submit = SubmitField("添加联系人")
+
+
+class YearForm(FlaskForm):
+    year = IntegerField("年度", validators=[DataRequired("请输入年度。"), NumberRange(1990, 2100)])
+    above_scale = BooleanField("当年为规模以上工业企业")
+    revenue_wan = DecimalField("主营业务收入（万元）", places=2, validators=[Optional()])
+    rnd_spend_wan = DecimalField("科技活动经费支出（万元）", places=2, validators=[Optional()])
+    industrial_output_wan = DecimalField("工业总产值（万元）", places=2, validators=[Optional()])
+    hitech_output_wan = DecimalField("高新技术产业产值（万元）", places=2, validators=[Optional()])
+    version = HiddenField()
+    submit = SubmitField("保存")

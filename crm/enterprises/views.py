@@ -13,7 +13,7 @@ from crm.audit.models import ACTION_LABELS, FIELD_LABELS
 from crm.auth.models import Department, Role, User
 from crm.clock import local_today
 from crm.enterprises import services
-from crm.enterprises.forms import ContactForm, EnterpriseForm, FilterForm
+from crm.enterprises.forms import ContactForm, EnterpriseForm, FilterForm, YearForm
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
@@ -189,3 +189,47 @@ def add_contact(enterprise_id: int) -> Response | tuple[str, int] | str:
             return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
     status = 400 if form.errors else 200
     return render_template("enterprises/contact_form.html", form=form, ent=ent), status
+
+
+@bp.route("/<int:enterprise_id>/years", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def year(enterprise_id: int) -> Response | tuple[str, int] | str:
+    """Add a year's figures, or correct one (?year=2025), entered in 万元."""
+    ent = services.get_enterprise(enterprise_id)
+    policy.authorize(
+        policy.can_edit_enterprise(current_user, ent), "您只能修改本人或本科室负责的企业。"
+    )
+    existing = next((y for y in ent.years if y.year == request.args.get("year", type=int)), None)
+    form = YearForm()
+    if existing is not None and request.method == "GET":
+        wan = services.WAN
+        form.year.data, form.above_scale.data = existing.year, existing.above_scale
+        form.version.data = str(existing.version)
+        for name in ("revenue", "rnd_spend", "industrial_output", "hitech_output"):
+            value = getattr(existing, name)
+            getattr(form, f"{name}_wan").data = None if value is None else value / wan
+    if form.validate_on_submit():
+        data = services.YearData(
+            year=form.year.data,
+            above_scale=form.above_scale.data,
+            revenue_wan=form.revenue_wan.data,
+            rnd_spend_wan=form.rnd_spend_wan.data,
+            industrial_output_wan=form.industrial_output_wan.data,
+            hitech_output_wan=form.hitech_output_wan.data,
+        )
+        version = int(form.version.data) if form.version.data else None
+        try:
+            services.save_year(current_user, ent, data, version)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="year")
+        else:
+            db.session.commit()
+            flash(f"已保存 {data.year} 年度数据。", "success")
+            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
+    status = 400 if form.errors else 200
+    return render_template("enterprises/year_form.html", form=form, ent=ent), status
