@@ -131,3 +131,8 @@ def authorize(allowed: bool, message: str | None = None) -> None:
 def can_edit_task(user: User | Any, task: Any) -> bool:
     """The assignee closes a task; admins close and reassign any."""
     return is_admin(user) or (can_write(user) and task.assignee_id == user.id)
+
+
+def can_edit_visit(user: User | Any, visit: Any) -> bool:
+    """An officer corrects the visits they logged; admins any."""
+    return is_admin(user) or (can_write(user) and visit.officer_id == user.id)

@@ -229,6 +229,7 @@ class TimelineItem:
     title: str
     detail: str | None = None
     at: datetime | None = None
+    visit: Visit | None = None  # for the edit link of a visit
 
 
 def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
@@ -244,7 +245,7 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
     for v in visits:
         items.append(
             TimelineItem(
-                v.visited_on, "visit", f"{v.officer.display_name} 走访", v.notes, v.created_at
+                v.visited_on, "visit", f"{v.officer.display_name} 走访", v.notes, v.created_at, v
             )
         )
     needs = db.session.scalars(

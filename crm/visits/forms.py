@@ -44,3 +44,10 @@ class ReassignForm(FlaskForm):
     assignee_id = SelectField("改派给", coerce=int, validate_choice=False)
     next = HiddenField()
     submit = SubmitField("改派")
+
+
+class VisitEditForm(FlaskForm):
+    visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
+    notes = TextAreaField("走访记录", validators=[Optional(), Length(max=10000)])
+    version = HiddenField()
+    submit = SubmitField("保存")

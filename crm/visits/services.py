@@ -13,7 +13,7 @@ from crm import policy
 from crm.auth.models import User
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
-from crm.errors import NotFound, ValidationError
+from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need
 from crm.visits.models import Task, Visit
@@ -195,3 +195,26 @@ def task_list(user: User, assignee_id: int | None, include_done: bool) -> sa.Sel
     if not include_done:
         stmt = stmt.where(Task.done_at.is_(None))
     return stmt.order_by(Task.done_at.is_not(None), Task.due_on.is_(None), Task.due_on, Task.id)
+
+
+def get_visit(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or visit.deleted_at is not None:
+        raise NotFound("走访记录不存在或已被删除。")
+    return visit
+
+
+def update_visit(
+    user: User, visit: Visit, visited_on: date, notes: str | None, today: date, version: int
+) -> Visit:
+    """Correct a visit's date or notes (the officer who logged it, or an admin)."""
+    policy.authorize(policy.can_edit_visit(user, visit), "只能修改自己记录的走访。")
+    if visit.version != version:
+        raise Conflict()
+    if visited_on > today:
+        raise ValidationError("走访日期不能晚于今天。", field="visited_on")
+    visit.visited_on = visited_on
+    visit.notes = (notes or "").strip() or None
+    db.session.flush()
+    logger.info("Visit %r corrected by %s", visit, user.username)
+    return visit

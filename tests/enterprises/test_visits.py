@@ -96,3 +96,37 @@ def test_bad_visits_write_nothing(client, make_user, make_enterprise):
     assert "请同时填写需求名称" in response.get_data(as_text=True)
     for model in (Visit, Need, Task):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
+
+
+def test_officer_corrects_own_visit_only(app, client, make_user, make_enterprise):
+    officer, other = make_user(), make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    visit = Visit(
+        enterprise_id=ent.id, officer_id=officer.id, visited_on=local_today(), notes="写错了"
+    )
+    db.session.add(visit)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    assert f"/visits/{visit.id}/edit" in client.get(f"/enterprises/{ent.id}").get_data(as_text=True)
+    token = csrf_token(client, f"/visits/{visit.id}/edit")
+    data = {
+        "csrf_token": token,
+        "visited_on": local_today().isoformat(),
+        "notes": "改正后的记录",
+        "version": "1",
+    }
+    assert client.post(f"/visits/{visit.id}/edit", data=data).status_code == 302
+    stale = client.post(f"/visits/{visit.id}/edit", data={**data, "notes": "过期的修改"})
+    assert stale.status_code == 409
+    db.session.expire_all()
+    assert visit.notes == "改正后的记录"
+
+    intruder = app.test_client()
+    AuthActions(intruder).login(other.username)
+    token = csrf_token(intruder, "/")
+    assert (
+        intruder.post(
+            f"/visits/{visit.id}/edit", data={**data, "csrf_token": token, "version": "2"}
+        ).status_code
+        == 403
+    )
