@@ -28,6 +28,7 @@ from crm.enterprises.models import (
 )
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
+from crm.institutions.models import Institution
 from crm.needs.models import Need
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
@@ -297,11 +298,15 @@ class ContactData:
     email: str | None = None
 
 
-def add_contact(user: User, ent: Enterprise, data: ContactData) -> Contact:
-    """A person at the enterprise; only those who may edit the enterprise add one."""
-    policy.authorize(
-        policy.can_edit_enterprise(user, ent), "您只能为本人或本科室负责的企业添加联系人。"
-    )
+def add_contact(
+    user: User, data: ContactData, ent: Enterprise | None = None, inst: Institution | None = None
+) -> Contact:
+    """A person at an enterprise (those who may edit it) or an institution (any officer)."""
+    if ent is not None:
+        allowed = policy.can_edit_enterprise(user, ent)
+        policy.authorize(allowed, "您只能为本人或本科室负责的企业添加联系人。")
+    else:
+        policy.authorize(policy.can_write(user), "只有联络员和管理员可以添加联系人。")
     name = data.name.strip()
     if not name:
         raise ValidationError("请输入联系人姓名。", field="name")
@@ -313,6 +318,7 @@ def add_contact(user: User, ent: Enterprise, data: ContactData) -> Contact:
         raise ValidationError("电子邮箱格式不正确。", field="email")
     contact = Contact(
         enterprise=ent,
+        institution=inst,
         name=name,
         position=(data.position or "").strip() or None,
         phone=phone,
@@ -320,7 +326,7 @@ def add_contact(user: User, ent: Enterprise, data: ContactData) -> Contact:
     )
     db.session.add(contact)
     db.session.flush()
-    logger.info("Contact %r added to %r by %s", contact, ent, user.username)
+    logger.info("Contact %r added to %r by %s", contact, ent or inst, user.username)
     return contact
 
 

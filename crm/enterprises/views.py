@@ -179,7 +179,7 @@ def add_contact(enterprise_id: int) -> Response | tuple[str, int] | str:
             form.name.data or "", form.position.data, form.phone.data, form.email.data
         )
         try:
-            services.add_contact(current_user, ent, data)
+            services.add_contact(current_user, data, ent=ent)
         except ValidationError as exc:
             db.session.rollback()
             attach_error(form, exc, default="name")
@@ -188,7 +188,10 @@ def add_contact(enterprise_id: int) -> Response | tuple[str, int] | str:
             flash("已添加联系人。", "success")
             return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
     status = 400 if form.errors else 200
-    return render_template("enterprises/contact_form.html", form=form, ent=ent), status
+    back = url_for("enterprises.detail", enterprise_id=ent.id)
+    return render_template(
+        "enterprises/contact_form.html", form=form, org=ent.name, back=back
+    ), status
 
 
 @bp.route("/<int:enterprise_id>/years", methods=["GET", "POST"])

@@ -12,6 +12,9 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from crm.enterprises import services as enterprise_services
+from crm.enterprises.forms import ContactForm
+from crm.enterprises.models import Contact
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
@@ -100,7 +103,14 @@ def institution(record_id: int) -> str:
     """An institution with its aliases and researchers."""
     inst = services.get_live(Institution, record_id, selectinload(Institution.aliases))
     researchers = [r for r in inst.researchers if r.deleted_at is None]
-    return render_template("records/institution.html", inst=inst, researchers=researchers)
+    contacts = db.session.scalars(
+        sa.select(Contact)
+        .where(Contact.institution_id == inst.id, Contact.deleted_at.is_(None))
+        .order_by(Contact.id)
+    ).all()
+    return render_template(
+        "records/institution.html", inst=inst, researchers=researchers, contacts=contacts
+    )
 
 
 def _institution_data(form: InstitutionForm) -> services.InstitutionData:
@@ -135,6 +145,32 @@ def institution_form(record_id: int | None = None) -> Response | tuple[str, int]
         heading="高校院所",
         back=_back("records.institution", "records.institutions", inst),
     )
+
+
+@bp.route("/institutions/<int:record_id>/contacts/new", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def add_contact(record_id: int) -> Response | tuple[str, int] | str:
+    """Add a person at an institution (科技处, 技术转移中心 …)."""
+    inst = services.get_live(Institution, record_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        data = enterprise_services.ContactData(
+            form.name.data or "", form.position.data, form.phone.data, form.email.data
+        )
+        try:
+            enterprise_services.add_contact(current_user, data, inst=inst)
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default="name")
+        else:
+            db.session.commit()
+            flash("已添加联系人。", "success")
+            return redirect(url_for("records.institution", record_id=inst.id))
+    status = 400 if form.errors else 200
+    back = url_for("records.institution", record_id=inst.id)
+    return render_template(
+        "enterprises/contact_form.html", form=form, org=inst.name, back=back
+    ), status
 
 
 # ---- researchers -------------------------------------------------------------------------------

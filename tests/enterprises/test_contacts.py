@@ -87,3 +87,25 @@ def test_other_department_cannot_add_contacts(client, make_user, firm):
     token = csrf_token(client, "/")
     assert client.post(url, data={"csrf_token": token, "name": "外人"}).status_code == 403
     assert db.session.scalar(sa.select(sa.func.count(Contact.id))) == 1
+
+
+def test_institution_contacts(client, make_user):
+    from crm.institutions.models import Institution, InstitutionKind
+
+    inst = Institution(name="浙江理工大学", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(inst)
+    db.session.commit()
+    AuthActions(client).login(make_user().username)
+    url = f"/institutions/{inst.id}/contacts/new"
+    token = csrf_token(client, url)
+    response = client.post(
+        url,
+        data={"csrf_token": token, "name": "钱成果", "position": "科技处", "phone": "13800001234"},
+    )
+    assert response.status_code == 302
+    page = client.get(f"/institutions/{inst.id}").get_data(as_text=True)
+    assert "钱成果" in page and "13800001234" in page
+    viewer = client.application.test_client()
+    AuthActions(viewer).login(make_user(role=Role.VIEWER).username)
+    masked = viewer.get(f"/institutions/{inst.id}").get_data(as_text=True)
+    assert "138****1234" in masked and "13800001234" not in masked
