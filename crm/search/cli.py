@@ -30,6 +30,8 @@ def search_cli(text: str | None, limit: int, as_json: bool, reindex: bool, if_em
         started = time.perf_counter()
         total = index.reindex(db.session)
         db.session.commit()
+        db.session.execute(sa.text("ANALYZE search_term"))  # fresh statistics for the planner
+        db.session.commit()
         click.echo(f"已重建检索索引：{total} 条记录，用时 {time.perf_counter() - started:.1f} 秒。")
         return
     if not text:

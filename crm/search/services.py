@@ -104,7 +104,7 @@ def _rarity(terms: set[str]) -> dict[str, float]:
     t = SearchTerm.__table__
     counts = [
         sa.select(sa.literal(term).label("term"), sa.func.count().label("df")).select_from(
-            sa.select(t.c.id).where(t.c.term == term).limit(DF_CAP).subquery()
+            sa.select(t.c.record_id).where(t.c.term == term).limit(DF_CAP).subquery()
         )
         for term in sorted(terms)
     ]

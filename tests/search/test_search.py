@@ -167,3 +167,17 @@ def test_record_pages_show_their_facts_and_hide_deleted(records, client, make_us
     db.session.commit()
     assert client.get(f"/researchers/{records['expert'].id}").status_code == 404
     assert "叶玉兰" not in client.get(f"/institutions/{records['polyu'].id}").get_data(as_text=True)
+
+
+def test_cli_reindex(records, runner):
+    db.session.execute(sa.delete(SearchTerm))
+    db.session.commit()
+    assert [h.terms for h in services.search("港理工")] == [["≈港理工"]]  # fuzzy names only
+    result = runner.invoke(args=["search", "--reindex"])
+    assert result.exit_code == 0, result.output
+    assert "已重建检索索引" in result.output
+    assert "港理工" in services.search("港理工")[0].terms
+    skipped = runner.invoke(args=["search", "--reindex", "--if-empty"])
+    assert "跳过" in skipped.output
+    usage = runner.invoke(args=["search"])
+    assert usage.exit_code != 0 and "请给出要搜索的内容" in usage.output
