@@ -68,3 +68,18 @@ def test_admin_browses_and_filters_the_audit_trail(client, make_user):
     assert "登录失败" in body and "login_attempt #" in body
     only_admin = client.get("/admin/audit", query_string={"user": admin.id}).get_data(as_text=True)
     assert "登录失败" not in only_admin.split("<ul", 1)[1].split('data-testid="history"')[1]
+
+
+def test_the_database_refuses_to_change_audit_entries(make_enterprise):
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    make_enterprise(name="留痕企业")
+    entry_id = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
+    for statement in (
+        sa.update(AuditEntry).where(AuditEntry.id == entry_id).values(action="update"),
+        sa.delete(AuditEntry).where(AuditEntry.id == entry_id),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
+            db.session.execute(statement)
+    assert db.session.get(AuditEntry, entry_id).action == "create"

@@ -9,7 +9,6 @@ from werkzeug.wrappers import Response
 
 from crm import policy
 from crm.audit import services as audit
-from crm.audit.models import ACTION_LABELS, FIELD_LABELS
 from crm.auth.models import Department, Role, User
 from crm.clock import local_today
 from crm.enterprises import services
@@ -77,24 +76,12 @@ def index() -> str:
 def detail(enterprise_id: int) -> str:
     """One enterprise: facts, contacts, yearly figures and what happened with it."""
     ent = services.get_enterprise(enterprise_id)
-    can_edit = policy.can_edit_enterprise(current_user, ent)
-    history = audit.history("enterprise", ent.id) if policy.can_write(current_user) else []
-    users = {
-        u.id: u
-        for u in db.session.scalars(
-            sa.select(User).where(User.id.in_({e.user_id for e in history if e.user_id}))
-        )
-    }
     return render_template(
         "enterprises/detail.html",
         ent=ent,
         timeline=services.timeline(ent),
-        can_edit=can_edit,
-        history=history,
-        users=users,
-        actions=ACTION_LABELS,
-        fields=FIELD_LABELS,
-        names=audit.value_names() if history else {},
+        can_edit=policy.can_edit_enterprise(current_user, ent),
+        **audit.history_context(current_user, "enterprise", ent.id),
     )
 
 

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from crm.audit import services as audit
 from crm.enterprises import services as enterprise_services
 from crm.enterprises.forms import ContactForm
 from crm.enterprises.models import Contact
@@ -109,7 +110,11 @@ def institution(record_id: int) -> str:
         .order_by(Contact.id)
     ).all()
     return render_template(
-        "records/institution.html", inst=inst, researchers=researchers, contacts=contacts
+        "records/institution.html",
+        inst=inst,
+        researchers=researchers,
+        contacts=contacts,
+        **audit.history_context(current_user, "institution", inst.id),
     )
 
 
@@ -198,7 +203,11 @@ def researchers() -> str:
 def researcher(record_id: int) -> str:
     """A researcher: institution, title, research directions, bio."""
     person = services.get_live(Researcher, record_id, selectinload(Researcher.institution))
-    return render_template("records/researcher.html", person=person)
+    return render_template(
+        "records/researcher.html",
+        person=person,
+        **audit.history_context(current_user, "researcher", person.id),
+    )
 
 
 @bp.route("/researchers/new", methods=["GET", "POST"])
@@ -250,7 +259,11 @@ def achievements() -> str:
 def achievement(record_id: int) -> str:
     """A 科技成果 with its owner, maturity and transfer mode."""
     item = services.get_live(Achievement, record_id)
-    return render_template("records/achievement.html", item=item)
+    return render_template(
+        "records/achievement.html",
+        item=item,
+        **audit.history_context(current_user, "achievement", item.id),
+    )
 
 
 @bp.route("/achievements/new", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy
+from crm.audit import services as audit
 from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
@@ -42,7 +43,12 @@ def detail(record_id: int) -> str:
     """A 技术需求 and the enterprise it belongs to."""
     need = services.get_need(record_id)
     can_edit = policy.can_edit_enterprise(current_user, need.enterprise)
-    return render_template("needs/detail.html", item=need, can_edit=can_edit)
+    return render_template(
+        "needs/detail.html",
+        item=need,
+        can_edit=can_edit,
+        **audit.history_context(current_user, "need", need.id),
+    )
 
 
 def _data(form: NeedForm) -> services.NeedData:

@@ -49,6 +49,8 @@ def _can_delete(user: User, kind: str, record: Any) -> bool:
         return True
     if kind == "enterprise":
         return policy.can_edit_enterprise(user, record)
+    if kind in ("need", "contact") and record.enterprise is not None:
+        return policy.can_edit_enterprise(user, record.enterprise)
     if kind == "visit":
         return policy.can_write(user) and record.officer_id == user.id
     return False

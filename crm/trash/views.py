@@ -30,7 +30,16 @@ def delete(kind: str, record_id: int) -> Response:
             spec = services.KINDS[kind]
             name = getattr(record, spec.title)
             flash(f"已删除{spec.label}“{name}”，管理员可在回收站恢复。", "success")
-    return redirect(url_for("main.home") if kind == "enterprise" else request.referrer or "/")
+    return redirect(_after_delete(kind, record_id))
+
+
+def _after_delete(kind: str, record_id: int) -> str:
+    """Back to the enterprise a deleted need, contact or visit belonged to, else home."""
+    _, record = services.get(kind, record_id)
+    enterprise_id = getattr(record, "enterprise_id", None)
+    if kind != "enterprise" and enterprise_id:
+        return url_for("enterprises.detail", enterprise_id=enterprise_id)
+    return url_for("main.home")
 
 
 @bp.route("/admin/trash")

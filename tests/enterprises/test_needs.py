@@ -73,3 +73,19 @@ def test_other_department_cannot_register_or_edit(client, make_user, make_enterp
     assert client.get(f"/needs/{need.id}").status_code == 200  # reading is fine
     db.session.expire_all()
     assert need.title == "原有需求"
+
+
+def test_need_history_and_delete(client, make_user, make_enterprise):
+    officer = make_user(department="高新技术科", display_name="钱丽萍")
+    ent = make_enterprise(owner_id=officer.id, department_id=officer.department_id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/needs/new"
+    token = csrf_token(client, url)
+    client.post(url, data=_need_form(token, title="硅藻土提纯"))
+    need = db.session.scalar(sa.select(Need))
+    page = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "变更记录" in page and "钱丽萍" in page
+    response = client.post(f"/trash/need/{need.id}/delete", data={"csrf_token": token})
+    assert response.headers["Location"] == f"/enterprises/{ent.id}"
+    assert client.get(f"/needs/{need.id}").status_code == 404
+    assert "硅藻土提纯" not in client.get("/needs/").get_data(as_text=True)
