@@ -107,3 +107,13 @@ def test_viewer_reads_lists_but_cannot_register(client, make_user):
         page = client.get(path)
         assert page.status_code == 200 and "登记</a>" not in page.get_data(as_text=True)
     assert client.get("/researchers/new").status_code == 403
+
+
+def test_record_page_titles_are_plain(client, make_user):
+    inst = Institution(name="东华大学", kind="university")
+    db.session.add(inst)
+    db.session.commit()
+    AuthActions(client).login(make_user(role=Role.ADMIN).username)
+    body = client.get(f"/institutions/{inst.id}").get_data(as_text=True)
+    title = body.split("<title>")[1].split("</title>")[0]
+    assert title == "东华大学 · 科技红娘"

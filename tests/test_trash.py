@@ -57,3 +57,28 @@ def test_unknown_kind_is_404(client, make_user):
     AuthActions(client).login(make_user(role=Role.ADMIN).username)
     token = csrf_token(client, "/")
     assert client.post("/trash/user/1/delete", data={"csrf_token": token}).status_code == 404
+
+
+def test_admin_deletes_a_researcher_officers_cannot(app, client, make_user):
+    from crm.institutions.models import Researcher
+
+    person = Researcher(name="被删的专家")
+    db.session.add(person)
+    db.session.commit()
+    officer = app.test_client()
+    AuthActions(officer).login(make_user().username)
+    assert "删除</button>" not in officer.get(f"/researchers/{person.id}").get_data(as_text=True)
+    token = csrf_token(officer, "/")
+    assert (
+        officer.post(
+            f"/trash/researcher/{person.id}/delete", data={"csrf_token": token}
+        ).status_code
+        == 403
+    )
+    AuthActions(client).login(make_user(role=Role.ADMIN).username)
+    token = csrf_token(client, f"/researchers/{person.id}")
+    assert (
+        client.post(f"/trash/researcher/{person.id}/delete", data={"csrf_token": token}).status_code
+        == 302
+    )
+    assert client.get(f"/researchers/{person.id}").status_code == 404
