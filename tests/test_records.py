@@ -117,3 +117,14 @@ def test_record_page_titles_are_plain(client, make_user):
     body = client.get(f"/institutions/{inst.id}").get_data(as_text=True)
     title = body.split("<title>")[1].split("</title>")[0]
     assert title == "东华大学 · 科技红娘"
+
+
+def test_edit_page_says_edit(client, make_user):
+    inst = Institution(name="绍兴文理学院", kind="university")
+    db.session.add(inst)
+    db.session.commit()
+    AuthActions(client).login(make_user().username)
+    assert "编辑高校院所：绍兴文理学院" in client.get(f"/institutions/{inst.id}/edit").get_data(
+        as_text=True
+    )
+    assert "登记高校院所" in client.get("/institutions/new").get_data(as_text=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -17,6 +20,7 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
+from crm.web import save_form
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
@@ -100,29 +104,30 @@ def _data(form: EnterpriseForm) -> services.EnterpriseData:
     )
 
 
+def _detail_url(ent: Any) -> str:
+    return url_for("enterprises.detail", enterprise_id=ent.id)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def create() -> Response | tuple[str, int] | str:
+def create() -> Response | tuple[str, int]:
     """Register an enterprise."""
     form = EnterpriseForm()
     _fill_choices(form, "（未指定）")
-    if form.validate_on_submit():
-        try:
-            ent = services.create_enterprise(current_user, _data(form))
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="name")
-        else:
-            db.session.commit()
-            flash(f"已登记企业 {ent.name}。", "success")
-            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
-    status = 400 if form.errors else 200
-    return render_template("enterprises/form.html", form=form, ent=None, conflict=None), status
+    return save_form(
+        form,
+        lambda: services.create_enterprise(current_user, _data(form)),
+        template="enterprises/form.html",
+        done=_detail_url,
+        success=lambda ent: f"已登记企业 {ent.name}。",
+        default_field="name",
+        ent=None,
+    )
 
 
 @bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def edit(enterprise_id: int) -> Response | tuple[str, int] | str:
+def edit(enterprise_id: int) -> Response | tuple[str, int]:
     """Edit an enterprise (own or own department's); a stale form shows both versions."""
     ent = services.get_enterprise(enterprise_id)
     policy.authorize(
@@ -132,53 +137,53 @@ def edit(enterprise_id: int) -> Response | tuple[str, int] | str:
     _fill_choices(form, "（未指定）")
     if request.method == "GET":
         form.industry_ids.data = [i.id for i in ent.industries]
-    if form.validate_on_submit():
-        data = _data(form)
-        try:
-            services.update_enterprise(current_user, ent, data, int(form.version.data or 0))
-        except Conflict:
-            db.session.rollback()
-            db.session.refresh(ent)
-            form.version.data = str(ent.version)
-            return render_template("enterprises/form.html", form=form, ent=ent, conflict=data), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="name")
-        else:
-            db.session.commit()
-            flash("已保存。", "success")
-            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
-    status = 400 if form.errors else 200
-    return render_template("enterprises/form.html", form=form, ent=ent, conflict=None), status
+    return save_form(
+        form,
+        lambda: services.update_enterprise(
+            current_user, ent, _data(form), int(form.version.data or 0)
+        ),
+        template="enterprises/form.html",
+        done=_detail_url,
+        default_field="name",
+        record=ent,
+        conflict=lambda: _data(form),
+        ent=ent,
+    )
+
+
+def contact_page(org: Any, add: Callable[[Any], Any], back: str) -> Response | tuple[str, int]:
+    """The add-contact form for an enterprise or an institution."""
+    form = ContactForm()
+
+    def save() -> Any:
+        data = services.ContactData(
+            form.name.data or "", form.position.data, form.phone.data, form.email.data
+        )
+        return add(data)
+
+    return save_form(
+        form,
+        save,
+        template="enterprises/contact_form.html",
+        done=lambda _contact: back,
+        success="已添加联系人。",
+        default_field="name",
+        org=org.name,
+        back=back,
+    )
 
 
 @bp.route("/<int:enterprise_id>/contacts/new", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def add_contact(enterprise_id: int) -> Response | tuple[str, int] | str:
+def add_contact(enterprise_id: int) -> Response | tuple[str, int]:
     """Add a person at the enterprise (name, position, phone, e-mail)."""
     ent = services.get_enterprise(enterprise_id)
     policy.authorize(
         policy.can_edit_enterprise(current_user, ent), "您只能为本人或本科室负责的企业添加联系人。"
     )
-    form = ContactForm()
-    if form.validate_on_submit():
-        data = services.ContactData(
-            form.name.data or "", form.position.data, form.phone.data, form.email.data
-        )
-        try:
-            services.add_contact(current_user, data, ent=ent)
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="name")
-        else:
-            db.session.commit()
-            flash("已添加联系人。", "success")
-            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
-    status = 400 if form.errors else 200
-    back = url_for("enterprises.detail", enterprise_id=ent.id)
-    return render_template(
-        "enterprises/contact_form.html", form=form, org=ent.name, back=back
-    ), status
+    return contact_page(
+        ent, lambda data: services.add_contact(current_user, data, ent=ent), _detail_url(ent)
+    )
 
 
 @bp.route("/<int:enterprise_id>/years", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
@@ -14,11 +14,10 @@ from werkzeug.wrappers import Response
 
 from crm.audit import services as audit
 from crm.enterprises import services as enterprise_services
-from crm.enterprises.forms import ContactForm
 from crm.enterprises.models import Contact
-from crm.errors import Conflict, ValidationError
+from crm.enterprises.views import contact_page
 from crm.extensions import db
-from crm.forms import attach_error, choices
+from crm.forms import choices
 from crm.institutions import services
 from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
 from crm.institutions.models import (
@@ -30,6 +29,7 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.policy import Level, access
+from crm.web import save_form
 
 bp = Blueprint("records", __name__)
 
@@ -55,33 +55,25 @@ def _save(
     form: FlaskForm,
     save: Callable[[int | None], Any],
     record: Any,
-    template: str,
     done: Callable[[Any], str],
     default_field: str,
     **context: Any,
-) -> Response | tuple[str, int] | str:
-    """The create/edit flow: validate, save, commit; a stale form is shown with both versions."""
-    if form.validate_on_submit():
+) -> Response | tuple[str, int]:
+    """save_form for the shared records: the version travels in the form."""
+
+    def call() -> Any:
         version = int(form.version.data) if record is not None and form.version.data else None
-        try:
-            saved = save(version)
-        except Conflict:
-            db.session.rollback()
-            db.session.refresh(record)
-            form.version.data = str(record.version)
-            flash("该记录已被他人修改，您的修改没有保存。表单中保留了您填写的内容。", "warning")
-            return render_template(
-                template, form=form, record=record, conflict=True, **context
-            ), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default=default_field)
-        else:
-            db.session.commit()
-            flash("已保存。", "success")
-            return redirect(done(saved))
-    status = 400 if form.errors else 200
-    return render_template(template, form=form, record=record, conflict=False, **context), status
+        return save(version)
+
+    return save_form(
+        form,
+        call,
+        template="records/form.html",
+        done=done,
+        default_field=default_field,
+        record=record,
+        **context,
+    )
 
 
 # ---- institutions ------------------------------------------------------------------------------
@@ -144,7 +136,6 @@ def institution_form(record_id: int | None = None) -> Response | tuple[str, int]
             current_user, _institution_data(form), inst, version
         ),
         inst,
-        "records/form.html",
         lambda saved: url_for("records.institution", record_id=saved.id),
         "name",
         heading="高校院所",
@@ -154,28 +145,14 @@ def institution_form(record_id: int | None = None) -> Response | tuple[str, int]
 
 @bp.route("/institutions/<int:record_id>/contacts/new", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def add_contact(record_id: int) -> Response | tuple[str, int] | str:
+def add_contact(record_id: int) -> Response | tuple[str, int]:
     """Add a person at an institution (科技处, 技术转移中心 …)."""
     inst = services.get_live(Institution, record_id)
-    form = ContactForm()
-    if form.validate_on_submit():
-        data = enterprise_services.ContactData(
-            form.name.data or "", form.position.data, form.phone.data, form.email.data
-        )
-        try:
-            enterprise_services.add_contact(current_user, data, inst=inst)
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="name")
-        else:
-            db.session.commit()
-            flash("已添加联系人。", "success")
-            return redirect(url_for("records.institution", record_id=inst.id))
-    status = 400 if form.errors else 200
-    back = url_for("records.institution", record_id=inst.id)
-    return render_template(
-        "enterprises/contact_form.html", form=form, org=inst.name, back=back
-    ), status
+    return contact_page(
+        inst,
+        lambda data: enterprise_services.add_contact(current_user, data, inst=inst),
+        url_for("records.institution", record_id=inst.id),
+    )
 
 
 # ---- researchers -------------------------------------------------------------------------------
@@ -234,7 +211,6 @@ def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] 
         form,
         save,
         person,
-        "records/form.html",
         lambda saved: url_for("records.researcher", record_id=saved.id),
         "name",
         heading="专家",
@@ -307,7 +283,6 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
         form,
         save,
         item,
-        "records/form.html",
         lambda saved: url_for("records.achievement", record_id=saved.id),
         "title",
         heading="科技成果",

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy
 from crm.audit import services as audit
 from crm.enterprises.services import get_enterprise
-from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.forms import attach_error
 from crm.needs import services
 from crm.needs.forms import NeedForm
 from crm.needs.models import NeedStatus
 from crm.policy import Level, access
+from crm.web import save_form
 
 bp = Blueprint("needs", __name__)
 
@@ -60,32 +61,34 @@ def _data(form: NeedForm) -> services.NeedData:
     )
 
 
+def _detail_url(need: Any) -> str:
+    return url_for("needs.detail", record_id=need.id)
+
+
 @bp.route("/enterprises/<int:enterprise_id>/needs/new", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def create(enterprise_id: int) -> Response | tuple[str, int] | str:
+def create(enterprise_id: int) -> Response | tuple[str, int]:
     """Register a need of this enterprise."""
     ent = get_enterprise(enterprise_id)
     policy.authorize(
         policy.can_edit_enterprise(current_user, ent), "您只能为本人或本科室负责的企业登记需求。"
     )
     form = NeedForm()
-    if form.validate_on_submit():
-        try:
-            need = services.create_need(current_user, ent, _data(form))
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="title")
-        else:
-            db.session.commit()
-            flash("已登记技术需求。", "success")
-            return redirect(url_for("needs.detail", record_id=need.id))
-    status = 400 if form.errors else 200
-    return render_template("needs/form.html", form=form, ent=ent, need=None, conflict=None), status
+    return save_form(
+        form,
+        lambda: services.create_need(current_user, ent, _data(form)),
+        template="needs/form.html",
+        done=_detail_url,
+        success="已登记技术需求。",
+        default_field="title",
+        ent=ent,
+        need=None,
+    )
 
 
 @bp.route("/needs/<int:record_id>/edit", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def edit(record_id: int) -> Response | tuple[str, int] | str:
+def edit(record_id: int) -> Response | tuple[str, int]:
     """Edit a need (its enterprise's owner or department); a stale form shows both versions."""
     need = services.get_need(record_id)
     policy.authorize(
@@ -95,25 +98,14 @@ def edit(record_id: int) -> Response | tuple[str, int] | str:
     form = NeedForm(obj=need if request.method == "GET" else None)
     if request.method == "GET":
         form.status.data = need.status.value
-    if form.validate_on_submit():
-        data = _data(form)
-        try:
-            services.update_need(current_user, need, data, int(form.version.data or 0))
-        except Conflict:
-            db.session.rollback()
-            db.session.refresh(need)
-            form.version.data = str(need.version)
-            return render_template(
-                "needs/form.html", form=form, ent=need.enterprise, need=need, conflict=data
-            ), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="title")
-        else:
-            db.session.commit()
-            flash("已保存。", "success")
-            return redirect(url_for("needs.detail", record_id=need.id))
-    status = 400 if form.errors else 200
-    return render_template(
-        "needs/form.html", form=form, ent=need.enterprise, need=need, conflict=None
-    ), status
+    return save_form(
+        form,
+        lambda: services.update_need(current_user, need, _data(form), int(form.version.data or 0)),
+        template="needs/form.html",
+        done=_detail_url,
+        default_field="title",
+        record=need,
+        conflict=lambda: _data(form),
+        ent=need.enterprise,
+        need=need,
+    )

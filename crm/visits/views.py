@@ -11,13 +11,14 @@ from crm import policy
 from crm.auth.models import Role, User
 from crm.clock import local_today
 from crm.enterprises.services import get_enterprise
-from crm.errors import Conflict, ValidationError
+from crm.errors import ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.visits import services
 from crm.visits.forms import ReassignForm, TaskDoneForm, VisitEditForm, VisitForm
+from crm.web import save_form
 
 bp = Blueprint("visits", __name__)
 
@@ -130,33 +131,26 @@ def task_assign(task_id: int) -> Response:
 
 @bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"])
 @access(Level.OFFICER)
-def edit(visit_id: int) -> Response | tuple[str, int] | str:
+def edit(visit_id: int) -> Response | tuple[str, int]:
     """Correct the date or notes of a visit one logged."""
     visit = services.get_visit(visit_id)
     policy.authorize(policy.can_edit_visit(current_user, visit), "只能修改自己记录的走访。")
     form = VisitEditForm(obj=visit if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.update_visit(
-                current_user,
-                visit,
-                form.visited_on.data,
-                form.notes.data,
-                local_today(),
-                int(form.version.data or 0),
-            )
-        except Conflict as exc:
-            db.session.rollback()
-            db.session.refresh(visit)
-            form.version.data = str(visit.version)
-            flash(exc.message + " 当前保存的走访记录：" + (visit.notes or "（空）"), "warning")
-            return render_template("visits/edit.html", form=form, visit=visit), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="notes")
-        else:
-            db.session.commit()
-            flash("已保存走访记录。", "success")
-            return redirect(url_for("enterprises.detail", enterprise_id=visit.enterprise_id))
-    status = 400 if form.errors else 200
-    return render_template("visits/edit.html", form=form, visit=visit), status
+    return save_form(
+        form,
+        lambda: services.update_visit(
+            current_user,
+            visit,
+            form.visited_on.data,
+            form.notes.data,
+            local_today(),
+            int(form.version.data or 0),
+        ),
+        template="visits/edit.html",
+        done=lambda v: url_for("enterprises.detail", enterprise_id=v.enterprise_id),
+        success="已保存走访记录。",
+        default_field="notes",
+        record=visit,
+        conflict=lambda: form.notes.data,
+        visit=visit,
+    )

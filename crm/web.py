@@ -1,0 +1,54 @@
+"""The create/edit flow every form page shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, render_template
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from crm.errors import Conflict, ValidationError
+from crm.extensions import db
+from crm.forms import attach_error
+
+
+def save_form(
+    form: FlaskForm,
+    save: Callable[[], Any],
+    *,
+    template: str,
+    done: Callable[[Any], str],
+    success: str | Callable[[Any], str] = "已保存。",
+    default_field: str,
+    record: Any = None,
+    conflict: Callable[[], Any] = lambda: True,
+    **context: Any,
+) -> Response | tuple[str, int]:
+    """Validate, call the service, commit once; or show what went wrong, writing nothing.
+
+    A stale edit (Conflict) re-renders with status 409, `conflict=conflict()` (what the user
+    submitted, shown beside the stored record) and the form's version moved to the stored one.
+    """
+    if form.validate_on_submit():
+        try:
+            saved = save()
+        except Conflict:
+            submitted = conflict()
+            db.session.rollback()
+            if record is not None:
+                db.session.refresh(record)
+                form.version.data = str(record.version)
+            return render_template(
+                template, form=form, conflict=submitted, record=record, **context
+            ), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            attach_error(form, exc, default=default_field)
+        else:
+            db.session.commit()
+            flash(success(saved) if callable(success) else success, "success")
+            return redirect(done(saved))
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, conflict=None, record=record, **context), status
