@@ -82,3 +82,30 @@ def test_admin_deletes_a_researcher_officers_cannot(app, client, make_user):
         == 302
     )
     assert client.get(f"/researchers/{person.id}").status_code == 404
+
+
+def test_contacts_and_own_visits_can_be_deleted(client, make_user, make_enterprise):
+    from crm.clock import local_today
+    from crm.enterprises.models import Contact
+    from crm.visits.models import Visit
+
+    officer = make_user(department="高新技术科")
+    ent = make_enterprise(owner_id=officer.id, department_id=officer.department_id)
+    contact = Contact(enterprise_id=ent.id, name="待删联系人")
+    visit = Visit(
+        enterprise_id=ent.id, officer_id=officer.id, visited_on=local_today(), notes="待删走访"
+    )
+    db.session.add_all([contact, visit])
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    page = client.get(f"/enterprises/{ent.id}").get_data(as_text=True)
+    assert (
+        f"/trash/contact/{contact.id}/delete" in page and f"/trash/visit/{visit.id}/delete" in page
+    )
+    token = csrf_token(client, f"/enterprises/{ent.id}")
+    for kind, record in (("contact", contact), ("visit", visit)):
+        response = client.post(f"/trash/{kind}/{record.id}/delete", data={"csrf_token": token})
+        assert response.headers["Location"] == f"/enterprises/{ent.id}"
+    client.get(f"/enterprises/{ent.id}")  # shows (and so clears) the flash messages
+    page = client.get(f"/enterprises/{ent.id}").get_data(as_text=True)
+    assert "待删联系人" not in page and "待删走访" not in page
