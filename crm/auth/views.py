@@ -10,11 +10,12 @@ from werkzeug.wrappers import Response
 from crm.auth import services
 from crm.auth.forms import ActiveForm, LoginForm, PasswordForm, UserEditForm, UserForm
 from crm.auth.models import Department, Role, User
-from crm.errors import Conflict, ValidationError
+from crm.errors import ValidationError
 from crm.extensions import db, login_manager
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
 from crm.urls import is_safe_next
+from crm.web import save_form
 
 bp = Blueprint("auth", __name__)
 
@@ -85,11 +86,12 @@ def password() -> Response | str:
 
 @bp.route("/admin/users", methods=["GET", "POST"])
 @access(Level.ADMIN)
-def users() -> Response | str:
+def users() -> Response | tuple[str, int]:
     """List accounts and create new ones (admins only)."""
     form = UserForm()
     form.department.choices = _department_choices()
-    if form.validate_on_submit():
+
+    def create() -> User:
         data = services.UserData(
             username=form.username.data,
             display_name=form.display_name.data,
@@ -97,19 +99,18 @@ def users() -> Response | str:
             password=form.password.data,
             department=form.department.data or None,
         )
-        try:
-            user = services.create_user(data)
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="username")
-        else:
-            db.session.commit()
-            flash(f"已创建用户 {user.display_name}（{user.username}）。", "success")
-            return redirect(url_for("auth.users"))
-    status = 400 if form.errors else 200
-    return render_template(
-        "auth/users.html", form=form, users=services.list_users(), toggle=ActiveForm()
-    ), status
+        return services.create_user(data)
+
+    return save_form(
+        form,
+        create,
+        template="auth/users.html",
+        done=lambda _user: url_for("auth.users"),
+        success=lambda user: f"已创建用户 {user.display_name}（{user.username}）。",
+        default_field="username",
+        users=services.list_users(),
+        toggle=ActiveForm(),
+    )
 
 
 def _department_choices() -> list:
@@ -119,7 +120,7 @@ def _department_choices() -> list:
 
 @bp.route("/admin/users/<username>", methods=["GET", "POST"])
 @access(Level.ADMIN)
-def edit_user(username: str) -> Response | tuple[str, int] | str:
+def edit_user(username: str) -> Response | tuple[str, int]:
     """Change a user's name, role, department or password (optimistic locking)."""
     user = services.require_user(username)
     form = UserEditForm(obj=user if request.method == "GET" else None)
@@ -127,31 +128,26 @@ def edit_user(username: str) -> Response | tuple[str, int] | str:
     if request.method == "GET":
         form.role.data = user.role.value
         form.department.data = user.department.name if user.department else ""
-    if form.validate_on_submit():
-        changes = services.UserChanges(
+
+    def changes() -> services.UserChanges:
+        return services.UserChanges(
             display_name=form.display_name.data,
             role=Role(form.role.data),
             department=form.department.data or None,
             new_password=form.new_password.data or None,
         )
-        try:
-            services.update_user(user, changes, expected_version=int(form.version.data))
-        except Conflict:
-            db.session.rollback()
-            db.session.refresh(user)
-            form.version.data = str(user.version)  # the officer has now seen this version
-            return render_template(
-                "auth/user_edit.html", form=form, user=user, conflict=changes
-            ), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            attach_error(form, exc, default="display_name")
-        else:
-            db.session.commit()
-            flash(f"已保存 {user.display_name} 的账号信息。", "success")
-            return redirect(url_for("auth.users"))
-    status = 400 if form.errors else 200
-    return render_template("auth/user_edit.html", form=form, user=user, conflict=None), status
+
+    return save_form(
+        form,
+        lambda: services.update_user(user, changes(), int(form.version.data or 0)),
+        template="auth/user_edit.html",
+        done=lambda _user: url_for("auth.users"),
+        success=lambda saved: f"已保存 {saved.display_name} 的账号信息。",
+        default_field="display_name",
+        record=user,
+        conflict=changes,
+        user=user,
+    )
 
 
 @bp.route("/admin/users/<username>/active", methods=["POST"])

@@ -26,16 +26,15 @@ from crm.enterprises.models import (
     RecognitionKind,
     Town,
 )
-from crm.errors import Conflict, NotFound, ValidationError
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution
 from crm.needs.models import Need
+from crm.queries import get_live
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
 logger = logging.getLogger(__name__)
-
-EDITABLE = ("name", "uscc", "town_id", "address", "main_products", "is_above_scale", "notes")
 
 
 def clean_uscc(value: str | None) -> str | None:
@@ -71,10 +70,7 @@ class EnterpriseData:
 
 
 def get_enterprise(enterprise_id: int) -> Enterprise:
-    ent = db.session.get(Enterprise, enterprise_id)
-    if ent is None or ent.deleted_at is not None:
-        raise NotFound("企业不存在或已被删除。")
-    return ent
+    return get_live(Enterprise, enterprise_id, message="企业不存在或已被删除。")
 
 
 def _check_uscc_free(uscc: str | None, enterprise_id: int | None) -> None:

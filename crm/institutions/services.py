@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
-from crm.errors import Conflict, NotFound, ValidationError
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.institutions.models import (
     Achievement,
@@ -26,6 +26,7 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
+from crm.queries import get_live
 
 logger = logging.getLogger(__name__)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -40,13 +41,6 @@ def _required(value: str | None, field: str, message: str) -> str:
     if text is None:
         raise ValidationError(message, field=field)
     return text
-
-
-def get_live(model: type, record_id: int, *options: Any) -> Any:
-    record = db.session.get(model, record_id, options=options)
-    if record is None or record.deleted_at is not None:
-        raise NotFound("记录不存在或已被删除。")
-    return record
 
 
 def _check_version(record: Any, expected: int | None) -> None:

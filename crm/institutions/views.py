@@ -29,6 +29,7 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.policy import Level, access
+from crm.queries import get_live
 from crm.web import save_form
 
 bp = Blueprint("records", __name__)
@@ -94,7 +95,7 @@ def institutions() -> str:
 @access(Level.SIGNED_IN)
 def institution(record_id: int) -> str:
     """An institution with its aliases and researchers."""
-    inst = services.get_live(Institution, record_id, selectinload(Institution.aliases))
+    inst = get_live(Institution, record_id, selectinload(Institution.aliases))
     researchers = [r for r in inst.researchers if r.deleted_at is None]
     contacts = db.session.scalars(
         sa.select(Contact)
@@ -126,7 +127,7 @@ def _institution_data(form: InstitutionForm) -> services.InstitutionData:
 @access(Level.OFFICER)
 def institution_form(record_id: int | None = None) -> Response | tuple[str, int] | str:
     """Register or edit an institution and its aliases."""
-    inst = services.get_live(Institution, record_id) if record_id else None
+    inst = get_live(Institution, record_id) if record_id else None
     form = InstitutionForm(obj=inst if request.method == "GET" else None)
     if inst is not None and request.method == "GET":
         form.aliases.data = "\n".join(a.alias for a in inst.aliases)
@@ -147,7 +148,7 @@ def institution_form(record_id: int | None = None) -> Response | tuple[str, int]
 @access(Level.OFFICER)
 def add_contact(record_id: int) -> Response | tuple[str, int]:
     """Add a person at an institution (科技处, 技术转移中心 …)."""
-    inst = services.get_live(Institution, record_id)
+    inst = get_live(Institution, record_id)
     return contact_page(
         inst,
         lambda data: enterprise_services.add_contact(current_user, data, inst=inst),
@@ -179,7 +180,7 @@ def researchers() -> str:
 @access(Level.SIGNED_IN)
 def researcher(record_id: int) -> str:
     """A researcher: institution, title, research directions, bio."""
-    person = services.get_live(Researcher, record_id, selectinload(Researcher.institution))
+    person = get_live(Researcher, record_id, selectinload(Researcher.institution))
     return render_template(
         "records/researcher.html",
         person=person,
@@ -192,7 +193,7 @@ def researcher(record_id: int) -> str:
 @access(Level.OFFICER)
 def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] | str:
     """Register or edit a researcher."""
-    person = services.get_live(Researcher, record_id) if record_id else None
+    person = get_live(Researcher, record_id) if record_id else None
     form = ResearcherForm(obj=person if request.method == "GET" else None)
     form.institution_id.choices = _institution_choices("（未填）")
 
@@ -234,7 +235,7 @@ def achievements() -> str:
 @access(Level.SIGNED_IN)
 def achievement(record_id: int) -> str:
     """A 科技成果 with its owner, maturity and transfer mode."""
-    item = services.get_live(Achievement, record_id)
+    item = get_live(Achievement, record_id)
     return render_template(
         "records/achievement.html",
         item=item,
@@ -247,7 +248,7 @@ def achievement(record_id: int) -> str:
 @access(Level.OFFICER)
 def achievement_form(record_id: int | None = None) -> Response | tuple[str, int] | str:
     """Register or edit an achievement."""
-    item = services.get_live(Achievement, record_id) if record_id else None
+    item = get_live(Achievement, record_id) if record_id else None
     form = AchievementForm(obj=item if request.method == "GET" else None)
     form.institution_id.choices = _institution_choices("（未填）")
     people = db.session.scalars(

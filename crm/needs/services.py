@@ -15,6 +15,7 @@ from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need, NeedStatus
+from crm.queries import get_live
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +29,8 @@ class NeedData:
 
 
 def get_need(need_id: int) -> Need:
-    need = db.session.get(Need, need_id)
-    if need is None or need.deleted_at is not None or need.enterprise.deleted_at is not None:
+    need = get_live(Need, need_id, message="技术需求不存在或已被删除。")
+    if need.enterprise.deleted_at is not None:  # gone with its enterprise
         raise NotFound("技术需求不存在或已被删除。")
     return need
 

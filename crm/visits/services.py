@@ -13,9 +13,10 @@ from crm import policy
 from crm.auth.models import User
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
-from crm.errors import Conflict, NotFound, ValidationError
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need
+from crm.queries import get_live
 from crm.visits.models import Task, Visit
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ class Overview:
 
 
 def open_tasks(user: User) -> sa.Select[tuple[Task]]:
-    return sa.select(Task).where(
-        Task.assignee_id == user.id, Task.done_at.is_(None), Task.deleted_at.is_(None)
+    """A user's open tasks, with the enterprise each links to (shown beside it)."""
+    return (
+        sa.select(Task)
+        .where(Task.assignee_id == user.id, Task.done_at.is_(None), Task.deleted_at.is_(None))
+        .options(selectinload(Task.enterprise))
     )
 
 
@@ -157,10 +161,7 @@ def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: dat
 
 
 def get_task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None or task.deleted_at is not None:
-        raise NotFound("待办不存在或已被删除。")
-    return task
+    return get_live(Task, task_id, message="待办不存在或已被删除。")
 
 
 def complete_task(user: User, task: Task, done: bool = True) -> Task:
@@ -198,10 +199,7 @@ def task_list(user: User, assignee_id: int | None, include_done: bool) -> sa.Sel
 
 
 def get_visit(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or visit.deleted_at is not None:
-        raise NotFound("走访记录不存在或已被删除。")
-    return visit
+    return get_live(Visit, visit_id, message="走访记录不存在或已被删除。")
 
 
 def update_visit(
