@@ -17,8 +17,10 @@ from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
 from crm.db import configure_sqlite
+from crm.dedup.views import bp as dedup_bp
 from crm.enterprises.views import bp as enterprises_bp
 from crm.extensions import csrf, db, login_manager, migrate
+from crm.imports.views import bp as imports_bp
 from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
 from crm.needs.views import bp as needs_bp
@@ -63,6 +65,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(trash_bp)
     app.register_blueprint(needs_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(dedup_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

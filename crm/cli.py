@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from crm.auth.cli import user_cli
+from crm.dedup.cli import dedup_cli
+from crm.imports.cli import export_cli, import_cli
 from crm.search.cli import search_cli
 from crm.seed.cli import seed_cli
 
@@ -13,3 +15,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(export_cli)
+    app.cli.add_command(dedup_cli)

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",  # CRM_LOG_LEVEL
     "SESSION_COOKIE_SECURE": None,  # CRM_SESSION_COOKIE_SECURE; None = on in production only
     "TIMEZONE": "Asia/Shanghai",  # CRM_TIMEZONE: what "today" means for due dates and visits
+    "IMPORT_MAX_MB": 10,  # CRM_IMPORT_MAX_MB: largest upload (a bigger one gets a 413 page)
+    "IMPORT_MAX_ROWS": 200000,  # CRM_IMPORT_MAX_ROWS: a longer file is refused
+    "IMPORT_WORKERS": 0,  # CRM_IMPORT_WORKERS: processes analysing text; 0 = one per core (≤ 4)
+    "DEDUP_THRESHOLD": 85,  # CRM_DEDUP_THRESHOLD: name similarity (0–100) listed as duplicates
 }
 
 PRODUCTION = "production"
@@ -66,6 +70,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
+        MAX_CONTENT_LENGTH=int(app.config["IMPORT_MAX_MB"]) * 1024 * 1024,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"])),
         SESSION_REFRESH_EACH_REQUEST=True,
         SQLALCHEMY_TRACK_MODIFICATIONS=False,

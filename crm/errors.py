@@ -114,6 +114,13 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
+        if exc.code == 413:
+            limit = app.config["IMPORT_MAX_MB"]
+            logger.info("Upload over %s MB refused on %s", limit, request.path)
+            message = (
+                f"上传的文件超过 {limit} MB 的上限。请把文件拆分成几份，或删去无关的工作表后再试。"
+            )
+            return render_error(413, message)
         return render_error(exc.code)
 
     @app.errorhandler(Exception)

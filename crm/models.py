@@ -3,9 +3,11 @@
 from crm.audit.models import AuditEntry
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.cooperation.models import Cooperation, StageChange
+from crm.dedup.models import MergeRecord
 from crm.enterprises.models import (
     Contact,
     Enterprise,
+    EnterpriseAlias,
     EnterpriseYear,
     Industry,
     Recognition,
@@ -27,12 +29,14 @@ __all__ = [
     "Cooperation",
     "Department",
     "Enterprise",
+    "EnterpriseAlias",
     "EnterpriseYear",
     "Event",
     "EventPairing",
     "EventParticipant",
     "ImportBatch",
     "Industry",
+    "MergeRecord",
     "Institution",
     "InstitutionAlias",
     "LoginAttempt",

@@ -151,6 +151,35 @@ def _row(
     }
 
 
+def created_entries(
+    table_name: str, records: list[tuple[int, dict[str, Any]]], batch: int | None
+) -> list[dict[str, Any]]:
+    """Entries for records inserted in bulk (imports), bypassing the ORM: same shape as the
+    hook writes for a flushed new object."""
+    actor, now, ip = current_actor_id(), utcnow(), _client_ip()
+    return [
+        {
+            "at": now,
+            "user_id": actor,
+            "action": "create",
+            "table_name": table_name,
+            "record_id": record_id,
+            "changes": {
+                k: [None, _jsonable(v)]
+                for k, v in values.items()
+                if v is not None and k not in IGNORED and k != "id"
+            },
+            "import_batch_id": batch,
+            "ip": ip,
+        }
+        for record_id, values in records
+    ]
+
+
+def current_batch_id() -> int | None:
+    return _batch.get()
+
+
 def _client_ip() -> str | None:
     return request.remote_addr if has_request_context() else None
 

@@ -79,6 +79,27 @@ class Enterprise(Record, Base):
     )
     recognitions: Mapped[list[Recognition]] = relationship(back_populates="enterprise")
     contacts: Mapped[list[Contact]] = relationship(back_populates="enterprise")
+    aliases: Mapped[list[EnterpriseAlias]] = relationship(
+        back_populates="enterprise", cascade="all, delete-orphan"
+    )
+
+
+class EnterpriseAlias(Timestamped, Base):
+    """A former or short name (曾用名、简称): kept when two records are merged, or when an
+    import linked a differently written name to this enterprise."""
+
+    __tablename__ = "enterprise_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
+    alias: Mapped[str] = mapped_column(sa.String(120), unique=True)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="aliases")
+
+    def __repr__(self) -> str:
+        return f"<EnterpriseAlias {self.alias!r} -> {self.enterprise_id}>"
 
 
 class EnterpriseYear(Timestamped, Versioned, Base):

@@ -19,6 +19,8 @@ from crm.enterprises.forms import ContactForm, EnterpriseForm, FilterForm, YearF
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
+from crm.imports.export import ExportSpec
+from crm.imports.views import download, export_format
 from crm.policy import Level, access
 from crm.web import save_form
 
@@ -50,8 +52,9 @@ def _fill_choices(form: EnterpriseForm | FilterForm, blank: str) -> None:
 
 @bp.route("/")
 @access(Level.SIGNED_IN)
-def index() -> str:
-    """All enterprises, filtered (town, industry, flag, owner, department, not visited)."""
+def index() -> str | Response:
+    """All enterprises, filtered (town, industry, flag, owner, department, not visited);
+    `?format=xlsx|csv` exports what the filter shows."""
     form = FilterForm(request.args)
     _fill_choices(form, "全部")
     form.validate()
@@ -65,12 +68,11 @@ def index() -> str:
         not_visited_days=None if form.not_visited.errors else form.not_visited.data,
         sort=form.sort.data or "name",
     )
-    page = db.paginate(
-        services.list_query(filters, local_today()),
-        per_page=int(current_app.config["PER_PAGE"]),
-        error_out=False,
-    )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    stmt = services.list_query(filters, local_today())
+    if fmt := export_format():
+        return download(ExportSpec("enterprises", stmt, args), fmt)
+    page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)
     last = services.last_visit_dates([e.id for e in page.items])
     return render_template("enterprises/index.html", form=form, page=page, args=args, last=last)
 

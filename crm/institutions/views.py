@@ -18,6 +18,8 @@ from crm.enterprises.models import Contact
 from crm.enterprises.views import contact_page
 from crm.extensions import db
 from crm.forms import choices
+from crm.imports.export import ExportSpec
+from crm.imports.views import download, export_format
 from crm.institutions import services
 from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
 from crm.institutions.models import (
@@ -41,7 +43,7 @@ def _page(stmt: sa.Select[Any]) -> Any:
 
 
 def _args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k != "page" and v}
+    return {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
 
 
 def _back(detail: str, listing: str, record: Any) -> str:
@@ -82,10 +84,13 @@ def _save(
 
 @bp.route("/institutions/")
 @access(Level.SIGNED_IN)
-def institutions() -> str:
-    """高校院所, filtered by type or a word of the name / an alias."""
+def institutions() -> str | Response:
+    """高校院所, filtered by type or a word of the name / an alias; or their export."""
     q, kind = (request.args.get("q") or "").strip()[:100], request.args.get("kind") or None
-    page = _page(services.institution_list(q, kind))
+    stmt = services.institution_list(q, kind)
+    if fmt := export_format():
+        return download(ExportSpec("institutions", stmt, _args()), fmt)
+    page = _page(stmt)
     return render_template(
         "records/institutions.html", page=page, q=q, kind=kind, kinds=InstitutionKind, args=_args()
     )
@@ -161,11 +166,14 @@ def add_contact(record_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/researchers/")
 @access(Level.SIGNED_IN)
-def researchers() -> str:
-    """专家, filtered by institution or a word of the name / research directions."""
+def researchers() -> str | Response:
+    """专家, filtered by institution or a word of the name / research directions; or export."""
     q = (request.args.get("q") or "").strip()[:100]
     institution_id = request.args.get("institution", type=int)
-    page = _page(services.researcher_list(q, institution_id))
+    stmt = services.researcher_list(q, institution_id)
+    if fmt := export_format():
+        return download(ExportSpec("researchers", stmt, _args()), fmt)
+    page = _page(stmt)
     return render_template(
         "records/researchers.html",
         page=page,
@@ -224,10 +232,13 @@ def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] 
 
 @bp.route("/achievements/")
 @access(Level.SIGNED_IN)
-def achievements() -> str:
-    """科技成果, filtered by a word of the title or description."""
+def achievements() -> str | Response:
+    """科技成果, filtered by a word of the title or description; or their export."""
     q = (request.args.get("q") or "").strip()[:100]
-    page = _page(services.achievement_list(q))
+    stmt = services.achievement_list(q)
+    if fmt := export_format():
+        return download(ExportSpec("achievements", stmt, _args()), fmt)
+    page = _page(stmt)
     return render_template("records/achievements.html", page=page, q=q, args=_args())
 
 

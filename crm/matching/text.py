@@ -34,6 +34,7 @@ DICTIONARY = Path(__file__).resolve().parents[2] / "seeds" / "dictionary"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"^[a-z0-9][a-z0-9.+\-]*$")
 _SPACE = re.compile(r"\s+")
+SHORT_TEXT, SHORT_CACHE = 40, 100_000
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -48,6 +49,7 @@ def read_word_list(path: Path) -> list[str]:
 class Analyzer:
     domain_words: list[tuple[str, int | None, str | None]] = field(default_factory=list)
     stop_words: frozenset[str] = frozenset()
+    _short: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_files(cls, folder: Path = DICTIONARY) -> Analyzer:
@@ -68,9 +70,22 @@ class Analyzer:
         return tokenizer
 
     def tokens(self, text: str | None) -> list[str]:
-        """Search-mode tokens of a text, normalised, without stop words, in order."""
+        """Search-mode tokens of a text, normalised, without stop words, in order.
+
+        Short texts (titles, research directions, names) repeat across a roster; their tokens
+        are remembered (a bounded cache; the dictionary does not change while it lives)."""
         if not text:
             return []
+        if len(text) > SHORT_TEXT:
+            return self._tokens(text)
+        found = self._short.get(text)
+        if found is None:
+            if len(self._short) >= SHORT_CACHE:
+                self._short.clear()
+            found = self._short[text] = tuple(self._tokens(text))
+        return list(found)
+
+    def _tokens(self, text: str) -> list[str]:
         normal = normalise(text)
         return [
             tok for tok in self._search_mode(normal) if tok not in self.stop_words and _keep(tok)

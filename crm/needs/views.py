@@ -12,6 +12,8 @@ from crm import policy
 from crm.audit import services as audit
 from crm.enterprises.services import get_enterprise
 from crm.extensions import db
+from crm.imports.export import ExportSpec
+from crm.imports.views import download, export_format
 from crm.needs import services
 from crm.needs.forms import NeedForm
 from crm.needs.models import NeedStatus
@@ -23,16 +25,15 @@ bp = Blueprint("needs", __name__)
 
 @bp.route("/needs/")
 @access(Level.SIGNED_IN)
-def index() -> str:
-    """All needs, filtered by status or a word of the title / enterprise."""
+def index() -> str | Response:
+    """All needs, filtered by status or a word of the title / enterprise; or their export."""
     status = request.args.get("status") or None
     q = (request.args.get("q") or "").strip()[:100]
-    page = db.paginate(
-        services.list_query(status, q),
-        per_page=int(current_app.config["PER_PAGE"]),
-        error_out=False,
-    )
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    stmt = services.list_query(status, q)
+    if fmt := export_format():
+        return download(ExportSpec("needs", stmt, args), fmt)
+    page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)
     return render_template(
         "needs/index.html", page=page, status=status, q=q, statuses=NeedStatus, args=args
     )

@@ -1,0 +1,207 @@
+"""Import pages: upload → preview (a dry run) → commit → batch page (revert), templates, and
+the export download every list page offers."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import date
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from crm import policy
+from crm.extensions import db
+from crm.imports import export, services
+from crm.imports.columns import SHEETS
+from crm.imports.forms import CommitForm, UploadForm
+from crm.imports.models import ImportBatch
+from crm.imports.reader import ImportFileError
+from crm.policy import Level, access
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+UPLOAD_TTL = 24 * 3600  # an upload not committed within a day is removed
+
+
+def _uploads() -> Path:
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _display_name(filename: str | None) -> str:
+    """The uploaded name, for display and the batch record only — never as a path."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    return name[:255] or "未命名文件"
+
+
+def _prune(folder: Path) -> None:
+    cutoff = time.time() - UPLOAD_TTL
+    for old in folder.glob("*.upload"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+
+
+def _upload_page(form: UploadForm, status: int = 200) -> tuple[str, int]:
+    stmt = services.batches()
+    if not policy.is_admin(current_user):
+        stmt = stmt.where(ImportBatch.user_id == current_user.id)
+    recent = db.session.scalars(stmt.limit(20)).all()
+    return render_template("imports/index.html", form=form, sheets=SHEETS, recent=recent), status
+
+
+@bp.route("/", methods=["GET"])
+@access(Level.OFFICER)
+def index() -> tuple[str, int]:
+    """Upload a file; the templates; recent batches."""
+    return _upload_page(UploadForm())
+
+
+@bp.route("/preview", methods=["POST"])
+@access(Level.OFFICER)
+def preview() -> tuple[str, int] | str:
+    """Store the upload under a random name and show what importing it would do."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _upload_page(form, 400)
+    folder = _uploads()
+    _prune(folder)
+    token = secrets.token_hex(16)
+    path = folder / f"{token}.upload"
+    form.file.data.save(path)
+    filename = _display_name(form.file.data.filename)
+    try:
+        report = services.run_import(
+            current_user, path, filename, form.kind.data or None, dry_run=True
+        )
+    except ImportFileError as exc:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
+        form.file.errors = [exc.message]
+        return _upload_page(form, 400)
+    finally:
+        db.session.rollback()  # a preview writes nothing
+    session.setdefault("imports", {})[token] = filename
+    session.modified = True
+    confirm = CommitForm(token=token, kind=report.kind)
+    return render_template("imports/preview.html", report=report, form=confirm)
+
+
+@bp.route("/commit", methods=["POST"])
+@access(Level.OFFICER)
+def commit() -> Response:
+    """Import the previewed file for real, in one transaction."""
+    form = CommitForm()
+    uploads = session.get("imports", {})
+    if not form.validate_on_submit() or form.token.data not in uploads:
+        flash("这份预览已失效，请重新上传文件。", "warning")
+        return redirect(url_for("imports.index"))
+    token = form.token.data
+    path = _uploads() / f"{token}.upload"
+    if not path.exists():
+        flash("上传的文件已过期，请重新上传。", "warning")
+        return redirect(url_for("imports.index"))
+    try:
+        report = services.run_import(current_user, path, uploads[token], form.kind.data)
+    except ImportFileError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("imports.index"))
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    uploads.pop(token, None)
+    session.modified = True
+    flash(f"已导入{report.label}：{report.summary()}。", "success")
+    return redirect(url_for("imports.batch", batch_id=report.batch_id))
+
+
+@bp.route("/<int:batch_id>")
+@access(Level.OFFICER)
+def batch(batch_id: int) -> str:
+    """One import: counts, every row message, and the revert button (admins)."""
+    item = db.get_or_404(ImportBatch, batch_id)
+    if not (policy.is_admin(current_user) or item.user_id == current_user.id):
+        abort(403)
+    return render_template("imports/batch.html", batch=item, sheet=SHEETS.get(item.kind))
+
+
+@bp.route("/<int:batch_id>/revert", methods=["POST"])
+@access(Level.ADMIN)
+def revert(batch_id: int) -> Response:
+    """Undo a committed import."""
+    item = db.get_or_404(ImportBatch, batch_id)
+    result = services.revert(current_user, item)
+    db.session.commit()
+    message = (
+        f"已撤销批次 #{item.id}：{result.removed} 条新增记录移入回收站，"
+        f"{result.restored} 处修改已还原"
+    )
+    if result.kept:
+        message += f"；{len(result.kept)} 处在导入后又被修改过，保留了现值"
+    flash(message + "。", "success")
+    return redirect(url_for("imports.batch", batch_id=item.id))
+
+
+@bp.route("/templates/<kind>.xlsx")
+@access(Level.SIGNED_IN)
+def template(kind: str) -> Response:
+    """A blank template with an example row and a sheet of notes."""
+    if kind not in SHEETS:
+        abort(404)
+    return _attachment(services.template(kind), f"{SHEETS[kind].label}导入模板.xlsx", XLSX)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def _attachment(body: object, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    ascii_name = "export" + PurePosixPath(filename).suffix
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(filename)}"
+    )
+    response.headers["Cache-Control"] = "no-store"  # may hold personal data
+    return response
+
+
+def download(spec: export.ExportSpec, fmt: str) -> Response:
+    """The export of a list page (its own filtered query), audited, then streamed."""
+    total = export.count(spec)
+    export.record(current_user, spec, fmt, total)
+    db.session.commit()
+    name = f"{SHEETS[spec.kind].label}-{date.today():%Y%m%d}.{fmt}"
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    lines = export.rows(user, spec)
+    if fmt == "csv":
+        return _attachment(stream_with_context(export.csv_chunks(lines)), name, CSV)
+    tmp = export.xlsx_file(lines, SHEETS[spec.kind].label)
+
+    def blocks():  # type: ignore[no-untyped-def]
+        with tmp:
+            while block := tmp.read(1 << 16):
+                yield block
+
+    return _attachment(blocks(), name, XLSX)
+
+
+def export_format() -> str | None:
+    """`?format=xlsx|csv` on a list page asks for its export."""
+    fmt = request.args.get("format")
+    return fmt if fmt in ("xlsx", "csv") else None

@@ -1,0 +1,41 @@
+"""Writing small sheets for import tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+
+def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def write_csv(path: Path, rows: list[list[Any]], encoding: str = "utf-8-sig") -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def read_xlsx(data: bytes) -> list[list[Any]]:
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    wb.close()
+    return rows
+
+
+RESEARCHERS = [
+    ["姓名", "所在单位", "职称", "研究方向", "个人简介"],
+    ["陈思远", "港理工", "教授", "纺织品功能整理；抗皱免烫整理", "长期从事真丝织物抗皱整理研究"],
+    ["刘海峰", "浙江理工", "副教授", "数码印花；色彩管理", "主持省部级项目3项"],
+    ["周雪梅", "东海新材料研究院", "研究员", "硅藻土提纯；矿物加工", None],
+]
