@@ -19,6 +19,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlalchemy.orm import selectinload
 
@@ -195,12 +196,22 @@ def csv_chunks(lines: Iterable[list[Any]]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     yield "\ufeff".encode()
     for n, line in enumerate(lines, 1):
-        writer.writerow(["" if v is None else v for v in line])
+        writer.writerow(["" if v is None else _csv_safe(v) for v in line])
         if n % BATCH == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
+
+
+def _csv_safe(value: Any) -> Any:
+    """NUL marks a binary file: a stray one in a field would make our own export unreadable."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def _xlsx_safe(value: Any) -> Any:
+    """Control characters a worksheet cannot hold (openpyxl would refuse the whole file)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _bold(ws: Any, value: Any) -> WriteOnlyCell:
@@ -218,7 +229,7 @@ def xlsx_file(lines: Iterable[list[Any]], title: str) -> IO[bytes]:
         if n == 0:
             ws.append([_bold(ws, value) for value in line])
         else:
-            ws.append(line)
+            ws.append([_xlsx_safe(v) for v in line])
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     wb.save(out)
     out.seek(0)

@@ -65,7 +65,7 @@ def _cell_text(value: Any) -> str | None:
         value = value.date() if value.time() == datetime.min.time() else value
     if isinstance(value, date | datetime):
         return value.isoformat()
-    text = unescape(str(value).strip())
+    text = unescape(str(value)).strip()  # our export's guard first: `'` + "\r" is a blank
     return text or None
 
 
@@ -174,17 +174,20 @@ def decode(data: bytes) -> tuple[str, str]:
     )
 
 
+def _dialect(text: str) -> type[csv.Dialect]:
+    """Excel's CSV rules with the delimiter the header line uses (comma, tab or semicolon).
+    csv.Sniffer guesses quoting too, and guesses wrong on short files."""
+    header = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = max(",\t;", key=header.count) if any(d in header for d in ",\t;") else ","
+    return type("Sheet", (csv.excel,), {"delimiter": delimiter})
+
+
 def _open_csv(path: Path, max_rows: int) -> Table:
     data = path.read_bytes()
     text, encoding = decode(data)
     if "\x00" in text[:65536]:
         raise ImportFileError("这不是文本表格文件，请上传 .xlsx 或 .csv 文件。")
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     cells = ((n, [_cell_text(v) for v in row]) for n, row in enumerate(reader, 1))
     try:
         header_row, headers = _header(cells)

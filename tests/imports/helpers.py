@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from stdnum.cn import uscc as std_uscc
+
+
+def valid_uscc(first17: str) -> str:
+    """A 统一社会信用代码 with the right check character."""
+    return first17 + std_uscc.calc_check_digit(first17)
 
 
 def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
