@@ -54,7 +54,8 @@ def merge_pair() -> Response:
             flash(exc.message, "warning")
         else:
             db.session.commit()
-            flash(f"已把“{record.merged_name}”合并到“{record.kept_name}”，可在下方撤销。", "success")
+            message = f"已把“{record.merged_name}”合并到“{record.kept_name}”，可在下方撤销。"
+            flash(message, "success")
     return redirect(url_for("dedup.index", kind=kind))
 
 

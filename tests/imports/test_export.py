@@ -40,7 +40,9 @@ def _cell_round_trip(tmp: Path, value: str, fmt: str) -> str | None:
     return rows[0][1] if len(rows[0]) > 1 else None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.text(min_size=1, max_size=60))
 def test_any_text_survives_export_and_reimport(tmp_path, text):
     """Whatever an officer typed comes back as typed, up to the trimming every import does
@@ -59,8 +61,13 @@ def test_export_then_import_changes_nothing(tmp_path, make_user):
     db.session.add(inst)
     db.session.add_all(
         [
-            Researcher(name="陈思远", institution=inst, title="教授",
-                       research_directions="=抗皱整理", bio="+86 电话在简介里"),
+            Researcher(
+                name="陈思远",
+                institution=inst,
+                title="教授",
+                research_directions="=抗皱整理",
+                bio="+86 电话在简介里",
+            ),
             Researcher(name="刘海峰", institution=inst, research_directions="@数码印花"),
         ]
     )
@@ -68,7 +75,15 @@ def test_export_then_import_changes_nothing(tmp_path, make_user):
     for fmt in ("xlsx", "csv"):
         path = tmp_path / f"researchers.{fmt}"
         with path.open("wb") as fh:
-            assert export.write(admin, export.ExportSpec("researchers", export.everything("researchers")), fmt, fh) == 2
+            assert (
+                export.write(
+                    admin,
+                    export.ExportSpec("researchers", export.everything("researchers")),
+                    fmt,
+                    fh,
+                )
+                == 2
+            )
         report = services.run_import(admin, path, path.name)
         db.session.commit()
         assert report.kind == "researchers"
@@ -79,8 +94,9 @@ def test_export_then_import_changes_nothing(tmp_path, make_user):
 
 def _contact_enterprise(make_user, make_enterprise):
     owner = make_user(department="高新技术科")
-    ent = make_enterprise(name="嵊州市锦程领带有限公司", owner_id=owner.id,
-                          department_id=owner.department_id)
+    ent = make_enterprise(
+        name="嵊州市锦程领带有限公司", owner_id=owner.id, department_id=owner.department_id
+    )
     db.session.add(Contact(enterprise_id=ent.id, name="王先生", phone="13800008000"))
     make_enterprise(name="嵊州市好运电机有限公司")
     db.session.commit()
@@ -98,12 +114,18 @@ def test_list_export_follows_the_filter_masks_for_viewers_and_is_audited(
     assert response.mimetype.endswith("spreadsheetml.sheet")
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
     rows = read_xlsx(response.data)
-    assert rows[0][:7] == ["企业名称", "统一社会信用代码", "所属乡镇", "所属行业", "主营产品", "联系人", "联系电话"]
+    assert rows[0][:7] == [
+        "企业名称",
+        "统一社会信用代码",
+        "所属乡镇",
+        "所属行业",
+        "主营产品",
+        "联系人",
+        "联系电话",
+    ]
     assert [r[0] for r in rows[1:]] == ["嵊州市锦程领带有限公司"]  # the filter, not everything
     assert rows[1][6] == "138****8000"  # masked as on screen
-    entry = db.session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.action == "export")
-    ).one()
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "export")).one()
     assert entry.user_id == viewer.id and entry.table_name == "enterprise"
     assert entry.changes["rows"] == [None, 1] and entry.changes["filters"] == [None, {"q": "锦程"}]
 
@@ -128,8 +150,9 @@ def test_cli_export(runner, tmp_path, make_user, make_enterprise):
     admin = make_user(role=Role.ADMIN)
     _contact_enterprise(make_user, make_enterprise)
     out = tmp_path / "e.csv"
-    result = runner.invoke(args=["export", "enterprises", "--format", "csv", "-o", str(out),
-                                 "--user", admin.username])
+    result = runner.invoke(
+        args=["export", "enterprises", "--format", "csv", "-o", str(out), "--user", admin.username]
+    )
     assert result.exit_code == 0, result.output
     assert "已导出 2 条" in result.output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")

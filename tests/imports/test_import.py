@@ -53,9 +53,7 @@ def run(user, path, kind=None, dry_run=False):
     return report
 
 
-def test_researchers_link_to_institutions_by_alias_abbreviation_or_new(
-    tmp_path, make_user, polyu
-):
+def test_researchers_link_to_institutions_by_alias_abbreviation_or_new(tmp_path, make_user, polyu):
     admin = make_user(role=Role.ADMIN)
     report = run(admin, write_xlsx(tmp_path / "r.xlsx", RESEARCHERS))
     assert report.kind == "researchers"  # inferred from the headers
@@ -87,13 +85,22 @@ def test_same_file_twice_changes_nothing(tmp_path, make_user, polyu):
     admin = make_user(role=Role.ADMIN)
     path = write_xlsx(tmp_path / "r.xlsx", RESEARCHERS)
     run(admin, path)
-    snapshot = sorted((r.id, r.name, r.institution_id, r.version) for r in db.session.scalars(sa.select(Researcher)))
+    snapshot = sorted(
+        (r.id, r.name, r.institution_id, r.version)
+        for r in db.session.scalars(sa.select(Researcher))
+    )
     institutions = count(Institution)
     again = run(admin, path)
     assert again.counts == {"created": 0, "updated": 0, "unchanged": 3, "skipped": 0}
     assert any("同一文件已在" in i.message for i in again.issues)
     db.session.expire_all()
-    assert sorted((r.id, r.name, r.institution_id, r.version) for r in db.session.scalars(sa.select(Researcher))) == snapshot
+    assert (
+        sorted(
+            (r.id, r.name, r.institution_id, r.version)
+            for r in db.session.scalars(sa.select(Researcher))
+        )
+        == snapshot
+    )
     assert count(Institution) == institutions
 
 
@@ -113,19 +120,26 @@ def test_encodings_import_identical_records(tmp_path, make_user, polyu, encoding
     admin = make_user(role=Role.ADMIN)
     run(admin, write_csv(tmp_path / f"{encoding}.csv", RESEARCHERS, encoding))
     rows = db.session.execute(
-        sa.select(Researcher.name, Researcher.title, Researcher.research_directions, Researcher.bio)
-        .order_by(Researcher.name)
+        sa.select(
+            Researcher.name, Researcher.title, Researcher.research_directions, Researcher.bio
+        ).order_by(Researcher.name)
     ).all()
-    assert [tuple(r) for r in rows] == sorted(
-        (r[0], r[2], r[3], r[4]) for r in RESEARCHERS[1:]
-    )
+    assert [tuple(r) for r in rows] == sorted((r[0], r[2], r[3], r[4]) for r in RESEARCHERS[1:])
 
 
 def test_row_errors_name_row_and_column_and_skip_only_that_row(tmp_path, make_user, places):
     admin = make_user(role=Role.ADMIN)
     rows = [
         ["企业名称", "统一社会信用代码", "所属乡镇", "所属行业", "主营产品", "联系人", "联系电话"],
-        ["嵊州市锦程领带有限公司", valid_uscc("91330683MA2BX0000"), "甘霖镇", "领带服装", "真丝领带", "王先生", "0575-83000001"],
+        [
+            "嵊州市锦程领带有限公司",
+            valid_uscc("91330683MA2BX0000"),
+            "甘霖镇",
+            "领带服装",
+            "真丝领带",
+            "王先生",
+            "0575-83000001",
+        ],
         ["嵊州市好运电机有限公司", "123", "甘霖镇", None, "电机", None, None],
         ["嵊州市某某厨具有限公司", None, "火星镇", None, None, None, None],
         [None, None, "甘霖", None, "无名", None, None],
@@ -134,7 +148,10 @@ def test_row_errors_name_row_and_column_and_skip_only_that_row(tmp_path, make_us
     report = run(admin, write_xlsx(tmp_path / "e.xlsx", rows))
     assert report.kind == "enterprises"
     errors = {(i.row, i.column): i.message for i in report.errors}
-    assert "统一社会信用代码" in errors[(3, "统一社会信用代码")] or "18 位" in errors[(3, "统一社会信用代码")]
+    assert (
+        "统一社会信用代码" in errors[(3, "统一社会信用代码")]
+        or "18 位" in errors[(3, "统一社会信用代码")]
+    )
     assert "火星镇" in errors[(4, "所属乡镇")]
     assert "不能为空" in errors[(5, "企业名称")]
     assert "纺织" in errors[(6, "所属行业")]
@@ -146,8 +163,26 @@ def test_enterprises_with_uscc_town_industry_and_contact(tmp_path, make_user, pl
     officer = make_user(department="高新技术科")
     uscc = valid_uscc("91330683MA2BX0000")
     rows = [
-        ["企业名称", "统一社会信用代码", "所属乡镇", "所属行业", "主营产品", "联系人", "联系电话", "规上企业"],
-        ["嵊州市锦程领带有限公司", uscc, "甘霖", "领带服装", "真丝领带", "王先生", "'+86 575 8300 0001", "是"],
+        [
+            "企业名称",
+            "统一社会信用代码",
+            "所属乡镇",
+            "所属行业",
+            "主营产品",
+            "联系人",
+            "联系电话",
+            "规上企业",
+        ],
+        [
+            "嵊州市锦程领带有限公司",
+            uscc,
+            "甘霖",
+            "领带服装",
+            "真丝领带",
+            "王先生",
+            "'+86 575 8300 0001",
+            "是",
+        ],
     ]
     run(officer, write_xlsx(tmp_path / "e.xlsx", rows))
     ent = db.session.scalars(sa.select(Enterprise)).one()
@@ -164,7 +199,9 @@ def test_enterprises_with_uscc_town_industry_and_contact(tmp_path, make_user, pl
 
 def test_officer_cannot_change_another_departments_enterprise(tmp_path, make_user, make_enterprise):
     other = make_user(department="农村科技科")
-    make_enterprise(name="嵊州市好运电机有限公司", owner_id=other.id, department_id=other.department_id)
+    make_enterprise(
+        name="嵊州市好运电机有限公司", owner_id=other.id, department_id=other.department_id
+    )
     officer = make_user(department="高新技术科")
     rows = [["企业名称", "主营产品"], ["嵊州市好运电机有限公司", "伺服电机"]]
     report = run(officer, write_csv(tmp_path / "e.csv", rows))
@@ -226,13 +263,15 @@ def test_unknown_headers_are_refused_with_the_expected_ones(tmp_path, make_user)
         services.run_import(admin, path, "n.csv", "needs")
 
 
-def test_revert_removes_what_was_created_and_restores_what_was_changed(
-    tmp_path, make_user, polyu
-):
+def test_revert_removes_what_was_created_and_restores_what_was_changed(tmp_path, make_user, polyu):
     admin = make_user(role=Role.ADMIN)
     run(admin, write_xlsx(tmp_path / "a.xlsx", RESEARCHERS[:2]))
     first = db.session.scalars(sa.select(Researcher)).one()
-    rows = [RESEARCHERS[0], ["陈思远", "香港理工大学", "讲座教授", None, "新的简介"], RESEARCHERS[2]]
+    rows = [
+        RESEARCHERS[0],
+        ["陈思远", "香港理工大学", "讲座教授", None, "新的简介"],
+        RESEARCHERS[2],
+    ]
     report = run(admin, write_xlsx(tmp_path / "b.xlsx", rows))
     assert report.counts["created"] == 1 and report.counts["updated"] == 1
     batch = db.session.get(ImportBatch, report.batch_id)
@@ -297,7 +336,10 @@ def test_bulk_path_and_orm_path_store_the_same_audit_and_terms(tmp_path, make_us
     assert entry.changes["name"] == [None, "陈思远"]
     stored = {
         t.term: t.weight
-        for t in db.session.scalars(sa.select(SearchTerm).where(SearchTerm.record_id == imported.id,
-                                                                SearchTerm.kind == "researcher"))
+        for t in db.session.scalars(
+            sa.select(SearchTerm).where(
+                SearchTerm.record_id == imported.id, SearchTerm.kind == "researcher"
+            )
+        )
     }
     assert stored == index.terms_of(index.KINDS["researcher"], imported)

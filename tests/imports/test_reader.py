@@ -33,13 +33,17 @@ def test_undecodable_csv_is_refused_not_replaced(tmp_path):
 def test_excel_unicode_text_is_read(tmp_path):
     """Excel's 另存为“Unicode 文本”: UTF-16 with a byte-order mark, tab-separated."""
     path = tmp_path / "unicode.txt"
-    path.write_bytes("\r\n".join("\t".join(v or "" for v in r) for r in RESEARCHERS).encode("utf-16"))
+    path.write_bytes(
+        "\r\n".join("\t".join(v or "" for v in r) for r in RESEARCHERS).encode("utf-16")
+    )
     table = open_table(path, 10)
     assert table.headers == RESEARCHERS[0] and len(rows_of(table)) == 3
 
 
 def test_xlsx_rows_keep_excel_row_numbers_and_skip_blank_rows(tmp_path):
-    path = write_xlsx(tmp_path / "r.xlsx", [RESEARCHERS[0], [], RESEARCHERS[1], [None, None], RESEARCHERS[2]])
+    path = write_xlsx(
+        tmp_path / "r.xlsx", [RESEARCHERS[0], [], RESEARCHERS[1], [None, None], RESEARCHERS[2]]
+    )
     table = open_table(path, 1000)
     assert [n for n, _ in table.rows] == [3, 5]
 
@@ -50,7 +54,9 @@ def test_numbers_typed_as_numbers_come_back_as_text(tmp_path):
 
 
 def test_export_guard_apostrophe_is_removed(tmp_path):
-    path = write_csv(tmp_path / "g.csv", [["姓名", "联系电话"], ["王", "'+86 138 0000 8000"], ["李", "'abc"]])
+    path = write_csv(
+        tmp_path / "g.csv", [["姓名", "联系电话"], ["王", "'+86 138 0000 8000"], ["李", "'abc"]]
+    )
     assert rows_of(open_table(path, 10)) == [["王", "+86 138 0000 8000"], ["李", "'abc"]]
 
 
