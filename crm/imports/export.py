@@ -168,13 +168,13 @@ def count(spec: ExportSpec) -> int:
 
 
 def rows(user: User, spec: ExportSpec) -> Iterator[list[Any]]:
-    """The header, then one guarded row per record, loaded in batches."""
+    """The header, then one row per record, loaded in batches (the writers guard cells)."""
     layout = LAYOUTS[spec.kind]
     personal = policy.can_see_personal_data(user)
     yield [c.header for c in SHEETS[spec.kind].columns]
     stmt = spec.query.options(*layout.options()).execution_options(yield_per=BATCH)
     for record in db.session.scalars(stmt):
-        yield [guard(v) for v in layout.row(record, personal)]
+        yield layout.row(record, personal)
 
 
 def record(user: User, spec: ExportSpec, fmt: str, total: int) -> None:
@@ -196,7 +196,7 @@ def csv_chunks(lines: Iterable[list[Any]]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     yield "\ufeff".encode()
     for n, line in enumerate(lines, 1):
-        writer.writerow(["" if v is None else _csv_safe(v) for v in line])
+        writer.writerow(["" if v is None else guard(_csv_safe(v)) for v in line])
         if n % BATCH == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -210,8 +210,11 @@ def _csv_safe(value: Any) -> Any:
 
 
 def _xlsx_safe(value: Any) -> Any:
-    """Control characters a worksheet cannot hold (openpyxl would refuse the whole file)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    """Without the control characters a worksheet cannot hold (openpyxl would refuse the
+    whole file), and with line ends as XML will read them back."""
+    if not isinstance(value, str):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _bold(ws: Any, value: Any) -> WriteOnlyCell:
@@ -229,7 +232,7 @@ def xlsx_file(lines: Iterable[list[Any]], title: str) -> IO[bytes]:
         if n == 0:
             ws.append([_bold(ws, value) for value in line])
         else:
-            ws.append([_xlsx_safe(v) for v in line])
+            ws.append([guard(_xlsx_safe(v)) for v in line])
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     wb.save(out)
     out.seek(0)

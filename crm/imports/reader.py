@@ -105,19 +105,27 @@ def _check_zip(path: Path) -> None:
 
 def _open_xlsx(path: Path, max_rows: int) -> Table:
     _check_zip(path)
+    # a file object, not the path: openpyxl would refuse our stored name's extension
+    fh = path.open("rb")
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(fh, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
+        fh.close()
         logger.warning("openpyxl could not open %s: %r", path.name, exc)
         raise ImportFileError("文件已损坏或不是有效的 .xlsx 文件。") from exc
+
+    def close() -> None:
+        wb.close()
+        fh.close()
+
     ws = next((s for s in wb.worksheets if (s.max_row or 0) > 0), wb.worksheets[0])
     if ws.max_row and ws.max_row > max_rows + 1:  # the sheet's own dimension says so
-        wb.close()
+        close()
         raise _too_many(max_rows)
     cells = _xlsx_cells(ws, path.name)
 
     def empty(message: str) -> ImportFileError:
-        wb.close()
+        close()
         if _has_formulas(path):
             return ImportFileError(
                 "表格中的公式没有计算结果，请在 Excel 中打开并保存"
@@ -129,7 +137,7 @@ def _open_xlsx(path: Path, max_rows: int) -> Table:
         header_row, headers = _header(cells)
     except ImportFileError as exc:
         raise empty(exc.message) from None
-    return Table(headers, header_row, _limited(cells, max_rows, wb.close, empty), "xlsx")
+    return Table(headers, header_row, _limited(cells, max_rows, close, empty), "xlsx")
 
 
 def _xlsx_cells(ws: Any, name: str) -> Iterator[tuple[int, list[str | None]]]:
@@ -146,7 +154,8 @@ def _xlsx_cells(ws: Any, name: str) -> Iterator[tuple[int, list[str | None]]]:
 
 
 def _has_formulas(path: Path) -> bool:
-    wb = load_workbook(path, read_only=True, data_only=False)
+    fh = path.open("rb")
+    wb = load_workbook(fh, read_only=True, data_only=False)
     try:
         for ws in wb.worksheets:
             for row in ws.iter_rows(max_row=200):
@@ -155,6 +164,7 @@ def _has_formulas(path: Path) -> bool:
         return False
     finally:
         wb.close()
+        fh.close()
 
 
 # ---- csv ---------------------------------------------------------------------------------------
