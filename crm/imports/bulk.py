@@ -152,6 +152,7 @@ def insert_links(table: sa.Table, rows: list[dict[str, Any]]) -> None:
 def remove_created(model: type, ids: list[int]) -> int:
     """Move records an import created to the recycle bin, in bulk; their audit entries and
     search terms follow. Returns how many were still there to remove."""
+    db.session.flush()  # pending ORM changes first: the expiry at the end would drop them
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     connection = db.session.connection()
     kind = index.BY_MODEL.get(model)

@@ -406,14 +406,12 @@ class InstitutionImporter(Importer):
                     "aliases", f"别名“{alias}”已属于其他单位“{self.index.names.get(owner)}”。"
                 )
         if rid is None:
-            inst = Institution(
-                name=name,
-                kind=kind or InstitutionKind.OTHER,
-                region=wanted["region"],
-                description=wanted["description"],
-                aliases=[InstitutionAlias(alias=a) for a in aliases],
-            )
-            db.session.add(inst)
+            inst = linking.create_institution(name)  # or brought back from the recycle bin
+            for key, value in wanted.items():
+                if value is not None:
+                    setattr(inst, key, value)
+            known = {a.alias for a in inst.aliases}
+            inst.aliases.extend(InstitutionAlias(alias=a) for a in aliases if a not in known)
             db.session.flush()
             self.index.add(inst.id, name)
             for alias in aliases:

@@ -98,9 +98,16 @@ def institution_index() -> NameIndex:
 
 
 def create_institution(name: str) -> Institution:
-    """An institution named in a sheet that we did not know; its type is left as 其他."""
-    inst = Institution(name=name.strip()[:120], kind=InstitutionKind.OTHER)
-    db.session.add(inst)
+    """An institution named in a sheet that we did not know; its type is left as 其他. One of
+    that name in the recycle bin (a reverted import, say) is brought back instead: names are
+    unique, and the old record keeps its history."""
+    name = name.strip()[:120]
+    inst = db.session.scalar(sa.select(Institution).where(Institution.name == name))
+    if inst is not None:
+        inst.deleted_at = None
+    else:
+        inst = Institution(name=name, kind=InstitutionKind.OTHER)
+        db.session.add(inst)
     db.session.flush()
     return inst
 

@@ -99,7 +99,7 @@ def preview() -> tuple[str, int] | str:
         db.session.rollback()  # a preview writes nothing
     session.setdefault("imports", {})[token] = filename
     session.modified = True
-    confirm = CommitForm(token=token, kind=report.kind)
+    confirm = CommitForm(formdata=None, token=token, kind=report.kind)  # not the upload's fields
     return render_template("imports/preview.html", report=report, form=confirm)
 
 

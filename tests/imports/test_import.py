@@ -343,3 +343,28 @@ def test_bulk_path_and_orm_path_store_the_same_audit_and_terms(tmp_path, make_us
         )
     }
     assert stored == index.terms_of(index.KINDS["researcher"], imported)
+
+
+def test_institutions_import_then_revert_then_again(tmp_path, make_user):
+    admin = make_user(role=Role.ADMIN)
+    rows = [
+        ["单位名称", "类型", "所在地区", "简介", "别名"],
+        ["香港理工大学", "大学", "香港", "纺织及服装学系", "港理工、PolyU"],
+        ["中国科学院过程工程研究所", "中科院院所", "北京", None, "中科院过程所"],
+        ["某某技术转移中心", "研究中心", None, None, None],
+    ]
+    path = write_xlsx(tmp_path / "i.xlsx", rows)
+    report = run(admin, path)
+    assert report.kind == "institutions"
+    assert report.counts["created"] == 2 and report.errors[0].column == "类型"
+    polyu = db.session.scalars(sa.select(Institution).where(Institution.name == "香港理工大学")).one()
+    assert polyu.kind == InstitutionKind.UNIVERSITY
+    assert sorted(a.alias for a in polyu.aliases) == ["PolyU", "港理工"]
+    services.revert(admin, db.session.get(ImportBatch, report.batch_id))
+    db.session.commit()
+    db.session.expire_all()
+    assert polyu.deleted_at is not None and polyu.aliases == []
+    again = run(admin, path)  # names are unique: the trashed records come back
+    assert again.counts["created"] == 2
+    db.session.expire_all()
+    assert polyu.deleted_at is None and sorted(a.alias for a in polyu.aliases) == ["PolyU", "港理工"]

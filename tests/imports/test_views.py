@@ -39,10 +39,12 @@ def test_preview_commit_and_revert(app, client, tmp_path, make_user):
     assert db.session.scalar(sa.select(sa.func.count(Researcher.id))) == 0  # nothing written
     assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 0
     token = TOKEN.search(html).group(1)
+    kind = re.search(r'name="kind"[^>]*value="([a-z]+)"', html).group(1)
+    assert kind == "researchers"  # inferred, and carried by the confirm form
 
     response = client.post(
         "/imports/commit",
-        data={"csrf_token": csrf_token(client, "/imports/"), "token": token, "kind": "researchers"},
+        data={"csrf_token": csrf_token(client, "/imports/"), "token": token, "kind": kind},
     )
     assert response.status_code == 302
     batch = db.session.scalars(sa.select(ImportBatch)).one()

@@ -1,0 +1,74 @@
+"""An admin uploads an officer's roster, sees the preview with a row error, commits, reverts."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import Role
+from crm.extensions import db
+from crm.institutions.models import Institution, InstitutionKind, Researcher
+from tests.conftest import PASSWORD
+from tests.imports.helpers import RESEARCHERS, write_xlsx
+
+pytestmark = pytest.mark.browser
+
+
+def _live_researchers(app) -> list[str]:
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                sa.select(Researcher.name).where(Researcher.deleted_at.is_(None)).order_by(Researcher.name)
+            )
+        )
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_upload_preview_commit_revert(live_server, browser, screenshot_dir, tmp_path, width):
+    username = f"e2eimport{width}"
+    live_server.add_user(username, "孙建华", Role.ADMIN)
+    with live_server.app.app_context():
+        if db.session.scalar(sa.select(Institution).where(Institution.name == "香港理工大学")) is None:
+            db.session.add(Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY))
+            db.session.commit()
+    rows = [RESEARCHERS[0]] + [[f"{r[0]}{width}", *r[1:]] for r in RESEARCHERS[1:]] + [[None, "港理工", "教授"]]
+    sheet = write_xlsx(tmp_path / "专家名单.xlsx", rows)
+    before = _live_researchers(live_server.app)
+
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the revert confirmation
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+        page.goto(f"{live_server.url}/imports/")
+        page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(sheet))
+        page.screenshot(path=screenshot_dir / f"import-upload-{width}.png", full_page=True)
+        page.get_by_role("button", name="上传并预览").click()
+        page.wait_for_url(f"{live_server.url}/imports/preview")
+
+        issues = page.get_by_test_id("import-issues").inner_text()
+        assert "姓名不能为空" in issues and "5" in issues  # the row number
+        assert "新增" in page.get_by_test_id("import-counts").inner_text()
+        assert _live_researchers(live_server.app) == before  # a preview writes nothing
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=screenshot_dir / f"import-preview-{width}.png", full_page=True)
+
+        page.get_by_test_id("confirm-import").click()
+        page.wait_for_url(f"{live_server.url}/imports/*")
+        assert "已导入专家" in page.inner_text("main")
+        names = _live_researchers(live_server.app)
+        assert {f"陈思远{width}", f"刘海峰{width}", f"周雪梅{width}"} <= set(names)
+        page.screenshot(path=screenshot_dir / f"import-batch-{width}.png", full_page=True)
+
+        page.get_by_role("button", name="撤销这次导入").click()
+        page.wait_for_url(f"{live_server.url}/imports/*")
+        assert "已撤销批次" in page.inner_text("main")
+        assert _live_researchers(live_server.app) == before
+        page.screenshot(path=screenshot_dir / f"import-reverted-{width}.png", full_page=True)
+    finally:
+        context.close()
