@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from crm import policy
 from crm.auth.models import User
 from crm.db import Choice
+from crm.dedup import services as dedup
 from crm.enterprises.models import (
     Contact,
     Enterprise,
@@ -80,6 +81,7 @@ class Issue:
 class Context:
     user: User
     analysts: bulk.Analysts
+    dedup_threshold: float = 85.0
     issues: list[Issue] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -240,6 +242,8 @@ class EnterpriseImporter(Importer):
         self.creator = bulk.Creator(Enterprise, self.ctx.analysts)
         self.contacts = bulk.Creator(Contact, self.ctx.analysts)
         self.links: list[dict[str, int]] = []
+        self.existing = [(e.name, e.uscc) for e in self.by_name.values()]
+        self.created: list[tuple[int, str, str | None]] = []  # row, name, USCC
 
     def _parse(self, values: dict[str, str | None]) -> dict[str, Any]:
         name = text(values, "name", 120)
@@ -286,6 +290,7 @@ class EnterpriseImporter(Importer):
         if not self.first_time(key, row):
             return "skipped"
         if ent is None:
+            self.created.append((row, data["name"], data["uscc"]))
             return self._create(data)
         return self._update(row, ent, data)
 
@@ -368,6 +373,27 @@ class EnterpriseImporter(Importer):
         self.creator.finish()
         bulk.insert_links(enterprise_industry, self.links)
         self.contacts.finish()
+        self._similar_to_existing()
+
+    def _similar_to_existing(self) -> None:
+        """New enterprises whose names look like one already known: listed for a person to
+        check (merging is a decision, never made here)."""
+        if not self.created or not self.existing:
+            return
+        new_keys = [dedup.dedup_key(name) for _, name, _ in self.created]
+        old_keys = [dedup.dedup_key(name) for name, _ in self.existing]
+        for i, j, score in dedup.similar_pairs(new_keys, old_keys, self.ctx.dedup_threshold):
+            row, name, uscc = self.created[i]
+            other, other_uscc = self.existing[j]
+            if uscc and other_uscc and uscc != other_uscc:
+                continue  # two valid, different codes: two firms
+            self.ctx.note(
+                row,
+                "企业名称",
+                f"“{name}”与已有企业“{other}”很相近（{score:.0f} 分），可能是同一家，"
+                "请到“查重合并”核对。",
+                "warning",
+            )
 
 
 class InstitutionImporter(Importer):

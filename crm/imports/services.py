@@ -122,7 +122,9 @@ def run_import(
     db.session.add(batch)
     db.session.flush()
     workers = int(current_app.config["IMPORT_WORKERS"]) or bulk.default_workers()
-    ctx = Context(user, bulk.Analysts(workers))
+    ctx = Context(
+        user, bulk.Analysts(workers), dedup_threshold=float(current_app.config["DEDUP_THRESHOLD"])
+    )
     if earlier is not None:
         ctx.note(
             None,

@@ -368,3 +368,14 @@ def test_institutions_import_then_revert_then_again(tmp_path, make_user):
     assert again.counts["created"] == 2
     db.session.expire_all()
     assert polyu.deleted_at is None and sorted(a.alias for a in polyu.aliases) == ["PolyU", "港理工"]
+
+
+def test_new_enterprise_like_an_existing_one_is_flagged_not_merged(tmp_path, make_user, make_enterprise):
+    admin = make_user(role=Role.ADMIN)
+    make_enterprise(name="嵊州市锦程领带有限公司")
+    rows = [["企业名称"], ["浙江锦程领带有限责任公司"], ["嵊州市好运电机有限公司"]]
+    report = run(admin, write_csv(tmp_path / "e.csv", rows))
+    assert report.counts["created"] == 2 and count(Enterprise) == 3
+    warnings = [i for i in report.issues if i.level == "warning"]
+    assert [(w.row, w.column) for w in warnings] == [(2, "企业名称")]
+    assert "嵊州市锦程领带有限公司" in warnings[0].message and "查重合并" in warnings[0].message
