@@ -23,7 +23,19 @@ from crm.dedup.services import dedup_key, similar_pairs
 PLACES = ["嵊州市", "浙江省嵊州市", "浙江", "绍兴市", ""]
 SUFFIXES = ["有限公司", "有限责任公司", "股份有限公司", "（嵊州）有限公司", "厂"]
 WORDS = "锦程丽珩华彩云鼎盛翔鹭东盈赛丝明翰金帛越丰剡溪力长乐新锐恒达博远科鑫三江艺美天宇宏泰"
-TRADES = ["领带", "服饰", "电机", "电器", "厨具", "集成灶", "新材料", "茶业", "机械", "纺织", "印染"]
+TRADES = [
+    "领带",
+    "服饰",
+    "电机",
+    "电器",
+    "厨具",
+    "集成灶",
+    "新材料",
+    "茶业",
+    "机械",
+    "纺织",
+    "印染",
+]
 
 
 def names(n: int, seed: int = 5) -> list[str]:
@@ -51,20 +63,23 @@ def main() -> None:
     pairs = similar_pairs(keys, None, args.threshold)
     compared = time.perf_counter() - started
     total = normalised + compared
-    print(f"{args.names:,} x {args.names:,} names: normalise {normalised:.2f} s, "
-          f"compare {compared:.2f} s, total {total:.2f} s; {len(pairs):,} pairs >= "
-          f"{args.threshold:g} (target <= 2 s)")
+    print(
+        f"{args.names:,} x {args.names:,} names: normalise {normalised:.2f} s, "
+        f"compare {compared:.2f} s, total {total:.2f} s; {len(pairs):,} pairs >= "
+        f"{args.threshold:g} (target <= 2 s)"
+    )
 
     sample = keys[:1000]
     started = time.perf_counter()
-    block = process.cdist(sample, keys, scorer=fuzz.WRatio, score_cutoff=args.threshold,
-                          workers=-1)
+    block = process.cdist(sample, keys, scorer=fuzz.WRatio, score_cutoff=args.threshold, workers=-1)
     slice_time = time.perf_counter() - started
     flagged = int((block > 0).sum()) - len(sample)  # minus each name against itself
     ours = sum(1 for i, _, _ in similar_pairs(sample, keys, args.threshold)) - len(sample)
-    print(f"peer, WRatio: 1,000 x {args.names:,} in {slice_time:.2f} s "
-          f"-> {slice_time * args.names / 1000:.1f} s for the full run; "
-          f"on that slice it flags {flagged:,} pairs where ratio flags {ours:,}")
+    print(
+        f"peer, WRatio: 1,000 x {args.names:,} in {slice_time:.2f} s "
+        f"-> {slice_time * args.names / 1000:.1f} s for the full run; "
+        f"on that slice it flags {flagged:,} pairs where ratio flags {ours:,}"
+    )
 
 
 if __name__ == "__main__":

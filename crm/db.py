@@ -141,30 +141,41 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, immediate: Any) -> No
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate() else "BEGIN")
 
 
-def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many plain rows fast: COPY on PostgreSQL, executemany elsewhere.
+def insert_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]] | list[tuple[Any, ...]],
+    columns: tuple[str, ...] | None = None,
+) -> None:
+    """Insert many plain rows fast: COPY on PostgreSQL, the driver's executemany on SQLite.
 
-    Values must already be in database form (no TypeDecorator runs on the COPY path).
+    Rows are dicts, or tuples in the order of `columns`. Values must already be in database
+    form (no TypeDecorator runs on these paths).
     """
     if not rows:
         return
-    columns = list(rows[0])
+    if columns is None:
+        names_ = list(rows[0])  # type: ignore[arg-type]
+        tuples = [tuple(row[c] for c in names_) for row in rows]  # type: ignore[call-overload]
+    else:
+        names_, tuples = list(columns), rows  # type: ignore[assignment]
+    columns = tuple(names_)
     names = ", ".join(f'"{c}"' for c in columns)
     driver = connection.connection.driver_connection
     if connection.dialect.name == "sqlite":  # the driver's own executemany: no per-row compiling
         marks = ", ".join("?" for _ in columns)
         driver.cursor().executemany(  # type: ignore[union-attr]
             f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608
-            [tuple(row[c] for c in columns) for row in rows],
+            tuples,
         )
         return
     if connection.dialect.name != "postgresql":
-        connection.execute(sa.insert(table), rows)
+        connection.execute(sa.insert(table), [dict(zip(columns, t, strict=True)) for t in tuples])
         return
     cursor = driver.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # noqa: S608
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+        for row in tuples:
+            copy.write_row(row)
 
 
 def render_migration_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:

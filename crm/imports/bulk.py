@@ -40,17 +40,22 @@ class Analysts:
         self.workers = workers
         self._pool: Pool | None = None
 
-    def submit(self, kind: str, records: list[dict[str, Any]]) -> Any:
+    def submit(self, kind: str, ids: list[int], records: list[dict[str, Any]]) -> Any:
+        """The index rows of these new records, now or (a big chunk) from a worker."""
         big = len(records) >= CHUNK  # a small import never starts processes
         if big and self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             if self._pool is None:
                 get_analyzer().tokens("预热")  # load jieba once; the workers inherit it
                 self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            return self._pool.apply_async(index.analyse, (kind, records))
-        return index.analyse(kind, records)
+            return self._pool.apply_async(index.term_rows, (kind, ids, records))
+        return index.term_rows(kind, ids, records)
 
     @staticmethod
-    def result(pending: Any) -> list[dict[str, float]]:
+    def ready(pending: Any) -> bool:
+        return not isinstance(pending, AsyncResult) or pending.ready()
+
+    @staticmethod
+    def result(pending: Any) -> list[tuple[Any, ...]]:
         return pending.get() if isinstance(pending, AsyncResult) else pending
 
     def close(self) -> None:
@@ -81,7 +86,7 @@ class Creator:
         self.index_fields = index_fields or (lambda values: values)
         self.rows: list[dict[str, Any]] = []
         self.callbacks: list[Callable[[int], None] | None] = []
-        self.pending: list[tuple[list[int], Any]] = []
+        self.pending: list[Any] = []
         self.created = 0
 
     def add(self, values: dict[str, Any], then: Callable[[int], None] | None = None) -> None:
@@ -112,21 +117,22 @@ class Creator:
         connection.execute(sa.insert(AuditEntry.__table__), entries)
         if self.kind is not None:
             fields = [self.index_fields(row) for row in rows]
-            self.pending.append((ids, self.analysts.submit(self.kind.name, fields)))
+            self.pending.append(self.analysts.submit(self.kind.name, ids, fields))
         for record_id, then in zip(ids, callbacks, strict=True):
             if then is not None:
                 then(record_id)
         self.created += len(ids)
+        self._write_terms(wait=False)  # what the workers have finished, while they go on
+
+    def _write_terms(self, wait: bool) -> None:
+        connection = db.session.connection()
+        while self.pending and (wait or self.analysts.ready(self.pending[0])):
+            index.insert_term_rows(connection, self.analysts.result(self.pending.pop(0)))
 
     def finish(self) -> None:
         """Insert what is left and write the search terms of everything created."""
         self.flush()
-        connection = db.session.connection()
-        with big_cache(connection):
-            for ids, pending in self.pending:
-                terms = self.analysts.result(pending)
-                index.insert_terms(connection, self.kind, zip(ids, terms, strict=True))
-        self.pending.clear()
+        self._write_terms(wait=True)
 
 
 @contextlib.contextmanager

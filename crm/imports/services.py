@@ -137,7 +137,7 @@ def run_import(
         ctx.note(table.header_row, None, f"忽略未识别的列：{'、'.join(unknown)}。", "warning")
     headers = {c.key: c.header for c in sheet.columns}
     try:
-        with audit.acting_as(user.id, batch.id):
+        with audit.acting_as(user.id, batch.id), bulk.big_cache(db.session.connection()):
             importer = IMPORTERS[kind](ctx)
             importer.prepare()
             for number, cells in table.rows:
