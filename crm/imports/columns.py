@@ -271,6 +271,23 @@ SHEETS: dict[str, Sheet] = {
 
 KIND_CHOICES = tuple(SHEETS)
 
+#: Lists that export but do not import (a task belongs to a visit or a person's day).
+EXPORT_ONLY: dict[str, Sheet] = {
+    "tasks": Sheet(
+        "tasks",
+        "待办",
+        (
+            Column("title", "待办事项"),
+            Column("enterprise", "企业"),
+            Column("assignee", "负责人"),
+            Column("due_on", "截止日期"),
+            Column("status", "状态"),
+            Column("notes", "备注"),
+        ),
+    )
+}
+EXPORTS: dict[str, Sheet] = SHEETS | EXPORT_ONLY
+
 
 def map_headers(sheet: Sheet, headers: list[str]) -> tuple[dict[int, Column], list[str]]:
     """Which column of the file feeds which field, and the headers nobody knows."""

@@ -28,10 +28,11 @@ from crm.audit import services as audit
 from crm.auth.models import User
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
-from crm.imports.columns import SHEETS
+from crm.imports.columns import EXPORTS
 from crm.imports.reader import FORMULA_TRIGGERS
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.needs.models import Need
+from crm.visits.models import Task
 
 BATCH = 500
 WAN = Decimal(10000)
@@ -98,6 +99,17 @@ def _achievement(a: Achievement, personal: bool) -> list[Any]:
     ]
 
 
+def _task(t: Task, personal: bool) -> list[Any]:
+    return [
+        t.title,
+        t.enterprise.name if t.enterprise else None,
+        t.assignee.display_name,
+        t.due_on.isoformat() if t.due_on else None,
+        "已完成" if t.done else "未完成",
+        t.notes,
+    ]
+
+
 def _contact(c: Contact, personal: bool) -> list[Any]:
     org = c.enterprise.name if c.enterprise else (c.institution.name if c.institution else None)
     return [
@@ -141,6 +153,9 @@ LAYOUTS: dict[str, Layout] = {
         lambda: (selectinload(Achievement.institution), selectinload(Achievement.researcher)),
         "achievement",
     ),
+    "tasks": Layout(
+        Task, _task, lambda: (selectinload(Task.enterprise), selectinload(Task.assignee)), "task"
+    ),
     "contacts": Layout(
         Contact,
         _contact,
@@ -171,7 +186,7 @@ def rows(user: User, spec: ExportSpec) -> Iterator[list[Any]]:
     """The header, then one row per record, loaded in batches (the writers guard cells)."""
     layout = LAYOUTS[spec.kind]
     personal = policy.can_see_personal_data(user)
-    yield [c.header for c in SHEETS[spec.kind].columns]
+    yield [c.header for c in EXPORTS[spec.kind].columns]
     stmt = spec.query.options(*layout.options()).execution_options(yield_per=BATCH)
     for record in db.session.scalars(stmt):
         yield layout.row(record, personal)
@@ -253,7 +268,7 @@ def write(user: User, spec: ExportSpec, fmt: str, fh: IO[bytes]) -> int:
         for chunk in csv_chunks(counting()):
             fh.write(chunk)
     else:
-        with xlsx_file(counting(), SHEETS[spec.kind].label) as tmp:
+        with xlsx_file(counting(), EXPORTS[spec.kind].label) as tmp:
             while block := tmp.read(1 << 16):
                 fh.write(block)
     record(user, spec, fmt, counted)

@@ -27,7 +27,7 @@ from flask_login import current_user
 from crm import policy
 from crm.extensions import db
 from crm.imports import export, services
-from crm.imports.columns import SHEETS
+from crm.imports.columns import EXPORTS, SHEETS
 from crm.imports.forms import CommitForm, UploadForm
 from crm.imports.models import ImportBatch
 from crm.imports.reader import ImportFileError
@@ -186,12 +186,12 @@ def download(spec: export.ExportSpec, fmt: str) -> Response:
     total = export.count(spec)
     export.record(current_user, spec, fmt, total)
     db.session.commit()
-    name = f"{SHEETS[spec.kind].label}-{date.today():%Y%m%d}.{fmt}"
+    name = f"{EXPORTS[spec.kind].label}-{date.today():%Y%m%d}.{fmt}"
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     lines = export.rows(user, spec)
     if fmt == "csv":
         return _attachment(stream_with_context(export.csv_chunks(lines)), name, CSV)
-    tmp = export.xlsx_file(lines, SHEETS[spec.kind].label)
+    tmp = export.xlsx_file(lines, EXPORTS[spec.kind].label)
 
     def blocks():  # type: ignore[no-untyped-def]
         with tmp:

@@ -14,6 +14,8 @@ from crm.enterprises.services import get_enterprise
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
+from crm.imports.export import ExportSpec
+from crm.imports.views import download, export_format
 from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.visits import services
@@ -70,21 +72,20 @@ def _back(target: str | None) -> Response:
 
 @bp.route("/tasks")
 @access(Level.SIGNED_IN)
-def tasks() -> str:
-    """My tasks (admins: anyone's), open ones first by due date."""
+def tasks() -> str | Response:
+    """My tasks (admins: anyone's), open ones first by due date; or their export."""
     assignee_id = request.args.get("assignee", type=int)
     include_done = request.args.get("done") == "1"
-    page = db.paginate(
-        services.task_list(current_user, assignee_id, include_done),
-        per_page=int(current_app.config["PER_PAGE"]),
-        error_out=False,
-    )
+    stmt = services.task_list(current_user, assignee_id, include_done)
+    args = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    if fmt := export_format():
+        return download(ExportSpec("tasks", stmt, args), fmt)
+    page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)
     officers = db.session.scalars(
         sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
     ).all()
     reassign = ReassignForm()
     reassign.assignee_id.choices = choices((str(u.id), u.display_name) for u in officers)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "visits/tasks.html",
         page=page,
