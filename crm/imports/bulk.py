@@ -11,6 +11,7 @@ transaction: a failure anywhere leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -105,16 +106,16 @@ class Creator:
         for row in rows:
             row.update(created_at=now, updated_at=now, created_by_id=actor, updated_by_id=actor)
         connection = db.session.connection()
-        ids = list(
-            connection.execute(
-                sa.insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True),
-                rows,
-            ).scalars()
-        )
+        ids = _insert_returning_ids(connection, self.table, rows)
         entries = audit.created_entries(
             self.table.name, list(zip(ids, rows, strict=True)), audit.current_batch_id()
         )
-        connection.execute(sa.insert(AuditEntry.__table__), entries)
+        if connection.dialect.name == "postgresql":
+            for entry in entries:
+                entry["changes"] = json.dumps(entry["changes"], ensure_ascii=False)
+            insert_rows(connection, AuditEntry.__table__, entries)
+        else:
+            connection.execute(sa.insert(AuditEntry.__table__), entries)
         if self.kind is not None:
             fields = [self.index_fields(row) for row in rows]
             self.pending.append(self.analysts.submit(self.kind.name, ids, fields))
@@ -148,6 +149,40 @@ def big_cache(connection: sa.Connection) -> Iterator[None]:
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
+def _insert_returning_ids(
+    connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
+) -> list[int]:
+    """Insert rows and return their new ids, in order.
+
+    PostgreSQL: ids drawn from the table's sequence up front, then one COPY (an INSERT …
+    RETURNING of 2,000 rows costs more in building the statement than in running it).
+    Elsewhere: INSERT … RETURNING in the rows' order.
+    """
+    if connection.dialect.name != "postgresql":
+        return list(
+            connection.execute(
+                sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+    sequence = connection.execute(
+        sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+    ).scalar_one()
+    ids = list(
+        connection.execute(
+            sa.text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
+            {"seq": sequence, "n": len(rows)},
+        ).scalars()
+    )
+    defaults = {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.default is not None and c.default.is_scalar
+    }
+    full = [{**defaults, **row, "id": record_id} for record_id, row in zip(ids, rows, strict=True)]
+    insert_rows(connection, table, full)  # COPY runs no column defaults: they are filled above
+    return ids
 
 
 def insert_links(table: sa.Table, rows: list[dict[str, Any]]) -> None:
