@@ -36,11 +36,15 @@ _BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
 _SPACES = re.compile(r"[\s·.,，、\-_]+")
 
 
-def dedup_key(name: str | None) -> str:
-    """浙江省嵊州市锦程领带（嵊州）有限公司 → 锦程领带."""
+def dedup_key(name: str | None, company: bool = True) -> str:
+    """浙江省嵊州市锦程领带（嵊州）有限公司 → 锦程领带. Institutions (`company=False`) keep
+    their place names: 浙江大学 and 东华大学 differ exactly there."""
     text = normalise(name)
-    text = _BRACKETS.sub("", _REGION.sub("", text))
-    text = _SPACES.sub("", text)
+    if company:
+        text = _REGION.sub("", text)
+    text = _SPACES.sub("", _BRACKETS.sub("", text))
+    if not company:
+        return text
     for _ in range(2):  # 有限公司 after 集团 and the like
         text = _SUFFIX.sub("", text)
     return text or normalise(name)
@@ -113,7 +117,7 @@ def candidates(kind: str, threshold: float, limit: int = 200) -> list[Candidate]
     if kind == "researchers":
         found = _researcher_pairs(records)
     else:
-        keys = [dedup_key(r.name) for r in records]
+        keys = [dedup_key(r.name, company=kind == "enterprises") for r in records]
         found = []
         for i, j, score in similar_pairs(keys, None, threshold):
             a, b = records[i], records[j]

@@ -373,27 +373,35 @@ class EnterpriseImporter(Importer):
         self.creator.finish()
         bulk.insert_links(enterprise_industry, self.links)
         self.contacts.finish()
-        self._similar_to_existing()
+        flag_similar(self.ctx, self.created, self.existing, "企业", "企业名称")
 
-    def _similar_to_existing(self) -> None:
-        """New enterprises whose names look like one already known: listed for a person to
-        check (merging is a decision, never made here)."""
-        if not self.created or not self.existing:
-            return
-        new_keys = [dedup.dedup_key(name) for _, name, _ in self.created]
-        old_keys = [dedup.dedup_key(name) for name, _ in self.existing]
-        for i, j, score in dedup.similar_pairs(new_keys, old_keys, self.ctx.dedup_threshold):
-            row, name, uscc = self.created[i]
-            other, other_uscc = self.existing[j]
-            if uscc and other_uscc and uscc != other_uscc:
-                continue  # two valid, different codes: two firms
-            self.ctx.note(
-                row,
-                "企业名称",
-                f"“{name}”与已有企业“{other}”很相近（{score:.0f} 分），可能是同一家，"
-                "请到“查重合并”核对。",
-                "warning",
-            )
+
+def flag_similar(
+    ctx: Context,
+    created: list[tuple[int, str, str | None]],
+    existing: list[tuple[str, str | None]],
+    label: str,
+    column: str,
+) -> None:
+    """New records whose names look like one already known: listed for a person to check
+    (merging is a decision, never made here). Two different valid USCCs are two firms."""
+    if not created or not existing:
+        return
+    company = label == "企业"
+    new_keys = [dedup.dedup_key(name, company) for _, name, _ in created]
+    old_keys = [dedup.dedup_key(name, company) for name, _ in existing]
+    for i, j, score in dedup.similar_pairs(new_keys, old_keys, ctx.dedup_threshold):
+        row, name, code = created[i]
+        other, other_code = existing[j]
+        if code and other_code and code != other_code:
+            continue
+        ctx.note(
+            row,
+            column,
+            f"“{name}”与已有{label}“{other}”很相近（{score:.0f} 分），可能是同一个，"
+            "请到“查重合并”核对。",
+            "warning",
+        )
 
 
 class InstitutionImporter(Importer):
@@ -410,6 +418,11 @@ class InstitutionImporter(Importer):
 
     def prepare(self) -> None:
         self.index = linking.institution_index()
+        self.existing = [(name, None) for name in self.index.names.values()]
+        self.created: list[tuple[int, str, str | None]] = []
+
+    def finish(self) -> None:
+        flag_similar(self.ctx, self.created, self.existing, "单位", "单位名称")
 
     def handle(self, row: int, values: dict[str, str | None]) -> str:
         name = text(values, "name", 120)
@@ -432,6 +445,7 @@ class InstitutionImporter(Importer):
                     "aliases", f"别名“{alias}”已属于其他单位“{self.index.names.get(owner)}”。"
                 )
         if rid is None:
+            self.created.append((row, name, None))
             inst = linking.create_institution(name)  # or brought back from the recycle bin
             for key, value in wanted.items():
                 if value is not None:

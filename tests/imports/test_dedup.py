@@ -179,3 +179,8 @@ def test_cli_dedup(runner, make_enterprise):
     result = runner.invoke(args=["dedup", "--kind", "enterprises"])
     assert result.exit_code == 0, result.output
     assert "锦程领带" in result.output and "共 1 对疑似重复" in result.output
+
+
+def test_institution_names_keep_their_place():
+    assert services.dedup_key("浙江大学", company=False) == "浙江大学"
+    assert services.dedup_key("香港理工大學（紡織及服裝學系）", company=False) == "香港理工大学纺织及服装学系"

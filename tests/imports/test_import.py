@@ -379,3 +379,13 @@ def test_new_enterprise_like_an_existing_one_is_flagged_not_merged(tmp_path, mak
     warnings = [i for i in report.issues if i.level == "warning"]
     assert [(w.row, w.column) for w in warnings] == [(2, "企业名称")]
     assert "嵊州市锦程领带有限公司" in warnings[0].message and "查重合并" in warnings[0].message
+
+
+def test_new_institution_like_a_known_one_is_flagged(tmp_path, make_user, polyu):
+    admin = make_user(role=Role.ADMIN)
+    rows = [["单位名称", "类型"], ["香港理工大学 ", "大学"], ["香港理工大学(深圳)", "大学"], ["东华大学", "大学"]]
+    report = run(admin, write_csv(tmp_path / "i.csv", rows))
+    assert report.counts == {"created": 2, "updated": 0, "unchanged": 1, "skipped": 0}
+    warnings = [i for i in report.issues if i.level == "warning"]
+    assert [(w.row, w.column) for w in warnings] == [(3, "单位名称")]
+    assert "香港理工大学" in warnings[0].message
