@@ -46,9 +46,9 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_enterprise_alias_created_by_id_user'), ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_enterprise_alias_created_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_enterprise_alias_enterprise_id_enterprise'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_enterprise_alias_updated_by_id_user'), ondelete='SET NULL', use_alter=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], name=op.f('fk_enterprise_alias_updated_by_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprise_alias')),
     sa.UniqueConstraint('alias', name=op.f('uq_enterprise_alias_alias'))
     )
