@@ -57,7 +57,7 @@ def current_actor_id() -> int | None:
     return _actor.get()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -65,7 +65,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -91,7 +91,7 @@ def _column_changes(obj: Any, *, new: bool) -> dict[str, list[Any]]:
             continue
         if key in REDACTED:
             before, after = ("***" if before else None), "***"
-        changes[key] = [_jsonable(before), _jsonable(after)]
+        changes[key] = [jsonable(before), jsonable(after)]
     return changes
 
 
@@ -165,7 +165,7 @@ def created_entries(
             "table_name": table_name,
             "record_id": record_id,
             "changes": {
-                k: [None, _jsonable(v)]
+                k: [None, jsonable(v)]
                 for k, v in values.items()
                 if v is not None and k not in IGNORED and k != "id"
             },
@@ -193,7 +193,7 @@ def record_event(
         table_name=table,
         record_id=record_id,
         user_id=user_id,
-        changes={k: [None, _jsonable(v)] for k, v in changes.items()},
+        changes={k: [None, jsonable(v)] for k, v in changes.items()},
         ip=_client_ip(),
     )
     db.session.add(entry)

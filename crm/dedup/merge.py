@@ -180,7 +180,7 @@ def merge(user: User, kind: str, keep_id: int, merge_id: int) -> MergeRecord:
     kept, gone = _get(kind, keep_id), _get(kind, merge_id)
     for field, value in filled.items():
         setattr(kept, field, value)
-    details["filled"] = {f: audit._jsonable(v) for f, v in filled.items()}
+    details["filled"] = {f: audit.jsonable(v) for f, v in filled.items()}
 
     alias_model = ALIASES.get(kind)
     if alias_model is not None and gone.name != kept.name:
@@ -213,7 +213,7 @@ def undo(user: User, record: MergeRecord) -> None:
             db.session.delete(alias)
     uscc = None
     for field, value in details.get("filled", {}).items():
-        if audit._jsonable(getattr(kept, field)) == value:
+        if audit.jsonable(getattr(kept, field)) == value:
             if field == "uscc":
                 uscc = getattr(kept, field)
             setattr(kept, field, None)

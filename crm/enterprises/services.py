@@ -282,8 +282,8 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
 
 # ---- contacts ----------------------------------------------------------------------------------
 
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,30}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,30}$")  # what a phone cell may hold (forms, imports)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -307,10 +307,10 @@ def add_contact(
     if not name:
         raise ValidationError("请输入联系人姓名。", field="name")
     phone = (data.phone or "").strip() or None
-    if phone and not _PHONE.match(phone):
+    if phone and not PHONE.match(phone):
         raise ValidationError("电话号码只能包含数字、空格、“-”和开头的“+”。", field="phone")
     email = (data.email or "").strip() or None
-    if email and not _EMAIL.match(email):
+    if email and not EMAIL.match(email):
         raise ValidationError("电子邮箱格式不正确。", field="email")
     contact = Contact(
         enterprise=ent,

@@ -27,6 +27,7 @@ from crm import policy, privacy
 from crm.audit import services as audit
 from crm.auth.models import User
 from crm.enterprises.models import Contact, Enterprise
+from crm.enterprises.services import WAN
 from crm.extensions import db
 from crm.imports.columns import EXPORTS
 from crm.imports.reader import FORMULA_TRIGGERS
@@ -35,7 +36,6 @@ from crm.needs.models import Need
 from crm.visits.models import Task
 
 BATCH = 500
-WAN = Decimal(10000)
 
 
 def guard(value: Any) -> Any:

@@ -29,7 +29,7 @@ from crm.enterprises.models import (
     Town,
     enterprise_industry,
 )
-from crm.enterprises.services import clean_uscc
+from crm.enterprises.services import EMAIL, PHONE, WAN, clean_uscc
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.imports import bulk, linking
@@ -47,9 +47,6 @@ from crm.institutions.services import parse_aliases
 from crm.matching.text import normalise
 from crm.needs.models import Need
 
-WAN = Decimal(10000)
-_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,30}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YES = {"是", "y", "yes", "true", "1", "√", "规上"}
 _NO = {"否", "n", "no", "false", "0", "×", ""}
 
@@ -142,7 +139,7 @@ def yes_no(values: dict[str, str | None], key: str) -> bool | None:
 
 def phone(values: dict[str, str | None], key: str) -> str | None:
     value = text(values, key, 32)
-    if value and not _PHONE.match(value):
+    if value and not PHONE.match(value):
         raise RowError(key, f"电话“{value}”只能包含数字、空格、“-”和开头的“+”。")
     return value
 
@@ -686,7 +683,7 @@ class ContactImporter(Importer):
         if not org:
             raise RowError("organisation", "所在单位不能为空。")
         email = text(values, "email", 120)
-        if email and not _EMAIL.match(email):
+        if email and not EMAIL.match(email):
             raise RowError("email", f"电子邮箱“{email}”格式不正确。")
         wanted = {
             "position": text(values, "position", 64),

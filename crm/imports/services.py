@@ -235,7 +235,7 @@ def revert(user: User, batch: ImportBatch) -> RevertResult:
                 if after is None and record.deleted_at is None:  # the import restored it
                     record.deleted_at = utcnow()
                 continue
-            if audit._jsonable(getattr(record, key)) != after:
+            if audit.jsonable(getattr(record, key)) != after:
                 result.kept.append(f"{entry.table_name}#{entry.record_id}.{key}")
                 continue
             setattr(record, key, _from_json(model, key, before))

@@ -90,7 +90,6 @@ def preview() -> tuple[str, int] | str:
             current_user, path, filename, form.kind.data or None, dry_run=True
         )
     except ImportFileError as exc:
-        db.session.rollback()
         path.unlink(missing_ok=True)
         current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
         form.file.errors = [exc.message]
