@@ -74,17 +74,11 @@ class Creator:
     """Collects new records of one model; `flush` inserts them and returns nothing until
     `finish` has written every chunk's search terms."""
 
-    def __init__(
-        self,
-        model: type,
-        analysts: Analysts,
-        index_fields: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
+    def __init__(self, model: type, analysts: Analysts) -> None:
         self.model = model
         self.table: sa.Table = model.__table__  # type: ignore[attr-defined]
         self.kind = index.BY_MODEL.get(model)
         self.analysts = analysts
-        self.index_fields = index_fields or (lambda values: values)
         self.rows: list[dict[str, Any]] = []
         self.callbacks: list[Callable[[int], None] | None] = []
         self.pending: list[Any] = []
@@ -117,8 +111,7 @@ class Creator:
         else:
             connection.execute(sa.insert(AuditEntry.__table__), entries)
         if self.kind is not None:
-            fields = [self.index_fields(row) for row in rows]
-            self.pending.append(self.analysts.submit(self.kind.name, ids, fields))
+            self.pending.append(self.analysts.submit(self.kind.name, ids, rows))
         for record_id, then in zip(ids, callbacks, strict=True):
             if then is not None:
                 then(record_id)

@@ -184,11 +184,10 @@ class InstitutionLinks:
         self.ctx = ctx
         self.index = linking.institution_index()
 
-    def resolve(self, row: int, name: str | None, column: str) -> int | None:
+    def resolve(self, row: int, name: str | None, header: str) -> int | None:
         if not name:
             return None
         link = self.index.find(name)
-        header = self._header(column)
         if link.how == "fuzzy":
             linking.remember_alias(InstitutionAlias, "institution_id", link.record_id, name)
             self.ctx.note(
@@ -208,10 +207,6 @@ class InstitutionLinks:
             message += f"它与{'、'.join(link.candidates)}都相近，请在“查重合并”中核对。"
         self.ctx.note(row, header, message, "warning" if link.how == "ambiguous" else "note")
         return inst.id
-
-    @staticmethod
-    def _header(key: str) -> str:
-        return {"institution": "所在单位"}.get(key, key)
 
 
 NEW: Any = object()  # an enterprise created from an earlier row of the same file
@@ -497,7 +492,7 @@ class ResearcherImporter(Importer):
             "bio": text(values, "bio"),
             "team": text(values, "team", 120),
         }
-        inst_id = self.links.resolve(row, values.get("institution"), "institution")
+        inst_id = self.links.resolve(row, values.get("institution"), "所在单位")
         key = (normalise(name), inst_id)
         if not self.first_time(key, row):
             return "skipped"
