@@ -51,6 +51,8 @@ class Analyzer:
     stop_words: frozenset[str] = frozenset()
     _short: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
+    thesaurus: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+
     @classmethod
     def from_files(cls, folder: Path = DICTIONARY) -> Analyzer:
         words = []
@@ -59,7 +61,25 @@ class Analyzer:
             freq = int(parts[1]) if len(parts) > 1 else None
             words.append((parts[0], freq, parts[2] if len(parts) > 2 else None))
         stop = frozenset(normalise(w) for w in read_word_list(folder / "stopwords.txt"))
-        return cls(domain_words=words, stop_words=stop)
+        synonyms = folder / "thesaurus.txt"
+        thesaurus = parse_thesaurus(read_word_list(synonyms)) if synonyms.exists() else {}
+        # what owners say is a word too, so 嗡嗡响 reaches the thesaurus whole
+        words += [(said, 2000, None) for said in thesaurus if len(said) > 1]
+        return cls(domain_words=words, stop_words=stop, thesaurus=thesaurus)
+
+    def expand(self, tokens: Iterable[str]) -> dict[str, tuple[float, str | None]]:
+        """Query terms with weights: the text's own tokens at 1.0, and what the thesaurus
+        maps them to at their (lower) weights, each with the token that fired it."""
+        terms: dict[str, tuple[float, str | None]] = {}
+        for token in tokens:
+            terms[token] = (1.0, None)
+        for token in list(terms):
+            for expert, weight in self.thesaurus.get(token, ()):
+                have, source = terms.get(expert, (0.0, None))
+                # the heavier expansion wins; at equal weight the longer phrase explains it
+                if have < weight or (have == weight and source and len(token) > len(source)):
+                    terms[expert] = (weight, token)
+        return terms
 
     @cached_property
     def _tokenizer(self) -> jieba.Tokenizer:
@@ -119,6 +139,30 @@ def _keep(token: str) -> bool:
     if _CJK.search(token):
         return True
     return len(token) >= 2 and bool(_WORD.match(token))
+
+
+def parse_thesaurus(lines: Iterable[str]) -> dict[str, tuple[tuple[str, float], ...]]:
+    """`马达, 电动机 => 电机 0.8, 电动机 0.6` lines into {said: ((expert, weight), ...)}."""
+    mapping: dict[str, dict[str, float]] = {}
+    for line in lines:
+        said, sep, targets = line.partition("=>")
+        if not sep:
+            raise ValueError(f"thesaurus line without '=>': {line!r}")
+        experts = []
+        for target in targets.split(","):
+            parts = target.split()
+            if not parts:
+                continue
+            weight = float(parts[1]) if len(parts) > 1 else 0.7
+            if not 0 < weight < 1:
+                raise ValueError(f"thesaurus weight must be between 0 and 1: {line!r}")
+            experts.append((normalise(parts[0]), weight))
+        for word in said.split(","):
+            if word.strip():
+                entry = mapping.setdefault(normalise(word), {})
+                for expert, weight in experts:
+                    entry[expert] = max(weight, entry.get(expert, 0.0))
+    return {k: tuple(sorted(v.items(), key=lambda e: -e[1])) for k, v in mapping.items()}
 
 
 _converter_lock = threading.Lock()

@@ -49,9 +49,37 @@ def test_the_dictionary_is_data(tmp_path):
     assert custom.domain_words == [("嗡嗡响", 5000, "n")]
     assert "我们" in custom.stop_words
     assert "嗡嗡响" in custom.tokens("我们的马达嗡嗡响")
+    assert custom.thesaurus == {}  # no thesaurus file: no expansion
+    (tmp_path / "thesaurus.txt").write_text("马达 => 电机 0.8\n", encoding="utf-8")
+    assert Analyzer.from_files(tmp_path).expand(["马达"])["电机"] == (0.8, "马达")
 
 
 def test_pinyin_keys():
     assert pinyin_keys("锦程领带") == ("jinchenglingdai", "jcld")
     assert pinyin_keys("IE4电机") == ("ie4dianji", "ie4dj")
     assert pinyin_keys("") == ("", "")
+
+
+def test_thesaurus_maps_how_owners_talk_to_expert_terms(analyzer):
+    tokens = analyzer.tokens("马达一开就嗡嗡响，还发抖")
+    assert {"马达", "嗡嗡响", "发抖"} <= set(tokens)
+    terms = analyzer.expand(tokens)
+    assert terms["马达"] == (1.0, None)
+    weight, source = terms["电机"]
+    assert 0 < weight < 1 and source == "马达"  # expanded terms weigh less, and say why
+    assert terms["噪声"][1] == "嗡嗡响" and terms["振动"][1] == "发抖"
+
+
+def test_literal_term_is_not_lowered_by_an_expansion(analyzer):
+    terms = analyzer.expand(analyzer.tokens("电机马达"))
+    assert terms["电机"] == (1.0, None)
+
+
+def test_thesaurus_lines_are_checked():
+    from crm.matching.text import parse_thesaurus
+
+    assert parse_thesaurus(["起皱, 起褶 => 抗皱 0.7, 免烫 0.5"])["起褶"] == (("抗皱", 0.7), ("免烫", 0.5))
+    with pytest.raises(ValueError):
+        parse_thesaurus(["马达 电机"])
+    with pytest.raises(ValueError):
+        parse_thesaurus(["马达 => 电机 1.5"])
