@@ -7,6 +7,7 @@ from flask import Flask
 from crm.auth.cli import user_cli
 from crm.dedup.cli import dedup_cli
 from crm.imports.cli import export_cli, import_cli
+from crm.matching.cli import match_cli
 from crm.search.cli import search_cli
 from crm.seed.cli import seed_cli
 
@@ -18,3 +19,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(export_cli)
     app.cli.add_command(dedup_cli)
+    app.cli.add_command(match_cli)

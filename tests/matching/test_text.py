@@ -78,7 +78,10 @@ def test_literal_term_is_not_lowered_by_an_expansion(analyzer):
 def test_thesaurus_lines_are_checked():
     from crm.matching.text import parse_thesaurus
 
-    assert parse_thesaurus(["起皱, 起褶 => 抗皱 0.7, 免烫 0.5"])["起褶"] == (("抗皱", 0.7), ("免烫", 0.5))
+    assert parse_thesaurus(["起皱, 起褶 => 抗皱 0.7, 免烫 0.5"])["起褶"] == (
+        ("抗皱", 0.7),
+        ("免烫", 0.5),
+    )
     with pytest.raises(ValueError):
         parse_thesaurus(["马达 电机"])
     with pytest.raises(ValueError):

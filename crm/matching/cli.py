@@ -1,0 +1,52 @@
+"""`crm match`: the matcher from the shell, with a JSON contract scripts rely on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from crm.errors import cli_errors
+from crm.matching import services
+from crm.needs.services import get_need
+
+
+def _print(found: list[services.Candidate], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in found], ensure_ascii=False))
+        return
+    for c in found:
+        terms = "、".join(m.term + (f"（{m.via}）" if m.via else "") for m in c.matched[:6])
+        where = f" · {c.institution}" if c.institution else ""
+        click.echo(f"{c.score:7.3f}  [{c.kind}] #{c.id} {c.name}{where}  ← {terms}")
+
+
+@click.command("match")
+@click.option("--text", help="A need in plain words.")
+@click.option(
+    "--text-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="One need a line; one result line each, in order.",
+)
+@click.option("--need", "need_id", type=int, help="A registered need's id.")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 200))
+@click.option("--json", "as_json", is_flag=True, help="One JSON array a query, best first.")
+@with_appcontext
+def match_cli(
+    text: str | None, text_file: Path | None, need_id: int | None, top: int, as_json: bool
+) -> None:
+    """Match a need with researchers, achievements and institutions (explained)."""
+    given = [x for x in (text, text_file, need_id) if x is not None]
+    if len(given) != 1:
+        raise click.UsageError("请给出 --text、--text-file 或 --need 之一。")
+    with cli_errors():
+        if text is not None:
+            _print(services.match_text(text, top), as_json)
+        elif need_id is not None:
+            _print(services.match_need(get_need(need_id), top), as_json)
+        else:
+            assert text_file is not None
+            for line in text_file.read_text(encoding="utf-8").splitlines():
+                _print(services.match_text(line, top) if line.strip() else [], as_json)

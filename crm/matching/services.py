@@ -1,0 +1,134 @@
+"""Matching a need (or any text) to researchers, achievements and institutions, explained.
+
+A query is tokenised like the records were, expanded through the industry thesaurus (an
+expanded term weighs less than a literal one, and remembers which word fired it), scored
+against the in-memory index, and each candidate comes back with the terms that matched and
+what each contributed. One service for the web, the CLI and the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from crm.extensions import db
+from crm.institutions.models import Achievement, Institution, Researcher
+from crm.matching.index import TARGETS, get_index
+from crm.matching.text import get_analyzer
+from crm.needs.models import Need
+
+TITLE_BOOST = 1.5  # a need's title says what it is about; its description adds detail
+
+
+@dataclass
+class MatchedTerm:
+    term: str
+    contribution: float
+    via: str | None = None  # the owner's word the thesaurus expanded, if any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"term": self.term, "contribution": round(self.contribution, 3), "via": self.via}
+
+
+@dataclass
+class Candidate:
+    kind: str
+    id: int
+    name: str
+    institution: str | None
+    score: float
+    matched: list[MatchedTerm] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The CLI's JSON contract."""
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "institution": self.institution,
+            "score": round(self.score, 4),
+            "matched_terms": [m.term for m in self.matched],
+        }
+
+
+@dataclass
+class Query:
+    weights: dict[str, float]
+    via: dict[str, str]  # expanded term → the word that fired it
+
+
+def build_query(title: str | None, description: str | None = None) -> Query:
+    """Terms of a need's text with weights: title above description, literal above expanded."""
+    analyzer = get_analyzer()
+    weights: dict[str, float] = {}
+    via: dict[str, str] = {}
+    for text, boost in ((title, TITLE_BOOST), (description, 1.0)):
+        for term, (weight, source) in analyzer.expand(analyzer.tokens(text)).items():
+            if weights.get(term, 0.0) < weight * boost:
+                weights[term] = weight * boost
+                if source is None:
+                    via.pop(term, None)
+                else:
+                    via[term] = source
+    return Query(weights, via)
+
+
+def _names(
+    found: list[tuple[str, int, float, dict[str, float]]],
+) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """Display name and institution of each found record, one query per kind."""
+    out: dict[tuple[str, int], tuple[str, str | None]] = {}
+    by_kind: dict[str, list[int]] = {}
+    for kind, record_id, _, _ in found:
+        by_kind.setdefault(kind, []).append(record_id)
+    if ids := by_kind.get("researcher"):
+        rows = db.session.execute(
+            sa.select(Researcher.id, Researcher.name, Institution.name)
+            .outerjoin(Institution, Researcher.institution_id == Institution.id)
+            .where(Researcher.id.in_(ids), Researcher.deleted_at.is_(None))
+        )
+        out.update({("researcher", i): (n, inst) for i, n, inst in rows})
+    if ids := by_kind.get("achievement"):
+        rows = db.session.execute(
+            sa.select(Achievement.id, Achievement.title, Institution.name)
+            .outerjoin(Institution, Achievement.institution_id == Institution.id)
+            .where(Achievement.id.in_(ids), Achievement.deleted_at.is_(None))
+        )
+        out.update({("achievement", i): (n, inst) for i, n, inst in rows})
+    if ids := by_kind.get("institution"):
+        rows = db.session.execute(
+            sa.select(Institution.id, Institution.name).where(
+                Institution.id.in_(ids), Institution.deleted_at.is_(None)
+            )
+        )
+        out.update({("institution", i): (n, None) for i, n in rows})
+    return out
+
+
+def match(query: Query, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list[Candidate]:
+    """The best candidates for a query, best first, with what matched."""
+    index = get_index(db.session.connection())
+    found = index.score(query.weights, kinds, top)
+    names = _names(found)
+    result = []
+    for kind, record_id, score, parts in found:
+        if (kind, record_id) not in names:  # deleted since the index was built
+            continue
+        name, institution = names[(kind, record_id)]
+        matched = [
+            MatchedTerm(term, value, query.via.get(term))
+            for term, value in sorted(parts.items(), key=lambda p: -p[1])
+        ]
+        result.append(Candidate(kind, record_id, name, institution, score, matched))
+    return result
+
+
+def match_text(text: str, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list[Candidate]:
+    """Quick match: whatever an officer typed during a visit."""
+    return match(build_query(text), top, kinds)
+
+
+def match_need(need: Need, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list[Candidate]:
+    return match(build_query(need.title, need.description), top, kinds)

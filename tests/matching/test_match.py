@@ -1,0 +1,111 @@
+"""The matcher: thesaurus expansion finds experts for owners' words, explained; CLI contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crm.extensions import db
+from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
+from crm.matching import index, services
+from crm.needs.models import Need
+
+
+@pytest.fixture
+def experts(app, make_enterprise):
+    cjlu = Institution(
+        name="中国计量大学", kind=InstitutionKind.UNIVERSITY, description="计量测试与质量检测"
+    )
+    polyu = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY)
+    people = {
+        "motor": Researcher(
+            name="王志远",
+            institution=cjlu,
+            research_directions="电机振动与噪声；永磁同步电机设计",
+            bio="长期研究家电电机降噪",
+        ),
+        "grid": Researcher(
+            name="李建华",
+            institution=cjlu,
+            research_directions="电力系统调度；电网规划",
+            bio="研究区域电网调度与新能源并网",
+        ),
+        "textile": Researcher(
+            name="陈思远",
+            institution=polyu,
+            research_directions="纺织品功能整理；抗皱免烫整理",
+            bio="真丝织物抗皱整理",
+        ),
+        "soil": Researcher(
+            name="周雪梅", research_directions="土壤修复；重金属污染治理", bio="矿区土壤修复"
+        ),
+    }
+    achievement = Achievement(
+        title="真丝领带抗皱免烫整理技术",
+        description="多元羧酸交联整理，折皱回复角提高 40%",
+        institution=polyu,
+    )
+    db.session.add_all([cjlu, polyu, achievement, *people.values()])
+    ent = make_enterprise(name="嵊州市好运电机有限公司")
+    need = Need(enterprise_id=ent.id, title="马达嗡嗡响", description="电机一开就发抖，噪音大")
+    db.session.add(need)
+    db.session.commit()
+    index.rebuild(db.session.connection())
+    return people, achievement, need
+
+
+def test_owner_words_find_the_expert_through_the_thesaurus(experts):
+    people, _, _ = experts
+    found = services.match_text("马达一开就嗡嗡响，还发抖", top=5)
+    assert found[0].kind == "researcher" and found[0].id == people["motor"].id
+    terms = {m.term: m.via for m in found[0].matched}
+    assert (
+        terms["电机"] == "马达" and terms["振动"] == "发抖" and terms["噪声"] in ("嗡嗡响", "嗡嗡")
+    )
+    # the near-miss that shares 电 but not the problem is not suggested
+    assert people["grid"].id not in [c.id for c in found if c.kind == "researcher"]
+
+
+def test_literal_terms_outweigh_expansions(experts):
+    people, achievement, _ = experts
+    found = services.match_text("真丝领带容易起皱", top=5)
+    assert (found[0].kind, found[0].id) == ("achievement", achievement.id)
+    contributions = {m.term: m for m in found[0].matched}
+    assert contributions["抗皱"].via == "起皱" and contributions["真丝"].via is None
+    assert [m.contribution for m in found[0].matched] == sorted(
+        (m.contribution for m in found[0].matched), reverse=True
+    )
+
+
+def test_a_need_matches_with_its_title_and_description(experts):
+    people, _, need = experts
+    found = services.match_need(need, top=3, kinds=("researcher",))
+    assert [c.kind for c in found] == ["researcher"] * len(found)
+    assert found[0].id == people["motor"].id and found[0].institution == "中国计量大学"
+
+
+def test_nothing_known_gives_nothing(experts):
+    assert services.match_text("量子计算芯片") == []
+    assert services.match_text("") == []
+
+
+def test_cli_json_contract(experts, runner, tmp_path):
+    people, _, need = experts
+    result = runner.invoke(args=["match", "--text", "马达嗡嗡响", "--top", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert 1 <= len(rows) <= 3
+    assert set(rows[0]) == {"kind", "id", "name", "institution", "score", "matched_terms"}
+    assert rows[0]["kind"] == "researcher" and rows[0]["id"] == people["motor"].id
+    assert rows == sorted(rows, key=lambda r: -r["score"])
+    queries = tmp_path / "needs.txt"
+    queries.write_text("马达嗡嗡响\n\n真丝领带容易起皱\n", encoding="utf-8")
+    result = runner.invoke(args=["match", "--text-file", str(queries), "--json"])
+    lines = result.output.strip().split("\n")
+    assert len(lines) == 3 and json.loads(lines[1]) == []
+    assert json.loads(lines[2])[0]["kind"] == "achievement"
+    result = runner.invoke(args=["match", "--need", str(need.id), "--json"])
+    assert json.loads(result.output)[0]["id"] == people["motor"].id
+    result = runner.invoke(args=["match"])
+    assert result.exit_code != 0 and "--text" in result.output
