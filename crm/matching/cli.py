@@ -46,7 +46,6 @@ def match_cli(
             _print(services.match_text(text, top), as_json)
         elif need_id is not None:
             _print(services.match_need(get_need(need_id), top), as_json)
-        else:
-            assert text_file is not None
+        elif text_file is not None:
             for line in text_file.read_text(encoding="utf-8").splitlines():
                 _print(services.match_text(line, top) if line.strip() else [], as_json)
