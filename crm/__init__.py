@@ -23,6 +23,7 @@ from crm.extensions import csrf, db, login_manager, migrate
 from crm.imports.views import bp as imports_bp
 from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
+from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
@@ -67,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(needs_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(dedup_bp)
+    app.register_blueprint(matching_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

@@ -36,6 +36,7 @@ class MatchIndex:
     ids: np.ndarray  # record id, per document
     built_in: float = 0.0
     positions: dict[tuple[int, int], int] = field(default_factory=dict)
+    stamp: int = -1  # the stored terms it was built from (see `stamp`)
 
     @property
     def size(self) -> int:
@@ -105,13 +106,23 @@ _lock = threading.Lock()
 _index: MatchIndex | None = None
 
 
+def stamp(connection: sa.Connection) -> int:
+    """Changes whenever terms are written: every save of a record inserts its terms anew, so
+    the highest row id moves (an index lookup, not a scan). A record deleted since the index
+    was built is dropped when results are read."""
+    table = SearchTerm.__table__
+    return int(connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
+
+
 def get_index(connection: sa.Connection) -> MatchIndex:
-    """The process's index, built on first use."""
+    """The process's index, rebuilt when the stored terms have changed since it was built."""
     global _index
-    if _index is None:
+    current = stamp(connection)
+    if _index is None or _index.stamp != current:
         with _lock:
-            if _index is None:
+            if _index is None or _index.stamp != current:
                 _index = MatchIndex.build(connection)
+                _index.stamp = current
     return _index
 
 
@@ -120,4 +131,5 @@ def rebuild(connection: sa.Connection) -> MatchIndex:
     global _index
     with _lock:
         _index = MatchIndex.build(connection)
+    _index.stamp = stamp(connection)
     return _index

@@ -14,10 +14,12 @@ from crm.enterprises.services import get_enterprise
 from crm.extensions import db
 from crm.imports.export import ExportSpec
 from crm.imports.views import download, export_format
+from crm.matching import suggestions
 from crm.needs import services
 from crm.needs.forms import NeedForm
 from crm.needs.models import NeedStatus
 from crm.policy import Level, access
+from crm.search.services import highlight
 from crm.web import save_form
 
 bp = Blueprint("needs", __name__)
@@ -49,6 +51,9 @@ def detail(record_id: int) -> str:
         "needs/detail.html",
         item=need,
         can_edit=can_edit,
+        suggestions=suggestions.for_need(need),
+        reasons=suggestions.REJECT_REASONS,
+        highlight=highlight,
         **audit.history_context(current_user, "need", need.id),
     )
 

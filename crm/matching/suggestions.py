@@ -1,0 +1,177 @@
+"""Suggestions on a need: generate them, and record what the officer decided.
+
+Generating never duplicates a suggestion and never touches one an officer has acted on; a
+rejected pair is never suggested again for that need. Accepting creates a cooperation lead
+(stage 意向, origin 匹配推荐) linked to the suggestion.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from crm import policy
+from crm.auth.models import User
+from crm.clock import local_today
+from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.db import utcnow
+from crm.errors import Conflict, ValidationError
+from crm.extensions import db
+from crm.institutions.models import Achievement, Researcher
+from crm.matching import services
+from crm.matching.models import Suggestion, SuggestionStatus
+from crm.needs.models import Need, NeedStatus
+
+logger = logging.getLogger(__name__)
+
+REJECT_REASONS = {
+    "off_topic": "研究方向不对口",
+    "not_now": "企业暂不需要",
+    "expert_declined": "专家无意向或没空",
+    "has_partner": "企业已有合作方",
+    "too_costly": "费用谈不拢",
+    "other": "其他",
+}
+COLUMN = {
+    "researcher": "researcher_id",
+    "achievement": "achievement_id",
+    "institution": "institution_id",
+}
+
+
+@dataclass
+class Generated:
+    added: int
+    refreshed: int
+    kept: int  # decided ones left as they were
+
+
+def for_need(need: Need) -> list[Suggestion]:
+    """A need's suggestions, open ones by score first, decided ones after."""
+    return list(
+        db.session.scalars(
+            sa.select(Suggestion)
+            .where(Suggestion.need_id == need.id)
+            .options(
+                selectinload(Suggestion.researcher).selectinload(Researcher.institution),
+                selectinload(Suggestion.achievement).selectinload(Achievement.institution),
+                selectinload(Suggestion.institution),
+            )
+            .order_by(
+                (Suggestion.status == SuggestionStatus.REJECTED),
+                Suggestion.score.desc(),
+                Suggestion.id,
+            )
+        )
+    )
+
+
+def generate(user: User, need: Need, top: int = 10) -> Generated:
+    """Match the need and keep the best candidates as suggestions."""
+    policy.authorize(policy.can_write(user), "只有联络员和管理员可以生成匹配。")
+    existing = {
+        (kind, getattr(s, column)): s
+        for s in db.session.scalars(sa.select(Suggestion).where(Suggestion.need_id == need.id))
+        for kind, column in COLUMN.items()
+        if getattr(s, column) is not None
+    }
+    rejected = {key for key, s in existing.items() if s.status == SuggestionStatus.REJECTED}
+    found = services.match_need(need, top=top + len(rejected))
+    result = Generated(0, 0, 0)
+    for candidate in found:
+        key = (candidate.kind, candidate.id)
+        if key in rejected:
+            continue
+        explanation = [m.as_dict() for m in candidate.matched]
+        suggestion = existing.get(key)
+        if suggestion is None:
+            db.session.add(
+                Suggestion(
+                    need_id=need.id,
+                    score=candidate.score,
+                    matched_terms=explanation,
+                    **{COLUMN[candidate.kind]: candidate.id},
+                )
+            )
+            result.added += 1
+        elif suggestion.status == SuggestionStatus.NEW:
+            suggestion.score, suggestion.matched_terms = candidate.score, explanation
+            result.refreshed += 1
+        else:
+            result.kept += 1
+        if result.added + result.refreshed + result.kept >= top:
+            break
+    db.session.flush()
+    logger.info("Need %r matched by %s: %s", need, user.username, result)
+    return result
+
+
+def partner_name(s: Suggestion) -> str:
+    target: Any = s.researcher or s.achievement or s.institution
+    return getattr(target, "name", None) or getattr(target, "title", "")
+
+
+def decide(
+    user: User,
+    suggestion: Suggestion,
+    status: SuggestionStatus,
+    version: int,
+    reason: str | None = None,
+    note: str | None = None,
+) -> Cooperation | None:
+    """Mark a suggestion contacted, accepted (→ a cooperation lead) or rejected (with a reason)."""
+    policy.authorize(policy.can_write(user), "只有联络员和管理员可以处理推荐。")
+    if suggestion.version != version:
+        raise Conflict("这条推荐已被他人处理，请刷新后再看。")
+    if suggestion.status == SuggestionStatus.ACCEPTED:
+        raise ValidationError("这条推荐已采纳，已转为合作意向。")
+    if status == SuggestionStatus.REJECTED:
+        if reason not in REJECT_REASONS:
+            raise ValidationError("请选择否决原因。", field="reason")
+        suggestion.reject_reason = reason
+        suggestion.reject_note = (note or "").strip() or None
+    suggestion.status = status
+    suggestion.decided_by_id, suggestion.decided_at = user.id, utcnow()
+    lead = _lead(user, suggestion) if status == SuggestionStatus.ACCEPTED else None
+    db.session.flush()
+    logger.info("Suggestion %s %s by %s", suggestion.id, status.value, user.username)
+    return lead
+
+
+def _lead(user: User, s: Suggestion) -> Cooperation:
+    need = s.need
+    researcher_id, institution_id = s.researcher_id, s.institution_id
+    if s.achievement is not None:
+        researcher_id = researcher_id or s.achievement.researcher_id
+        institution_id = institution_id or s.achievement.institution_id
+    elif s.researcher is not None:
+        institution_id = institution_id or s.researcher.institution_id
+    if researcher_id is None and institution_id is None:
+        raise ValidationError("该成果没有登记完成单位或完成人，请先补全后再采纳。")
+    today = local_today()
+    lead = Cooperation(
+        title=f"{need.title}（{partner_name(s)}）"[:200],
+        enterprise_id=need.enterprise_id,
+        researcher_id=researcher_id,
+        institution_id=institution_id,
+        achievement_id=s.achievement_id,
+        type=CooperationType.DEVELOPMENT,
+        stage=Stage.INTENT,
+        stage_changed_on=today,
+        officer_id=user.id,
+        origin=Origin.SUGGESTION,
+        suggestion_id=s.id,
+    )
+    lead.history = [
+        StageChange(
+            to_stage=Stage.INTENT, changed_on=today, changed_by_id=user.id, note="由匹配推荐采纳"
+        )
+    ]
+    db.session.add(lead)
+    if need.status == NeedStatus.OPEN:
+        need.status = NeedStatus.MATCHED
+    return lead

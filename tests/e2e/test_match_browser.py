@@ -1,0 +1,72 @@
+"""An officer on a phone opens a need, generates matches, sees why, and accepts one."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from crm.cooperation.models import Cooperation, Stage
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.institutions.models import Institution, InstitutionKind, Researcher
+from crm.needs.models import Need
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_generate_explain_accept(live_server, browser, screenshot_dir):
+    live_server.add_user("e2ematch", "冯立群")
+    with live_server.app.app_context():
+        from crm.auth.services import get_user
+
+        inst = Institution(name="中国计量大学（测试）", kind=InstitutionKind.UNIVERSITY)
+        expert = Researcher(
+            name="祝海峰",
+            institution=inst,
+            title="教授",
+            research_directions="电机振动与噪声；电磁噪声抑制",
+            bio="研究家电电机的电磁噪声与结构振动",
+        )
+        ent = Enterprise(name="嵊州市测试电器有限公司", owner_id=get_user("e2ematch").id)
+        db.session.add_all([inst, expert, ent])
+        db.session.flush()
+        need = Need(
+            enterprise_id=ent.id,
+            title="马达嗡嗡响",
+            description="集成灶风机马达一开就发抖，客户嫌吵",
+        )
+        db.session.add(need)
+        db.session.commit()
+        need_id, expert_id = need.id, expert.id
+
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("用户名").fill("e2ematch")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{live_server.url}/")
+        page.goto(f"{live_server.url}/needs/{need_id}")
+        page.get_by_test_id("generate-match").click()
+        page.wait_for_url(f"{live_server.url}/needs/{need_id}*")
+        card = page.get_by_test_id("suggestion").filter(has_text="祝海峰")
+        assert card.count() == 1
+        marks = card.locator("mark").all_inner_texts()
+        assert "电机" in marks and "马达" in marks  # highlighted in both texts
+        assert "← 马达" in card.get_by_test_id("matched-terms").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=screenshot_dir / "need-suggestions-375.png", full_page=True)
+
+        card.get_by_role("button", name="采纳").click()
+        page.wait_for_url(f"{live_server.url}/needs/{need_id}*")
+        assert "已进入合作管道" in page.inner_text("main")
+        assert "已采纳" in page.get_by_test_id("suggestion").filter(has_text="祝海峰").inner_text()
+        with live_server.app.app_context():
+            lead = db.session.scalars(
+                sa.select(Cooperation).where(Cooperation.researcher_id == expert_id)
+            ).one()
+            assert lead.stage == Stage.INTENT
+    finally:
+        context.close()

@@ -1,0 +1,99 @@
+"""Suggestions on a need: generated without duplicates, decisions kept, accept → 意向 lead."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import Role
+from crm.cooperation.models import Cooperation, Origin, Stage
+from crm.errors import Conflict, ValidationError
+from crm.extensions import db
+from crm.matching import suggestions
+from crm.matching.models import Suggestion, SuggestionStatus
+from crm.needs.models import NeedStatus
+from tests.conftest import AuthActions, csrf_token
+from tests.matching.test_match import experts  # noqa: F401  (the shared fixture)
+
+
+def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):  # noqa: F811
+    people, _, need = experts
+    officer = make_user()
+    first = suggestions.generate(officer, need, top=3)
+    assert first.added >= 1
+    again = suggestions.generate(officer, need, top=3)
+    assert (again.added, again.refreshed) == (0, first.added)
+    assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) == first.added
+
+    top = suggestions.for_need(need)[0]
+    assert top.researcher_id == people["motor"].id
+    assert {"term": "电机", "via": "马达"}.items() <= next(
+        m for m in top.matched_terms if m["term"] == "电机"
+    ).items()
+    suggestions.decide(
+        officer, top, SuggestionStatus.REJECTED, top.version, "off_topic", "方向偏电力"
+    )
+    db.session.commit()
+    third = suggestions.generate(officer, need, top=3)
+    db.session.commit()
+    rejected = db.session.get(Suggestion, top.id)
+    assert rejected.status == SuggestionStatus.REJECTED and rejected.reject_note == "方向偏电力"
+    # never suggested again, and no second row for the pair
+    pairs = db.session.scalars(
+        sa.select(Suggestion).where(Suggestion.researcher_id == people["motor"].id)
+    ).all()
+    assert len(pairs) == 1 and third.added == 0 and third.refreshed == first.added - 1
+
+
+def test_accept_creates_an_intent_lead(experts, make_user):  # noqa: F811
+    people, achievement, need = experts
+    officer = make_user()
+    suggestions.generate(officer, need, top=5)
+    top = suggestions.for_need(need)[0]
+    lead = suggestions.decide(officer, top, SuggestionStatus.ACCEPTED, top.version)
+    db.session.commit()
+    coop = db.session.scalars(sa.select(Cooperation)).one()
+    assert coop.id == lead.id and coop.stage == Stage.INTENT and coop.origin == Origin.SUGGESTION
+    assert coop.suggestion_id == top.id and coop.researcher_id == people["motor"].id
+    assert coop.institution_id == people["motor"].institution_id
+    assert coop.enterprise_id == need.enterprise_id and coop.officer_id == officer.id
+    assert [h.to_stage for h in coop.history] == [Stage.INTENT]
+    assert need.status == NeedStatus.MATCHED
+    with pytest.raises(ValidationError, match="已采纳"):
+        suggestions.decide(officer, top, SuggestionStatus.REJECTED, top.version, "other")
+
+
+def test_stale_decision_and_missing_reason_are_refused(experts, make_user):  # noqa: F811
+    _, _, need = experts
+    officer = make_user()
+    suggestions.generate(officer, need, top=2)
+    db.session.commit()
+    s = suggestions.for_need(need)[0]
+    with pytest.raises(ValidationError, match="否决原因"):
+        suggestions.decide(officer, s, SuggestionStatus.REJECTED, s.version, None)
+    db.session.rollback()
+    s = db.session.get(Suggestion, s.id)
+    suggestions.decide(officer, s, SuggestionStatus.CONTACTED, s.version)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        suggestions.decide(officer, s, SuggestionStatus.ACCEPTED, s.version - 1)
+
+
+def test_need_page_generates_and_decides(experts, app, client, make_user):  # noqa: F811
+    people, _, need = experts
+    AuthActions(client).login(make_user(role=Role.ADMIN).username)
+    token = csrf_token(client, f"/needs/{need.id}")
+    assert client.post(f"/needs/{need.id}/match", data={"csrf_token": token}).status_code == 302
+    html = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "王志远" in html and "<mark>电机</mark>" in html and "<mark>马达</mark>" in html
+    s = suggestions.for_need(need)[0]
+    response = client.post(
+        f"/suggestions/{s.id}/decide",
+        data={"csrf_token": token, "status": "accepted", "version": s.version},
+    )
+    assert response.status_code == 302
+    assert db.session.scalars(sa.select(Cooperation)).one().stage == Stage.INTENT
+    viewer = app.test_client()
+    AuthActions(viewer).login(make_user(role=Role.VIEWER).username)
+    page = viewer.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "王志远" in page and "生成匹配" not in page  # viewers see, never act
