@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from crm import policy
+from crm.enterprises.models import Enterprise
+from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.matching import suggestions
+from crm.matching import services, suggestions
 from crm.matching.forms import DecideForm
 from crm.matching.models import Suggestion, SuggestionStatus
-from crm.needs.services import get_need
+from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
+from crm.search.services import highlight
 
 bp = Blueprint("matching", __name__)
 
@@ -65,3 +70,55 @@ def decide(suggestion_id: int) -> Response:
     else:
         flash(f"已标记为“{status.label}”。", "success")
     return redirect(back)
+
+
+QUICK_LIMIT = 500  # characters of a typed need
+
+
+def _my_enterprises() -> list[Enterprise]:
+    """What a quick match can be saved to: the officer's own and department's enterprises."""
+    stmt = sa.select(Enterprise).where(Enterprise.deleted_at.is_(None)).order_by(Enterprise.name)
+    if not policy.is_admin(current_user):
+        stmt = stmt.where(
+            sa.or_(
+                Enterprise.owner_id == current_user.id,
+                Enterprise.department_id == current_user.department_id,
+            )
+        )
+    return list(db.session.scalars(stmt.limit(500)))
+
+
+@bp.route("/match")
+@access(Level.SIGNED_IN)
+def quick() -> str:
+    """Type a need during a visit, see candidates at once, save it as a need in one tap."""
+    q = (request.args.get("q") or "").strip()[:QUICK_LIMIT]
+    found = services.match_text(q, top=15) if q else []
+    query = services.build_query(q) if q else None
+    return render_template(
+        "matching/quick.html",
+        q=q,
+        found=found,
+        said={t: v for t, v in (query.via.items() if query else [])},
+        enterprises=_my_enterprises() if policy.can_write(current_user) else [],
+        enterprise_id=request.args.get("enterprise", type=int),
+        highlight=highlight,
+    )
+
+
+@bp.route("/match/save", methods=["POST"])
+@access(Level.OFFICER)
+def save_quick() -> Response:
+    """The typed text becomes a need of the chosen enterprise, matched at once."""
+    q = (request.form.get("q") or "").strip()[:QUICK_LIMIT]
+    enterprise_id = request.form.get("enterprise", type=int)
+    if not FlaskForm().validate_on_submit() or not q or not enterprise_id:
+        flash("请先输入需求并选择企业。", "warning")
+        return redirect(url_for("matching.quick", q=q))
+    enterprise = get_enterprise(enterprise_id)
+    title = q.splitlines()[0][:60]
+    need = create_need(current_user, enterprise, NeedData(title=title, description=q))
+    suggestions.generate(current_user, need)
+    db.session.commit()
+    flash("已保存为技术需求，并生成了匹配推荐。", "success")
+    return redirect(url_for("needs.detail", record_id=need.id, _anchor="suggestions"))

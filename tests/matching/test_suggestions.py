@@ -97,3 +97,29 @@ def test_need_page_generates_and_decides(experts, app, client, make_user):  # no
     AuthActions(viewer).login(make_user(role=Role.VIEWER).username)
     page = viewer.get(f"/needs/{need.id}").get_data(as_text=True)
     assert "王志远" in page and "生成匹配" not in page  # viewers see, never act
+
+
+def test_quick_match_and_save_as_need(experts, client, make_user, make_enterprise):  # noqa: F811
+    people, _, _ = experts
+    officer = make_user(department="高新技术科")
+    ent = make_enterprise(
+        name="嵊州市丽珩电器有限公司", owner_id=officer.id, department_id=officer.department_id
+    )
+    AuthActions(client).login(officer.username)
+    html = client.get("/match", query_string={"q": "马达嗡嗡响"}).get_data(as_text=True)
+    assert "王志远" in html and "← 马达" in html and ent.name in html
+    token = csrf_token(client, "/match")
+    response = client.post(
+        "/match/save", data={"csrf_token": token, "q": "马达嗡嗡响\n晚上也吵", "enterprise": ent.id}
+    )
+    assert response.status_code == 302
+    from crm.needs.models import Need
+
+    need = db.session.scalars(sa.select(Need).where(Need.enterprise_id == ent.id)).one()
+    assert need.title == "马达嗡嗡响" and need.description == "马达嗡嗡响\n晚上也吵"
+    assert suggestions.for_need(need)[0].researcher_id == people["motor"].id
+    other = make_enterprise(name="别的科室的企业")
+    response = client.post(
+        "/match/save", data={"csrf_token": token, "q": "马达", "enterprise": other.id}
+    )
+    assert response.status_code == 403  # only one's own or the department's enterprises
