@@ -9,7 +9,8 @@ import click
 from flask.cli import with_appcontext
 
 from crm.errors import cli_errors
-from crm.matching import services
+from crm.imports.cli import acting_user
+from crm.matching import services, suggestions
 from crm.needs.services import get_need
 
 
@@ -31,16 +32,38 @@ def _print(found: list[services.Candidate], as_json: bool) -> None:
     help="One need a line; one result line each, in order.",
 )
 @click.option("--need", "need_id", type=int, help="A registered need's id.")
+@click.option("--all", "every", is_flag=True, help="Suggestions for every open need (batch).")
+@click.option("--user", "username", help="With --all: act as this user (default: first admin).")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option("--json", "as_json", is_flag=True, help="One JSON array a query, best first.")
 @with_appcontext
 def match_cli(
-    text: str | None, text_file: Path | None, need_id: int | None, top: int, as_json: bool
+    text: str | None,
+    text_file: Path | None,
+    need_id: int | None,
+    every: bool,
+    username: str | None,
+    top: int,
+    as_json: bool,
 ) -> None:
     """Match a need with researchers, achievements and institutions (explained)."""
-    given = [x for x in (text, text_file, need_id) if x is not None]
+    given = [x for x in (text, text_file, need_id, every or None) if x is not None]
     if len(given) != 1:
-        raise click.UsageError("请给出 --text、--text-file 或 --need 之一。")
+        raise click.UsageError("请给出 --text、--text-file、--need 或 --all 之一。")
+    if every:
+        user = acting_user(username)
+        with cli_errors(), click.progressbar(length=1, label="生成匹配") as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            result = suggestions.generate_all(user, top, advance)
+        click.echo(
+            f"新增推荐 {result.added} 条，更新 {result.refreshed} 条，"
+            f"保留已处理的 {result.kept} 条。"
+        )
+        return
     with cli_errors():
         if text is not None:
             _print(services.match_text(text, top), as_json)

@@ -8,6 +8,7 @@ rejected pair is never suggested again for that need. Accepting creates a cooper
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ REJECT_REASONS = {
     "too_costly": "费用谈不拢",
     "other": "其他",
 }
+BATCH = 200
 COLUMN = {
     "researcher": "researcher_id",
     "achievement": "achievement_id",
@@ -108,6 +110,33 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
     db.session.flush()
     logger.info("Need %r matched by %s: %s", need, user.username, result)
     return result
+
+
+def generate_all(
+    user: User, top: int = 10, progress: Callable[[int, int], None] | None = None
+) -> Generated:
+    """Every open need (the nightly batch and `crm match --all`); committed per chunk so a long
+    run keeps what it has done, and safe to run again: it adds only what is new."""
+    ids = list(
+        db.session.scalars(
+            sa.select(Need.id)
+            .where(Need.status == NeedStatus.OPEN, Need.deleted_at.is_(None))
+            .order_by(Need.id)
+        )
+    )
+    total = Generated(0, 0, 0)
+    for start in range(0, len(ids), BATCH):
+        for need in db.session.scalars(
+            sa.select(Need).where(Need.id.in_(ids[start : start + BATCH]))
+        ):
+            done = generate(user, need, top)
+            total.added += done.added
+            total.refreshed += done.refreshed
+            total.kept += done.kept
+        db.session.commit()
+        if progress is not None:
+            progress(min(start + BATCH, len(ids)), len(ids))
+    return total
 
 
 def partner_name(s: Suggestion) -> str:

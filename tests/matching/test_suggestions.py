@@ -123,3 +123,19 @@ def test_quick_match_and_save_as_need(experts, client, make_user, make_enterpris
         "/match/save", data={"csrf_token": token, "q": "马达", "enterprise": other.id}
     )
     assert response.status_code == 403  # only one's own or the department's enterprises
+
+
+def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_user):  # noqa: F811
+    _, _, need = experts
+    admin = make_user(role=Role.ADMIN)
+    result = runner.invoke(args=["match", "--all", "--user", admin.username])
+    assert result.exit_code == 0, result.output
+    count = db.session.scalar(sa.select(sa.func.count(Suggestion.id)))
+    assert count >= 1 and f"新增推荐 {count} 条" in result.output
+    s = suggestions.for_need(need)[0]
+    suggestions.decide(admin, s, SuggestionStatus.CONTACTED, s.version)
+    db.session.commit()
+    again = runner.invoke(args=["match", "--all", "--user", admin.username])
+    assert "新增推荐 0 条" in again.output
+    assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) == count
+    assert db.session.get(Suggestion, s.id).status == SuggestionStatus.CONTACTED
