@@ -64,11 +64,13 @@ def match_cli(
             f"保留已处理的 {result.kept} 条。"
         )
         return
+    saved = services.saved_index_path()  # a cold process starts from the last built index
     with cli_errors():
         if text is not None:
-            _print(services.match_text(text, top), as_json)
+            _print(services.match_text(text, top, saved=saved), as_json)
         elif need_id is not None:
-            _print(services.match_need(get_need(need_id), top), as_json)
+            _print(services.match_need(get_need(need_id), top, saved=saved), as_json)
         elif text_file is not None:
             for line in text_file.read_text(encoding="utf-8").splitlines():
-                _print(services.match_text(line, top) if line.strip() else [], as_json)
+                found = services.match_text(line, top, saved=saved) if line.strip() else []
+                _print(found, as_json)

@@ -10,9 +10,11 @@ row-slice and a dot product; the best few come from `argpartition`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
@@ -35,7 +37,6 @@ class MatchIndex:
     kinds: np.ndarray  # index into TARGETS, per document
     ids: np.ndarray  # record id, per document
     built_in: float = 0.0
-    positions: dict[tuple[int, int], int] = field(default_factory=dict)
     stamp: int = -1  # the stored terms it was built from (see `stamp`)
 
     @property
@@ -44,6 +45,8 @@ class MatchIndex:
 
     @classmethod
     def build(cls, connection: sa.Connection) -> MatchIndex:
+        """From the stored terms, vectorised: rows come ordered by record, so a record's number
+        is a running count of where the (kind, id) pair changes."""
         started = time.perf_counter()
         table = SearchTerm.__table__
         rows = connection.execute(
@@ -51,19 +54,29 @@ class MatchIndex:
             .where(table.c.kind.in_(TARGETS), ~table.c.term.like("py%:%"))
             .order_by(table.c.kind, table.c.record_id)
         ).all()
-        kind_code = {k: i for i, k in enumerate(TARGETS)}
+        if not rows:
+            empty = sparse.csr_matrix((0, 0), dtype=np.float32)
+            return cls({}, empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0.0)
+        kind_col, id_col, term_col, weight_col = zip(*rows, strict=True)
+        del rows
+        codes = {k: i for i, k in enumerate(TARGETS)}
+        kinds_all = np.fromiter((codes[k] for k in kind_col), dtype=np.int8, count=len(kind_col))
+        ids_all = np.fromiter(id_col, dtype=np.int64, count=len(id_col))
+        starts = np.empty(len(ids_all), dtype=bool)
+        starts[0] = True
+        starts[1:] = (ids_all[1:] != ids_all[:-1]) | (kinds_all[1:] != kinds_all[:-1])
+        d_idx = (np.cumsum(starts) - 1).astype(np.int32)
         terms: dict[str, int] = {}
-        docs: dict[tuple[int, int], int] = {}
-        t_idx = np.empty(len(rows), dtype=np.int32)
-        d_idx = np.empty(len(rows), dtype=np.int32)
-        weight = np.empty(len(rows), dtype=np.float32)
-        for n, (kind, record_id, term, stored) in enumerate(rows):
-            t_idx[n] = terms.setdefault(term, len(terms))
-            d_idx[n] = docs.setdefault((kind_code[kind], record_id), len(docs))
-            weight[n] = FIELD_WEIGHT.get(stored, stored)
-        n_docs = max(len(docs), 1)
+        t_idx = np.fromiter(
+            (terms.setdefault(t, len(terms)) for t in term_col), dtype=np.int32, count=len(term_col)
+        )
+        stored = np.fromiter(weight_col, dtype=np.float32, count=len(weight_col))
+        weight = stored.copy()
+        for level, value in FIELD_WEIGHT.items():
+            weight[stored == level] = value
+        n_docs = int(d_idx[-1]) + 1
         length = np.bincount(d_idx, weights=weight, minlength=n_docs)
-        average = float(length.mean()) if len(docs) else 1.0
+        average = float(length.mean())
         df = np.bincount(t_idx, minlength=len(terms)).astype(np.float32)
         idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         norm = K1 * (1 - B + B * length[d_idx] / average)
@@ -71,10 +84,46 @@ class MatchIndex:
         matrix = sparse.csr_matrix(
             (contribution.astype(np.float32), (t_idx, d_idx)), shape=(len(terms), n_docs)
         )
-        keys = list(docs)
-        kinds = np.array([k for k, _ in keys], dtype=np.int8)
-        ids = np.array([i for _, i in keys], dtype=np.int64)
-        return cls(terms, matrix, kinds, ids, time.perf_counter() - started, docs)
+        return cls(terms, matrix, kinds_all[starts], ids_all[starts], time.perf_counter() - started)
+
+    def save(self, path: Path) -> None:
+        """Keep the built index next to the database, for the next process (the CLI)."""
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            data=self.matrix.data,
+            indices=self.matrix.indices,
+            indptr=self.matrix.indptr,
+            shape=np.array(self.matrix.shape),
+            kinds=self.kinds,
+            ids=self.ids,
+            terms=np.array(list(self.terms), dtype=object),
+            stamp=np.array([self.stamp]),
+            rows=np.array([self.matrix.nnz]),
+        )
+        os.replace(tmp, path)  # readers never see half a file
+
+    @classmethod
+    def load(cls, path: Path, connection: sa.Connection, expected_stamp: int) -> MatchIndex | None:
+        """A saved index, if it was built from the terms the database holds now: the same
+        stamp and the same number of rows (SQLite can hand out a rolled-back id again, so the
+        stamp alone could match a file built from terms that were never committed)."""
+        try:
+            with np.load(path, allow_pickle=True) as saved:  # our own file, written by `save`
+                if int(saved["stamp"][0]) != expected_stamp:
+                    return None
+                if int(saved["rows"][0]) != _row_count(connection):
+                    return None
+                matrix = sparse.csr_matrix(
+                    (saved["data"], saved["indices"], saved["indptr"]),
+                    shape=tuple(saved["shape"]),
+                )
+                terms = {t: i for i, t in enumerate(saved["terms"].tolist())}
+                loaded = cls(terms, matrix, saved["kinds"], saved["ids"])
+        except (OSError, KeyError, ValueError):
+            return None
+        loaded.stamp = expected_stamp
+        return loaded
 
     def score(
         self, query: dict[str, float], kinds: tuple[str, ...] = TARGETS, top: int = 10
@@ -106,6 +155,17 @@ _lock = threading.Lock()
 _index: MatchIndex | None = None
 
 
+def _row_count(connection: sa.Connection) -> int:
+    table = SearchTerm.__table__
+    return int(
+        connection.execute(
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(table.c.kind.in_(TARGETS), ~table.c.term.like("py%:%"))
+        ).scalar_one()
+    )
+
+
 def stamp(connection: sa.Connection) -> int:
     """Changes whenever terms are written: every save of a record inserts its terms anew, so
     the highest row id moves (an index lookup, not a scan). A record deleted since the index
@@ -114,15 +174,26 @@ def stamp(connection: sa.Connection) -> int:
     return int(connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
 
 
-def get_index(connection: sa.Connection) -> MatchIndex:
-    """The process's index, rebuilt when the stored terms have changed since it was built."""
+def get_index(connection: sa.Connection, saved: Path | None = None) -> MatchIndex:
+    """The process's index, rebuilt when the stored terms have changed since it was built.
+    With `saved`, a file written by an earlier process is used when it is current, and a
+    fresh build is written there for the next one."""
     global _index
     current = stamp(connection)
     if _index is None or _index.stamp != current:
         with _lock:
             if _index is None or _index.stamp != current:
-                _index = MatchIndex.build(connection)
-                _index.stamp = current
+                loaded = (
+                    MatchIndex.load(saved, connection, current)
+                    if saved is not None and saved.exists()
+                    else None
+                )
+                if loaded is None:
+                    loaded = MatchIndex.build(connection)
+                    loaded.stamp = current
+                    if saved is not None:
+                        loaded.save(saved)
+                _index = loaded
     return _index
 
 
@@ -131,5 +202,5 @@ def rebuild(connection: sa.Connection) -> MatchIndex:
     global _index
     with _lock:
         _index = MatchIndex.build(connection)
-    _index.stamp = stamp(connection)
+        _index.stamp = stamp(connection)
     return _index

@@ -8,10 +8,13 @@ what each contributed. One service for the web, the CLI and the batch.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
@@ -107,9 +110,19 @@ def _names(
     return out
 
 
-def match(query: Query, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list[Candidate]:
+def saved_index_path() -> Path:
+    """Where a process leaves the built index for the next one (per database)."""
+    url = str(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    folder = Path(current_app.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"match-index-{hashlib.sha1(url.encode()).hexdigest()[:12]}.npz"  # noqa: S324
+
+
+def match(
+    query: Query, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
+) -> list[Candidate]:
     """The best candidates for a query, best first, with what matched."""
-    index = get_index(db.session.connection())
+    index = get_index(db.session.connection(), saved)
     found = index.score(query.weights, kinds, top)
     names = _names(found)
     result = []
@@ -125,10 +138,14 @@ def match(query: Query, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list
     return result
 
 
-def match_text(text: str, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list[Candidate]:
+def match_text(
+    text: str, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
+) -> list[Candidate]:
     """Quick match: whatever an officer typed during a visit."""
-    return match(build_query(text), top, kinds)
+    return match(build_query(text), top, kinds, saved)
 
 
-def match_need(need: Need, top: int = 10, kinds: tuple[str, ...] = TARGETS) -> list[Candidate]:
-    return match(build_query(need.title, need.description), top, kinds)
+def match_need(
+    need: Need, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
+) -> list[Candidate]:
+    return match(build_query(need.title, need.description), top, kinds, saved)

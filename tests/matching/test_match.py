@@ -109,3 +109,18 @@ def test_cli_json_contract(experts, runner, tmp_path):
     assert json.loads(result.output)[0]["id"] == people["motor"].id
     result = runner.invoke(args=["match"])
     assert result.exit_code != 0 and "--text" in result.output
+
+
+def test_a_saved_index_is_used_only_while_current(experts, tmp_path):
+    people, _, _ = experts
+    path = tmp_path / "match.npz"
+    connection = db.session.connection()
+    built = index.rebuild(connection)
+    built.save(path)
+    loaded = index.MatchIndex.load(path, connection, index.stamp(connection))
+    assert loaded is not None and loaded.terms == built.terms and (loaded.ids == built.ids).all()
+    assert loaded.score({"电机": 1.0}) == built.score({"电机": 1.0})
+    db.session.add(Researcher(name="新来的", research_directions="电机控制"))
+    db.session.flush()
+    assert index.MatchIndex.load(path, connection, index.stamp(connection)) is None  # stale
+    assert index.MatchIndex.load(path, connection, built.stamp) is None  # rows differ too
