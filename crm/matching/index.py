@@ -38,6 +38,7 @@ class MatchIndex:
     ids: np.ndarray  # record id, per document
     built_in: float = 0.0
     stamp: int = -1  # the stored terms it was built from (see `stamp`)
+    rows: int = -1  # how many stored rows of the target kinds there were (see `_row_count`)
 
     @property
     def size(self) -> int:
@@ -50,22 +51,20 @@ class MatchIndex:
         started = time.perf_counter()
         table = SearchTerm.__table__
         rows = connection.execute(
-            sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight)
-            .where(table.c.kind.in_(TARGETS), ~table.c.term.like("py%:%"))
-            .order_by(table.c.kind, table.c.record_id)
-        ).all()
+            sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight).where(
+                table.c.kind.in_(TARGETS), ~table.c.term.like("py%:%")
+            )
+        ).all()  # in table order: a sequential scan, sorted below in numpy
         if not rows:
             empty = sparse.csr_matrix((0, 0), dtype=np.float32)
             return cls({}, empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0.0)
         kind_col, id_col, term_col, weight_col = zip(*rows, strict=True)
         del rows
         codes = {k: i for i, k in enumerate(TARGETS)}
-        kinds_all = np.fromiter((codes[k] for k in kind_col), dtype=np.int8, count=len(kind_col))
+        kinds_all = np.fromiter((codes[k] for k in kind_col), dtype=np.int64, count=len(kind_col))
         ids_all = np.fromiter(id_col, dtype=np.int64, count=len(id_col))
-        starts = np.empty(len(ids_all), dtype=bool)
-        starts[0] = True
-        starts[1:] = (ids_all[1:] != ids_all[:-1]) | (kinds_all[1:] != kinds_all[:-1])
-        d_idx = (np.cumsum(starts) - 1).astype(np.int32)
+        keys, d_idx = np.unique((kinds_all << 40) | ids_all, return_inverse=True)
+        d_idx = d_idx.astype(np.int32)
         terms: dict[str, int] = {}
         t_idx = np.fromiter(
             (terms.setdefault(t, len(terms)) for t in term_col), dtype=np.int32, count=len(term_col)
@@ -74,7 +73,7 @@ class MatchIndex:
         weight = stored.copy()
         for level, value in FIELD_WEIGHT.items():
             weight[stored == level] = value
-        n_docs = int(d_idx[-1]) + 1
+        n_docs = len(keys)
         length = np.bincount(d_idx, weights=weight, minlength=n_docs)
         average = float(length.mean())
         df = np.bincount(t_idx, minlength=len(terms)).astype(np.float32)
@@ -84,7 +83,9 @@ class MatchIndex:
         matrix = sparse.csr_matrix(
             (contribution.astype(np.float32), (t_idx, d_idx)), shape=(len(terms), n_docs)
         )
-        return cls(terms, matrix, kinds_all[starts], ids_all[starts], time.perf_counter() - started)
+        kinds = (keys >> 40).astype(np.int8)
+        ids = keys & ((1 << 40) - 1)
+        return cls(terms, matrix, kinds, ids, time.perf_counter() - started)
 
     def save(self, path: Path) -> None:
         """Keep the built index next to the database, for the next process (the CLI)."""
@@ -99,7 +100,7 @@ class MatchIndex:
             ids=self.ids,
             terms=np.array(list(self.terms), dtype=object),
             stamp=np.array([self.stamp]),
-            rows=np.array([self.matrix.nnz]),
+            rows=np.array([self.rows]),
         )
         os.replace(tmp, path)  # readers never see half a file
 
@@ -112,7 +113,8 @@ class MatchIndex:
             with np.load(path, allow_pickle=True) as saved:  # our own file, written by `save`
                 if int(saved["stamp"][0]) != expected_stamp:
                     return None
-                if int(saved["rows"][0]) != _row_count(connection):
+                saved_rows = int(saved["rows"][0])
+                if saved_rows != _row_count(connection):
                     return None
                 matrix = sparse.csr_matrix(
                     (saved["data"], saved["indices"], saved["indptr"]),
@@ -122,7 +124,7 @@ class MatchIndex:
                 loaded = cls(terms, matrix, saved["kinds"], saved["ids"])
         except (OSError, KeyError, ValueError):
             return None
-        loaded.stamp = expected_stamp
+        loaded.stamp, loaded.rows = expected_stamp, int(saved_rows)
         return loaded
 
     def score(
@@ -156,12 +158,11 @@ _index: MatchIndex | None = None
 
 
 def _row_count(connection: sa.Connection) -> int:
+    """Stored rows of the target kinds: counted on the (kind, record_id, term) index."""
     table = SearchTerm.__table__
     return int(
         connection.execute(
-            sa.select(sa.func.count())
-            .select_from(table)
-            .where(table.c.kind.in_(TARGETS), ~table.c.term.like("py%:%"))
+            sa.select(sa.func.count()).select_from(table).where(table.c.kind.in_(TARGETS))
         ).scalar_one()
     )
 
@@ -190,7 +191,7 @@ def get_index(connection: sa.Connection, saved: Path | None = None) -> MatchInde
                 )
                 if loaded is None:
                     loaded = MatchIndex.build(connection)
-                    loaded.stamp = current
+                    loaded.stamp, loaded.rows = current, _row_count(connection)
                     if saved is not None:
                         loaded.save(saved)
                 _index = loaded
@@ -202,5 +203,5 @@ def rebuild(connection: sa.Connection) -> MatchIndex:
     global _index
     with _lock:
         _index = MatchIndex.build(connection)
-        _index.stamp = stamp(connection)
+        _index.stamp, _index.rows = stamp(connection), _row_count(connection)
     return _index
