@@ -21,6 +21,7 @@ from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.imports.export import ExportSpec
 from crm.imports.views import download, export_format
+from crm.matching import suggestions
 from crm.policy import Level, access
 from crm.web import save_form
 
@@ -86,6 +87,7 @@ def detail(enterprise_id: int) -> str:
         "enterprises/detail.html",
         ent=ent,
         timeline=services.timeline(ent),
+        suggestions=suggestions.for_enterprise(ent.id),
         can_edit=policy.can_edit_enterprise(current_user, ent),
         **audit.history_context(current_user, "enterprise", ent.id),
     )

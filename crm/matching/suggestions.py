@@ -112,6 +112,48 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
     return result
 
 
+def for_enterprise(enterprise_id: int, limit: int = 10) -> list[Suggestion]:
+    """The best open suggestions across an enterprise's needs that are still being worked on."""
+    return list(
+        db.session.scalars(
+            sa.select(Suggestion)
+            .join(Need, Suggestion.need_id == Need.id)
+            .where(
+                Need.enterprise_id == enterprise_id,
+                Need.deleted_at.is_(None),
+                Need.status.in_([NeedStatus.OPEN, NeedStatus.MATCHED]),
+                Suggestion.status.in_([SuggestionStatus.NEW, SuggestionStatus.CONTACTED]),
+            )
+            .options(
+                selectinload(Suggestion.need),
+                selectinload(Suggestion.researcher).selectinload(Researcher.institution),
+                selectinload(Suggestion.achievement).selectinload(Achievement.institution),
+                selectinload(Suggestion.institution),
+            )
+            .order_by(Suggestion.score.desc(), Suggestion.id)
+            .limit(limit)
+        )
+    )
+
+
+def generate_for_enterprise(user: User, enterprise_id: int, top: int = 10) -> Generated:
+    """生成匹配 for every open need of one enterprise."""
+    total = Generated(0, 0, 0)
+    needs = db.session.scalars(
+        sa.select(Need).where(
+            Need.enterprise_id == enterprise_id,
+            Need.deleted_at.is_(None),
+            Need.status == NeedStatus.OPEN,
+        )
+    )
+    for need in needs:
+        done = generate(user, need, top)
+        total.added += done.added
+        total.refreshed += done.refreshed
+        total.kept += done.kept
+    return total
+
+
 def generate_all(
     user: User, top: int = 10, progress: Callable[[int, int], None] | None = None
 ) -> Generated:

@@ -40,6 +40,18 @@ def generate(record_id: int) -> Response:
     return redirect(url_for("needs.detail", record_id=need.id, _anchor="suggestions"))
 
 
+@bp.route("/enterprises/<int:enterprise_id>/match", methods=["POST"])
+@access(Level.OFFICER)
+def generate_for_enterprise(enterprise_id: int) -> Response:
+    """生成匹配 for all of an enterprise's open needs."""
+    ent = get_enterprise(enterprise_id)
+    if FlaskForm().validate_on_submit():
+        result = suggestions.generate_for_enterprise(current_user, ent.id)
+        db.session.commit()
+        flash(f"已为该企业的待匹配需求生成推荐：新增 {result.added} 条。", "success")
+    return redirect(url_for("enterprises.detail", enterprise_id=ent.id, _anchor="ent-suggestions"))
+
+
 @bp.route("/suggestions/<int:suggestion_id>/decide", methods=["POST"])
 @access(Level.OFFICER)
 def decide(suggestion_id: int) -> Response:

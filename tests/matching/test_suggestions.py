@@ -139,3 +139,18 @@ def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_u
     assert "新增推荐 0 条" in again.output
     assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) == count
     assert db.session.get(Suggestion, s.id).status == SuggestionStatus.CONTACTED
+
+
+def test_enterprise_page_gathers_suggestions_of_its_needs(experts, client, make_user):  # noqa: F811
+    people, _, need = experts
+    admin = make_user(role=Role.ADMIN)
+    AuthActions(client).login(admin.username)
+    token = csrf_token(client, f"/enterprises/{need.enterprise_id}")
+    response = client.post(f"/enterprises/{need.enterprise_id}/match", data={"csrf_token": token})
+    assert response.status_code == 302
+    html = client.get(f"/enterprises/{need.enterprise_id}").get_data(as_text=True)
+    assert "王志远" in html and "需求：马达嗡嗡响" in html
+    top = suggestions.for_enterprise(need.enterprise_id)[0]
+    suggestions.decide(admin, top, SuggestionStatus.REJECTED, top.version, "not_now")
+    db.session.commit()
+    assert top.id not in [s.id for s in suggestions.for_enterprise(need.enterprise_id)]
