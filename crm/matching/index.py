@@ -6,6 +6,11 @@ weight of the field they came from (research directions and achievement titles a
 stored weight stands for a field-weighted term frequency, saturated the BM25 way against the
 record's total weight, and scaled by the term's rarity (idf). Scoring a query is one sparse
 row-slice and a dot product; the best few come from `argpartition`.
+
+Records saved after the build are absorbed without a rebuild: every save rewrites all of a
+record's terms, so the rows above the index's stamp are exactly the changed records, complete.
+Their old columns are masked and their new terms kept in a small inverted "delta" scored beside
+the matrix; past `MAX_DELTA` changed records the next use rebuilds.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +33,8 @@ TARGETS = ("researcher", "achievement", "institution")
 #: know: a need that mentions 理工 should not pull in every 理工大学.
 FIELD_WEIGHT = {NAME: 0.2, STRONG: 2.0, NORMAL: 1.0, WEAK: 0.6}
 K1, B = 1.2, 0.6
+MAX_DELTA = 20_000
+Key = tuple[int, int]  # (index into TARGETS, record id)
 
 
 @dataclass
@@ -39,6 +46,12 @@ class MatchIndex:
     built_in: float = 0.0
     stamp: int = -1  # the stored terms it was built from (see `stamp`)
     rows: int = -1  # how many stored rows of the target kinds there were (see `_row_count`)
+    idf: np.ndarray | None = None  # per term
+    average: float = 1.0  # document length the BM25 saturation is relative to
+    masked: np.ndarray | None = None  # documents superseded by the delta
+    delta: dict[Key, dict[str, float]] = field(default_factory=dict)
+    delta_terms: dict[str, dict[Key, float]] = field(default_factory=dict)
+    _positions: dict[Key, int] | None = None
 
     @property
     def size(self) -> int:
@@ -85,7 +98,9 @@ class MatchIndex:
         )
         kinds = (keys >> 40).astype(np.int8)
         ids = keys & ((1 << 40) - 1)
-        return cls(terms, matrix, kinds, ids, time.perf_counter() - started)
+        built = cls(terms, matrix, kinds, ids, time.perf_counter() - started)
+        built.idf, built.average = idf, average
+        return built
 
     def save(self, path: Path) -> None:
         """Keep the built index next to the database, for the next process (the CLI)."""
@@ -101,6 +116,8 @@ class MatchIndex:
             terms=np.array(list(self.terms), dtype=object),
             stamp=np.array([self.stamp]),
             rows=np.array([self.rows]),
+            idf=self.idf if self.idf is not None else np.zeros(0, np.float32),
+            average=np.array([self.average]),
         )
         os.replace(tmp, path)  # readers never see half a file
 
@@ -122,21 +139,83 @@ class MatchIndex:
                 )
                 terms = {t: i for i, t in enumerate(saved["terms"].tolist())}
                 loaded = cls(terms, matrix, saved["kinds"], saved["ids"])
+                loaded.idf, loaded.average = saved["idf"], float(saved["average"][0])
         except (OSError, KeyError, ValueError):
             return None
         loaded.stamp, loaded.rows = expected_stamp, int(saved_rows)
         return loaded
 
+    def absorb(self, connection: sa.Connection, current: int) -> int:
+        """Take in the records whose terms were written since the stamp; returns how many."""
+        table = SearchTerm.__table__
+        rows = connection.execute(
+            sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight).where(
+                table.c.id > self.stamp, table.c.id <= current, table.c.kind.in_(TARGETS)
+            )
+        ).all()
+        changed: dict[Key, dict[str, float]] = {}
+        codes = {k: i for i, k in enumerate(TARGETS)}
+        for kind, record_id, term, stored in rows:
+            if not term.startswith(("py:", "pyi:")):
+                changed.setdefault((codes[kind], record_id), {})[term] = FIELD_WEIGHT.get(
+                    stored, stored
+                )
+        if self._positions is None:
+            self._positions = {
+                (int(k), int(i)): n
+                for n, (k, i) in enumerate(zip(self.kinds, self.ids, strict=True))
+            }
+        if self.masked is None:
+            self.masked = np.zeros(self.size, dtype=bool)
+        unseen = float(np.log1p((self.size + 0.5) / 1.5))  # a term no built record has
+        for key, weights in changed.items():
+            if (position := self._positions.get(key)) is not None:
+                self.masked[position] = True
+            for term in self.delta.pop(key, {}):
+                self.delta_terms[term].pop(key, None)
+            length = sum(weights.values())
+            norm = K1 * (1 - B + B * length / self.average)
+            contributions = {}
+            for term, weight in weights.items():
+                position_t = self.terms.get(term)
+                idf = float(self.idf[position_t]) if position_t is not None else unseen
+                contributions[term] = idf * weight * (K1 + 1) / (weight + norm)
+                self.delta_terms.setdefault(term, {})[key] = contributions[term]
+            self.delta[key] = contributions
+        self.stamp = current
+        return len(changed)
+
     def score(
         self, query: dict[str, float], kinds: tuple[str, ...] = TARGETS, top: int = 10
     ) -> list[tuple[str, int, float, dict[str, float]]]:
         """The best `top` documents of these kinds: (kind, id, score, {term: contribution})."""
+        found = self._score_matrix(query, kinds, top)
+        if self.delta:
+            found = sorted(found + self._score_delta(query, kinds), key=lambda f: -f[2])[:top]
+        return found
+
+    def _score_delta(
+        self, query: dict[str, float], kinds: tuple[str, ...]
+    ) -> list[tuple[str, int, float, dict[str, float]]]:
+        wanted = {TARGETS.index(k) for k in kinds}
+        parts: dict[Key, dict[str, float]] = {}
+        for term, weight in query.items():
+            for key, contribution in self.delta_terms.get(term, {}).items():
+                if key[0] in wanted:
+                    parts.setdefault(key, {})[term] = weight * contribution
+        return [(TARGETS[k], i, sum(p.values()), p) for (k, i), p in parts.items()]
+
+    def _score_matrix(
+        self, query: dict[str, float], kinds: tuple[str, ...], top: int
+    ) -> list[tuple[str, int, float, dict[str, float]]]:
         known = [(t, w) for t, w in query.items() if t in self.terms]
         if not known or self.size == 0:
             return []
         rows = self.matrix[[self.terms[t] for t, _ in known]]
         weights = np.array([w for _, w in known], dtype=np.float32)
         scores = np.asarray(rows.T @ weights).ravel()
+        if self.masked is not None:
+            scores[self.masked] = 0.0
         if set(kinds) != set(TARGETS):
             allowed = np.isin(self.kinds, [TARGETS.index(k) for k in kinds])
             scores = np.where(allowed, scores, 0.0)
@@ -181,6 +260,11 @@ def get_index(connection: sa.Connection, saved: Path | None = None) -> MatchInde
     fresh build is written there for the next one."""
     global _index
     current = stamp(connection)
+    if _index is not None and _index.stamp < current and len(_index.delta) < MAX_DELTA:
+        with _lock:
+            if _index.stamp < current:
+                _index.absorb(connection, current)
+        return _index
     if _index is None or _index.stamp != current:
         with _lock:
             if _index is None or _index.stamp != current:

@@ -16,6 +16,9 @@ class SearchTerm(Base):
         sa.UniqueConstraint("kind", "record_id", "term"),
         # covering: a term's postings, heaviest first, without touching the table
         sa.Index("ix_search_term_postings", "term", "weight", "kind", "record_id"),
+        # a deleted row's id is never handed out again (SQLite would reuse the highest): the
+        # matching index reads "rows above the highest id it has seen" as "written since"
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -124,3 +124,20 @@ def test_a_saved_index_is_used_only_while_current(experts, tmp_path):
     db.session.flush()
     assert index.MatchIndex.load(path, connection, index.stamp(connection)) is None  # stale
     assert index.MatchIndex.load(path, connection, built.stamp) is None  # rows differ too
+
+
+def test_a_record_saved_after_the_build_is_absorbed_without_a_rebuild(experts):
+    people, _, _ = experts
+    built = index.get_index(db.session.connection())
+    before = built.size
+    newcomer = Researcher(name="钱立群", research_directions="钕铁硼永磁材料；磁钢退磁")
+    people["motor"].research_directions = "真丝染色"  # the motor expert changes field
+    people["motor"].bio = None
+    db.session.add(newcomer)
+    db.session.commit()
+    found = services.match_text("磁钢老是退磁", top=3)
+    same = index.get_index(db.session.connection())
+    assert same is built and same.size == before and len(same.delta) == 2  # absorbed, not rebuilt
+    assert found[0].id == newcomer.id
+    assert people["motor"].id not in [c.id for c in services.match_text("马达嗡嗡响", top=5)
+                                      if c.kind == "researcher"]
