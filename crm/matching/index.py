@@ -51,7 +51,6 @@ class MatchIndex:
     masked: np.ndarray | None = None  # documents superseded by the delta
     delta: dict[Key, dict[str, float]] = field(default_factory=dict)
     delta_terms: dict[str, dict[Key, float]] = field(default_factory=dict)
-    _positions: dict[Key, int] | None = None
 
     @property
     def size(self) -> int:
@@ -148,28 +147,26 @@ class MatchIndex:
     def absorb(self, connection: sa.Connection, current: int) -> int:
         """Take in the records whose terms were written since the stamp; returns how many."""
         table = SearchTerm.__table__
-        rows = connection.execute(
+        rows = connection.execute(  # an id range on the primary key; kinds are sorted out below
             sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight).where(
-                table.c.id > self.stamp, table.c.id <= current, table.c.kind.in_(TARGETS)
+                table.c.id > self.stamp, table.c.id <= current
             )
         ).all()
         changed: dict[Key, dict[str, float]] = {}
         codes = {k: i for i, k in enumerate(TARGETS)}
         for kind, record_id, term, stored in rows:
-            if not term.startswith(("py:", "pyi:")):
+            if kind in codes and not term.startswith(("py:", "pyi:")):
                 changed.setdefault((codes[kind], record_id), {})[term] = FIELD_WEIGHT.get(
                     stored, stored
                 )
-        if self._positions is None:
-            self._positions = {
-                (int(k), int(i)): n
-                for n, (k, i) in enumerate(zip(self.kinds, self.ids, strict=True))
-            }
+        keys = (self.kinds.astype(np.int64) << 40) | self.ids  # sorted: built by np.unique
         if self.masked is None:
             self.masked = np.zeros(self.size, dtype=bool)
         unseen = float(np.log1p((self.size + 0.5) / 1.5))  # a term no built record has
         for key, weights in changed.items():
-            if (position := self._positions.get(key)) is not None:
+            wanted = (key[0] << 40) | key[1]
+            position = int(np.searchsorted(keys, wanted))
+            if position < len(keys) and keys[position] == wanted:
                 self.masked[position] = True
             for term in self.delta.pop(key, {}):
                 self.delta_terms[term].pop(key, None)
@@ -260,6 +257,13 @@ def get_index(connection: sa.Connection, saved: Path | None = None) -> MatchInde
     fresh build is written there for the next one."""
     global _index
     current = stamp(connection)
+    if _index is not None and _index.stamp > current:
+        # rows at the top were deleted (or a transaction we read rolled back): nothing new to
+        # take in; a deleted record is dropped when results are read, and ids above `current`
+        # that show up again are taken in then
+        with _lock:
+            _index.stamp = min(_index.stamp, current)
+        return _index
     if _index is not None and _index.stamp < current and len(_index.delta) < MAX_DELTA:
         with _lock:
             if _index.stamp < current:

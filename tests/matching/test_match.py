@@ -139,5 +139,24 @@ def test_a_record_saved_after_the_build_is_absorbed_without_a_rebuild(experts):
     same = index.get_index(db.session.connection())
     assert same is built and same.size == before and len(same.delta) == 2  # absorbed, not rebuilt
     assert found[0].id == newcomer.id
-    assert people["motor"].id not in [c.id for c in services.match_text("马达嗡嗡响", top=5)
-                                      if c.kind == "researcher"]
+    assert people["motor"].id not in [
+        c.id for c in services.match_text("马达嗡嗡响", top=5) if c.kind == "researcher"
+    ]
+
+
+def test_deleting_the_newest_record_does_not_rebuild_and_hides_it(experts):
+    people, _, _ = experts
+    newcomer = Researcher(name="钱立群", research_directions="钕铁硼永磁材料；磁钢退磁")
+    db.session.add(newcomer)
+    db.session.commit()
+    built = index.get_index(db.session.connection())
+    assert services.match_text("磁钢退磁", top=1)[0].id == newcomer.id
+    from crm.auth import services as auth
+    from crm.auth.models import Role
+    from crm.trash import services as trash
+
+    admin = auth.create_user(auth.UserData("trashadmin", "管理员", Role.ADMIN, "a-long-password-1"))
+    trash.delete(admin, "researcher", newcomer.id)
+    db.session.commit()
+    assert index.get_index(db.session.connection()) is built  # no rebuild
+    assert newcomer.id not in [c.id for c in services.match_text("磁钢退磁", top=3)]
