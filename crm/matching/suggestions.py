@@ -47,9 +47,24 @@ COLUMN = {
 
 @dataclass
 class Generated:
-    added: int
-    refreshed: int
-    kept: int  # decided ones left as they were
+    added: int = 0
+    refreshed: int = 0
+    kept: int = 0  # decided ones left as they were
+
+    def __iadd__(self, other: Generated) -> Generated:
+        self.added += other.added
+        self.refreshed += other.refreshed
+        self.kept += other.kept
+        return self
+
+
+def _with_candidates() -> tuple[Any, ...]:
+    """What a suggestion list shows: the candidate and its institution, loaded with it."""
+    return (
+        selectinload(Suggestion.researcher).selectinload(Researcher.institution),
+        selectinload(Suggestion.achievement).selectinload(Achievement.institution),
+        selectinload(Suggestion.institution),
+    )
 
 
 def for_need(need: Need) -> list[Suggestion]:
@@ -58,11 +73,7 @@ def for_need(need: Need) -> list[Suggestion]:
         db.session.scalars(
             sa.select(Suggestion)
             .where(Suggestion.need_id == need.id)
-            .options(
-                selectinload(Suggestion.researcher).selectinload(Researcher.institution),
-                selectinload(Suggestion.achievement).selectinload(Achievement.institution),
-                selectinload(Suggestion.institution),
-            )
+            .options(*_with_candidates())
             .order_by(
                 (Suggestion.status == SuggestionStatus.REJECTED),
                 Suggestion.score.desc(),
@@ -83,7 +94,7 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
     }
     rejected = {key for key, s in existing.items() if s.status == SuggestionStatus.REJECTED}
     found = services.match_need(need, top=top + len(rejected))
-    result = Generated(0, 0, 0)
+    result = Generated()
     for candidate in found:
         key = (candidate.kind, candidate.id)
         if key in rejected:
@@ -124,12 +135,7 @@ def for_enterprise(enterprise_id: int, limit: int = 10) -> list[Suggestion]:
                 Need.status.in_([NeedStatus.OPEN, NeedStatus.MATCHED]),
                 Suggestion.status.in_([SuggestionStatus.NEW, SuggestionStatus.CONTACTED]),
             )
-            .options(
-                selectinload(Suggestion.need),
-                selectinload(Suggestion.researcher).selectinload(Researcher.institution),
-                selectinload(Suggestion.achievement).selectinload(Achievement.institution),
-                selectinload(Suggestion.institution),
-            )
+            .options(selectinload(Suggestion.need), *_with_candidates())
             .order_by(Suggestion.score.desc(), Suggestion.id)
             .limit(limit)
         )
@@ -138,7 +144,7 @@ def for_enterprise(enterprise_id: int, limit: int = 10) -> list[Suggestion]:
 
 def generate_for_enterprise(user: User, enterprise_id: int, top: int = 10) -> Generated:
     """生成匹配 for every open need of one enterprise."""
-    total = Generated(0, 0, 0)
+    total = Generated()
     needs = db.session.scalars(
         sa.select(Need).where(
             Need.enterprise_id == enterprise_id,
@@ -147,10 +153,7 @@ def generate_for_enterprise(user: User, enterprise_id: int, top: int = 10) -> Ge
         )
     )
     for need in needs:
-        done = generate(user, need, top)
-        total.added += done.added
-        total.refreshed += done.refreshed
-        total.kept += done.kept
+        total += generate(user, need, top)
     return total
 
 
@@ -166,15 +169,12 @@ def generate_all(
             .order_by(Need.id)
         )
     )
-    total = Generated(0, 0, 0)
+    total = Generated()
     for start in range(0, len(ids), BATCH):
         for need in db.session.scalars(
             sa.select(Need).where(Need.id.in_(ids[start : start + BATCH]))
         ):
-            done = generate(user, need, top)
-            total.added += done.added
-            total.refreshed += done.refreshed
-            total.kept += done.kept
+            total += generate(user, need, top)
         db.session.commit()
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
