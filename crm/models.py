@@ -3,7 +3,7 @@
 from crm.audit.models import AuditEntry
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.cooperation.models import Cooperation, StageChange
-from crm.dedup.models import MergeRecord
+from crm.dedup.models import MergeRecord, NotDuplicate
 from crm.enterprises.models import (
     Contact,
     Enterprise,
@@ -41,6 +41,7 @@ __all__ = [
     "InstitutionAlias",
     "LoginAttempt",
     "Need",
+    "NotDuplicate",
     "Recognition",
     "Researcher",
     "Role",

@@ -26,3 +26,20 @@ class MergeRecord(Base):
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     undone_at: Mapped[datetime | None]
     undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class NotDuplicate(Base):
+    """A pair a person looked at and said are two different records: not listed again."""
+
+    __tablename__ = "not_duplicate"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "first_id", "second_id"),
+        sa.CheckConstraint("first_id < second_id", name="ordered_pair"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    first_id: Mapped[int]
+    second_id: Mapped[int]
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,9 @@ import numpy as np
 import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 
+from crm import policy
+from crm.auth.models import User
+from crm.dedup.models import NotDuplicate
 from crm.enterprises.models import Enterprise
 from crm.errors import ValidationError
 from crm.extensions import db
@@ -125,8 +128,35 @@ def candidates(kind: str, threshold: float, limit: int = 200) -> list[Candidate]
                 continue  # two valid, different codes: two firms
             reason = "名称相同" if keys[i] == keys[j] else "名称相近"
             found.append(Candidate(a, b, score, reason))
+    pairs = db.session.execute(
+        sa.select(NotDuplicate.first_id, NotDuplicate.second_id).where(NotDuplicate.kind == kind)
+    )
+    dismissed = {(first, second) for first, second in pairs}
+    found = [c for c in found if (min(c.a.id, c.b.id), max(c.a.id, c.b.id)) not in dismissed]
     found.sort(key=lambda c: (-c.score, c.a.id, c.b.id))
     return found[:limit]
+
+
+def dismiss(user: User, kind: str, a_id: int, b_id: int) -> NotDuplicate:
+    """Record that two records are different (admins): the pair is not listed again."""
+    policy.authorize(policy.is_admin(user), "只有管理员可以处理重复记录。")
+    if kind not in KINDS or a_id == b_id:
+        raise ValidationError("无效的记录对。")
+    first, second = sorted((a_id, b_id))
+    existing = db.session.scalar(
+        sa.select(NotDuplicate).where(
+            NotDuplicate.kind == kind,
+            NotDuplicate.first_id == first,
+            NotDuplicate.second_id == second,
+        )
+    )
+    if existing is not None:
+        return existing
+    pair = NotDuplicate(kind=kind, first_id=first, second_id=second, user_id=user.id)
+    db.session.add(pair)
+    db.session.flush()
+    logger.info("%s %s and %s marked as different by %s", kind, first, second, user.username)
+    return pair
 
 
 def _researcher_pairs(people: list[Researcher]) -> list[Candidate]:

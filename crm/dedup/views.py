@@ -59,6 +59,24 @@ def merge_pair() -> Response:
     return redirect(url_for("dedup.index", kind=kind))
 
 
+@bp.route("/dismiss", methods=["POST"])
+@access(Level.ADMIN)
+def dismiss() -> Response:
+    """不是重复: the pair is two records and is not listed again."""
+    kind = request.form.get("kind", "")
+    a_id, b_id = request.form.get("a", type=int), request.form.get("b", type=int)
+    if FlaskForm().validate_on_submit() and a_id and b_id:
+        try:
+            services.dismiss(current_user, kind, a_id, b_id)
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            db.session.commit()
+            flash("已标记为不是重复，这一对不会再列出。", "success")
+    return redirect(url_for("dedup.index", kind=kind))
+
+
 @bp.route("/merges/<int:merge_id>/undo", methods=["POST"])
 @access(Level.ADMIN)
 def undo(merge_id: int) -> Response:

@@ -184,3 +184,21 @@ def test_cli_dedup(runner, make_enterprise):
 def test_institution_names_keep_their_place():
     assert services.dedup_key("浙江大学", company=False) == "浙江大学"
     assert services.dedup_key("香港理工大學（紡織及服裝學系）", company=False) == "香港理工大学纺织及服装学系"
+
+
+def test_a_pair_marked_not_duplicate_is_not_listed_again(app, client, make_user, make_enterprise):
+    admin = make_user(role=Role.ADMIN)
+    a = make_enterprise(name="嵊州市华艺纺织有限公司")
+    b = make_enterprise(name="嵊州市华美纺织有限公司")
+    assert {(p.a.id, p.b.id) for p in services.candidates("enterprises", 70)} == {(a.id, b.id)}
+    AuthActions(client).login(admin.username)
+    token = csrf_token(client, "/admin/duplicates/")
+    response = client.post(
+        "/admin/duplicates/dismiss",
+        data={"csrf_token": token, "kind": "enterprises", "a": b.id, "b": a.id},
+    )
+    assert response.status_code == 302
+    assert services.candidates("enterprises", 70) == []
+    services.dismiss(admin, "enterprises", a.id, b.id)  # twice is harmless
+    with pytest.raises(PermissionDenied):
+        services.dismiss(make_user(), "enterprises", a.id, b.id)
