@@ -30,6 +30,7 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
+from crm.matching import services as matching
 from crm.policy import Level, access
 from crm.queries import get_live
 from crm.web import save_form
@@ -250,6 +251,7 @@ def achievement(record_id: int) -> str:
     return render_template(
         "records/achievement.html",
         item=item,
+        adopters=matching.adopters(item),
         **audit.history_context(current_user, "achievement", item.id),
     )
 

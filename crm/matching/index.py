@@ -28,22 +28,24 @@ from scipy import sparse
 from crm.search.index import NAME, NORMAL, STRONG, WEAK
 from crm.search.models import SearchTerm
 
-TARGETS = ("researcher", "achievement", "institution")
+TARGETS = ("researcher", "achievement", "institution")  # who can solve a need
+ADOPTERS = ("need", "enterprise")  # who may want an achievement (成果推介)
 #: How much a term from each kind of field counts for matching. Names say who, not what they
 #: know: a need that mentions 理工 should not pull in every 理工大学.
 FIELD_WEIGHT = {NAME: 0.2, STRONG: 2.0, NORMAL: 1.0, WEAK: 0.6}
 K1, B = 1.2, 0.6
 MAX_DELTA = 20_000
-Key = tuple[int, int]  # (index into TARGETS, record id)
+Key = tuple[int, int]  # (index into the index's kinds, record id)
 
 
 @dataclass
 class MatchIndex:
     terms: dict[str, int]
     matrix: sparse.csr_matrix  # terms × documents
-    kinds: np.ndarray  # index into TARGETS, per document
+    kinds: np.ndarray  # index into `targets`, per document
     ids: np.ndarray  # record id, per document
     built_in: float = 0.0
+    targets: tuple[str, ...] = TARGETS
     stamp: int = -1  # the stored terms it was built from (see `stamp`)
     rows: int = -1  # how many stored rows of the target kinds there were (see `_row_count`)
     idf: np.ndarray | None = None  # per term
@@ -57,22 +59,22 @@ class MatchIndex:
         return len(self.ids)
 
     @classmethod
-    def build(cls, connection: sa.Connection) -> MatchIndex:
+    def build(cls, connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> MatchIndex:
         """From the stored terms, vectorised: rows come ordered by record, so a record's number
         is a running count of where the (kind, id) pair changes."""
         started = time.perf_counter()
         table = SearchTerm.__table__
         rows = connection.execute(
             sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight).where(
-                table.c.kind.in_(TARGETS), ~table.c.term.like("py%:%")
+                table.c.kind.in_(targets), ~table.c.term.like("py%:%")
             )
         ).all()  # in table order: a sequential scan, sorted below in numpy
         if not rows:
             empty = sparse.csr_matrix((0, 0), dtype=np.float32)
-            return cls({}, empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0.0)
+            return cls({}, empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0.0, targets)
         kind_col, id_col, term_col, weight_col = zip(*rows, strict=True)
         del rows
-        codes = {k: i for i, k in enumerate(TARGETS)}
+        codes = {k: i for i, k in enumerate(targets)}
         kinds_all = np.fromiter((codes[k] for k in kind_col), dtype=np.int64, count=len(kind_col))
         ids_all = np.fromiter(id_col, dtype=np.int64, count=len(id_col))
         keys, d_idx = np.unique((kinds_all << 40) | ids_all, return_inverse=True)
@@ -97,7 +99,7 @@ class MatchIndex:
         )
         kinds = (keys >> 40).astype(np.int8)
         ids = keys & ((1 << 40) - 1)
-        built = cls(terms, matrix, kinds, ids, time.perf_counter() - started)
+        built = cls(terms, matrix, kinds, ids, time.perf_counter() - started, targets)
         built.idf, built.average = idf, average
         return built
 
@@ -153,7 +155,7 @@ class MatchIndex:
             )
         ).all()
         changed: dict[Key, dict[str, float]] = {}
-        codes = {k: i for i, k in enumerate(TARGETS)}
+        codes = {k: i for i, k in enumerate(self.targets)}
         for kind, record_id, term, stored in rows:
             if kind in codes and not term.startswith(("py:", "pyi:")):
                 changed.setdefault((codes[kind], record_id), {})[term] = FIELD_WEIGHT.get(
@@ -183,9 +185,10 @@ class MatchIndex:
         return len(changed)
 
     def score(
-        self, query: dict[str, float], kinds: tuple[str, ...] = TARGETS, top: int = 10
+        self, query: dict[str, float], kinds: tuple[str, ...] | None = None, top: int = 10
     ) -> list[tuple[str, int, float, dict[str, float]]]:
         """The best `top` documents of these kinds: (kind, id, score, {term: contribution})."""
+        kinds = kinds or self.targets
         found = self._score_matrix(query, kinds, top)
         if self.delta:
             found = sorted(found + self._score_delta(query, kinds), key=lambda f: -f[2])[:top]
@@ -194,13 +197,13 @@ class MatchIndex:
     def _score_delta(
         self, query: dict[str, float], kinds: tuple[str, ...]
     ) -> list[tuple[str, int, float, dict[str, float]]]:
-        wanted = {TARGETS.index(k) for k in kinds}
+        wanted = {self.targets.index(k) for k in kinds}
         parts: dict[Key, dict[str, float]] = {}
         for term, weight in query.items():
             for key, contribution in self.delta_terms.get(term, {}).items():
                 if key[0] in wanted:
                     parts.setdefault(key, {})[term] = weight * contribution
-        return [(TARGETS[k], i, sum(p.values()), p) for (k, i), p in parts.items()]
+        return [(self.targets[k], i, sum(p.values()), p) for (k, i), p in parts.items()]
 
     def _score_matrix(
         self, query: dict[str, float], kinds: tuple[str, ...], top: int
@@ -213,8 +216,8 @@ class MatchIndex:
         scores = np.asarray(rows.T @ weights).ravel()
         if self.masked is not None:
             scores[self.masked] = 0.0
-        if set(kinds) != set(TARGETS):
-            allowed = np.isin(self.kinds, [TARGETS.index(k) for k in kinds])
+        if set(kinds) != set(self.targets):
+            allowed = np.isin(self.kinds, [self.targets.index(k) for k in kinds])
             scores = np.where(allowed, scores, 0.0)
         candidates = np.flatnonzero(scores > 0)
         if len(candidates) > top:
@@ -225,20 +228,21 @@ class MatchIndex:
         found = []
         for j, doc in enumerate(order):
             parts = {t: float(dense[i, j]) for i, (t, _) in enumerate(known) if dense[i, j] > 0}
-            found.append((TARGETS[self.kinds[doc]], int(self.ids[doc]), float(scores[doc]), parts))
+            kind = self.targets[self.kinds[doc]]
+            found.append((kind, int(self.ids[doc]), float(scores[doc]), parts))
         return found
 
 
 _lock = threading.Lock()
-_index: MatchIndex | None = None
+_indexes: dict[tuple[str, ...], MatchIndex] = {}
 
 
-def _row_count(connection: sa.Connection) -> int:
+def _row_count(connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> int:
     """Stored rows of the target kinds: counted on the (kind, record_id, term) index."""
     table = SearchTerm.__table__
     return int(
         connection.execute(
-            sa.select(sa.func.count()).select_from(table).where(table.c.kind.in_(TARGETS))
+            sa.select(sa.func.count()).select_from(table).where(table.c.kind.in_(targets))
         ).scalar_one()
     )
 
@@ -251,45 +255,48 @@ def stamp(connection: sa.Connection) -> int:
     return int(connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
 
 
-def get_index(connection: sa.Connection, saved: Path | None = None) -> MatchIndex:
-    """The process's index, rebuilt when the stored terms have changed since it was built.
-    With `saved`, a file written by an earlier process is used when it is current, and a
-    fresh build is written there for the next one."""
-    global _index
+def get_index(
+    connection: sa.Connection, saved: Path | None = None, targets: tuple[str, ...] = TARGETS
+) -> MatchIndex:
+    """The process's index of these kinds, kept current: records saved since it was built are
+    taken in; it is built (or, with `saved`, loaded from the file an earlier process left, and
+    written there for the next one) only when there is none or the delta has grown large."""
     current = stamp(connection)
-    if _index is not None and _index.stamp > current:
+    index = _indexes.get(targets)
+    if index is not None and index.stamp > current:
         # rows at the top were deleted (or a transaction we read rolled back): nothing new to
         # take in; a deleted record is dropped when results are read, and ids above `current`
         # that show up again are taken in then
         with _lock:
-            _index.stamp = min(_index.stamp, current)
-        return _index
-    if _index is not None and _index.stamp < current and len(_index.delta) < MAX_DELTA:
+            index.stamp = min(index.stamp, current)
+        return index
+    if index is not None and index.stamp < current and len(index.delta) < MAX_DELTA:
         with _lock:
-            if _index.stamp < current:
-                _index.absorb(connection, current)
-        return _index
-    if _index is None or _index.stamp != current:
+            if index.stamp < current:
+                index.absorb(connection, current)
+        return index
+    if index is None or index.stamp != current:
         with _lock:
-            if _index is None or _index.stamp != current:
+            index = _indexes.get(targets)
+            if index is None or index.stamp != current:
                 loaded = (
                     MatchIndex.load(saved, connection, current)
-                    if saved is not None and saved.exists()
+                    if saved is not None and targets == TARGETS and saved.exists()
                     else None
                 )
                 if loaded is None:
-                    loaded = MatchIndex.build(connection)
-                    loaded.stamp, loaded.rows = current, _row_count(connection)
-                    if saved is not None:
+                    loaded = MatchIndex.build(connection, targets)
+                    loaded.stamp, loaded.rows = current, _row_count(connection, targets)
+                    if saved is not None and targets == TARGETS:
                         loaded.save(saved)
-                _index = loaded
-    return _index
+                _indexes[targets] = index = loaded
+    return index
 
 
-def rebuild(connection: sa.Connection) -> MatchIndex:
-    """Build afresh (after records changed in this process; tests)."""
-    global _index
+def rebuild(connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> MatchIndex:
+    """Build afresh (tests, benchmarks)."""
     with _lock:
-        _index = MatchIndex.build(connection)
-        _index.stamp, _index.rows = stamp(connection), _row_count(connection)
-    return _index
+        index = MatchIndex.build(connection, targets)
+        index.stamp, index.rows = stamp(connection), _row_count(connection, targets)
+        _indexes[targets] = index
+    return index

@@ -16,11 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
-from crm.matching.index import TARGETS, get_index
+from crm.matching.index import ADOPTERS, TARGETS, get_index
 from crm.matching.text import get_analyzer
-from crm.needs.models import Need
+from crm.needs.models import Need, NeedStatus
 
 TITLE_BOOST = 1.5  # a need's title says what it is about; its description adds detail
 
@@ -62,13 +63,14 @@ class Query:
     via: dict[str, str]  # expanded term → the word that fired it
 
 
-def build_query(title: str | None, description: str | None = None) -> Query:
-    """Terms of a need's text with weights: title above description, literal above expanded."""
+def build_query(title: str | None, description: str | None = None, reverse: bool = False) -> Query:
+    """Terms of a need's text with weights: title above description, literal above expanded
+    (`reverse`: an achievement's text, expanded to how owners say it)."""
     analyzer = get_analyzer()
     weights: dict[str, float] = {}
     via: dict[str, str] = {}
     for text, boost in ((title, TITLE_BOOST), (description, 1.0)):
-        for term, (weight, source) in analyzer.expand(analyzer.tokens(text)).items():
+        for term, (weight, source) in analyzer.expand(analyzer.tokens(text), reverse).items():
             if weights.get(term, 0.0) < weight * boost:
                 weights[term] = weight * boost
                 if source is None:
@@ -149,3 +151,59 @@ def match_need(
     need: Need, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
 ) -> list[Candidate]:
     return match(build_query(need.title, need.description), top, kinds, saved)
+
+
+@dataclass
+class Adopter:
+    """An enterprise that may want an achievement (成果推介), and why."""
+
+    enterprise_id: int
+    name: str
+    score: float
+    reason: str  # the need (or the products) that matched
+    matched: list[MatchedTerm] = field(default_factory=list)
+
+
+def adopters(achievement: Achievement, top: int = 8) -> list[Adopter]:
+    """Enterprises whose open needs or main products match an achievement, best first: the
+    reverse of matching a need, on the same analysis and thesaurus."""
+    query = build_query(achievement.title, achievement.description, reverse=True)
+    index = get_index(db.session.connection(), targets=ADOPTERS)
+    found = index.score(query.weights, top=top * 4)
+    need_ids = [i for kind, i, _, _ in found if kind == "need"]
+    needs = {
+        n.id: n
+        for n in db.session.scalars(
+            sa.select(Need).where(
+                Need.id.in_(need_ids),
+                Need.deleted_at.is_(None),
+                Need.status.in_([NeedStatus.OPEN, NeedStatus.MATCHED]),
+            )
+        )
+    }
+    ent_ids = {i for kind, i, _, _ in found if kind == "enterprise"} | {
+        n.enterprise_id for n in needs.values()
+    }
+    enterprises = {
+        e.id: e
+        for e in db.session.scalars(
+            sa.select(Enterprise).where(Enterprise.id.in_(ent_ids), Enterprise.deleted_at.is_(None))
+        )
+    }
+    best: dict[int, Adopter] = {}
+    for kind, record_id, score, parts in found:
+        if kind == "need":
+            need = needs.get(record_id)
+            ent = enterprises.get(need.enterprise_id) if need else None
+            reason = f"需求：{need.title}" if need else ""
+        else:
+            ent = enterprises.get(record_id)
+            reason = f"主营：{ent.main_products}" if ent and ent.main_products else "企业信息"
+        if ent is None or (ent.id in best and best[ent.id].score >= score):
+            continue
+        matched = [
+            MatchedTerm(t, v, query.via.get(t))
+            for t, v in sorted(parts.items(), key=lambda p: -p[1])
+        ]
+        best[ent.id] = Adopter(ent.id, ent.name, score, reason, matched)
+    return sorted(best.values(), key=lambda a: -a.score)[:top]

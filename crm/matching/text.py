@@ -67,14 +67,27 @@ class Analyzer:
         words += [(said, 2000, None) for said in thesaurus if len(said) > 1]
         return cls(domain_words=words, stop_words=stop, thesaurus=thesaurus)
 
-    def expand(self, tokens: Iterable[str]) -> dict[str, tuple[float, str | None]]:
+    @cached_property
+    def spoken(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """The thesaurus the other way round: an expert's term → how owners say it."""
+        reverse: dict[str, list[tuple[str, float]]] = {}
+        for said, experts in self.thesaurus.items():
+            for expert, weight in experts:
+                reverse.setdefault(expert, []).append((said, weight))
+        return {k: tuple(v) for k, v in reverse.items()}
+
+    def expand(
+        self, tokens: Iterable[str], reverse: bool = False
+    ) -> dict[str, tuple[float, str | None]]:
         """Query terms with weights: the text's own tokens at 1.0, and what the thesaurus
-        maps them to at their (lower) weights, each with the token that fired it."""
+        maps them to at their (lower) weights, each with the token that fired it. `reverse`
+        goes from experts' words to owners' (an achievement looking for enterprises)."""
+        mapping = self.spoken if reverse else self.thesaurus
         terms: dict[str, tuple[float, str | None]] = {}
         for token in tokens:
             terms[token] = (1.0, None)
         for token in list(terms):
-            for expert, weight in self.thesaurus.get(token, ()):
+            for expert, weight in mapping.get(token, ()):
                 have, source = terms.get(expert, (0.0, None))
                 # the heavier expansion wins; at equal weight the longer phrase explains it
                 if have < weight or (have == weight and source and len(token) > len(source)):

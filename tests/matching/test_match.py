@@ -160,3 +160,21 @@ def test_deleting_the_newest_record_does_not_rebuild_and_hides_it(experts):
     db.session.commit()
     assert index.get_index(db.session.connection()) is built  # no rebuild
     assert newcomer.id not in [c.id for c in services.match_text("磁钢退磁", top=3)]
+
+
+def test_an_achievement_finds_the_enterprises_that_need_it(experts, make_enterprise, client, make_user):
+    from tests.conftest import AuthActions
+
+    _, achievement, need = experts
+    tie_maker = make_enterprise(name="嵊州市锦程领带有限公司", main_products="真丝领带")
+    db.session.add(Need(enterprise_id=tie_maker.id, title="领带洗后起皱", description="客户嫌皱巴巴"))
+    other = make_enterprise(name="嵊州市某茶叶公司", main_products="绿茶")
+    db.session.commit()
+    index.rebuild(db.session.connection(), index.ADOPTERS)
+    found = services.adopters(achievement)
+    assert found[0].enterprise_id == tie_maker.id and found[0].reason == "需求：领带洗后起皱"
+    assert {m.term: m.via for m in found[0].matched}.get("抗皱") in (None, "起皱")
+    assert other.id not in [a.enterprise_id for a in found]
+    AuthActions(client).login(make_user().username)
+    html = client.get(f"/achievements/{achievement.id}").get_data(as_text=True)
+    assert "成果推介" in html and "嵊州市锦程领带有限公司" in html
