@@ -83,7 +83,6 @@ def main() -> None:
         with app.app_context():
             upgrade()
             places: dict[str, Institution] = {}
-            researcher_of: dict[int, int] = {}
             people = []
             for e in experts:
                 inst = places.setdefault(
@@ -104,7 +103,6 @@ def main() -> None:
             db.session.add_all(p for _, p in people)
             db.session.commit()
             expert_of = {p.id: eid for eid, p in people}
-            researcher_of = {eid: p.id for eid, p in people}
             built = index.rebuild(db.session.connection())
             print(
                 f"{len(experts):,} experts, {len(needs)} needs; index built in "
@@ -145,7 +143,6 @@ def main() -> None:
                 f"  {ndcg(ours[q], qrels[q]):.2f}  {text[q]}  top: "
                 + " ".join(f"{e}:{qrels[q].get(e, 0)}" for e in ours[q][:10])
             )
-    del researcher_of
 
 
 if __name__ == "__main__":

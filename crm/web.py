@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template
+from flask import flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error
+
+
+def list_args() -> dict[str, str]:
+    """A list page's filter, as its pager and export links carry it (no page, no format)."""
+    return {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
 
 
 def save_form(

@@ -23,7 +23,7 @@ from crm.imports.export import ExportSpec
 from crm.imports.views import download, export_format
 from crm.matching import suggestions
 from crm.policy import Level, access
-from crm.web import save_form
+from crm.web import list_args, save_form
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
@@ -69,7 +69,7 @@ def index() -> str | Response:
         not_visited_days=None if form.not_visited.errors else form.not_visited.data,
         sort=form.sort.data or "name",
     )
-    args = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    args = list_args()
     stmt = services.list_query(filters, local_today())
     if fmt := export_format():
         return download(ExportSpec("enterprises", stmt, args), fmt)

@@ -33,7 +33,7 @@ from crm.institutions.models import (
 from crm.matching import services as matching
 from crm.policy import Level, access
 from crm.queries import get_live
-from crm.web import save_form
+from crm.web import list_args, save_form
 
 bp = Blueprint("records", __name__)
 
@@ -41,10 +41,6 @@ bp = Blueprint("records", __name__)
 def _page(stmt: sa.Select[Any]) -> Any:
     per_page = int(current_app.config["PER_PAGE"])
     return db.paginate(stmt, per_page=per_page, error_out=False)
-
-
-def _args() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
 
 
 def _back(detail: str, listing: str, record: Any) -> str:
@@ -90,10 +86,15 @@ def institutions() -> str | Response:
     q, kind = (request.args.get("q") or "").strip()[:100], request.args.get("kind") or None
     stmt = services.institution_list(q, kind)
     if fmt := export_format():
-        return download(ExportSpec("institutions", stmt, _args()), fmt)
+        return download(ExportSpec("institutions", stmt, list_args()), fmt)
     page = _page(stmt)
     return render_template(
-        "records/institutions.html", page=page, q=q, kind=kind, kinds=InstitutionKind, args=_args()
+        "records/institutions.html",
+        page=page,
+        q=q,
+        kind=kind,
+        kinds=InstitutionKind,
+        args=list_args(),
     )
 
 
@@ -173,7 +174,7 @@ def researchers() -> str | Response:
     institution_id = request.args.get("institution", type=int)
     stmt = services.researcher_list(q, institution_id)
     if fmt := export_format():
-        return download(ExportSpec("researchers", stmt, _args()), fmt)
+        return download(ExportSpec("researchers", stmt, list_args()), fmt)
     page = _page(stmt)
     return render_template(
         "records/researchers.html",
@@ -181,7 +182,7 @@ def researchers() -> str | Response:
         q=q,
         institution_id=institution_id,
         institutions=services.institutions(),
-        args=_args(),
+        args=list_args(),
     )
 
 
@@ -238,9 +239,9 @@ def achievements() -> str | Response:
     q = (request.args.get("q") or "").strip()[:100]
     stmt = services.achievement_list(q)
     if fmt := export_format():
-        return download(ExportSpec("achievements", stmt, _args()), fmt)
+        return download(ExportSpec("achievements", stmt, list_args()), fmt)
     page = _page(stmt)
-    return render_template("records/achievements.html", page=page, q=q, args=_args())
+    return render_template("records/achievements.html", page=page, q=q, args=list_args())
 
 
 @bp.route("/achievements/<int:record_id>")

@@ -106,12 +106,10 @@ def quick() -> str:
     """Type a need during a visit, see candidates at once, save it as a need in one tap."""
     q = (request.args.get("q") or "").strip()[:QUICK_LIMIT]
     found = services.match_text(q, top=15) if q else []
-    query = services.build_query(q) if q else None
     return render_template(
         "matching/quick.html",
         q=q,
         found=found,
-        said={t: v for t, v in (query.via.items() if query else [])},
         enterprises=_my_enterprises() if policy.can_write(current_user) else [],
         enterprise_id=request.args.get("enterprise", type=int),
         highlight=highlight,

@@ -20,7 +20,7 @@ from crm.needs.forms import NeedForm
 from crm.needs.models import NeedStatus
 from crm.policy import Level, access
 from crm.search.services import highlight
-from crm.web import save_form
+from crm.web import list_args, save_form
 
 bp = Blueprint("needs", __name__)
 
@@ -31,7 +31,7 @@ def index() -> str | Response:
     """All needs, filtered by status or a word of the title / enterprise; or their export."""
     status = request.args.get("status") or None
     q = (request.args.get("q") or "").strip()[:100]
-    args = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    args = list_args()
     stmt = services.list_query(status, q)
     if fmt := export_format():
         return download(ExportSpec("needs", stmt, args), fmt)

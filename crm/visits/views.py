@@ -20,7 +20,7 @@ from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.visits import services
 from crm.visits.forms import ReassignForm, TaskDoneForm, VisitEditForm, VisitForm
-from crm.web import save_form
+from crm.web import list_args, save_form
 
 bp = Blueprint("visits", __name__)
 
@@ -77,7 +77,7 @@ def tasks() -> str | Response:
     assignee_id = request.args.get("assignee", type=int)
     include_done = request.args.get("done") == "1"
     stmt = services.task_list(current_user, assignee_id, include_done)
-    args = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    args = list_args()
     if fmt := export_format():
         return download(ExportSpec("tasks", stmt, args), fmt)
     page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)

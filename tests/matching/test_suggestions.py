@@ -13,10 +13,9 @@ from crm.matching import suggestions
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import NeedStatus
 from tests.conftest import AuthActions, csrf_token
-from tests.matching.test_match import experts  # noqa: F401  (the shared fixture)
 
 
-def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):  # noqa: F811
+def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):
     people, _, need = experts
     officer = make_user()
     first = suggestions.generate(officer, need, top=3)
@@ -45,7 +44,7 @@ def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):  # noqa
     assert len(pairs) == 1 and third.added == 0 and third.refreshed == first.added - 1
 
 
-def test_accept_creates_an_intent_lead(experts, make_user):  # noqa: F811
+def test_accept_creates_an_intent_lead(experts, make_user):
     people, achievement, need = experts
     officer = make_user()
     suggestions.generate(officer, need, top=5)
@@ -63,7 +62,7 @@ def test_accept_creates_an_intent_lead(experts, make_user):  # noqa: F811
         suggestions.decide(officer, top, SuggestionStatus.REJECTED, top.version, "other")
 
 
-def test_stale_decision_and_missing_reason_are_refused(experts, make_user):  # noqa: F811
+def test_stale_decision_and_missing_reason_are_refused(experts, make_user):
     _, _, need = experts
     officer = make_user()
     suggestions.generate(officer, need, top=2)
@@ -79,7 +78,7 @@ def test_stale_decision_and_missing_reason_are_refused(experts, make_user):  # n
         suggestions.decide(officer, s, SuggestionStatus.ACCEPTED, s.version - 1)
 
 
-def test_need_page_generates_and_decides(experts, app, client, make_user):  # noqa: F811
+def test_need_page_generates_and_decides(experts, app, client, make_user):
     people, _, need = experts
     AuthActions(client).login(make_user(role=Role.ADMIN).username)
     token = csrf_token(client, f"/needs/{need.id}")
@@ -99,7 +98,7 @@ def test_need_page_generates_and_decides(experts, app, client, make_user):  # no
     assert "王志远" in page and "生成匹配" not in page  # viewers see, never act
 
 
-def test_quick_match_and_save_as_need(experts, client, make_user, make_enterprise):  # noqa: F811
+def test_quick_match_and_save_as_need(experts, client, make_user, make_enterprise):
     people, _, _ = experts
     officer = make_user(department="高新技术科")
     ent = make_enterprise(
@@ -125,7 +124,7 @@ def test_quick_match_and_save_as_need(experts, client, make_user, make_enterpris
     assert response.status_code == 403  # only one's own or the department's enterprises
 
 
-def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_user):  # noqa: F811
+def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_user):
     _, _, need = experts
     admin = make_user(role=Role.ADMIN)
     result = runner.invoke(args=["match", "--all", "--user", admin.username])
@@ -141,7 +140,7 @@ def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_u
     assert db.session.get(Suggestion, s.id).status == SuggestionStatus.CONTACTED
 
 
-def test_enterprise_page_gathers_suggestions_of_its_needs(experts, client, make_user):  # noqa: F811
+def test_enterprise_page_gathers_suggestions_of_its_needs(experts, client, make_user):
     people, _, need = experts
     admin = make_user(role=Role.ADMIN)
     AuthActions(client).login(admin.username)
