@@ -18,7 +18,7 @@ from crm.imports.models import ImportBatch
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
 from crm.matching.models import Suggestion
 from crm.needs.models import Need
-from crm.search.models import SearchTerm
+from crm.search.models import IndexVersion, MatchDoc, SearchTerm
 from crm.targets.models import Target, TargetShare
 from crm.visits.models import Task, Visit
 
@@ -46,6 +46,8 @@ __all__ = [
     "Researcher",
     "Role",
     "SearchTerm",
+    "MatchDoc",
+    "IndexVersion",
     "StageChange",
     "Suggestion",
     "Target",

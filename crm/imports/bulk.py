@@ -56,7 +56,7 @@ class Analysts:
         return not isinstance(pending, AsyncResult) or pending.ready()
 
     @staticmethod
-    def result(pending: Any) -> list[tuple[Any, ...]]:
+    def result(pending: Any) -> index.Rows:
         return pending.get() if isinstance(pending, AsyncResult) else pending
 
     def close(self) -> None:
@@ -153,6 +153,16 @@ def _insert_returning_ids(
     RETURNING of 2,000 rows costs more in building the statement than in running it).
     Elsewhere: INSERT … RETURNING in the rows' order.
     """
+    if connection.dialect.name == "sqlite":
+        # ids given up front: INSERT … RETURNING in parameter order runs one row at a time on
+        # SQLite. This transaction holds the write lock (BEGIN IMMEDIATE), so nobody else can
+        # take these ids; a deferred one would fail to upgrade its lock, never clash silently.
+        first = int(connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        connection.execute(
+            sa.insert(table), [{**row, "id": i} for i, row in zip(ids, rows, strict=True)]
+        )
+        return ids
     if connection.dialect.name != "postgresql":
         return list(
             connection.execute(
@@ -226,6 +236,9 @@ def remove_created(model: type, ids: list[int]) -> int:
             terms = SearchTerm.__table__
             connection.execute(
                 sa.delete(terms).where(terms.c.kind == kind.name, terms.c.record_id.in_(live))
+            )
+            index.write_docs(
+                connection, [{"kind": kind.name, "record_id": i, "terms": ""} for i in live]
             )
         done += len(live)
     db.session.expire_all()  # rows changed under the ORM

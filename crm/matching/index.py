@@ -1,16 +1,19 @@
 """The in-memory matching index: researchers, achievements and institutions as a term-major
 sparse matrix of BM25 contributions, built from the terms stored when each record was written.
 
-Nothing is re-tokenised here: `search_term` already holds every record's analysed terms with the
-weight of the field they came from (research directions and achievement titles above bios). A
-stored weight stands for a field-weighted term frequency, saturated the BM25 way against the
-record's total weight, and scaled by the term's rarity (idf). Scoring a query is one sparse
-row-slice and a dot product; the best few come from `argpartition`.
+Nothing is re-tokenised here: each record's analysed terms were packed into one `match_doc`
+row when it was saved, grouped by the weight of the field they came from (research directions
+and achievement titles above bios). A stored weight stands for a field-weighted term
+frequency, saturated the BM25 way against the record's total weight, and scaled by the
+term's rarity (idf). Scoring a query is one sparse row-slice and a dot product; the best few
+come from `argpartition`.
 
-Records saved after the build are absorbed without a rebuild: every save rewrites all of a
-record's terms, so the rows above the index's stamp are exactly the changed records, complete.
-Their old columns are masked and their new terms kept in a small inverted "delta" scored beside
-the matrix; past `MAX_DELTA` changed records the next use rebuilds.
+Staying current across workers: every transaction that writes docs takes the next value of
+the `docs` counter as it commits (`crm.search.index.bump`) and stamps its docs with it. A
+worker compares its index's version with the counter (one primary-key read) and takes in the
+docs stamped since: their old columns are masked and their new terms kept in a small inverted
+"delta" scored beside the matrix. A deleted record's doc is empty, so it is masked
+everywhere. Past `MAX_DELTA` changed records the next use rebuilds.
 """
 
 from __future__ import annotations
@@ -18,15 +21,19 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from scipy import sparse
 
-from crm.search.index import NAME, NORMAL, STRONG, WEAK
-from crm.search.models import SearchTerm
+from crm.search.index import NAME, NORMAL, STRONG, WEAK, unpack
+from crm.search.models import IndexVersion, MatchDoc
 
 TARGETS = ("researcher", "achievement", "institution")  # who can solve a need
 ADOPTERS = ("need", "enterprise")  # who may want an achievement (成果推介)
@@ -38,6 +45,12 @@ MAX_DELTA = 20_000
 Key = tuple[int, int]  # (index into the index's kinds, record id)
 
 
+def versions(connection: sa.Connection) -> dict[str, int]:
+    """The counters (docs, thesaurus, epoch): three rows read by primary key."""
+    table = IndexVersion.__table__
+    return {name: int(value) for name, value in connection.execute(sa.select(table))}
+
+
 @dataclass
 class MatchIndex:
     terms: dict[str, int]
@@ -46,8 +59,8 @@ class MatchIndex:
     ids: np.ndarray  # record id, per document
     built_in: float = 0.0
     targets: tuple[str, ...] = TARGETS
-    stamp: int = -1  # the stored terms it was built from (see `stamp`)
-    rows: int = -1  # how many stored rows of the target kinds there were (see `_row_count`)
+    stamp: int = -1  # the docs version it holds
+    epoch: int = 0  # the database it was built from
     idf: np.ndarray | None = None  # per term
     average: float = 1.0  # document length the BM25 saturation is relative to
     masked: np.ndarray | None = None  # documents superseded by the delta
@@ -58,35 +71,58 @@ class MatchIndex:
     def size(self) -> int:
         return len(self.ids)
 
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """(kind, id) of each document as one sorted number, for bisection."""
+        return (self.kinds.astype(np.int64) << 40) | self.ids
+
     @classmethod
     def build(cls, connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> MatchIndex:
-        """From the stored terms, vectorised: rows come ordered by record, so a record's number
-        is a running count of where the (kind, id) pair changes."""
+        """From the stored docs (one row per record), at the docs version read first: a doc
+        committed meanwhile may be read too, and is simply taken in again later."""
         started = time.perf_counter()
-        table = SearchTerm.__table__
+        counters = versions(connection)
+        table = MatchDoc.__table__
         rows = connection.execute(
-            sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight).where(
-                table.c.kind.in_(targets), ~table.c.term.like("py%:%")
+            sa.select(table.c.kind, table.c.record_id, table.c.terms).where(
+                table.c.kind.in_(targets), table.c.terms != ""
             )
-        ).all()  # in table order: a sequential scan, sorted below in numpy
+        ).all()
+        built = cls.from_docs(rows, targets)
+        built.stamp, built.epoch = counters.get("docs", 0), counters.get("epoch", 0)
+        built.built_in = time.perf_counter() - started
+        return built
+
+    @classmethod
+    def from_docs(cls, rows: Sequence[Any], targets: tuple[str, ...] = TARGETS) -> MatchIndex:
+        """Vectorised: each doc's weight groups are counted in Python; terms get their numbers
+        through one dict built in C, and everything else is numpy."""
         if not rows:
             empty = sparse.csr_matrix((0, 0), dtype=np.float32)
             return cls({}, empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0.0, targets)
-        kind_col, id_col, term_col, weight_col = zip(*rows, strict=True)
-        del rows
         codes = {k: i for i, k in enumerate(targets)}
-        kinds_all = np.fromiter((codes[k] for k in kind_col), dtype=np.int64, count=len(kind_col))
-        ids_all = np.fromiter(id_col, dtype=np.int64, count=len(id_col))
-        keys, d_idx = np.unique((kinds_all << 40) | ids_all, return_inverse=True)
-        d_idx = d_idx.astype(np.int32)
-        terms: dict[str, int] = {}
-        t_idx = np.fromiter(
-            (terms.setdefault(t, len(terms)) for t in term_col), dtype=np.int32, count=len(term_col)
+        keys = np.fromiter(
+            ((codes[kind] << 40) | record_id for kind, record_id, _ in rows),
+            dtype=np.int64,
+            count=len(rows),
         )
-        stored = np.fromiter(weight_col, dtype=np.float32, count=len(weight_col))
-        weight = stored.copy()
-        for level, value in FIELD_WEIGHT.items():
-            weight[stored == level] = value
+        order = np.argsort(keys, kind="stable")  # documents in key order: found by bisection
+        words: list[str] = []
+        counts: list[int] = []
+        group_weights: list[float] = []
+        group_docs: list[int] = []
+        for doc, position in enumerate(order.tolist()):
+            for weight, group in unpack(rows[position][2]):
+                words += group
+                counts.append(len(group))
+                group_weights.append(FIELD_WEIGHT.get(weight, weight))
+                group_docs.append(doc)
+        terms = {w: i for i, w in enumerate(dict.fromkeys(words))}
+        t_idx = np.fromiter(map(terms.__getitem__, words), dtype=np.int32, count=len(words))
+        del words
+        repeat = np.array(counts, dtype=np.int64)
+        d_idx = np.repeat(np.array(group_docs, dtype=np.int32), repeat)
+        weight = np.repeat(np.array(group_weights, dtype=np.float32), repeat)
         n_docs = len(keys)
         length = np.bincount(d_idx, weights=weight, minlength=n_docs)
         average = float(length.mean())
@@ -97,9 +133,10 @@ class MatchIndex:
         matrix = sparse.csr_matrix(
             (contribution.astype(np.float32), (t_idx, d_idx)), shape=(len(terms), n_docs)
         )
-        kinds = (keys >> 40).astype(np.int8)
-        ids = keys & ((1 << 40) - 1)
-        built = cls(terms, matrix, kinds, ids, time.perf_counter() - started, targets)
+        sorted_keys = keys[order]
+        kinds = (sorted_keys >> 40).astype(np.int8)
+        ids = sorted_keys & ((1 << 40) - 1)
+        built = cls(terms, matrix, kinds, ids, 0.0, targets)
         built.idf, built.average = idf, average
         return built
 
@@ -115,24 +152,20 @@ class MatchIndex:
             kinds=self.kinds,
             ids=self.ids,
             terms=np.array(list(self.terms), dtype=object),
-            stamp=np.array([self.stamp]),
-            rows=np.array([self.rows]),
+            stamp=np.array([self.stamp, self.epoch]),
             idf=self.idf if self.idf is not None else np.zeros(0, np.float32),
             average=np.array([self.average]),
         )
         os.replace(tmp, path)  # readers never see half a file
 
     @classmethod
-    def load(cls, path: Path, connection: sa.Connection, expected_stamp: int) -> MatchIndex | None:
-        """A saved index, if it was built from the terms the database holds now: the same
-        stamp and the same number of rows (SQLite can hand out a rolled-back id again, so the
-        stamp alone could match a file built from terms that were never committed)."""
+    def load(cls, path: Path, current: dict[str, int]) -> MatchIndex | None:
+        """A saved index of this database no newer than its docs; what changed since it was
+        saved is taken in by `absorb`."""
         try:
             with np.load(path, allow_pickle=True) as saved:  # our own file, written by `save`
-                if int(saved["stamp"][0]) != expected_stamp:
-                    return None
-                saved_rows = int(saved["rows"][0])
-                if saved_rows != _row_count(connection):
+                stamp, epoch = (int(v) for v in saved["stamp"])
+                if epoch != current.get("epoch", 0) or stamp > current.get("docs", 0):
                     return None
                 matrix = sparse.csr_matrix(
                     (saved["data"], saved["indices"], saved["indptr"]),
@@ -143,35 +176,45 @@ class MatchIndex:
                 loaded.idf, loaded.average = saved["idf"], float(saved["average"][0])
         except (OSError, KeyError, ValueError):
             return None
-        loaded.stamp, loaded.rows = expected_stamp, int(saved_rows)
+        loaded.stamp, loaded.epoch = stamp, epoch
         return loaded
 
     def absorb(self, connection: sa.Connection, current: int) -> int:
-        """Take in the records whose terms were written since the stamp; returns how many."""
-        table = SearchTerm.__table__
-        rows = connection.execute(  # an id range on the primary key; kinds are sorted out below
-            sa.select(table.c.kind, table.c.record_id, table.c.term, table.c.weight).where(
-                table.c.id > self.stamp, table.c.id <= current
-            )
-        ).all()
-        changed: dict[Key, dict[str, float]] = {}
-        codes = {k: i for i, k in enumerate(self.targets)}
-        for kind, record_id, term, stored in rows:
-            if kind in codes and not term.startswith(("py:", "pyi:")):
-                changed.setdefault((codes[kind], record_id), {})[term] = FIELD_WEIGHT.get(
-                    stored, stored
-                )
-        keys = (self.kinds.astype(np.int64) << 40) | self.ids  # sorted: built by np.unique
+        """Take in the docs stamped after this index's version, up to `current`; returns how
+        many records changed."""
+        table = MatchDoc.__table__
+        # kinds are sorted out here: a kind filter in SQL leads SQLite to the primary key
+        # (a scan of every researcher) instead of the version index
+        changed = sa.select(table.c.kind, table.c.record_id, table.c.terms).where(
+            table.c.version > self.stamp, table.c.version <= current
+        )
+        rows = [row for row in connection.execute(changed) if row.kind in self.targets]
+        self.take(rows)
+        self.stamp = current
+        return len(rows)
+
+    def take(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """Replace these records' documents by the given packed terms (empty: deleted)."""
+        keys = self.keys
         if self.masked is None:
             self.masked = np.zeros(self.size, dtype=bool)
+        codes = {k: i for i, k in enumerate(self.targets)}
         unseen = float(np.log1p((self.size + 0.5) / 1.5))  # a term no built record has
-        for key, weights in changed.items():
+        for kind, record_id, packed in rows:
+            key = (codes[kind], record_id)
             wanted = (key[0] << 40) | key[1]
             position = int(np.searchsorted(keys, wanted))
             if position < len(keys) and keys[position] == wanted:
                 self.masked[position] = True
             for term in self.delta.pop(key, {}):
                 self.delta_terms[term].pop(key, None)
+            weights = {
+                term: FIELD_WEIGHT.get(weight, weight)
+                for weight, group in unpack(packed)
+                for term in group
+            }
+            if not weights:
+                continue  # deleted
             length = sum(weights.values())
             norm = K1 * (1 - B + B * length / self.average)
             contributions = {}
@@ -181,8 +224,6 @@ class MatchIndex:
                 contributions[term] = idf * weight * (K1 + 1) / (weight + norm)
                 self.delta_terms.setdefault(term, {})[key] = contributions[term]
             self.delta[key] = contributions
-        self.stamp = current
-        return len(changed)
 
     def score(
         self, query: dict[str, float], kinds: tuple[str, ...] | None = None, top: int = 10
@@ -200,7 +241,7 @@ class MatchIndex:
         wanted = {self.targets.index(k) for k in kinds}
         parts: dict[Key, dict[str, float]] = {}
         for term, weight in query.items():
-            for key, contribution in self.delta_terms.get(term, {}).items():
+            for key, contribution in list(self.delta_terms.get(term, {}).items()):
                 if key[0] in wanted:
                     parts.setdefault(key, {})[term] = weight * contribution
         return [(self.targets[k], i, sum(p.values()), p) for (k, i), p in parts.items()]
@@ -234,69 +275,57 @@ class MatchIndex:
 
 
 _lock = threading.Lock()
-_indexes: dict[tuple[str, ...], MatchIndex] = {}
+_process_indexes: dict[tuple[str, ...], MatchIndex] = {}
 
 
-def _row_count(connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> int:
-    """Stored rows of the target kinds: counted on the (kind, record_id, term) index."""
-    table = SearchTerm.__table__
-    return int(
-        connection.execute(
-            sa.select(sa.func.count()).select_from(table).where(table.c.kind.in_(targets))
-        ).scalar_one()
-    )
-
-
-def stamp(connection: sa.Connection) -> int:
-    """Changes whenever terms are written: every save of a record inserts its terms anew, so
-    the highest row id moves (an index lookup, not a scan). A record deleted since the index
-    was built is dropped when results are read."""
-    table = SearchTerm.__table__
-    return int(connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
+def _indexes() -> dict[tuple[str, ...], MatchIndex]:
+    """This app's indexes (two apps in one process are two workers, as in the tests)."""
+    if has_app_context():
+        return current_app.extensions.setdefault("match_indexes", {})
+    return _process_indexes
 
 
 def get_index(
     connection: sa.Connection, saved: Path | None = None, targets: tuple[str, ...] = TARGETS
 ) -> MatchIndex:
-    """The process's index of these kinds, kept current: records saved since it was built are
-    taken in; it is built (or, with `saved`, loaded from the file an earlier process left, and
-    written there for the next one) only when there is none or the delta has grown large."""
-    current = stamp(connection)
-    index = _indexes.get(targets)
-    if index is not None and index.stamp > current:
-        # rows at the top were deleted (or a transaction we read rolled back): nothing new to
-        # take in; a deleted record is dropped when results are read, and ids above `current`
-        # that show up again are taken in then
-        with _lock:
-            index.stamp = min(index.stamp, current)
+    """The app's index of these kinds, kept current: docs committed since it was built are
+    taken in; it is built (or, with `saved`, loaded from the file an earlier process left and
+    brought up to date) only when there is none, the database is another one, or the delta
+    has grown large."""
+    current = versions(connection)
+    docs, epoch = current.get("docs", 0), current.get("epoch", 0)
+    indexes = _indexes()
+    index = indexes.get(targets)
+    if index is not None and index.epoch == epoch and index.stamp == docs:
         return index
-    if index is not None and index.stamp < current and len(index.delta) < MAX_DELTA:
-        with _lock:
-            if index.stamp < current:
-                index.absorb(connection, current)
-        return index
-    if index is None or index.stamp != current:
-        with _lock:
-            index = _indexes.get(targets)
-            if index is None or index.stamp != current:
-                loaded = (
-                    MatchIndex.load(saved, connection, current)
-                    if saved is not None and targets == TARGETS and saved.exists()
-                    else None
-                )
-                if loaded is None:
-                    loaded = MatchIndex.build(connection, targets)
-                    loaded.stamp, loaded.rows = current, _row_count(connection, targets)
-                    if saved is not None and targets == TARGETS:
-                        loaded.save(saved)
-                _indexes[targets] = index = loaded
+    with _lock:
+        index = indexes.get(targets)
+        if index is not None and index.epoch == epoch and index.stamp == docs:
+            return index
+        if index is None or index.epoch != epoch or index.stamp > docs:
+            index = None
+            if saved is not None and targets == TARGETS and saved.exists():
+                index = MatchIndex.load(saved, current)
+        if index is not None and index.stamp < docs:
+            took = index.absorb(connection, docs)
+            if len(index.delta) > MAX_DELTA:
+                index = None
+            elif saved is not None and targets == TARGETS and took > SAVE_AFTER:
+                index.save(saved)
+        if index is None:
+            index = MatchIndex.build(connection, targets)
+            if saved is not None and targets == TARGETS:
+                index.save(saved)
+        indexes[targets] = index
     return index
+
+
+SAVE_AFTER = 1000  # records taken in before a loaded index is saved again
 
 
 def rebuild(connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> MatchIndex:
     """Build afresh (tests, benchmarks)."""
     with _lock:
         index = MatchIndex.build(connection, targets)
-        index.stamp, index.rows = stamp(connection), _row_count(connection, targets)
-        _indexes[targets] = index
+        _indexes()[targets] = index
     return index

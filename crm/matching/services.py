@@ -19,7 +19,7 @@ from flask import current_app
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
-from crm.matching.index import ADOPTERS, TARGETS, get_index
+from crm.matching.index import ADOPTERS, TARGETS, MatchIndex, get_index
 from crm.matching.text import get_analyzer
 from crm.needs.models import Need, NeedStatus
 
@@ -120,22 +120,36 @@ def saved_index_path() -> Path:
     return folder / f"match-index-{hashlib.sha1(url.encode()).hexdigest()[:12]}.npz"  # noqa: S324
 
 
+def current_index(saved: Path | None = None) -> MatchIndex:
+    """The matching index, up to date with what is committed."""
+    return get_index(db.session.connection(), saved)
+
+
+def matched_terms(parts: dict[str, float], query: Query) -> list[MatchedTerm]:
+    """Each matched term with its contribution and the owner's word behind it, largest first."""
+    return [
+        MatchedTerm(term, value, query.via.get(term))
+        for term, value in sorted(parts.items(), key=lambda p: -p[1])
+    ]
+
+
+def explain(parts: dict[str, float], query: Query) -> list[dict[str, Any]]:
+    """What a suggestion keeps of why it was made."""
+    return [m.as_dict() for m in matched_terms(parts, query)]
+
+
 def match(
     query: Query, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
 ) -> list[Candidate]:
     """The best candidates for a query, best first, with what matched."""
-    index = get_index(db.session.connection(), saved)
-    found = index.score(query.weights, kinds, top)
+    found = current_index(saved).score(query.weights, kinds, top)
     names = _names(found)
     result = []
     for kind, record_id, score, parts in found:
         if (kind, record_id) not in names:  # deleted since the index was built
             continue
         name, institution = names[(kind, record_id)]
-        matched = [
-            MatchedTerm(term, value, query.via.get(term))
-            for term, value in sorted(parts.items(), key=lambda p: -p[1])
-        ]
+        matched = matched_terms(parts, query)
         result.append(Candidate(kind, record_id, name, institution, score, matched))
     return result
 
@@ -201,9 +215,5 @@ def adopters(achievement: Achievement, top: int = 8) -> list[Adopter]:
             reason = f"主营：{ent.main_products}" if ent and ent.main_products else "企业信息"
         if ent is None or (ent.id in best and best[ent.id].score >= score):
             continue
-        matched = [
-            MatchedTerm(t, v, query.via.get(t))
-            for t, v in sorted(parts.items(), key=lambda p: -p[1])
-        ]
-        best[ent.id] = Adopter(ent.id, ent.name, score, reason, matched)
+        best[ent.id] = Adopter(ent.id, ent.name, score, reason, matched_terms(parts, query))
     return sorted(best.values(), key=lambda a: -a.score)[:top]

@@ -7,8 +7,12 @@ rejected pair is never suggested again for that need. Accepting creates a cooper
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import logging
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,15 +20,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from crm import policy
+from crm.audit import services as audit
 from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.db import utcnow
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
+from crm.imports.bulk import Analysts, Creator, default_workers
 from crm.institutions.models import Achievement, Researcher
 from crm.matching import services
+from crm.matching.index import MatchIndex
 from crm.matching.models import Suggestion, SuggestionStatus
+from crm.matching.text import get_analyzer
 from crm.needs.models import Need, NeedStatus
 
 logger = logging.getLogger(__name__)
@@ -37,7 +45,8 @@ REJECT_REASONS = {
     "too_costly": "费用谈不拢",
     "other": "其他",
 }
-BATCH = 200
+BATCH = 1000  # needs a chunk: one commit each
+MOVED = 0.01  # an undecided suggestion is rewritten when its score moves by more than this
 COLUMN = {
     "researcher": "researcher_id",
     "achievement": "achievement_id",
@@ -83,41 +92,91 @@ def for_need(need: Need) -> list[Suggestion]:
     )
 
 
+Key = tuple[str, int]  # (candidate kind, candidate id)
+
+
+@dataclass
+class Known:
+    """What a need already has for one candidate."""
+
+    id: int
+    status: SuggestionStatus
+    score: float
+
+
+def _known(need_ids: list[int]) -> dict[int, dict[Key, Known]]:
+    """The suggestions these needs have, by need and candidate: one query."""
+    out: dict[int, dict[Key, Known]] = {i: {} for i in need_ids}
+    rows = db.session.execute(
+        sa.select(
+            Suggestion.id,
+            Suggestion.need_id,
+            Suggestion.researcher_id,
+            Suggestion.achievement_id,
+            Suggestion.institution_id,
+            Suggestion.status,
+            Suggestion.score,
+        ).where(Suggestion.need_id.in_(need_ids))
+    )
+    for sid, need_id, researcher, achievement, institution, status, score in rows:
+        kind, record_id = next(
+            (k, v)
+            for k, v in zip(COLUMN, (researcher, achievement, institution), strict=True)
+            if v is not None
+        )
+        out[need_id][(kind, record_id)] = Known(sid, status, score)
+    return out
+
+
+def _plan(
+    found: list[tuple[Key, float, list[dict[str, Any]]]], known: dict[Key, Known], top: int
+) -> Iterator[tuple[str, Key, float, list[dict[str, Any]]]]:
+    """What to do with each candidate, best first, until `top` are shown: "add" a new one,
+    "refresh" an undecided one whose score moved, "keep" a decided or unchanged one. A
+    rejected pair is skipped: never suggested again."""
+    shown = 0
+    for key, score, explanation in found:
+        current = known.get(key)
+        if current is not None and current.status == SuggestionStatus.REJECTED:
+            continue
+        if current is None:
+            yield "add", key, score, explanation
+        elif current.status == SuggestionStatus.NEW and abs(current.score - score) > MOVED * score:
+            yield "refresh", key, score, explanation
+        else:
+            yield "keep", key, score, explanation
+        shown += 1
+        if shown >= top:
+            return
+
+
 def generate(user: User, need: Need, top: int = 10) -> Generated:
     """Match the need and keep the best candidates as suggestions."""
     policy.authorize(policy.can_write(user), "只有联络员和管理员可以生成匹配。")
-    existing = {
-        (kind, getattr(s, column)): s
-        for s in db.session.scalars(sa.select(Suggestion).where(Suggestion.need_id == need.id))
-        for kind, column in COLUMN.items()
-        if getattr(s, column) is not None
-    }
-    rejected = {key for key, s in existing.items() if s.status == SuggestionStatus.REJECTED}
-    found = services.match_need(need, top=top + len(rejected))
+    known = _known([need.id])[need.id]
+    rejected = sum(k.status == SuggestionStatus.REJECTED for k in known.values())
+    found = [
+        ((c.kind, c.id), c.score, [m.as_dict() for m in c.matched])
+        for c in services.match_need(need, top=top + rejected)
+    ]
     result = Generated()
-    for candidate in found:
-        key = (candidate.kind, candidate.id)
-        if key in rejected:
-            continue
-        explanation = [m.as_dict() for m in candidate.matched]
-        suggestion = existing.get(key)
-        if suggestion is None:
+    for action, key, score, explanation in _plan(found, known, top):
+        if action == "add":
             db.session.add(
                 Suggestion(
                     need_id=need.id,
-                    score=candidate.score,
+                    score=score,
                     matched_terms=explanation,
-                    **{COLUMN[candidate.kind]: candidate.id},
+                    **{COLUMN[key[0]]: key[1]},
                 )
             )
             result.added += 1
-        elif suggestion.status == SuggestionStatus.NEW:
-            suggestion.score, suggestion.matched_terms = candidate.score, explanation
+        elif action == "refresh":
+            suggestion = db.session.get(Suggestion, known[key].id)
+            suggestion.score, suggestion.matched_terms = score, explanation
             result.refreshed += 1
         else:
             result.kept += 1
-        if result.added + result.refreshed + result.kept >= top:
-            break
     db.session.flush()
     logger.info("Need %r matched by %s: %s", need, user.username, result)
     return result
@@ -158,27 +217,121 @@ def generate_for_enterprise(user: User, enterprise_id: int, top: int = 10) -> Ge
 
 
 def generate_all(
-    user: User, top: int = 10, progress: Callable[[int, int], None] | None = None
+    user: User,
+    top: int = 10,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> Generated:
-    """Every open need (the nightly batch and `crm match --all`); committed per chunk so a long
-    run keeps what it has done, and safe to run again: it adds only what is new."""
-    ids = list(
-        db.session.scalars(
-            sa.select(Need.id)
+    """Every open need (the nightly batch and `crm match --all`), in chunks: needs are scored
+    against the index in worker processes (forked, so they share the index) while this one
+    writes the previous chunk: its existing suggestions in one query, new ones inserted in
+    bulk with the same audit entries a save writes, then a commit, so a long run keeps what
+    it has done. Safe to run again: it adds only what is new and never touches a decided
+    suggestion."""
+    policy.authorize(policy.can_write(user), "只有联络员和管理员可以生成匹配。")
+    rejected = {
+        need_id: count
+        for need_id, count in db.session.execute(
+            sa.select(Suggestion.need_id, sa.func.count())
+            .where(Suggestion.status == SuggestionStatus.REJECTED)
+            .group_by(Suggestion.need_id)
+        )
+    }
+    needs = [
+        (need_id, title, description, rejected.get(need_id, 0))
+        for need_id, title, description in db.session.execute(
+            sa.select(Need.id, Need.title, Need.description)
             .where(Need.status == NeedStatus.OPEN, Need.deleted_at.is_(None))
             .order_by(Need.id)
         )
-    )
-    total = Generated()
-    for start in range(0, len(ids), BATCH):
-        for need in db.session.scalars(
-            sa.select(Need).where(Need.id.in_(ids[start : start + BATCH]))
-        ):
-            total += generate(user, need, top)
-        db.session.commit()
-        if progress is not None:
-            progress(min(start + BATCH, len(ids)), len(ids))
+    ]
+    chunks = [needs[start : start + BATCH] for start in range(0, len(needs), BATCH)]
+    total, done = Generated(), 0
+    with audit.acting_as(user.id), _scorers(services.current_index(), len(chunks), workers) as run:
+        for scored in run(functools.partial(_score, top=top), chunks):
+            total += _write_chunk(scored, top)
+            db.session.commit()
+            done += len(scored)
+            if progress is not None:
+                progress(done, len(needs))
+    logger.info("Batch matching of %d open needs by %s: %s", len(needs), user.username, total)
     return total
+
+
+Scored = list[tuple[int, list[tuple[Key, float, list[dict[str, Any]]]]]]
+_batch_index: MatchIndex | None = None  # a scoring worker's, inherited from its parent
+
+
+def _score(needs: list[tuple[int, str, str | None, int]], top: int) -> Scored:
+    """Candidates of each need (top, plus as many as it has rejected), explained. Top-level,
+    so worker processes run it."""
+    index = _batch_index
+    out = []
+    for need_id, title, description, rejected in needs:
+        query = services.build_query(title, description)
+        found = index.score(query.weights, top=top + rejected)
+        out.append(
+            (
+                need_id,
+                [
+                    ((kind, i), score, services.explain(parts, query))
+                    for kind, i, score, parts in found
+                ],
+            )
+        )
+    return out
+
+
+@contextlib.contextmanager
+def _scorers(
+    index: MatchIndex, chunks: int, workers: int | None
+) -> Iterator[Callable[..., Iterator[Scored]]]:
+    """`map` over chunks: in forked workers when there are several chunks and cores, so
+    scoring runs beside the writing; in this process otherwise."""
+    global _batch_index
+    _batch_index = index
+    workers = default_workers() if workers is None else workers
+    if chunks < 2 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield map
+        return
+    get_analyzer().tokens("预热")  # jieba loaded once, inherited by the workers
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield pool.imap  # in order, a chunk at a time
+
+
+def _write_chunk(scored: Scored, top: int) -> Generated:
+    known = _known([need_id for need_id, _ in scored])
+    result = Generated()
+    creator = Creator(Suggestion, Analysts(0))
+    as_json = db.session.connection().dialect.name == "postgresql"  # COPY takes it as text
+    refresh: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+    for need_id, found in scored:
+        mine = known[need_id]
+        for action, key, score, explanation in _plan(found, mine, top):
+            if action == "add":
+                creator.add(
+                    {
+                        "need_id": need_id,
+                        "score": score,
+                        "matched_terms": json.dumps(explanation) if as_json else explanation,
+                        "status": SuggestionStatus.NEW.value,
+                        **{c: None for c in COLUMN.values()},
+                        COLUMN[key[0]]: key[1],
+                    }
+                )
+                result.added += 1
+            elif action == "refresh":
+                refresh[mine[key].id] = (score, explanation)
+                result.refreshed += 1
+            else:
+                result.kept += 1
+    creator.finish()
+    for suggestion in db.session.scalars(
+        sa.select(Suggestion).where(Suggestion.id.in_(list(refresh)))
+    ):  # few: scores move only when the records or the thesaurus changed
+        suggestion.score, suggestion.matched_terms = refresh[suggestion.id]
+    db.session.flush()
+    return result
 
 
 def partner_name(s: Suggestion) -> str:

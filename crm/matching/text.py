@@ -26,7 +26,6 @@ from pathlib import Path
 
 import jieba
 import opencc
-from pypinyin import lazy_pinyin
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "seeds" / "dictionary"
 
@@ -212,6 +211,14 @@ def pinyin_keys(text: str | None) -> tuple[str, str]:
         for ch, s in zip(_chunks(normal), syllables, strict=False)
     )
     return full, initials
+
+
+def lazy_pinyin(text: str, **kwargs: object) -> list[str]:
+    """pypinyin's, imported on first use: its phrase tables take a quarter of a second to load,
+    which a `crm match` that never needs pinyin should not pay."""
+    from pypinyin import lazy_pinyin as convert  # noqa: PLC0415
+
+    return convert(text, **kwargs)
 
 
 def _chunks(text: str) -> Iterable[str]:

@@ -22,10 +22,14 @@ from crm.enterprises.models import Enterprise, EnterpriseAlias
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
 from crm.matching.text import core_name, get_analyzer, normalise, pinyin_syllables
 from crm.needs.models import Need
-from crm.search.models import SearchTerm
+from crm.search.models import IndexVersion, MatchDoc, SearchTerm
 
 NAME, STRONG, NORMAL, WEAK = 3.0, 2.0, 1.0, 0.5
 MAX_TERM = 64
+PINYIN = ("py:", "pyi:")  # search keys, not words: never matched on
+# packed terms: weight GROUP_MARK terms joined by TERM_MARK, groups joined by GROUP_END
+GROUP_END, GROUP_MARK, TERM_MARK = "\x1e", "\x1d", "\x1f"
+_NO_MARKS = str.maketrans("", "", "\x1c\x1d\x1e\x1f")
 
 
 @dataclass(frozen=True)
@@ -165,34 +169,90 @@ def analyse(kind_name: str, records: list[dict[str, Any]]) -> list[dict[str, flo
     return out
 
 
+def pack(terms: dict[str, float]) -> str:
+    """A record's terms in one string, grouped by weight (pinyin keys left out): what the
+    matching index reads instead of one row per term."""
+    groups: dict[float, list[str]] = {}
+    for term, weight in terms.items():
+        if not term.startswith(PINYIN) and (clean := term.translate(_NO_MARKS)):
+            groups.setdefault(weight, []).append(clean)
+    return GROUP_END.join(
+        f"{weight:g}{GROUP_MARK}{TERM_MARK.join(words)}" for weight, words in groups.items()
+    )
+
+
+def unpack(packed: str) -> Iterable[tuple[float, list[str]]]:
+    """(weight, terms) groups of a packed string; nothing for a deleted record."""
+    if not packed:
+        return
+    for group in packed.split(GROUP_END):
+        weight, _, words = group.partition(GROUP_MARK)
+        yield float(weight), words.split(TERM_MARK)
+
+
 TERM_COLUMNS = ("kind", "record_id", "term", "weight")
+DOC_COLUMNS = ("kind", "record_id", "terms")
 
 
-def term_rows(
-    kind_name: str, ids: list[int], records: list[dict[str, Any]]
-) -> list[tuple[Any, ...]]:
-    """Index rows of new records (an import's), in the postings index's order, which makes
-    inserting them a third faster. Top-level, so worker processes can build them."""
-    rows = [
-        (kind_name, record_id, term, weight)
-        for record_id, terms in zip(ids, analyse(kind_name, records), strict=True)
-        for term, weight in terms.items()
-    ]
+@dataclass
+class Rows:
+    """What new records add to the index: search rows and one packed doc each."""
+
+    terms: list[tuple[Any, ...]]
+    docs: list[tuple[Any, ...]]
+
+
+def term_rows(kind_name: str, ids: list[int], records: list[dict[str, Any]]) -> Rows:
+    """Index rows of new records (an import's), search rows in the postings index's order,
+    which makes inserting them a third faster. Top-level, so worker processes build them."""
+    rows, docs = [], []
+    for record_id, terms in zip(ids, analyse(kind_name, records), strict=True):
+        rows.extend((kind_name, record_id, term, weight) for term, weight in terms.items())
+        docs.append((kind_name, record_id, pack(terms)))
     rows.sort(key=lambda row: row[2])
-    return rows
+    return Rows(rows, docs)
 
 
-def insert_term_rows(connection: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
-    insert_rows(connection, SearchTerm.__table__, rows, columns=TERM_COLUMNS)
+def insert_term_rows(connection: sa.Connection, rows: Rows) -> None:
+    """Rows of records that had none (new ones)."""
+    insert_rows(connection, SearchTerm.__table__, rows.terms, columns=TERM_COLUMNS)
+    insert_rows(connection, MatchDoc.__table__, rows.docs, columns=DOC_COLUMNS)
+    changed(connection)
 
 
-def _rows(kind: Kind, record: Any) -> list[dict[str, Any]]:
-    if getattr(record, "deleted_at", None) is not None:
-        return []
-    return [
-        {"kind": kind.name, "record_id": record.id, "term": t, "weight": w}
-        for t, w in terms_of(kind, record).items()
-    ]
+def write_docs(connection: sa.Connection, docs: list[dict[str, Any]]) -> None:
+    """Replace these records' packed docs (an empty one: the record is gone)."""
+    table = MatchDoc.__table__
+    for kind_name in {d["kind"] for d in docs}:
+        ids = [d["record_id"] for d in docs if d["kind"] == kind_name]
+        for start in range(0, len(ids), 1000):
+            connection.execute(
+                sa.delete(table).where(
+                    table.c.kind == kind_name, table.c.record_id.in_(ids[start : start + 1000])
+                )
+            )
+    if docs:
+        connection.execute(sa.insert(table), docs)
+        changed(connection)
+
+
+def changed(connection: sa.Connection) -> None:
+    """Note that this transaction wrote docs: its commit takes the next version."""
+    connection.info["match_changed"] = True
+
+
+def bump(connection: sa.Connection, name: str = "docs") -> int:
+    """The next version of a counter, in commit order (the row stays locked until commit);
+    the docs written by this transaction are stamped with it."""
+    table = IndexVersion.__table__
+    connection.execute(sa.update(table).where(table.c.name == name).values(value=table.c.value + 1))
+    value = int(
+        connection.execute(sa.select(table.c.value).where(table.c.name == name)).scalar_one()
+    )
+    if name == "docs":
+        docs = MatchDoc.__table__
+        connection.execute(sa.update(docs).where(docs.c.version.is_(None)).values(version=value))
+    return value
 
 
 def write(connection: sa.Connection, records: Iterable[tuple[Kind, Any]]) -> None:
@@ -206,9 +266,18 @@ def write(connection: sa.Connection, records: Iterable[tuple[Kind, Any]]) -> Non
         connection.execute(
             sa.delete(table).where(table.c.kind == kind_name, table.c.record_id.in_(ids))
         )
-    rows = [row for kind, record in records for row in _rows(kind, record)]
+    rows, docs = [], []
+    for kind, record in records:
+        gone = getattr(record, "deleted_at", None) is not None
+        terms = {} if gone else terms_of(kind, record)
+        rows += [
+            {"kind": kind.name, "record_id": record.id, "term": t, "weight": w}
+            for t, w in terms.items()
+        ]
+        docs.append({"kind": kind.name, "record_id": record.id, "terms": pack(terms)})
     if rows:
         connection.execute(sa.insert(table), rows)
+    write_docs(connection, docs)
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -238,6 +307,7 @@ def _after_flush_postexec(session: Session, _context: Any) -> None:
         connection.execute(
             sa.delete(table).where(table.c.kind == kind_name, table.c.record_id == record_id)
         )
+    write_docs(connection, [{"kind": k, "record_id": i, "terms": ""} for k, i in gone])
     with session.no_autoflush:
         write(connection, ((KINDS[k], obj) for (k, _), obj in pending.items() if obj is not None))
 
@@ -246,17 +316,36 @@ def _after_rollback(session: Session, _previous_transaction: Any) -> None:
     session.info.pop("search_pending", None)
 
 
+def _before_commit(session: Session) -> None:
+    """Stamp the docs this transaction wrote with the next version, last thing before the
+    commit (so the counter's row is locked only for the commit itself)."""
+    session.flush()  # commit flushes after this hook; the hook must see those writes
+    if session.in_transaction():
+        connection = session.connection()  # the one it wrote with (one database)
+        if connection.info.pop("match_changed", False):
+            bump(connection)
+
+
+def _forget_changes(connection: sa.Connection) -> None:
+    """A rolled-back transaction's docs are gone: nothing to stamp on the next commit."""
+    connection.info.pop("match_changed", None)
+
+
 def install(session_class: type[Session]) -> None:
     if not event.contains(session_class, "after_flush", _after_flush):
         event.listen(session_class, "after_flush", _after_flush)
         event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
         event.listen(session_class, "after_soft_rollback", _after_rollback)
+        event.listen(session_class, "before_commit", _before_commit)
+    if not event.contains(sa.Engine, "rollback", _forget_changes):
+        event.listen(sa.Engine, "rollback", _forget_changes)
 
 
 def reindex(session: Session, batch: int = 2000) -> int:
     """Rebuild the whole index (after a migration, or to apply a new dictionary)."""
     connection = session.connection()
     connection.execute(sa.delete(SearchTerm.__table__))
+    connection.execute(sa.delete(MatchDoc.__table__))
     total = 0
     for kind in KINDS.values():
         last_id = 0

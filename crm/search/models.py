@@ -29,3 +29,30 @@ class SearchTerm(Base):
 
     def __repr__(self) -> str:
         return f"<SearchTerm {self.kind}:{self.record_id} {self.term!r} {self.weight}>"
+
+
+class MatchDoc(Base):
+    """All of one record's terms packed in one row, written with its search terms: the
+    matching index is built from these (100k rows, not 3 million) and a worker takes in the
+    rows whose `version` is newer than its own. A deleted record keeps an empty row, so
+    every worker learns it is gone."""
+
+    __tablename__ = "match_doc"
+
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    record_id: Mapped[int] = mapped_column(primary_key=True)
+    terms: Mapped[str] = mapped_column(sa.Text, default="")  # see `crm.search.index.pack`
+    # NULL until the writing transaction commits; then the version it committed as
+    version: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+
+
+class IndexVersion(Base):
+    """Counters bumped by every transaction that changes what matching reads. The bump is an
+    UPDATE of one row, so it holds that row's lock until commit: versions are handed out
+    in commit order, and a worker that has seen version N has seen everything up to N.
+    `epoch` names the database, so an index file saved for another one is never loaded."""
+
+    __tablename__ = "index_version"
+
+    name: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # docs, thesaurus, epoch
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)

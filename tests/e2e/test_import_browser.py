@@ -18,7 +18,9 @@ def _live_researchers(app) -> list[str]:
     with app.app_context():
         return list(
             db.session.scalars(
-                sa.select(Researcher.name).where(Researcher.deleted_at.is_(None)).order_by(Researcher.name)
+                sa.select(Researcher.name)
+                .where(Researcher.deleted_at.is_(None))
+                .order_by(Researcher.name)
             )
         )
 
@@ -29,7 +31,10 @@ def test_upload_preview_commit_revert(live_server, browser, screenshot_dir, tmp_
     live_server.add_user(username, "孙建华", Role.ADMIN)
     # names no other browser test uses: they share one database
     with live_server.app.app_context():
-        if db.session.scalar(sa.select(Institution).where(Institution.name == "绍兴文理学院")) is None:
+        if (
+            db.session.scalar(sa.select(Institution).where(Institution.name == "绍兴文理学院"))
+            is None
+        ):
             db.session.add(Institution(name="绍兴文理学院", kind=InstitutionKind.UNIVERSITY))
             db.session.commit()
     rows = [

@@ -89,8 +89,18 @@ def pair(make_user, make_enterprise):
     year_moved = EnterpriseYear(enterprise_id=gone.id, year=2024)
     db.session.add_all([need, visit, contact, year_kept, year_clash, year_moved])
     db.session.commit()
-    return admin, kept, gone, {"need": need, "visit": visit, "contact": contact,
-                               "clash": year_clash, "moved": year_moved}
+    return (
+        admin,
+        kept,
+        gone,
+        {
+            "need": need,
+            "visit": visit,
+            "contact": contact,
+            "clash": year_clash,
+            "moved": year_moved,
+        },
+    )
 
 
 def test_merge_moves_everything_keeps_alias_fills_blanks_and_undo_restores(pair):
@@ -106,7 +116,9 @@ def test_merge_moves_everything_keeps_alias_fills_blanks_and_undo_restores(pair)
     assert kept.uscc == valid_uscc("91330683MA2BX0003") and kept.address == "甘霖镇工业园"
     assert [a.alias for a in kept.aliases] == ["浙江锦程领带有限公司"]
     # the old name still finds the kept record
-    assert [h.id for h in search.search("浙江锦程领带有限公司") if h.kind == "enterprise"] == [kept.id]
+    assert [h.id for h in search.search("浙江锦程领带有限公司") if h.kind == "enterprise"] == [
+        kept.id
+    ]
 
     merge.undo(admin, record)
     db.session.commit()
@@ -154,7 +166,9 @@ def test_admin_page_lists_pairs_and_merges(app, client, make_user, make_enterpri
     a = make_enterprise(name="嵊州市华艺纺织有限公司")
     b = make_enterprise(name="嵊州市华艺纺织品有限公司")
     AuthActions(client).login(admin.username)
-    html = client.get("/admin/duplicates/", query_string={"kind": "enterprises"}).get_data(as_text=True)
+    html = client.get("/admin/duplicates/", query_string={"kind": "enterprises"}).get_data(
+        as_text=True
+    )
     assert "华艺纺织" in html and "<mark" in html
     token = csrf_token(client, "/admin/duplicates/")
     response = client.post(
@@ -183,7 +197,10 @@ def test_cli_dedup(runner, make_enterprise):
 
 def test_institution_names_keep_their_place():
     assert services.dedup_key("浙江大学", company=False) == "浙江大学"
-    assert services.dedup_key("香港理工大學（紡織及服裝學系）", company=False) == "香港理工大学纺织及服装学系"
+    assert (
+        services.dedup_key("香港理工大學（紡織及服裝學系）", company=False)
+        == "香港理工大学纺织及服装学系"
+    )
 
 
 def test_a_pair_marked_not_duplicate_is_not_listed_again(app, client, make_user, make_enterprise):

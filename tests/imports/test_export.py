@@ -139,7 +139,14 @@ def test_list_export_follows_the_filter_masks_for_viewers_and_is_audited(
 
 def test_every_list_page_offers_both_formats(client, make_user):
     AuthActions(client).login(make_user().username)
-    for path in ["/enterprises/", "/needs/", "/institutions/", "/researchers/", "/achievements/", "/tasks"]:
+    for path in [
+        "/enterprises/",
+        "/needs/",
+        "/institutions/",
+        "/researchers/",
+        "/achievements/",
+        "/tasks",
+    ]:
         html = client.get(path).get_data(as_text=True)
         assert "format=xlsx" in html and "format=csv" in html, path
         for fmt in ("xlsx", "csv"):

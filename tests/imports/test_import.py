@@ -357,7 +357,9 @@ def test_institutions_import_then_revert_then_again(tmp_path, make_user):
     report = run(admin, path)
     assert report.kind == "institutions"
     assert report.counts["created"] == 2 and report.errors[0].column == "类型"
-    polyu = db.session.scalars(sa.select(Institution).where(Institution.name == "香港理工大学")).one()
+    polyu = db.session.scalars(
+        sa.select(Institution).where(Institution.name == "香港理工大学")
+    ).one()
     assert polyu.kind == InstitutionKind.UNIVERSITY
     assert sorted(a.alias for a in polyu.aliases) == ["PolyU", "港理工"]
     services.revert(admin, db.session.get(ImportBatch, report.batch_id))
@@ -367,10 +369,15 @@ def test_institutions_import_then_revert_then_again(tmp_path, make_user):
     again = run(admin, path)  # names are unique: the trashed records come back
     assert again.counts["created"] == 2
     db.session.expire_all()
-    assert polyu.deleted_at is None and sorted(a.alias for a in polyu.aliases) == ["PolyU", "港理工"]
+    assert polyu.deleted_at is None and sorted(a.alias for a in polyu.aliases) == [
+        "PolyU",
+        "港理工",
+    ]
 
 
-def test_new_enterprise_like_an_existing_one_is_flagged_not_merged(tmp_path, make_user, make_enterprise):
+def test_new_enterprise_like_an_existing_one_is_flagged_not_merged(
+    tmp_path, make_user, make_enterprise
+):
     admin = make_user(role=Role.ADMIN)
     make_enterprise(name="嵊州市锦程领带有限公司")
     rows = [["企业名称"], ["浙江锦程领带有限责任公司"], ["嵊州市好运电机有限公司"]]
@@ -383,7 +390,12 @@ def test_new_enterprise_like_an_existing_one_is_flagged_not_merged(tmp_path, mak
 
 def test_new_institution_like_a_known_one_is_flagged(tmp_path, make_user, polyu):
     admin = make_user(role=Role.ADMIN)
-    rows = [["单位名称", "类型"], ["香港理工大学 ", "大学"], ["香港理工大学(深圳)", "大学"], ["东华大学", "大学"]]
+    rows = [
+        ["单位名称", "类型"],
+        ["香港理工大学 ", "大学"],
+        ["香港理工大学(深圳)", "大学"],
+        ["东华大学", "大学"],
+    ]
     report = run(admin, write_csv(tmp_path / "i.csv", rows))
     assert report.counts == {"created": 2, "updated": 0, "unchanged": 1, "skipped": 0}
     warnings = [i for i in report.issues if i.level == "warning"]

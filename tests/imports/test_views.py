@@ -58,7 +58,10 @@ def test_preview_commit_and_revert(app, client, tmp_path, make_user):
         "/imports/commit",
         data={"csrf_token": csrf_token(client, "/imports/"), "token": token, "kind": "researchers"},
     )
-    assert again.status_code == 302 and db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 1
+    assert (
+        again.status_code == 302
+        and db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 1
+    )
 
     response = client.post(
         f"/imports/{batch.id}/revert", data={"csrf_token": csrf_token(client, "/imports/")}
@@ -87,9 +90,9 @@ def test_upload_over_the_limit_gets_a_friendly_413(client, make_user):
     token = csrf_token(client, "/imports/")
     # a raw multipart body (the test client would spool a file part to a temporary file)
     body = (
-        b"--x\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+        b'--x\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
         + token.encode()
-        + b"\r\n--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+        + b'\r\n--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
         + b"a," * (6 * 1024 * 1024)  # 12 MB
         + b"\r\n--x--\r\n"
     )
@@ -132,12 +135,20 @@ def test_viewers_and_strangers_cannot_import_or_see_batches(app, client, tmp_pat
     AuthActions(officer_b).login(make_user().username)
     officer_b.post(
         "/imports/commit",
-        data={"csrf_token": csrf_token(officer_b, "/imports/"), "token": token, "kind": "researchers"},
+        data={
+            "csrf_token": csrf_token(officer_b, "/imports/"),
+            "token": token,
+            "kind": "researchers",
+        },
     )
     assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 0
     officer_a.post(
         "/imports/commit",
-        data={"csrf_token": csrf_token(officer_a, "/imports/"), "token": token, "kind": "researchers"},
+        data={
+            "csrf_token": csrf_token(officer_a, "/imports/"),
+            "token": token,
+            "kind": "researchers",
+        },
     )
     batch = db.session.scalars(sa.select(ImportBatch)).one()
     assert officer_b.get(f"/imports/{batch.id}").status_code == 403

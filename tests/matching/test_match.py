@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
+
 from crm.extensions import db
 from crm.institutions.models import Researcher
 from crm.matching import index, services
 from crm.needs.models import Need
+from crm.search.models import MatchDoc
 
 
 def test_owner_words_find_the_expert_through_the_thesaurus(experts):
@@ -66,19 +69,43 @@ def test_cli_json_contract(experts, runner, tmp_path):
     assert result.exit_code != 0 and "--text" in result.output
 
 
-def test_a_saved_index_is_used_only_while_current(experts, tmp_path):
+def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
     people, _, _ = experts
     path = tmp_path / "match.npz"
     connection = db.session.connection()
     built = index.rebuild(connection)
     built.save(path)
-    loaded = index.MatchIndex.load(path, connection, index.stamp(connection))
+    loaded = index.MatchIndex.load(path, index.versions(connection))
     assert loaded is not None and loaded.terms == built.terms and (loaded.ids == built.ids).all()
     assert loaded.score({"电机": 1.0}) == built.score({"电机": 1.0})
-    db.session.add(Researcher(name="新来的", research_directions="电机控制"))
+    newcomer = Researcher(name="新来的", research_directions="电机控制")
+    db.session.add(newcomer)
+    db.session.commit()
+    current = index.versions(db.session.connection())
+    assert current["docs"] == built.stamp + 1  # one committed transaction, one version
+    loaded = index.MatchIndex.load(path, current)
+    assert loaded is not None and loaded.absorb(db.session.connection(), current["docs"]) == 1
+    assert newcomer.id in [i for _, i, _, _ in loaded.score({"控制": 1.0})]
+    other_database = {**current, "epoch": current["epoch"] + 1}
+    assert index.MatchIndex.load(path, other_database) is None
+    restored_older = {**current, "docs": built.stamp - 1}
+    assert index.MatchIndex.load(path, restored_older) is None
+
+
+def test_a_transaction_that_rolls_back_leaves_no_trace(experts):
+    connection = db.session.connection()
+    before = index.versions(connection)["docs"]
+    db.session.add(Researcher(name="未提交", research_directions="电机控制"))
     db.session.flush()
-    assert index.MatchIndex.load(path, connection, index.stamp(connection)) is None  # stale
-    assert index.MatchIndex.load(path, connection, built.stamp) is None  # rows differ too
+    db.session.rollback()
+    db.session.add(Need(enterprise_id=experts[2].enterprise_id, title="别的需求"))
+    db.session.commit()  # a later commit must not stamp the rolled-back doc
+    table = MatchDoc.__table__
+    assert (
+        db.session.execute(sa.select(table.c.version).where(table.c.version.is_(None))).all() == []
+    )
+    assert index.versions(db.session.connection())["docs"] == before + 1
+    assert "未提交" not in [c.name for c in services.match_text("电机控制", top=20)]
 
 
 def test_a_record_saved_after_the_build_is_absorbed_without_a_rebuild(experts):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from crm.audit.models import AuditEntry
 from crm.auth.models import Role
 from crm.cooperation.models import Cooperation, Origin, Stage
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.matching import suggestions
 from crm.matching.models import Suggestion, SuggestionStatus
-from crm.needs.models import NeedStatus
+from crm.needs.models import Need, NeedStatus
 from tests.conftest import AuthActions, csrf_token
 
 
@@ -21,7 +22,13 @@ def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):
     first = suggestions.generate(officer, need, top=3)
     assert first.added >= 1
     again = suggestions.generate(officer, need, top=3)
-    assert (again.added, again.refreshed) == (0, first.added)
+    # nothing changed: nothing rewritten (no audit noise from a nightly batch)
+    assert (again.added, again.refreshed, again.kept) == (0, 0, first.added)
+    assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) == first.added
+    people["motor"].bio = (people["motor"].bio or "") + "，擅长电机噪声治理"
+    db.session.commit()
+    moved = suggestions.generate(officer, need, top=3)
+    assert moved.added == 0 and moved.refreshed >= 1  # its score moved: refreshed in place
     assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) == first.added
 
     top = suggestions.for_need(need)[0]
@@ -41,7 +48,8 @@ def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):
     pairs = db.session.scalars(
         sa.select(Suggestion).where(Suggestion.researcher_id == people["motor"].id)
     ).all()
-    assert len(pairs) == 1 and third.added == 0 and third.refreshed == first.added - 1
+    assert len(pairs) == 1 and third.added == 0
+    assert third.refreshed + third.kept == first.added - 1
 
 
 def test_accept_creates_an_intent_lead(experts, make_user):
@@ -131,6 +139,14 @@ def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_u
     assert result.exit_code == 0, result.output
     count = db.session.scalar(sa.select(sa.func.count(Suggestion.id)))
     assert count >= 1 and f"新增推荐 {count} 条" in result.output
+    created = db.session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.table_name == "suggestion", AuditEntry.action == "create"
+        )
+    ).all()
+    assert len(created) == count and {e.user_id for e in created} == {admin.id}
+    same = suggestions.generate(admin, need)  # the need page's path agrees with the batch
+    assert (same.added, same.refreshed) == (0, 0)
     s = suggestions.for_need(need)[0]
     suggestions.decide(admin, s, SuggestionStatus.CONTACTED, s.version)
     db.session.commit()
@@ -153,3 +169,37 @@ def test_enterprise_page_gathers_suggestions_of_its_needs(experts, client, make_
     suggestions.decide(admin, top, SuggestionStatus.REJECTED, top.version, "not_now")
     db.session.commit()
     assert top.id not in [s.id for s in suggestions.for_enterprise(need.enterprise_id)]
+
+
+def test_batch_scored_in_worker_processes_equals_the_batch_run_here(
+    experts, make_user, monkeypatch
+):
+    _, _, need = experts
+    admin = make_user(role=Role.ADMIN)
+    db.session.add_all(
+        [
+            Need(enterprise_id=need.enterprise_id, title=title, description=text)
+            for title, text in (("领带洗后起皱", "客户嫌皱巴巴"), ("硅藻土发黄", "含铁多"))
+        ]
+    )
+    db.session.commit()
+    monkeypatch.setattr(suggestions, "BATCH", 1)  # a chunk a need: several chunks, a pool
+
+    def made() -> list[tuple]:
+        rows = db.session.execute(
+            sa.select(
+                Suggestion.need_id,
+                Suggestion.researcher_id,
+                Suggestion.achievement_id,
+                Suggestion.institution_id,
+                Suggestion.score,
+            )
+        )
+        return sorted(tuple(-1 if v is None else v for v in row) for row in rows)
+
+    forked = suggestions.generate_all(admin, top=3, workers=2)
+    in_workers = made()
+    db.session.execute(sa.delete(Suggestion))
+    here = suggestions.generate_all(admin, top=3, workers=1)
+    assert forked == here and forked.added == len(in_workers) >= 3
+    assert made() == in_workers

@@ -1,0 +1,96 @@
+"""Several workers on one database: each app instance below stands for a gunicorn worker with
+its own index; they share nothing but the database (no rolled-back test transaction here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy.orm import Session
+
+from crm.extensions import db
+from crm.institutions.models import Researcher
+from crm.matching import index, services
+from tests.conftest import Databases, make_test_app
+
+
+@pytest.fixture
+def workers(databases: Databases, tmp_path: Path) -> Iterator[tuple[Flask, Flask]]:
+    url = databases.new()
+    first, second = make_test_app(url, tmp_path / "a"), make_test_app(url, tmp_path / "b")
+    with first.app_context():
+        upgrade()
+        db.session.add_all(
+            [
+                Researcher(name="甲老师", research_directions="永磁同步电机设计；电机振动与噪声"),
+                Researcher(name="乙老师", research_directions="真丝染色；色牢度"),
+            ]
+        )
+        db.session.commit()
+    yield first, second
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _names(app: Flask, text: str) -> list[str]:
+    with app.app_context():
+        try:
+            return [c.name for c in services.match_text(text, top=5)]
+        finally:
+            db.session.remove()
+
+
+def _index(app: Flask) -> index.MatchIndex:
+    with app.app_context():
+        try:
+            return index.get_index(db.session.connection())
+        finally:
+            db.session.remove()
+
+
+def test_a_save_in_one_worker_reaches_the_other_without_a_rebuild(workers):
+    first, second = workers
+    theirs = _index(second)
+    assert _names(second, "马达嗡嗡响") == ["甲老师"]
+    with first.app_context():
+        motor = db.session.scalars(db.select(Researcher).filter_by(name="甲老师")).one()
+        motor.research_directions, motor.bio = "茶叶加工", None
+        db.session.add(Researcher(name="丙老师", research_directions="电机噪声控制"))
+        db.session.commit()
+        assert _names(first, "马达嗡嗡响") == ["丙老师"]  # the worker that saved it
+    assert _names(second, "马达嗡嗡响") == ["丙老师"]  # and the other one
+    assert _index(second) is theirs and len(theirs.delta) == 2  # taken in, not rebuilt
+    with first.app_context():
+        newcomer = db.session.scalars(db.select(Researcher).filter_by(name="丙老师")).one()
+        db.session.delete(newcomer)
+        db.session.commit()
+    assert _names(second, "马达嗡嗡响") == []  # gone everywhere
+    assert _index(second) is theirs
+
+
+def test_transactions_committing_out_of_order_are_all_seen(workers, databases):
+    """A transaction that started writing first but commits last must not be missed: the
+    version is taken at commit. (SQLite runs writers one at a time, so only PostgreSQL can
+    interleave them.)"""
+    if databases.kind != "postgresql":
+        pytest.skip("SQLite serialises writing transactions")
+    first, second = workers
+    theirs = _index(second)
+    with first.app_context():
+        early, late = Session(db.engine), Session(db.engine)
+        try:
+            early.add(Researcher(name="早开始", research_directions="硅藻土提纯"))
+            early.flush()  # written, not committed
+            late.add(Researcher(name="晚开始", research_directions="硅藻土煅烧"))
+            late.commit()
+            assert _names(second, "硅藻土") == ["晚开始"]
+            early.commit()
+        finally:
+            early.close()
+            late.close()
+    assert sorted(_names(second, "硅藻土")) == ["早开始", "晚开始"]
+    assert _index(second) is theirs
