@@ -27,6 +27,7 @@ from crm.auth.models import Department, Role, User
 from crm.config import normalise_database_url
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.matching.text import get_analyzer
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct-horse-battery"
@@ -138,6 +139,10 @@ def _rollback(request: pytest.FixtureRequest) -> Iterator[None]:
             db.session = original
             transaction.rollback()
             connection.close()
+            # what the process built from commits that are now undone (never so in production,
+            # where a committed version is never handed out again)
+            app.extensions.pop("match_indexes", None)
+            get_analyzer().thesaurus_version = None
 
 
 class FreshContextClient(FlaskClient):

@@ -9,6 +9,10 @@ from flask import current_app
 from flask_migrate import downgrade, upgrade
 
 from crm.extensions import db
+from crm.matching import services
+from crm.matching.models import ThesaurusEntry
+from crm.search.index import unpack
+from crm.search.models import MatchDoc
 from tests.conftest import make_test_app
 
 
@@ -54,4 +58,36 @@ def test_upgrade_from_the_previous_schema_keeps_data(databases, tmp_path):
             rows = conn.exec_driver_sql("SELECT action, record_id, ip FROM audit_entry").all()
         assert [tuple(r) for r in rows] == [("update", 7, None)]
         assert _schema_diff() == []
+        db.engine.dispose()
+
+
+def test_upgrade_packs_stored_terms_and_seeds_the_thesaurus(databases, tmp_path):
+    """A database indexed before 0008 matches at once after the upgrade: its stored terms are
+    packed into docs (pinyin keys left out) and the thesaurus table holds the seed file."""
+    app = make_test_app(databases.new(), tmp_path)
+    with app.app_context():
+        upgrade(revision="0007_not_duplicate")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO researcher (id, name, research_directions, created_at, updated_at,"
+                " version) VALUES (1, '甲老师', '电机噪声', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', 1)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO search_term (kind, record_id, term, weight) VALUES"
+                " ('researcher', 1, '电机', 2.0), ('researcher', 1, '噪声', 2.0),"
+                " ('researcher', 1, '甲老师', 3.0), ('researcher', 1, 'py:jialaoshi', 3.0)"
+            )
+        upgrade()
+        packed = db.session.execute(sa.select(MatchDoc.terms)).scalar_one()
+        assert sorted((w, sorted(t)) for w, t in unpack(packed)) == [
+            (2.0, ["噪声", "电机"]),
+            (3.0, ["甲老师"]),
+        ]
+        assert db.session.scalar(sa.select(sa.func.count(ThesaurusEntry.id))) >= 30
+        found = services.match_text("马达嗡嗡响")
+        assert [(c.name, {m.term: m.via for m in c.matched}["电机"]) for c in found] == [
+            ("甲老师", "马达")
+        ]
+        db.session.remove()
         db.engine.dispose()

@@ -19,3 +19,20 @@ class DecideForm(FlaskForm):
         validators=[Optional()],
     )
     note = StringField("补充说明", validators=[Optional(), Length(max=500)])
+
+
+class ThesaurusForm(FlaskForm):
+    """One thesaurus line: owners' words → experts' terms with weights."""
+
+    spoken = StringField(
+        "企业的说法",
+        validators=[DataRequired("请填写企业的说法。"), Length(max=200)],
+        description="企业老板、车间师傅怎么说，多个用逗号分开，例如：马达, 电动机",
+    )
+    experts = StringField(
+        "对应的专业术语（带权重）",
+        validators=[DataRequired("请填写对应的专业术语。"), Length(max=400)],
+        description="专家用的词，每个后面跟 0 到 1 之间的权重，例如：电机 0.8, 电动机 0.6",
+    )
+    note = StringField("备注", validators=[Optional(), Length(max=200)])
+    version = HiddenField()

@@ -59,3 +59,22 @@ class Suggestion(Timestamped, Versioned, Base):
     researcher: Mapped[Researcher | None] = relationship()
     achievement: Mapped[Achievement | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
+
+
+class ThesaurusEntry(Timestamped, Versioned, Base):
+    """One line of the industry thesaurus, kept by admins: how owners say it (`马达, 电动机`)
+    → the terms experts use, each with a weight below 1 (`电机 0.8, 电动机 0.6`)."""
+
+    __tablename__ = "thesaurus_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spoken: Mapped[str] = mapped_column(sa.String(200))
+    experts: Mapped[str] = mapped_column(sa.String(400))
+    note: Mapped[str | None] = mapped_column(sa.String(200))
+
+    @property
+    def line(self) -> str:
+        return f"{self.spoken} => {self.experts}"
+
+    def __repr__(self) -> str:
+        return f"<ThesaurusEntry {self.id} {self.line!r}>"

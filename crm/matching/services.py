@@ -20,7 +20,8 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.index import ADOPTERS, TARGETS, MatchIndex, get_index
-from crm.matching.text import get_analyzer
+from crm.matching.text import Analyzer
+from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
 
 TITLE_BOOST = 1.5  # a need's title says what it is about; its description adds detail
@@ -63,10 +64,16 @@ class Query:
     via: dict[str, str]  # expanded term → the word that fired it
 
 
-def build_query(title: str | None, description: str | None = None, reverse: bool = False) -> Query:
+def build_query(
+    title: str | None,
+    description: str | None = None,
+    reverse: bool = False,
+    analyzer: Analyzer | None = None,
+) -> Query:
     """Terms of a need's text with weights: title above description, literal above expanded
-    (`reverse`: an achievement's text, expanded to how owners say it)."""
-    analyzer = get_analyzer()
+    (`reverse`: an achievement's text, expanded to how owners say it). The analyzer is the
+    process's with the database's thesaurus unless one is given (a batch worker's)."""
+    analyzer = analyzer or current_analyzer()
     weights: dict[str, float] = {}
     via: dict[str, str] = {}
     for text, boost in ((title, TITLE_BOOST), (description, 1.0)):

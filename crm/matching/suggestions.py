@@ -33,6 +33,7 @@ from crm.matching import services
 from crm.matching.index import MatchIndex
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.text import get_analyzer
+from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
 
 logger = logging.getLogger(__name__)
@@ -265,10 +266,10 @@ _batch_index: MatchIndex | None = None  # a scoring worker's, inherited from its
 def _score(needs: list[tuple[int, str, str | None, int]], top: int) -> Scored:
     """Candidates of each need (top, plus as many as it has rejected), explained. Top-level,
     so worker processes run it."""
-    index = _batch_index
+    index, analyzer = _batch_index, get_analyzer()  # the parent loaded its thesaurus
     out = []
     for need_id, title, description, rejected in needs:
-        query = services.build_query(title, description)
+        query = services.build_query(title, description, analyzer=analyzer)
         found = index.score(query.weights, top=top + rejected)
         out.append(
             (
@@ -290,6 +291,7 @@ def _scorers(
     scoring runs beside the writing; in this process otherwise."""
     global _batch_index
     _batch_index = index
+    current_analyzer()  # the database's thesaurus, for workers and this process alike
     workers = default_workers() if workers is None else workers
     if chunks < 2 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield map

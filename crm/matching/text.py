@@ -51,6 +51,20 @@ class Analyzer:
     _short: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     thesaurus: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    thesaurus_version: int | None = None  # the database's, once loaded from there
+
+    def use_thesaurus(
+        self, thesaurus: dict[str, tuple[tuple[str, float], ...]], version: int | None
+    ) -> None:
+        """Swap in another thesaurus (admins edited it): what owners say becomes a word, so
+        it is cut whole; remembered short-text tokens are dropped, as they may cut otherwise."""
+        for said in thesaurus.keys() - self.thesaurus.keys():
+            if len(said) > 1:
+                self._tokenizer.add_word(said, 2000)
+        self.thesaurus = thesaurus
+        self.__dict__.pop("spoken", None)
+        self._short.clear()
+        self.thesaurus_version = version
 
     @classmethod
     def from_files(cls, folder: Path = DICTIONARY) -> Analyzer:

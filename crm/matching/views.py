@@ -14,11 +14,13 @@ from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.matching import services, suggestions
-from crm.matching.forms import DecideForm
-from crm.matching.models import Suggestion, SuggestionStatus
+from crm.matching import thesaurus as thesaurus_service
+from crm.matching.forms import DecideForm, ThesaurusForm
+from crm.matching.models import Suggestion, SuggestionStatus, ThesaurusEntry
 from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
 from crm.search.services import highlight
+from crm.web import save_form
 
 bp = Blueprint("matching", __name__)
 
@@ -132,3 +134,74 @@ def save_quick() -> Response:
     db.session.commit()
     flash("已保存为技术需求，并生成了匹配推荐。", "success")
     return redirect(url_for("needs.detail", record_id=need.id, _anchor="suggestions"))
+
+
+# ---- the industry thesaurus (admins) ----------------------------------------------------------
+
+
+@bp.route("/admin/thesaurus", methods=["GET", "POST"])
+@access(Level.ADMIN)
+def thesaurus() -> Response | tuple[str, int]:
+    """The thesaurus lines, a form to add one, and a box to try how a sentence expands."""
+    form = ThesaurusForm()
+    tried = request.args.get("try", "").strip()[:200]
+    expansion = []
+    if tried:
+        query = services.build_query(tried)
+        expansion = sorted(
+            ((term, weight, query.via.get(term)) for term, weight in query.weights.items()),
+            key=lambda t: (t[2] is None, -t[1]),
+        )
+    return save_form(
+        form,
+        lambda: thesaurus_service.create(current_user, _entry_data(form)),
+        template="matching/thesaurus.html",
+        done=lambda _entry: url_for("matching.thesaurus"),
+        success=lambda entry: f"已添加：{entry.line}",
+        default_field="spoken",
+        entries=thesaurus_service.entries(),
+        tried=tried,
+        expansion=expansion,
+    )
+
+
+@bp.route("/admin/thesaurus/<int:entry_id>", methods=["GET", "POST"])
+@access(Level.ADMIN)
+def thesaurus_entry(entry_id: int) -> Response | tuple[str, int]:
+    entry = db.get_or_404(ThesaurusEntry, entry_id)
+    form = ThesaurusForm(obj=entry if request.method == "GET" else None)
+    return save_form(
+        form,
+        lambda: thesaurus_service.update(
+            current_user, entry, _entry_data(form), int(form.version.data or 0)
+        ),
+        template="matching/thesaurus_entry.html",
+        done=lambda _entry: url_for("matching.thesaurus"),
+        success=lambda saved: f"已保存：{saved.line}",
+        default_field="spoken",
+        record=entry,
+        conflict=lambda: _entry_data(form),
+        entry=entry,
+        delete_form=FlaskForm(),
+    )
+
+
+@bp.route("/admin/thesaurus/<int:entry_id>/delete", methods=["POST"])
+@access(Level.ADMIN)
+def delete_thesaurus_entry(entry_id: int) -> Response:
+    entry = db.get_or_404(ThesaurusEntry, entry_id)
+    if FlaskForm().validate_on_submit():
+        line = entry.line
+        try:
+            thesaurus_service.delete(current_user, entry, int(request.form.get("version") or 0))
+        except Conflict:
+            db.session.rollback()
+            flash("这一条已被他人修改，请核对后再删除。", "warning")
+            return redirect(url_for("matching.thesaurus_entry", entry_id=entry_id))
+        db.session.commit()
+        flash(f"已删除：{line}", "success")
+    return redirect(url_for("matching.thesaurus"))
+
+
+def _entry_data(form: ThesaurusForm) -> thesaurus_service.EntryData:
+    return thesaurus_service.EntryData(form.spoken.data, form.experts.data, form.note.data)

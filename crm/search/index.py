@@ -236,9 +236,10 @@ def write_docs(connection: sa.Connection, docs: list[dict[str, Any]]) -> None:
         changed(connection)
 
 
-def changed(connection: sa.Connection) -> None:
-    """Note that this transaction wrote docs: its commit takes the next version."""
-    connection.info["match_changed"] = True
+def changed(connection: sa.Connection, counter: str = "docs") -> None:
+    """Note that this transaction changed what a counter stands for (docs, thesaurus): its
+    commit takes the counter's next version, so nobody sees a version before its content."""
+    connection.info.setdefault("index_changed", set()).add(counter)
 
 
 def bump(connection: sa.Connection, name: str = "docs") -> int:
@@ -322,13 +323,13 @@ def _before_commit(session: Session) -> None:
     session.flush()  # commit flushes after this hook; the hook must see those writes
     if session.in_transaction():
         connection = session.connection()  # the one it wrote with (one database)
-        if connection.info.pop("match_changed", False):
-            bump(connection)
+        for counter in sorted(connection.info.pop("index_changed", ())):
+            bump(connection, counter)
 
 
 def _forget_changes(connection: sa.Connection) -> None:
     """A rolled-back transaction's docs are gone: nothing to stamp on the next commit."""
-    connection.info.pop("match_changed", None)
+    connection.info.pop("index_changed", None)
 
 
 def install(session_class: type[Session]) -> None:

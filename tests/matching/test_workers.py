@@ -11,9 +11,11 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
+from crm.auth import services as auth
+from crm.auth.models import Role
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import index, services
+from crm.matching import index, services, thesaurus
 from tests.conftest import Databases, make_test_app
 
 
@@ -94,3 +96,16 @@ def test_transactions_committing_out_of_order_are_all_seen(workers, databases):
             late.close()
     assert sorted(_names(second, "硅藻土")) == ["早开始", "晚开始"]
     assert _index(second) is theirs
+
+
+def test_a_thesaurus_edit_in_one_worker_reaches_the_other(workers):
+    first, second = workers
+    assert _names(second, "瓷砖麻点") == []
+    with first.app_context():
+        admin = auth.create_user(
+            auth.UserData("thadmin", "管理员", Role.ADMIN, "a-long-password-1")
+        )
+        thesaurus.create(admin, thesaurus.EntryData("麻点", "振动 0.8"))
+        db.session.commit()
+        db.session.remove()
+    assert _names(second, "瓷砖麻点") == ["甲老师"]  # 振动 ← 麻点, through the other worker
