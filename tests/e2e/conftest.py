@@ -60,6 +60,29 @@ def live_server(
 
 
 @pytest.fixture(scope="session")
+def demo_server(
+    databases: Databases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The app with the demo data set (`crm seed demo`), as an officer first sees it."""
+    from crm.clock import local_today
+    from crm.seed import services as seed
+
+    app = make_test_app(databases.new(), tmp_path_factory.mktemp("demo"), TESTING=False)
+    with app.app_context():
+        upgrade()
+        seed.load_demo(local_today())
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    server.shutdown()
+    thread.join(10)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from crm.cooperation.models import Cooperation, Stage
+from crm.auth.models import Role
+from crm.cooperation.models import Cooperation, Origin, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
@@ -68,5 +69,52 @@ def test_generate_explain_accept(live_server, browser, screenshot_dir):
                 sa.select(Cooperation).where(Cooperation.researcher_id == expert_id)
             ).one()
             assert lead.stage == Stage.INTENT
+    finally:
+        context.close()
+
+
+def test_a_demo_need_matched_and_accepted_on_a_phone(demo_server, browser, screenshot_dir):
+    """From the demo data as it ships: a tie maker's 起皱 need finds the textile finishing
+    people through the thesaurus (抗皱 ← 起皱), and accepting one makes a 意向 lead."""
+    demo_server.add_user("e2edemo", "沈测试", role=Role.ADMIN)
+    with demo_server.app.app_context():
+        need = db.session.scalars(
+            sa.select(Need)
+            .join(Enterprise, Need.enterprise_id == Enterprise.id)
+            .where(Need.title == "领带面料起皱问题", Enterprise.name == "嵊州市贝雅领带有限公司")
+        ).one()
+        need_id = need.id
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{demo_server.url}/login")
+        page.get_by_label("用户名").fill("e2edemo")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{demo_server.url}/")
+        page.goto(f"{demo_server.url}/needs/{need_id}")
+        page.get_by_test_id("generate-match").click()
+        page.wait_for_url(f"{demo_server.url}/needs/{need_id}*")
+        cards = page.get_by_test_id("suggestion")
+        assert cards.count() >= 3
+        first = cards.first
+        assert "抗皱" in first.locator("mark").all_inner_texts()
+        assert "← 起皱" in first.get_by_test_id("matched-terms").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=screenshot_dir / "demo-need-suggestions-375.png", full_page=True)
+        page.locator("#suggestions").scroll_into_view_if_needed()
+        page.screenshot(path=screenshot_dir / "demo-need-suggestions-375-view.png")
+        first.get_by_role("button", name="采纳").click()
+        page.wait_for_url(f"{demo_server.url}/needs/{need_id}*")
+        assert "已进入合作管道" in page.inner_text("main")
+        with demo_server.app.app_context():
+            lead = db.session.scalars(
+                sa.select(Cooperation).where(
+                    Cooperation.enterprise_id == need.enterprise_id,
+                    Cooperation.suggestion_id.is_not(None),
+                )
+            ).one()
+            assert lead.stage == Stage.INTENT and lead.origin == Origin.SUGGESTION
+            assert [h.to_stage for h in lead.history] == [Stage.INTENT]
     finally:
         context.close()
