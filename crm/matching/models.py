@@ -47,6 +47,10 @@ class Suggestion(Timestamped, Versioned, Base):
     )
     score: Mapped[float] = mapped_column(default=0.0)
     matched_terms: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    # what the records said (同行业合作 +12% …), multiplied into `score`
+    adjustments: Mapped[list[dict[str, Any]]] = mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     status: Mapped[SuggestionStatus] = enum_column(
         SuggestionStatus, "suggestion_status", default=SuggestionStatus.NEW
     )

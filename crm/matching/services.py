@@ -8,7 +8,9 @@ what each contributed. One service for the web, the CLI and the batch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.index import ADOPTERS, TARGETS, MatchIndex, get_index
+from crm.matching.priors import POOL, Adjustment, Priors, factor, industries_of
 from crm.matching.text import Analyzer
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
@@ -45,6 +48,7 @@ class Candidate:
     institution: str | None
     score: float
     matched: list[MatchedTerm] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)  # the records' prior
 
     def as_dict(self) -> dict[str, Any]:
         """The CLI's JSON contract."""
@@ -87,13 +91,11 @@ def build_query(
     return Query(weights, via)
 
 
-def _names(
-    found: list[tuple[str, int, float, dict[str, float]]],
-) -> dict[tuple[str, int], tuple[str, str | None]]:
+def _names(found: list[Ranked]) -> dict[tuple[str, int], tuple[str, str | None]]:
     """Display name and institution of each found record, one query per kind."""
     out: dict[tuple[str, int], tuple[str, str | None]] = {}
     by_kind: dict[str, list[int]] = {}
-    for kind, record_id, _, _ in found:
+    for kind, record_id, *_ in found:
         by_kind.setdefault(kind, []).append(record_id)
     if ids := by_kind.get("researcher"):
         rows = db.session.execute(
@@ -145,19 +147,48 @@ def explain(parts: dict[str, float], query: Query) -> list[dict[str, Any]]:
     return [m.as_dict() for m in matched_terms(parts, query)]
 
 
+Ranked = tuple[str, int, float, dict[str, float], list[Adjustment]]
+
+
+def rank(
+    index: MatchIndex,
+    query: Query,
+    top: int = 10,
+    kinds: tuple[str, ...] = TARGETS,
+    adjust: Callable[[tuple[str, int]], list[Adjustment]] | None = None,
+) -> list[Ranked]:
+    """The best `top` by text score, or — with `adjust` (a need's priors) — the best
+    `POOL` × top by text, reordered by text score × prior."""
+    if adjust is None:
+        return [
+            (k, i, score, parts, [])
+            for k, i, score, parts in index.score(query.weights, kinds, top)
+        ]
+    ranked = []
+    for kind, record_id, score, parts in index.score(query.weights, kinds, top * POOL):
+        adjustments = adjust((kind, record_id))
+        ranked.append((kind, record_id, score * factor(adjustments), parts, adjustments))
+    ranked.sort(key=lambda r: -r[2])
+    return ranked[:top]
+
+
 def match(
-    query: Query, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
+    query: Query,
+    top: int = 10,
+    kinds: tuple[str, ...] = TARGETS,
+    saved: Path | None = None,
+    adjust: Callable[[tuple[str, int]], list[Adjustment]] | None = None,
 ) -> list[Candidate]:
     """The best candidates for a query, best first, with what matched."""
-    found = current_index(saved).score(query.weights, kinds, top)
+    found = rank(current_index(saved), query, top, kinds, adjust)
     names = _names(found)
     result = []
-    for kind, record_id, score, parts in found:
+    for kind, record_id, score, parts, adjustments in found:
         if (kind, record_id) not in names:  # deleted since the index was built
             continue
         name, institution = names[(kind, record_id)]
         matched = matched_terms(parts, query)
-        result.append(Candidate(kind, record_id, name, institution, score, matched))
+        result.append(Candidate(kind, record_id, name, institution, score, matched, adjustments))
     return result
 
 
@@ -171,7 +202,11 @@ def match_text(
 def match_need(
     need: Need, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
 ) -> list[Candidate]:
-    return match(build_query(need.title, need.description), top, kinds, saved)
+    """A need's candidates: its text, then what the records say for its industries."""
+    industries = industries_of([need.enterprise_id])[need.enterprise_id]
+    priors = Priors.load(industries)
+    query = build_query(need.title, need.description)
+    return match(query, top, kinds, saved, functools.partial(priors.adjust, industries))
 
 
 @dataclass

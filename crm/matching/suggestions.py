@@ -32,6 +32,7 @@ from crm.institutions.models import Achievement, Researcher
 from crm.matching import services
 from crm.matching.index import MatchIndex
 from crm.matching.models import Suggestion, SuggestionStatus
+from crm.matching.priors import Priors, industries_of
 from crm.matching.text import get_analyzer
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
@@ -129,23 +130,25 @@ def _known(need_ids: list[int]) -> dict[int, dict[Key, Known]]:
     return out
 
 
-def _plan(
-    found: list[tuple[Key, float, list[dict[str, Any]]]], known: dict[Key, Known], top: int
-) -> Iterator[tuple[str, Key, float, list[dict[str, Any]]]]:
+Found = tuple[Key, float, list[dict[str, Any]], list[dict[str, Any]]]  # + why, + prior
+
+
+def _plan(found: list[Found], known: dict[Key, Known], top: int) -> Iterator[tuple[str, Found]]:
     """What to do with each candidate, best first, until `top` are shown: "add" a new one,
     "refresh" an undecided one whose score moved, "keep" a decided or unchanged one. A
     rejected pair is skipped: never suggested again."""
     shown = 0
-    for key, score, explanation in found:
+    for candidate in found:
+        key, score = candidate[0], candidate[1]
         current = known.get(key)
         if current is not None and current.status == SuggestionStatus.REJECTED:
             continue
         if current is None:
-            yield "add", key, score, explanation
+            yield "add", candidate
         elif current.status == SuggestionStatus.NEW and abs(current.score - score) > MOVED * score:
-            yield "refresh", key, score, explanation
+            yield "refresh", candidate
         else:
-            yield "keep", key, score, explanation
+            yield "keep", candidate
         shown += 1
         if shown >= top:
             return
@@ -157,17 +160,23 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
     known = _known([need.id])[need.id]
     rejected = sum(k.status == SuggestionStatus.REJECTED for k in known.values())
     found = [
-        ((c.kind, c.id), c.score, [m.as_dict() for m in c.matched])
+        (
+            (c.kind, c.id),
+            c.score,
+            [m.as_dict() for m in c.matched],
+            [a.as_dict() for a in c.adjustments],
+        )
         for c in services.match_need(need, top=top + rejected)
     ]
     result = Generated()
-    for action, key, score, explanation in _plan(found, known, top):
+    for action, (key, score, explanation, adjustments) in _plan(found, known, top):
         if action == "add":
             db.session.add(
                 Suggestion(
                     need_id=need.id,
                     score=score,
                     matched_terms=explanation,
+                    adjustments=adjustments,
                     **{COLUMN[key[0]]: key[1]},
                 )
             )
@@ -175,6 +184,7 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
         elif action == "refresh":
             suggestion = db.session.get(Suggestion, known[key].id)
             suggestion.score, suggestion.matched_terms = score, explanation
+            suggestion.adjustments = adjustments
             result.refreshed += 1
         else:
             result.kept += 1
@@ -238,17 +248,20 @@ def generate_all(
             .group_by(Suggestion.need_id)
         )
     }
+    rows = db.session.execute(
+        sa.select(Need.id, Need.title, Need.description, Need.enterprise_id)
+        .where(Need.status == NeedStatus.OPEN, Need.deleted_at.is_(None))
+        .order_by(Need.id)
+    ).all()
+    industries = industries_of(row.enterprise_id for row in rows)
     needs = [
-        (need_id, title, description, rejected.get(need_id, 0))
-        for need_id, title, description in db.session.execute(
-            sa.select(Need.id, Need.title, Need.description)
-            .where(Need.status == NeedStatus.OPEN, Need.deleted_at.is_(None))
-            .order_by(Need.id)
-        )
+        (need_id, title, description, rejected.get(need_id, 0), industries[enterprise_id])
+        for need_id, title, description, enterprise_id in rows
     ]
     chunks = [needs[start : start + BATCH] for start in range(0, len(needs), BATCH)]
     total, done = Generated(), 0
-    with audit.acting_as(user.id), _scorers(services.current_index(), len(chunks), workers) as run:
+    batch = Batch(services.current_index(), Priors.load())
+    with audit.acting_as(user.id), _scorers(batch, len(chunks), workers) as run:
         for scored in run(functools.partial(_score, top=top), chunks):
             total += _write_chunk(scored, top)
             db.session.commit()
@@ -259,24 +272,40 @@ def generate_all(
     return total
 
 
-Scored = list[tuple[int, list[tuple[Key, float, list[dict[str, Any]]]]]]
-_batch_index: MatchIndex | None = None  # a scoring worker's, inherited from its parent
+Scored = list[tuple[int, list[Found]]]
 
 
-def _score(needs: list[tuple[int, str, str | None, int]], top: int) -> Scored:
-    """Candidates of each need (top, plus as many as it has rejected), explained. Top-level,
-    so worker processes run it."""
-    index, analyzer = _batch_index, get_analyzer()  # the parent loaded its thesaurus
+@dataclass
+class Batch:
+    """What every scoring worker needs, inherited when it is forked."""
+
+    index: MatchIndex
+    priors: Priors
+
+
+_batch: Batch | None = None
+
+
+def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: int) -> Scored:
+    """Candidates of each need (top, plus as many as it has rejected), explained, with the
+    records' prior for its industries. Top-level, so worker processes run it."""
+    batch, analyzer = _batch, get_analyzer()  # the parent loaded its thesaurus
     out = []
-    for need_id, title, description, rejected in needs:
+    for need_id, title, description, rejected, industries in needs:
         query = services.build_query(title, description, analyzer=analyzer)
-        found = index.score(query.weights, top=top + rejected)
+        adjust = functools.partial(batch.priors.adjust, industries)
+        found = services.rank(batch.index, query, top + rejected, adjust=adjust)
         out.append(
             (
                 need_id,
                 [
-                    ((kind, i), score, services.explain(parts, query))
-                    for kind, i, score, parts in found
+                    (
+                        (kind, i),
+                        score,
+                        services.explain(parts, query),
+                        [a.as_dict() for a in adjustments],
+                    )
+                    for kind, i, score, parts, adjustments in found
                 ],
             )
         )
@@ -285,12 +314,12 @@ def _score(needs: list[tuple[int, str, str | None, int]], top: int) -> Scored:
 
 @contextlib.contextmanager
 def _scorers(
-    index: MatchIndex, chunks: int, workers: int | None
+    batch: Batch, chunks: int, workers: int | None
 ) -> Iterator[Callable[..., Iterator[Scored]]]:
     """`map` over chunks: in forked workers when there are several chunks and cores, so
     scoring runs beside the writing; in this process otherwise."""
-    global _batch_index
-    _batch_index = index
+    global _batch
+    _batch = batch
     current_analyzer()  # the database's thesaurus, for workers and this process alike
     workers = default_workers() if workers is None else workers
     if chunks < 2 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
@@ -306,16 +335,18 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
     result = Generated()
     creator = Creator(Suggestion, Analysts(0))
     as_json = db.session.connection().dialect.name == "postgresql"  # COPY takes it as text
-    refresh: dict[int, tuple[float, list[dict[str, Any]]]] = {}
+    refresh: dict[int, Found] = {}
     for need_id, found in scored:
         mine = known[need_id]
-        for action, key, score, explanation in _plan(found, mine, top):
+        for action, candidate in _plan(found, mine, top):
+            key, score, explanation, adjustments = candidate
             if action == "add":
                 creator.add(
                     {
                         "need_id": need_id,
                         "score": score,
                         "matched_terms": json.dumps(explanation) if as_json else explanation,
+                        "adjustments": json.dumps(adjustments) if as_json else adjustments,
                         "status": SuggestionStatus.NEW.value,
                         **{c: None for c in COLUMN.values()},
                         COLUMN[key[0]]: key[1],
@@ -323,7 +354,7 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
                 )
                 result.added += 1
             elif action == "refresh":
-                refresh[mine[key].id] = (score, explanation)
+                refresh[mine[key].id] = candidate
                 result.refreshed += 1
             else:
                 result.kept += 1
@@ -331,7 +362,9 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
     for suggestion in db.session.scalars(
         sa.select(Suggestion).where(Suggestion.id.in_(list(refresh)))
     ):  # few: scores move only when the records or the thesaurus changed
-        suggestion.score, suggestion.matched_terms = refresh[suggestion.id]
+        _, suggestion.score, suggestion.matched_terms, suggestion.adjustments = refresh[
+            suggestion.id
+        ]
     db.session.flush()
     return result
 
