@@ -16,7 +16,7 @@ from crm.enterprises.models import (
 from crm.events.models import Event, EventPairing, EventParticipant
 from crm.imports.models import ImportBatch
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
-from crm.matching.models import Suggestion, ThesaurusEntry
+from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
 from crm.search.models import IndexVersion, MatchDoc, SearchTerm
 from crm.targets.models import Target, TargetShare
@@ -36,6 +36,7 @@ __all__ = [
     "EventParticipant",
     "ImportBatch",
     "Industry",
+    "MatchRun",
     "MergeRecord",
     "Institution",
     "InstitutionAlias",

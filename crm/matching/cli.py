@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import click
@@ -10,8 +11,10 @@ from flask.cli import with_appcontext
 
 from crm.errors import cli_errors
 from crm.imports.cli import acting_user
-from crm.matching import services, suggestions
+from crm.matching import runs, services, suggestions
 from crm.needs.services import get_need
+
+logger = logging.getLogger(__name__)
 
 
 def _print(found: list[services.Candidate], as_json: bool) -> None:
@@ -34,6 +37,7 @@ def _print(found: list[services.Candidate], as_json: bool) -> None:
 @click.option("--need", "need_id", type=int, help="A registered need's id.")
 @click.option("--all", "every", is_flag=True, help="Suggestions for every open need (batch).")
 @click.option("--user", "username", help="With --all: act as this user (default: first admin).")
+@click.option("--run", "run_id", type=int, hidden=True, help="With --all: report to this run.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 200))
 @click.option("--json", "as_json", is_flag=True, help="One JSON array a query, best first.")
 @with_appcontext
@@ -43,6 +47,7 @@ def match_cli(
     need_id: int | None,
     every: bool,
     username: str | None,
+    run_id: int | None,
     top: int,
     as_json: bool,
 ) -> None:
@@ -57,8 +62,20 @@ def match_cli(
             def advance(done: int, total: int) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
+                if run_id is not None:
+                    runs.progress(run_id, done, total)
 
-            result = suggestions.generate_all(user, top, advance)
+            try:
+                result = suggestions.generate_all(user, top, advance)
+            except Exception as exc:
+                if run_id is not None:
+                    logger.exception("Match run %s failed", run_id)
+                    runs.fail(
+                        run_id, getattr(exc, "message", None) or "批量匹配中途出错，详情见日志。"
+                    )
+                raise
+            if run_id is not None:
+                runs.finish(run_id, result)
         click.echo(
             f"新增推荐 {result.added} 条，更新 {result.refreshed} 条，"
             f"保留已处理的 {result.kept} 条。"

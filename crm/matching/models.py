@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Timestamped, Versioned, enum_column, exactly_one
+from crm.db import Base, Choice, Timestamped, Versioned, enum_column, exactly_one, utcnow
 
 if TYPE_CHECKING:
+    from crm.auth.models import User
     from crm.institutions.models import Achievement, Institution, Researcher
     from crm.needs.models import Need
 
@@ -82,3 +83,37 @@ class ThesaurusEntry(Timestamped, Versioned, Base):
 
     def __repr__(self) -> str:
         return f"<ThesaurusEntry {self.id} {self.line!r}>"
+
+
+class RunStatus(Choice):
+    RUNNING = "running", "运行中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class MatchRun(Base):
+    """One batch run of 生成匹配 for every open need, started from the web (or `--run`): its
+    progress, kept current by the running process, is what the admin page shows."""
+
+    __tablename__ = "match_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)  # last sign of life
+    finished_at: Mapped[datetime | None]
+    status: Mapped[RunStatus] = enum_column(
+        RunStatus, "match_run_status", default=RunStatus.RUNNING
+    )
+    done: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    added: Mapped[int] = mapped_column(default=0)
+    refreshed: Mapped[int] = mapped_column(default=0)
+    kept: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+
+    started_by: Mapped[User | None] = relationship()
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == RunStatus.DONE else int(100 * self.done / max(self.total, 1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -13,10 +13,10 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.matching import services, suggestions
+from crm.matching import runs, services, suggestions
 from crm.matching import thesaurus as thesaurus_service
 from crm.matching.forms import DecideForm, ThesaurusForm
-from crm.matching.models import Suggestion, SuggestionStatus, ThesaurusEntry
+from crm.matching.models import MatchRun, Suggestion, SuggestionStatus, ThesaurusEntry
 from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
 from crm.search.services import highlight
@@ -205,3 +205,50 @@ def delete_thesaurus_entry(entry_id: int) -> Response:
 
 def _entry_data(form: ThesaurusForm) -> thesaurus_service.EntryData:
     return thesaurus_service.EntryData(form.spoken.data, form.experts.data, form.note.data)
+
+
+# ---- batch matching from the web (admins) -----------------------------------------------------
+
+
+@bp.route("/admin/matching")
+@access(Level.ADMIN)
+def runs_page() -> str:
+    """批量匹配: start a run for every open need and watch it."""
+    return render_template(
+        "matching/runs.html", runs=runs.latest(), going=runs.running(), form=FlaskForm()
+    )
+
+
+@bp.route("/admin/matching/start", methods=["POST"])
+@access(Level.ADMIN)
+def start_run() -> Response:
+    if FlaskForm().validate_on_submit():
+        try:
+            run = runs.start(current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            db.session.commit()
+            runs.launch(run, current_user)
+            flash(f"已开始为 {run.total} 条待匹配需求生成推荐。", "success")
+    return redirect(url_for("matching.runs_page"))
+
+
+@bp.route("/admin/matching/runs/<int:run_id>.json")
+@access(Level.ADMIN)
+def run_status(run_id: int) -> Response:
+    """What the page polls while a run goes on."""
+    run = db.get_or_404(MatchRun, run_id)
+    return jsonify(
+        id=run.id,
+        status=run.status.value,
+        label=run.status.label,
+        done=run.done,
+        total=run.total,
+        percent=run.percent,
+        added=run.added,
+        refreshed=run.refreshed,
+        kept=run.kept,
+        message=run.message,
+    )

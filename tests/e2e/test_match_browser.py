@@ -10,6 +10,8 @@ from crm.cooperation.models import Cooperation, Origin, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
+from crm.matching import runs
+from crm.matching.models import Suggestion
 from crm.needs.models import Need
 from tests.conftest import PASSWORD
 
@@ -118,3 +120,33 @@ def test_a_demo_need_matched_and_accepted_on_a_phone(demo_server, browser, scree
             assert [h.to_stage for h in lead.history] == [Stage.INTENT]
     finally:
         context.close()
+
+
+def test_an_admin_runs_the_batch_and_watches_it_finish(demo_server, browser, screenshot_dir):
+    demo_server.add_user("e2erun", "管理员", role=Role.ADMIN)
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # 为所有待匹配需求生成推荐？
+    try:
+        page.goto(f"{demo_server.url}/login")
+        page.get_by_label("用户名").fill("e2erun")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{demo_server.url}/")
+        page.goto(f"{demo_server.url}/admin/matching")
+        page.get_by_test_id("start-run").click()
+        page.wait_for_url(f"{demo_server.url}/admin/matching")
+        assert page.get_by_test_id("run-progress").count() == 1  # the bar, polled
+        page.screenshot(path=screenshot_dir / "match-run-progress-375.png")
+        # the page reloads itself when the run ends
+        page.get_by_test_id("start-run").wait_for(timeout=90_000)
+        row = page.get_by_test_id("run-row").first.inner_text()
+        assert "已完成" in row
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=screenshot_dir / "match-run-done-375.png")
+        with demo_server.app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) > 50
+    finally:
+        context.close()
+        for child in runs._children:  # noqa: SLF001 - reap the run this test started
+            child.wait(30)

@@ -3,20 +3,25 @@ its own index; they share nothing but the database (no rolled-back test transact
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
 from crm.auth import services as auth
 from crm.auth.models import Role
+from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import index, services, thesaurus
-from tests.conftest import Databases, make_test_app
+from crm.matching import index, runs, services, thesaurus
+from crm.matching.models import MatchRun
+from crm.needs.models import Need
+from tests.conftest import PASSWORD, AuthActions, Databases, csrf_token, make_test_app
 
 
 @pytest.fixture
@@ -109,3 +114,33 @@ def test_a_thesaurus_edit_in_one_worker_reaches_the_other(workers):
         db.session.commit()
         db.session.remove()
     assert _names(second, "瓷砖麻点") == ["甲老师"]  # 振动 ← 麻点, through the other worker
+
+
+def test_a_run_started_in_the_web_runs_as_its_own_process(workers):
+    """The real thing: the admin's button starts `crm match --all --run` in a process of its
+    own, which writes its progress where the page reads it."""
+    first, _ = workers
+    with first.app_context():
+        admin = auth.create_user(auth.UserData("runadmin", "管理员", Role.ADMIN, PASSWORD))
+        maker = Enterprise(name="测试马达厂")
+        db.session.add_all([admin, maker])
+        db.session.flush()
+        db.session.add(Need(enterprise_id=maker.id, title="马达嗡嗡响"))
+        db.session.commit()
+        db.session.remove()
+    client = first.test_client()
+    AuthActions(client).login("runadmin")
+    token = csrf_token(client, "/admin/matching")
+    assert client.post("/admin/matching/start", data={"csrf_token": token}).status_code == 302
+    with first.app_context():
+        run_id = db.session.scalars(sa.select(MatchRun.id)).one()
+        db.session.remove()
+    deadline = time.monotonic() + 60
+    while (status := client.get(f"/admin/matching/runs/{run_id}.json").get_json())[
+        "status"
+    ] == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status["status"] == "done", status
+    assert (status["done"], status["total"]) == (1, 1) and status["added"] >= 1
+    for child in runs._children:  # noqa: SLF001 - reap what this test started
+        child.wait(10)
