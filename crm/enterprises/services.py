@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
@@ -29,6 +31,8 @@ from crm.enterprises.models import (
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution
+from crm.matching.models import Suggestion, SuggestionStatus
+from crm.matching.suggestions import REJECT_REASONS, partner_name
 from crm.needs.models import Need
 from crm.queries import get_live
 from crm.visits.models import Visit
@@ -222,7 +226,7 @@ def industries() -> list[Industry]:
 @dataclass
 class TimelineItem:
     when: date
-    kind: str  # visit / need / cooperation / stage
+    kind: str  # visit / need / cooperation / suggestion
     title: str
     detail: str | None = None
     at: datetime | None = None
@@ -275,6 +279,37 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
                 change.changed_at,
             )
         )
+    decided = db.session.scalars(
+        sa.select(Suggestion)
+        .join(Need, Suggestion.need_id == Need.id)
+        .where(
+            Need.enterprise_id == ent.id,
+            Need.deleted_at.is_(None),
+            Suggestion.status.in_([SuggestionStatus.CONTACTED, SuggestionStatus.REJECTED]),
+            Suggestion.decided_at.is_not(None),
+        )
+        .options(
+            selectinload(Suggestion.need),
+            selectinload(Suggestion.researcher),
+            selectinload(Suggestion.achievement),
+            selectinload(Suggestion.institution),
+        )
+        .order_by(Suggestion.decided_at.desc())
+        .limit(limit)
+    )
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    for s in decided:  # an accepted one shows as its cooperation's 意向
+        partner = partner_name(s)
+        if s.status == SuggestionStatus.CONTACTED:
+            title, detail = f"已联系推荐对象：{partner}", f"需求：{s.need.title}"
+        else:
+            reason = REJECT_REASONS.get(s.reject_reason or "", s.reject_reason)
+            title = f"否决推荐对象：{partner}"
+            detail = f"需求：{s.need.title}；原因：{reason}" + (
+                f"（{s.reject_note}）" if s.reject_note else ""
+            )
+        at = s.decided_at
+        items.append(TimelineItem(at.astimezone(zone).date(), "suggestion", title, detail, at))
     epoch = datetime.min.replace(tzinfo=None)
     items.sort(key=lambda i: (i.when, (i.at.replace(tzinfo=None) if i.at else epoch)), reverse=True)
     return items[:limit]

@@ -33,12 +33,13 @@ def generate(record_id: int) -> Response:
     if FlaskForm().validate_on_submit():
         result = suggestions.generate(current_user, need)
         db.session.commit()
-        flash(
-            f"已生成匹配：新增 {result.added} 条推荐，更新 {result.refreshed} 条。"
-            if result.added or result.refreshed
-            else "没有找到新的匹配对象。",
-            "success",
-        )
+        if result.added or result.refreshed:
+            message = f"已生成匹配：新增 {result.added} 条推荐，更新 {result.refreshed} 条。"
+        elif result.kept:
+            message = f"推荐已是最新：{result.kept} 条推荐没有变化。"
+        else:
+            message = "没有找到匹配对象：可以换个说法补充需求描述，或请管理员补充同义词表。"
+        flash(message, "success" if result.added or result.kept else "info")
     return redirect(url_for("needs.detail", record_id=need.id, _anchor="suggestions"))
 
 

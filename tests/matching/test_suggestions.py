@@ -203,3 +203,25 @@ def test_batch_scored_in_worker_processes_equals_the_batch_run_here(
     here = suggestions.generate_all(admin, top=3, workers=1)
     assert forked == here and forked.added == len(in_workers) >= 3
     assert made() == in_workers
+
+
+def test_decisions_show_on_the_enterprise_timeline(experts, client, make_user):
+    _, _, need = experts
+    officer = make_user()
+    other = Need(enterprise_id=need.enterprise_id, title="领带洗后起皱", description="真丝面料")
+    db.session.add(other)
+    db.session.flush()
+    suggestions.generate(officer, need, top=3)
+    suggestions.generate(officer, other, top=3)
+    db.session.commit()
+    first, second = suggestions.for_need(need)[0], suggestions.for_need(other)[0]
+    suggestions.decide(officer, first, SuggestionStatus.CONTACTED, first.version)
+    suggestions.decide(
+        officer, second, SuggestionStatus.REJECTED, second.version, "expert_declined", "在国外"
+    )
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    html = client.get(f"/enterprises/{need.enterprise_id}").get_data(as_text=True)
+    assert f"已联系推荐对象：{suggestions.partner_name(first)}" in html
+    assert f"否决推荐对象：{suggestions.partner_name(second)}" in html
+    assert "原因：专家无意向或没空（在国外）" in html
