@@ -39,7 +39,7 @@ def generate(record_id: int) -> Response:
             message = f"推荐已是最新：{result.kept} 条推荐没有变化。"
         else:
             message = "没有找到匹配对象：可以换个说法补充需求描述，或请管理员补充同义词表。"
-        flash(message, "success" if result.added or result.kept else "info")
+        flash(message, "success" if result.added or result.refreshed or result.kept else "info")
     return redirect(url_for("needs.detail", record_id=need.id, _anchor="suggestions"))
 
 

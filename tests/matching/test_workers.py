@@ -3,6 +3,9 @@ its own index; they share nothing but the database (no rolled-back test transact
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +147,23 @@ def test_a_run_started_in_the_web_runs_as_its_own_process(workers):
     assert (status["done"], status["total"]) == (1, 1) and status["added"] >= 1
     for child in runs._children:  # noqa: SLF001 - reap what this test started
         child.wait(10)
+
+
+def test_the_wsgi_module_loads_jieba_and_the_index_before_the_fork(workers):
+    """`gunicorn --preload 'crm.wsgi:app'`: the master loads both once; workers inherit them."""
+    first, _ = workers
+    env = {
+        **os.environ,
+        "DATABASE_URL": first.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "wsgi-test-secret-key-0123456789abcdef",
+    }
+    code = (
+        "import crm.wsgi as w; from crm.matching import text, index; "
+        "built = w.app.extensions['match_indexes'][index.TARGETS]; "
+        "print(built.size, '_tokenizer' in text._analyzer.__dict__)"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["2", "True"]  # the two researchers; jieba loaded
