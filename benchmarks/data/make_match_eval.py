@@ -221,6 +221,35 @@ NEEDS: list[tuple[str, list[str], list[str]]] = [
     ("空气能热水器冬天不热", ["heatpump"], []),
 ]
 
+# A second set, written after the matcher and its thesaurus were done and never used to tune
+# them (its results were read only after they were frozen): the same topics in other words.
+SECOND: list[tuple[str, list[str], list[str]]] = [
+    ("电机一转就有很大的嗡嗡声，晚上吵到邻居", ["motor_noise"], ["motor_design"]),
+    ("风扇马达振得厉害，螺丝都震松了", ["motor_noise"], []),
+    ("想做一款更高效的永磁马达，省电一点", ["motor_design"], ["magnet"]),
+    ("电机开一会儿外壳就很烫，摸不了手", ["motor_thermal"], []),
+    ("马达带负载转速忽快忽慢", ["servo"], ["motor_design"]),
+    ("磁铁用一段时间磁力就变弱了", ["magnet"], []),
+    ("厨房里油烟排不出去，满屋子都是味道", ["hood"], []),
+    ("油烟机开最大档声音像飞机", ["hood"], ["motor_noise"]),
+    ("燃气灶火苗发黄，烧水很慢", ["burner"], []),
+    ("集成灶不锈钢台面有锈斑", ["stainless"], []),
+    ("领带打个结就留下褶子，熨不平", ["wrinkle"], []),
+    ("真丝围巾一洗就掉颜色", ["dyeing"], ["color"]),
+    ("同一批货颜色深浅不一样，客户退货", ["color"], ["dyeing"]),
+    ("想把老图案做成提花，打样太慢", ["jacquard"], []),
+    ("矿石颜色发黄，想去掉里面的铁", ["diatomite"], []),
+    ("想把硅藻土做成过滤啤酒的材料", ["filter_aid"], ["diatomite"]),
+    ("质检全靠工人用眼睛看，老是漏检", ["vision"], ["robot"]),
+    ("搬运码垛全靠人，想上机械手", ["robot"], []),
+    ("想把手工炒茶改成机器炒", ["tea"], []),
+    ("杨梅摘下来两天就坏了", ["food_keep"], []),
+    ("染缸排出来的水颜色很深，被环保罚款", ["wastewater"], []),
+    ("铸铁件里面有砂眼和气泡", ["casting"], []),
+    ("想做锂电池的正极材料", ["battery"], []),
+    ("热水器想换成空气能的，省电", ["heatpump"], []),
+]
+
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙朱马胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "志远建华晓东海峰丽娟文博宇航雪梅俊杰嘉怡明轩思源国栋慧敏晓燕立群永强振宇佳琪浩然"
 PLACES = [
@@ -318,24 +347,25 @@ def main() -> None:
         )
         writer.writeheader()
         writer.writerows(experts)
-    with (HERE / "needs.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "text"])
-        for i, (text, _, _) in enumerate(NEEDS, 1):
-            writer.writerow([i, text])
-    with (HERE / "qrels.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["need_id", "expert_id", "grade"])
-        for i, (_, exact, useful) in enumerate(NEEDS, 1):
-            for expert_id, topics in grades.items():
-                grade = max(
-                    (2 if t in exact else 1 if t in useful else 0)
-                    if level == 2
-                    else (1 if t in exact else 0)  # a side line of theirs is useful
-                    for t, level in topics.items()
-                )
-                if grade:
-                    writer.writerow([i, expert_id, grade])
+    for suffix, needs in (("", NEEDS), ("_second", SECOND)):
+        with (HERE / f"needs{suffix}.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["id", "text"])
+            for i, (text, _, _) in enumerate(needs, 1):
+                writer.writerow([i, text])
+        with (HERE / f"qrels{suffix}.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["need_id", "expert_id", "grade"])
+            for i, (_, exact, useful) in enumerate(needs, 1):
+                for expert_id, topics in grades.items():
+                    grade = max(
+                        (2 if t in exact else 1 if t in useful else 0)
+                        if level == 2
+                        else (1 if t in exact else 0)  # a side line of theirs is useful
+                        for t, level in topics.items()
+                    )
+                    if grade:
+                        writer.writerow([i, expert_id, grade])
     print(
         f"{judged} judged experts ({len(DISTRACTORS) * 8} near misses), "
         f"{len(experts) - judged} background, {len(NEEDS)} needs -> {HERE}"

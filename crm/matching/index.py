@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from scipy import sparse
 
+from crm.matching.text import CJK as _CJK
 from crm.search.index import NAME, NORMAL, STRONG, WEAK, unpack
 from crm.search.models import IndexVersion, MatchDoc
 
@@ -62,6 +63,7 @@ class MatchIndex:
     stamp: int = -1  # the docs version it holds
     epoch: int = 0  # the database it was built from
     idf: np.ndarray | None = None  # per term
+    described: np.ndarray | None = None  # per term: found in a field other than a name
     average: float = 1.0  # document length the BM25 saturation is relative to
     masked: np.ndarray | None = None  # documents superseded by the delta
     delta: dict[Key, dict[str, float]] = field(default_factory=dict)
@@ -70,6 +72,21 @@ class MatchIndex:
     @property
     def size(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def _by_character(self) -> dict[str, list[str]]:
+        """Words of two or more characters by each character in them, from what records say
+        about their work (not their names: 计量 in 中国计量大学 says nothing about 计算)."""
+        out: dict[str, list[str]] = {}
+        described = self.described
+        for term, number in self.terms.items():
+            if len(term) >= 2 and _CJK.search(term) and (described is None or described[number]):
+                for ch in set(term):
+                    out.setdefault(ch, []).append(term)
+        return out
+
+    def words_with(self, character: str) -> list[str]:
+        return self._by_character.get(character, [])
 
     @cached_property
     def keys(self) -> np.ndarray:
@@ -111,11 +128,13 @@ class MatchIndex:
         counts: list[int] = []
         group_weights: list[float] = []
         group_docs: list[int] = []
+        group_named: list[bool] = []  # a name's terms say who, not what (see `words_with`)
         for doc, position in enumerate(order.tolist()):
             for weight, group in unpack(rows[position][2]):
                 words += group
                 counts.append(len(group))
                 group_weights.append(FIELD_WEIGHT.get(weight, weight))
+                group_named.append(weight >= NAME)
                 group_docs.append(doc)
         terms = {w: i for i, w in enumerate(dict.fromkeys(words))}
         t_idx = np.fromiter(map(terms.__getitem__, words), dtype=np.int32, count=len(words))
@@ -138,6 +157,9 @@ class MatchIndex:
         ids = sorted_keys & ((1 << 40) - 1)
         built = cls(terms, matrix, kinds, ids, 0.0, targets)
         built.idf, built.average = idf, average
+        named = np.repeat(np.array(group_named, dtype=bool), repeat)
+        built.described = np.zeros(len(terms), dtype=bool)
+        built.described[t_idx[~named]] = True
         return built
 
     def save(self, path: Path) -> None:
@@ -154,6 +176,7 @@ class MatchIndex:
             terms=np.array(list(self.terms), dtype=object),
             stamp=np.array([self.stamp, self.epoch]),
             idf=self.idf if self.idf is not None else np.zeros(0, np.float32),
+            described=self.described if self.described is not None else np.zeros(0, bool),
             average=np.array([self.average]),
         )
         os.replace(tmp, path)  # readers never see half a file
@@ -174,6 +197,7 @@ class MatchIndex:
                 terms = {t: i for i, t in enumerate(saved["terms"].tolist())}
                 loaded = cls(terms, matrix, saved["kinds"], saved["ids"])
                 loaded.idf, loaded.average = saved["idf"], float(saved["average"][0])
+                loaded.described = saved["described"]
         except (OSError, KeyError, ValueError):
             return None
         loaded.stamp, loaded.epoch = stamp, epoch

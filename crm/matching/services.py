@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class Candidate:
 class Query:
     weights: dict[str, float]
     via: dict[str, str]  # expanded term → the word that fired it
+    thesaurus: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
 
 
 def build_query(
@@ -88,7 +90,7 @@ def build_query(
                     via.pop(term, None)
                 else:
                     via[term] = source
-    return Query(weights, via)
+    return Query(weights, via, analyzer.thesaurus)
 
 
 def _names(found: list[Ranked]) -> dict[tuple[str, int], tuple[str, str | None]]:
@@ -148,6 +150,57 @@ def explain(parts: dict[str, float], query: Query) -> list[dict[str, Any]]:
 
 
 Ranked = tuple[str, int, float, dict[str, float], list[Adjustment]]
+FUZZY, FUZZY_EACH = 0.5, 3
+FUZZY_WORD, FUZZY_SAID = 0.67, 0.5  # least character overlap with an expert's word, an owner's
+
+
+def widen(query: Query, index: MatchIndex) -> Query:
+    """Owners' words no expert uses, reached through the characters they share with words
+    experts do use (磁铁 → 磁钢, 漏检 → 检测, 染缸 → 印染) or with what owners are known to say
+    (褶子 → 起褶 → 抗皱). Only for a literal word of two or more characters that neither the
+    index nor the thesaurus knows; the closest few by character overlap (Dice ≥ 0.5), each
+    weighing at most half the word, never more than a term the text or thesaurus gave, and
+    explained like an expansion ("检测 ← 漏检")."""
+    weights, via = dict(query.weights), dict(query.via)
+    for token, weight in query.weights.items():
+        if (
+            token in via
+            or token in index.terms
+            or token in query.thesaurus
+            or len(token) < 2
+            or not _CJK_WORD.fullmatch(token)
+        ):
+            continue
+        near = sorted(
+            [
+                (dice, other)
+                for other in {t for ch in set(token) for t in index.words_with(ch)}
+                if (dice := _dice(token, other)) >= FUZZY_WORD
+            ]
+            + [
+                (dice, other)
+                for other in query.thesaurus
+                if len(other) >= 2 and (dice := _dice(token, other)) >= FUZZY_SAID
+            ],
+            key=lambda d: (-d[0], d[1]),
+        )
+        for dice, other in near[:FUZZY_EACH]:
+            targets = (
+                [(other, 1.0)] if other in index.terms else list(query.thesaurus.get(other, ()))
+            )
+            for term, expansion in targets:
+                value = weight * FUZZY * dice * expansion
+                if value > weights.get(term, 0.0):
+                    weights[term], via[term] = value, token
+    return Query(weights, via, query.thesaurus)
+
+
+def _dice(a: str, b: str) -> float:
+    shared = len(set(a) & set(b))
+    return 2 * shared / (len(set(a)) + len(set(b)))
+
+
+_CJK_WORD = re.compile(r"[\u3400-\u9fff]+")
 
 
 def rank(
@@ -158,7 +211,7 @@ def rank(
     adjust: Callable[[tuple[str, int]], list[Adjustment]] | None = None,
 ) -> list[Ranked]:
     """The best `top` by text score, or — with `adjust` (a need's priors) — the best
-    `POOL` × top by text, reordered by text score × prior."""
+    `POOL` × top by text, reordered by text score × prior. The query as `widen` left it."""
     if adjust is None:
         return [
             (k, i, score, parts, [])
@@ -180,7 +233,9 @@ def match(
     adjust: Callable[[tuple[str, int]], list[Adjustment]] | None = None,
 ) -> list[Candidate]:
     """The best candidates for a query, best first, with what matched."""
-    found = rank(current_index(saved), query, top, kinds, adjust)
+    index = current_index(saved)
+    query = widen(query, index)
+    found = rank(index, query, top, kinds, adjust)
     names = _names(found)
     result = []
     for kind, record_id, score, parts, adjustments in found:

@@ -292,7 +292,9 @@ def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: i
     batch, analyzer = _batch, get_analyzer()  # the parent loaded its thesaurus
     out = []
     for need_id, title, description, rejected, industries in needs:
-        query = services.build_query(title, description, analyzer=analyzer)
+        query = services.widen(
+            services.build_query(title, description, analyzer=analyzer), batch.index
+        )
         adjust = functools.partial(batch.priors.adjust, industries)
         found = services.rank(batch.index, query, top + rejected, adjust=adjust)
         out.append(

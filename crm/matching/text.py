@@ -30,7 +30,7 @@ import opencc
 DICTIONARY = Path(__file__).resolve().parents[2] / "seeds" / "dictionary"
 
 # A token worth keeping: has a CJK character, or is an ASCII word/number of 2+ characters.
-_CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"^[a-z0-9][a-z0-9.+\-]*$")
 _SPACE = re.compile(r"\s+")
 SHORT_TEXT, SHORT_CACHE = 40, 100_000

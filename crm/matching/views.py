@@ -148,7 +148,7 @@ def thesaurus() -> Response | tuple[str, int]:
     tried = request.args.get("try", "").strip()[:200]
     expansion = []
     if tried:
-        query = services.build_query(tried)
+        query = services.widen(services.build_query(tried), services.current_index())
         expansion = sorted(
             ((term, weight, query.via.get(term)) for term, weight in query.weights.items()),
             key=lambda t: (t[2] is None, -t[1]),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.institutions.models import Researcher
 from crm.matching import index, services
 from crm.needs.models import Need
+from crm.search.index import pack
 from crm.search.models import MatchDoc
 
 
@@ -44,7 +46,7 @@ def test_a_need_matches_with_its_title_and_description(experts):
 
 
 def test_nothing_known_gives_nothing(experts):
-    assert services.match_text("量子计算芯片") == []
+    assert services.match_text("区块链") == []
     assert services.match_text("") == []
 
 
@@ -164,3 +166,35 @@ def test_an_achievement_finds_the_enterprises_that_need_it(
     AuthActions(client).login(make_user().username)
     html = client.get(f"/achievements/{achievement.id}").get_data(as_text=True)
     assert "成果推介" in html and "嵊州市锦程领带有限公司" in html
+
+
+def test_an_owner_word_close_to_a_known_one_is_widened_and_explained(experts):
+    """褶子 is in no profile and no thesaurus line, but shares 褶 with what owners are known
+    to say (起褶 → 抗皱); 机械手 shares three characters with an expert's 机械手臂."""
+    people, _, _ = experts
+    found = services.match_text("领带打结就留下褶子")
+    textile = next(c for c in found if c.id == people["textile"].id and c.kind == "researcher")
+    assert {m.term: m.via for m in textile.matched}["抗皱"] == "褶子"
+
+    built = index.MatchIndex.from_docs(
+        [
+            ("researcher", 1, pack({"机械手臂": 2.0, "码垛": 2.0})),
+            ("researcher", 2, pack({"机械": 2.0})),
+        ]
+    )
+    query = services.Query({"机械手": 1.5, "码垛": 1.5}, {})
+    widened = services.widen(query, built)
+    dice = 2 * 3 / (3 + 4)  # 机械手 / 机械手臂: three characters shared
+    assert widened.weights["机械手臂"] == pytest.approx(1.5 * services.FUZZY * dice)
+    assert widened.via["机械手臂"] == "机械手"
+    assert widened.weights["机械"] == pytest.approx(1.5 * services.FUZZY * 0.8)  # 2 + 2 of 5
+    assert widened.weights["码垛"] == 1.5 and "码垛" not in widened.via  # literal, as it was
+
+
+def test_words_sharing_one_character_of_two_are_not_widened(experts):
+    """区块 and 矿区, 计算 and 设计 share a character and nothing else: no expansion."""
+    built = index.get_index(db.session.connection())
+    for text in ("区块链", "量子计算", "电机噪声", "马达", "磁"):
+        query = services.build_query(text)
+        assert services.widen(query, built).weights == query.weights, text
+    assert services.match_text("量子计算芯片") == []
