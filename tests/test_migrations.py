@@ -91,3 +91,24 @@ def test_upgrade_packs_stored_terms_and_seeds_the_thesaurus(databases, tmp_path)
         ]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_thesaurus_lines_written_later_reach_older_databases_once(databases, tmp_path):
+    app = make_test_app(databases.new(), tmp_path)
+    with app.app_context():
+        upgrade(revision="0011_match_runs")
+        with db.engine.begin() as conn:  # a database seeded before these lines were written
+            conn.exec_driver_sql("DELETE FROM thesaurus_entry WHERE spoken = '缩水'")
+            before = conn.exec_driver_sql(
+                "SELECT value FROM index_version WHERE name = 'thesaurus'"
+            ).scalar_one()
+        upgrade()
+        with db.engine.connect() as conn:
+            experts = conn.exec_driver_sql(
+                "SELECT experts FROM thesaurus_entry WHERE spoken = '缩水'"
+            ).scalar_one()
+            after = conn.exec_driver_sql(
+                "SELECT value FROM index_version WHERE name = 'thesaurus'"
+            ).scalar_one()
+        assert experts == "防缩 0.7, 尺寸稳定性 0.6" and after == before + 1
+        db.engine.dispose()
