@@ -210,7 +210,7 @@ def one_query(
     for _ in range(rounds):
         for text in texts:
             started = time.perf_counter()
-            query = services.build_query(text)  # tokenise + thesaurus
+            query = services.widen(services.build_query(text), built)  # tokenise + expand
             built.score(query.weights, top=10)  # score + top 10 + per-term explanation
             ours.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
@@ -230,14 +230,21 @@ def one_query(
     retriever.index(tokenized, show_progress=False)
     peer_build = time.perf_counter() - started
     vocab = tokenized.vocab
-    peer = []
+    retrieve, scores_only = [], []
     for _ in range(rounds):
         for text in texts:
             started = time.perf_counter()
             query = services.build_query(text)
             ids = [[vocab[t] for t in query.weights if t in vocab] or [0]]
             retriever.retrieve(ids, k=10, show_progress=False)
-            peer.append((time.perf_counter() - started) * 1000)
+            retrieve.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()  # its lower-level path: scores, then our top 10
+            query = services.build_query(text)
+            scores = retriever.get_scores([vocab[t] for t in query.weights if t in vocab] or [0])
+            np.argpartition(-scores, 10)[:10]
+            scores_only.append((time.perf_counter() - started) * 1000)
+    # the peer is whichever of its two paths is faster here
+    peer = min(retrieve, scores_only, key=lambda v: percentile(v, 50))
     return ours, service, peer, peer_build
 
 

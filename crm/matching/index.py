@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +33,7 @@ from flask import current_app, has_app_context
 from scipy import sparse
 
 from crm.matching.text import CJK as _CJK
-from crm.search.index import NAME, NORMAL, STRONG, WEAK, unpack
+from crm.search.index import COMMITTED, NAME, NORMAL, STRONG, WEAK, unpack
 from crm.search.models import IndexVersion, MatchDoc
 
 TARGETS = ("researcher", "achievement", "institution")  # who can solve a need
@@ -74,19 +74,19 @@ class MatchIndex:
         return len(self.ids)
 
     @cached_property
-    def _by_character(self) -> dict[str, list[str]]:
+    def _by_character(self) -> dict[str, set[str]]:
         """Words of two or more characters by each character in them, from what records say
         about their work (not their names: 计量 in 中国计量大学 says nothing about 计算)."""
-        out: dict[str, list[str]] = {}
+        out: dict[str, set[str]] = {}
         described = self.described
         for term, number in self.terms.items():
             if len(term) >= 2 and _CJK.search(term) and (described is None or described[number]):
                 for ch in set(term):
-                    out.setdefault(ch, []).append(term)
+                    out.setdefault(ch, set()).add(term)
         return out
 
-    def words_with(self, character: str) -> list[str]:
-        return self._by_character.get(character, [])
+    def words_with(self, character: str) -> set[str]:
+        return self._by_character.get(character, set())
 
     @cached_property
     def keys(self) -> np.ndarray:
@@ -253,26 +253,54 @@ class MatchIndex:
         self, query: dict[str, float], kinds: tuple[str, ...] | None = None, top: int = 10
     ) -> list[tuple[str, int, float, dict[str, float]]]:
         """The best `top` documents of these kinds: (kind, id, score, {term: contribution})."""
+        return [(k, i, s, parts) for k, i, s, parts, _ in self.rank(query, kinds, top)]
+
+    def rank(
+        self,
+        query: dict[str, float],
+        kinds: tuple[str, ...] | None = None,
+        top: int = 10,
+        adjust: Callable[[tuple[str, int]], list[Any]] | None = None,
+        pool: int = 3,
+    ) -> list[tuple[str, int, float, dict[str, float], list[Any]]]:
+        """The best `top` by text score; with `adjust` (a need's priors: (kind, id) → parts
+        with a `factor`), the best `pool` × top by text reordered by text × prior. Only the
+        final few are explained (per-term contributions)."""
         kinds = kinds or self.targets
-        found = self._score_matrix(query, kinds, top)
+        want = top * pool if adjust is not None else top
+        found = self._best(query, kinds, want)  # (kind, id, score, document or -1, parts)
         if self.delta:
-            found = sorted(found + self._score_delta(query, kinds), key=lambda f: -f[2])[:top]
-        return found
+            found = sorted(found + self._score_delta(query, kinds), key=lambda f: -f[2])[:want]
+        ranked = []
+        for kind, record_id, text_score, document, parts in found:
+            adjustments = adjust((kind, record_id)) if adjust is not None else []
+            factor = 1.0
+            for a in adjustments:
+                factor *= a.factor
+            ranked.append((kind, record_id, text_score * factor, document, parts, adjustments))
+        ranked.sort(key=lambda r: -r[2])
+        ranked = ranked[:top]
+        explained = self._explain(query, [r[3] for r in ranked if r[3] >= 0])
+        return [
+            (kind, record_id, score, parts if document < 0 else explained[document], adjustments)
+            for kind, record_id, score, document, parts, adjustments in ranked
+        ]
 
     def _score_delta(
         self, query: dict[str, float], kinds: tuple[str, ...]
-    ) -> list[tuple[str, int, float, dict[str, float]]]:
+    ) -> list[tuple[str, int, float, int, dict[str, float]]]:
         wanted = {self.targets.index(k) for k in kinds}
         parts: dict[Key, dict[str, float]] = {}
         for term, weight in query.items():
             for key, contribution in list(self.delta_terms.get(term, {}).items()):
                 if key[0] in wanted:
                     parts.setdefault(key, {})[term] = weight * contribution
-        return [(self.targets[k], i, sum(p.values()), p) for (k, i), p in parts.items()]
+        return [(self.targets[k], i, sum(p.values()), -1, p) for (k, i), p in parts.items()]
 
-    def _score_matrix(
+    def _best(
         self, query: dict[str, float], kinds: tuple[str, ...], top: int
-    ) -> list[tuple[str, int, float, dict[str, float]]]:
+    ) -> list[tuple[str, int, float, int, dict[str, float]]]:
+        """The `top` matrix documents by score, best first (not yet explained)."""
         known = [(t, w) for t, w in query.items() if t in self.terms]
         if not known or self.size == 0:
             return []
@@ -289,13 +317,25 @@ class MatchIndex:
             best = np.argpartition(-scores[candidates], top)[:top]
             candidates = candidates[best]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        dense = rows[:, order].toarray() * weights[:, None] if len(order) else None
-        found = []
-        for j, doc in enumerate(order):
-            parts = {t: float(dense[i, j]) for i, (t, _) in enumerate(known) if dense[i, j] > 0}
-            kind = self.targets[self.kinds[doc]]
-            found.append((kind, int(self.ids[doc]), float(scores[doc]), parts))
-        return found
+        return [
+            (self.targets[self.kinds[doc]], int(self.ids[doc]), float(scores[doc]), int(doc), {})
+            for doc in order
+        ]
+
+    def _explain(
+        self, query: dict[str, float], documents: list[int]
+    ) -> dict[int, dict[str, float]]:
+        """Each document's per-term contributions to its score."""
+        known = [(t, w) for t, w in query.items() if t in self.terms]
+        if not known or not documents:
+            return {}
+        rows = self.matrix[[self.terms[t] for t, _ in known]]
+        weights = np.array([w for _, w in known], dtype=np.float32)
+        dense = rows[:, documents].toarray() * weights[:, None]
+        return {
+            doc: {t: float(dense[i, j]) for i, (t, _) in enumerate(known) if dense[i, j] > 0}
+            for j, doc in enumerate(documents)
+        }
 
 
 _lock = threading.Lock()
@@ -345,6 +385,23 @@ def get_index(
 
 
 SAVE_AFTER = 1000  # records taken in before a loaded index is saved again
+
+
+def _took_own(version: int, docs: list[tuple[str, int, str]]) -> None:
+    """Docs this process has just committed as `version`: an index that was current up to
+    the version before takes them in without reading them back (any other case is left to
+    the next `get_index`, which reads what changed)."""
+    if not has_app_context():
+        return
+    for targets, index in list(_indexes().items()):
+        if index.stamp == version - 1:
+            with _lock:
+                if index.stamp == version - 1:
+                    index.take([d for d in docs if d[0] in targets])
+                    index.stamp = version
+
+
+COMMITTED.append(_took_own)
 
 
 def rebuild(connection: sa.Connection, targets: tuple[str, ...] = TARGETS) -> MatchIndex:

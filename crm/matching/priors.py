@@ -128,6 +128,11 @@ class Priors:
                     priors.declined[(kind, candidate)] = int(count)
         return priors
 
+    @property
+    def empty(self) -> bool:
+        """Nothing on record yet: ranking is by text alone."""
+        return not (self.cooperations or self.off_topic or self.declined)
+
     def adjust(self, industries: Iterable[int], key: Key) -> list[Adjustment]:
         """What the records say about this candidate for a need of these industries."""
         industries = list(industries)
@@ -147,13 +152,6 @@ class Priors:
             n = min(declined, DECLINED_CAP)
             out.append(Adjustment(f"近一年曾表示无意向 {declined} 次", 1 - DECLINED * n))
         return out
-
-
-def factor(adjustments: list[Adjustment]) -> float:
-    out = 1.0
-    for a in adjustments:
-        out *= a.factor
-    return out
 
 
 def industries_of(enterprise_ids: Iterable[int]) -> dict[int, frozenset[int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.index import ADOPTERS, TARGETS, MatchIndex, get_index
-from crm.matching.priors import POOL, Adjustment, Priors, factor, industries_of
+from crm.matching.priors import POOL, Adjustment, Priors, industries_of
 from crm.matching.text import Analyzer
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
@@ -171,17 +172,15 @@ def widen(query: Query, index: MatchIndex) -> Query:
             or not _CJK_WORD.fullmatch(token)
         ):
             continue
+        chars = set(token)
+        words: set[str] = set()  # FUZZY_WORD takes two shared characters at least
+        for a, b in itertools.combinations(sorted(chars), 2):
+            words |= index.words_with(a) & index.words_with(b)
+        said_by_character = _said_by_character(query.thesaurus)
+        said = {s for ch in chars for s in said_by_character.get(ch, ())}
         near = sorted(
-            [
-                (dice, other)
-                for other in {t for ch in set(token) for t in index.words_with(ch)}
-                if (dice := _dice(token, other)) >= FUZZY_WORD
-            ]
-            + [
-                (dice, other)
-                for other in query.thesaurus
-                if len(other) >= 2 and (dice := _dice(token, other)) >= FUZZY_SAID
-            ],
+            [(dice, w) for w in words if (dice := _dice(token, w)) >= FUZZY_WORD]
+            + [(dice, s) for s in said if (dice := _dice(token, s)) >= FUZZY_SAID],
             key=lambda d: (-d[0], d[1]),
         )
         for dice, other in near[:FUZZY_EACH]:
@@ -193,6 +192,25 @@ def widen(query: Query, index: MatchIndex) -> Query:
                 if value > weights.get(term, 0.0):
                     weights[term], via[term] = value, token
     return Query(weights, via, query.thesaurus)
+
+
+_said_cache: dict[int, tuple[dict[str, Any], dict[str, set[str]]]] = {}
+
+
+def _said_by_character(thesaurus: dict[str, Any]) -> dict[str, set[str]]:
+    """What owners are known to say (two characters or more), by each character in it; kept
+    while the thesaurus is the same object (a new one replaces it when admins edit)."""
+    cached = _said_cache.get(id(thesaurus))
+    if cached is not None and cached[0] is thesaurus:
+        return cached[1]
+    out: dict[str, set[str]] = {}
+    for said in thesaurus:
+        if len(said) >= 2:
+            for ch in set(said):
+                out.setdefault(ch, set()).add(said)
+    _said_cache.clear()
+    _said_cache[id(thesaurus)] = (thesaurus, out)
+    return out
 
 
 def _dice(a: str, b: str) -> float:
@@ -212,17 +230,7 @@ def rank(
 ) -> list[Ranked]:
     """The best `top` by text score, or — with `adjust` (a need's priors) — the best
     `POOL` × top by text, reordered by text score × prior. The query as `widen` left it."""
-    if adjust is None:
-        return [
-            (k, i, score, parts, [])
-            for k, i, score, parts in index.score(query.weights, kinds, top)
-        ]
-    ranked = []
-    for kind, record_id, score, parts in index.score(query.weights, kinds, top * POOL):
-        adjustments = adjust((kind, record_id))
-        ranked.append((kind, record_id, score * factor(adjustments), parts, adjustments))
-    ranked.sort(key=lambda r: -r[2])
-    return ranked[:top]
+    return index.rank(query.weights, kinds, top, adjust, POOL)
 
 
 def match(
@@ -261,7 +269,8 @@ def match_need(
     industries = industries_of([need.enterprise_id])[need.enterprise_id]
     priors = Priors.load(industries)
     query = build_query(need.title, need.description)
-    return match(query, top, kinds, saved, functools.partial(priors.adjust, industries))
+    adjust = None if priors.empty else functools.partial(priors.adjust, industries)
+    return match(query, top, kinds, saved, adjust)
 
 
 @dataclass

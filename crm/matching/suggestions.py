@@ -295,7 +295,7 @@ def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: i
         query = services.widen(
             services.build_query(title, description, analyzer=analyzer), batch.index
         )
-        adjust = functools.partial(batch.priors.adjust, industries)
+        adjust = None if batch.priors.empty else functools.partial(batch.priors.adjust, industries)
         found = services.rank(batch.index, query, top + rejected, adjust=adjust)
         out.append(
             (

@@ -26,6 +26,10 @@ from crm.search.models import IndexVersion, MatchDoc, SearchTerm
 
 NAME, STRONG, NORMAL, WEAK = 3.0, 2.0, 1.0, 0.5
 MAX_TERM = 64
+#: Called after a commit with (docs version, [(kind, record_id, packed terms)]) when this
+#: process wrote every doc of that version itself (the matching index takes them in at once).
+COMMITTED: list[Callable[[int, list[tuple[str, int, str]]], None]] = []
+OWN_DOCS = 1000  # more in one transaction: left to the database read
 PINYIN = ("py:", "pyi:")  # search keys, not words: never matched on
 # packed terms: weight GROUP_MARK terms joined by TERM_MARK, groups joined by GROUP_END
 GROUP_END, GROUP_MARK, TERM_MARK = "\x1e", "\x1d", "\x1f"
@@ -218,6 +222,7 @@ def insert_term_rows(connection: sa.Connection, rows: Rows) -> None:
     insert_rows(connection, SearchTerm.__table__, rows.terms, columns=TERM_COLUMNS)
     insert_rows(connection, MatchDoc.__table__, rows.docs, columns=DOC_COLUMNS)
     changed(connection)
+    connection.info["docs_unlisted"] = True  # many: workers read them from the database
 
 
 def write_docs(connection: sa.Connection, docs: list[dict[str, Any]]) -> None:
@@ -234,6 +239,11 @@ def write_docs(connection: sa.Connection, docs: list[dict[str, Any]]) -> None:
     if docs:
         connection.execute(sa.insert(table), docs)
         changed(connection)
+        written = connection.info.setdefault("docs_written", [])
+        if len(written) < OWN_DOCS:  # the committing process takes these in without a read
+            written.extend((d["kind"], d["record_id"], d["terms"]) for d in docs)
+        else:
+            connection.info["docs_unlisted"] = True
 
 
 def changed(connection: sa.Connection, counter: str = "docs") -> None:
@@ -323,13 +333,30 @@ def _before_commit(session: Session) -> None:
     session.flush()  # commit flushes after this hook; the hook must see those writes
     if session.in_transaction():
         connection = session.connection()  # the one it wrote with (one database)
+        written = connection.info.pop("docs_written", [])
+        unlisted = connection.info.pop("docs_unlisted", False)
         for counter in sorted(connection.info.pop("index_changed", ())):
-            bump(connection, counter)
+            version = bump(connection, counter)
+            if counter == "docs" and not unlisted:
+                session.info["docs_committing"] = (version, written)
+
+
+def _after_commit(session: Session) -> None:
+    """Tell this process's listeners (its matching indexes) what it has just committed."""
+    committed = session.info.pop("docs_committing", None)
+    if committed is not None:
+        for listener in COMMITTED:
+            listener(*committed)
+
+
+def _after_soft_rollback(session: Session, _previous_transaction: Any) -> None:
+    session.info.pop("docs_committing", None)
 
 
 def _forget_changes(connection: sa.Connection) -> None:
     """A rolled-back transaction's docs are gone: nothing to stamp on the next commit."""
-    connection.info.pop("index_changed", None)
+    for key in ("index_changed", "docs_written", "docs_unlisted"):
+        connection.info.pop(key, None)
 
 
 def install(session_class: type[Session]) -> None:
@@ -338,6 +365,8 @@ def install(session_class: type[Session]) -> None:
         event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
         event.listen(session_class, "after_soft_rollback", _after_rollback)
         event.listen(session_class, "before_commit", _before_commit)
+        event.listen(session_class, "after_commit", _after_commit)
+        event.listen(session_class, "after_soft_rollback", _after_soft_rollback)
     if not event.contains(sa.Engine, "rollback", _forget_changes):
         event.listen(sa.Engine, "rollback", _forget_changes)
 

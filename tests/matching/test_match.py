@@ -77,6 +77,7 @@ def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
     connection = db.session.connection()
     built = index.rebuild(connection)
     built.save(path)
+    saved_at = built.stamp
     loaded = index.MatchIndex.load(path, index.versions(connection))
     assert loaded is not None and loaded.terms == built.terms and (loaded.ids == built.ids).all()
     assert loaded.score({"电机": 1.0}) == built.score({"电机": 1.0})
@@ -84,13 +85,13 @@ def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
     db.session.add(newcomer)
     db.session.commit()
     current = index.versions(db.session.connection())
-    assert current["docs"] == built.stamp + 1  # one committed transaction, one version
+    assert current["docs"] == saved_at + 1  # one committed transaction, one version
     loaded = index.MatchIndex.load(path, current)
     assert loaded is not None and loaded.absorb(db.session.connection(), current["docs"]) == 1
     assert newcomer.id in [i for _, i, _, _ in loaded.score({"控制": 1.0})]
     other_database = {**current, "epoch": current["epoch"] + 1}
     assert index.MatchIndex.load(path, other_database) is None
-    restored_older = {**current, "docs": built.stamp - 1}
+    restored_older = {**current, "docs": saved_at - 1}
     assert index.MatchIndex.load(path, restored_older) is None
 
 
@@ -198,3 +199,19 @@ def test_words_sharing_one_character_of_two_are_not_widened(experts):
         query = services.build_query(text)
         assert services.widen(query, built).weights == query.weights, text
     assert services.match_text("量子计算芯片") == []
+
+
+def test_the_worker_that_saves_takes_its_own_change_in_without_reading_it_back(
+    experts, monkeypatch
+):
+    built = index.get_index(db.session.connection())
+
+    def no_reads(*_args, **_kwargs):
+        raise AssertionError("read back from the database")
+
+    monkeypatch.setattr(index.MatchIndex, "absorb", no_reads)
+    db.session.add(Researcher(name="钱立群", research_directions="磁钢退磁机理"))
+    db.session.commit()
+    assert built.stamp == index.versions(db.session.connection())["docs"]
+    assert services.match_text("磁钢退磁机理", top=1)[0].name == "钱立群"
+    assert index.get_index(db.session.connection()) is built
