@@ -16,8 +16,8 @@ class SearchTerm(Base):
         sa.UniqueConstraint("kind", "record_id", "term"),
         # covering: a term's postings, heaviest first, without touching the table
         sa.Index("ix_search_term_postings", "term", "weight", "kind", "record_id"),
-        # a deleted row's id is never handed out again (SQLite would reuse the highest): the
-        # matching index reads "rows above the highest id it has seen" as "written since"
+        # a deleted row's id is never handed out again (SQLite would reuse the highest); the
+        # matching index once relied on it and now follows `IndexVersion` instead (0008)
         {"sqlite_autoincrement": True},
     )
 
