@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,12 +35,35 @@ class LiveServer:
     url: str
     app: Any
 
+    def sign_in(self, page: Any, username: str) -> None:
+        """Through the login form, as a person would; lands on the home page."""
+        page.goto(f"{self.url}/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{self.url}/")
+
     def add_user(self, username: str, display_name: str, role: Role = Role.OFFICER) -> None:
         with self.app.app_context():
             auth_services.create_user(
                 auth_services.UserData(username, display_name, role, PASSWORD, "高新技术科")
             )
             db.session.commit()
+
+
+@contextlib.contextmanager
+def _serving(app: Any) -> Iterator[LiveServer]:
+    """The app on a loopback port in a thread, until the block ends."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
+        thread.join(10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -49,14 +73,8 @@ def live_server(
     app = make_test_app(databases.new(), tmp_path_factory.mktemp("live"), TESTING=False)
     with app.app_context():
         upgrade()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
-    server.shutdown()
-    thread.join(10)
-    with app.app_context():
-        db.engine.dispose()
+    with _serving(app) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -72,14 +90,8 @@ def demo_server(
         upgrade()
         seed.load_demo(local_today())
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
-    server.shutdown()
-    thread.join(10)
-    with app.app_context():
-        db.engine.dispose()
+    with _serving(app) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

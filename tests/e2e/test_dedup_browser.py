@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +26,7 @@ def test_review_merge_and_undo_on_a_phone(live_server, browser, screenshot_dir):
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_label("用户名").fill("e2ededup")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
+        live_server.sign_in(page, "e2ededup")
         page.goto(f"{live_server.url}/admin/duplicates/?kind=enterprises")
         pairs = page.get_by_test_id("duplicate-pairs")
         assert "华艺纺织" in pairs.inner_text()

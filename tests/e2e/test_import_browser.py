@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
-from tests.conftest import PASSWORD
 from tests.imports.helpers import write_xlsx
 
 pytestmark = pytest.mark.browser
@@ -51,11 +50,7 @@ def test_upload_preview_commit_revert(live_server, browser, screenshot_dir, tmp_
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the revert confirmation
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
+        live_server.sign_in(page, username)
 
         page.goto(f"{live_server.url}/imports/")
         page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(sheet))

@@ -13,7 +13,6 @@ from crm.institutions.models import Institution, InstitutionKind, Researcher
 from crm.matching import runs
 from crm.matching.models import Suggestion
 from crm.needs.models import Need
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -46,11 +45,7 @@ def test_generate_explain_accept(live_server, browser, screenshot_dir):
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_label("用户名").fill("e2ematch")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
+        live_server.sign_in(page, "e2ematch")
         page.goto(f"{live_server.url}/needs/{need_id}")
         page.get_by_test_id("generate-match").click()
         page.wait_for_url(f"{live_server.url}/needs/{need_id}*")
@@ -89,11 +84,7 @@ def test_a_demo_need_matched_and_accepted_on_a_phone(demo_server, browser, scree
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(f"{demo_server.url}/login")
-        page.get_by_label("用户名").fill("e2edemo")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{demo_server.url}/")
+        demo_server.sign_in(page, "e2edemo")
         page.goto(f"{demo_server.url}/needs/{need_id}")
         page.get_by_test_id("generate-match").click()
         page.wait_for_url(f"{demo_server.url}/needs/{need_id}*")
@@ -128,11 +119,7 @@ def test_an_admin_runs_the_batch_and_watches_it_finish(demo_server, browser, scr
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # 为所有待匹配需求生成推荐？
     try:
-        page.goto(f"{demo_server.url}/login")
-        page.get_by_label("用户名").fill("e2erun")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{demo_server.url}/")
+        demo_server.sign_in(page, "e2erun")
         page.goto(f"{demo_server.url}/admin/matching")
         page.get_by_test_id("start-run").click()
         page.wait_for_url(f"{demo_server.url}/admin/matching")

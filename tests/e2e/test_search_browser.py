@@ -8,7 +8,6 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind
 from crm.needs.models import Need
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -31,11 +30,7 @@ def test_search_from_the_nav_bar(live_server, browser, screenshot_dir):
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_label("用户名").fill("e2esearch")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
+        live_server.sign_in(page, "e2esearch")
         for query, expected, shot in (
             ("jcld", "浙江锦程领带有限公司", "search-jcld-375.png"),
             ("港理工", "香港理工大学", "search-polyu-375.png"),

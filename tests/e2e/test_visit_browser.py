@@ -7,7 +7,6 @@ import pytest
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.seed.services import load_reference
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +25,7 @@ def test_phone_visit_with_need_and_next_step(live_server, browser, screenshot_di
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/login")
-        page.get_by_label("用户名").fill("e2evisit")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
+        live_server.sign_in(page, "e2evisit")
 
         page.get_by_label("展开菜单").click()
         page.get_by_role("link", name="企业").click()
