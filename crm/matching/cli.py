@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import click
@@ -13,8 +12,6 @@ from crm.errors import cli_errors
 from crm.imports.cli import acting_user
 from crm.matching import runs, services, suggestions
 from crm.needs.services import get_need
-
-logger = logging.getLogger(__name__)
 
 
 def _print(found: list[services.Candidate], as_json: bool) -> None:
@@ -62,20 +59,11 @@ def match_cli(
             def advance(done: int, total: int) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
-                if run_id is not None:
-                    runs.progress(run_id, done, total)
 
-            try:
+            if run_id is None:
                 result = suggestions.generate_all(user, top, advance)
-            except Exception as exc:
-                if run_id is not None:
-                    logger.exception("Match run %s failed", run_id)
-                    runs.fail(
-                        run_id, getattr(exc, "message", None) or "批量匹配中途出错，详情见日志。"
-                    )
-                raise
-            if run_id is not None:
-                runs.finish(run_id, result)
+            else:
+                result = runs.execute(run_id, user, top, advance)
         click.echo(
             f"新增推荐 {result.added} 条，更新 {result.refreshed} 条，"
             f"保留已处理的 {result.kept} 条。"

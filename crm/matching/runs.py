@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from crm.auth.models import User
 from crm.db import utcnow
 from crm.errors import ValidationError
 from crm.extensions import db
+from crm.matching import suggestions
 from crm.matching.models import MatchRun, RunStatus
 from crm.matching.suggestions import Generated
 from crm.needs.models import Need, NeedStatus
@@ -89,6 +91,27 @@ def launch(run: MatchRun, user: User) -> None:
         )
     _children.append(child)
     logger.info("Match run %s launched as process %s (log %s)", run.id, child.pid, log_path)
+
+
+def execute(
+    run_id: int, user: User, top: int, advance: Callable[[int, int], None] | None = None
+) -> Generated:
+    """The run's work (in its own process): the batch, its progress and its end written to
+    the run row; a failure is recorded with its reason, then raised."""
+
+    def report(done: int, total: int) -> None:
+        progress(run_id, done, total)
+        if advance is not None:
+            advance(done, total)
+
+    try:
+        result = suggestions.generate_all(user, top, report)
+    except Exception as exc:
+        logger.exception("Match run %s failed", run_id)
+        fail(run_id, getattr(exc, "message", None) or "批量匹配中途出错，详情见日志。")
+        raise
+    finish(run_id, result)
+    return result
 
 
 def progress(run_id: int, done: int, total: int) -> None:
