@@ -16,6 +16,7 @@ from crm.audit import services as audit_services
 from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
+from crm.cooperation.views import bp as cooperation_bp
 from crm.db import configure_sqlite
 from crm.dedup.views import bp as dedup_bp
 from crm.enterprises.views import bp as enterprises_bp
@@ -69,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(imports_bp)
     app.register_blueprint(dedup_bp)
     app.register_blueprint(matching_bp)
+    app.register_blueprint(cooperation_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_ROWS": 200000,  # CRM_IMPORT_MAX_ROWS: a longer file is refused
     "IMPORT_WORKERS": 0,  # CRM_IMPORT_WORKERS: processes analysing text; 0 = one per core (≤ 4)
     "DEDUP_THRESHOLD": 85,  # CRM_DEDUP_THRESHOLD: name similarity (0–100) listed as duplicates
+    "PIPELINE_STALE_DAYS": 30,  # CRM_PIPELINE_STALE_DAYS: an open deal without activity is flagged
 }
 
 PRODUCTION = "production"

@@ -37,3 +37,52 @@ if (runCard) {
   };
   window.setTimeout(poll, 1500);
 }
+
+// The pipeline board: drag a card to the next stage's column. A simple move submits the
+// card's own form; 签约 and 终止 open the card's page to ask for the date, parties or reason.
+// The buttons on each card do the same without dragging (keyboard, phone).
+const board = document.querySelector("[data-testid='board']");
+if (board) {
+  let dragged = null;
+  board.addEventListener("dragstart", (event) => {
+    dragged = event.target.closest("[data-testid='card']");
+    if (dragged) {
+      event.dataTransfer.setData("text/plain", dragged.dataset.id);
+      event.dataTransfer.effectAllowed = "move";
+    }
+  });
+  const allowed = (column) =>
+    dragged && (dragged.dataset.moves || "").split(" ").includes(column.dataset.stage);
+  board.addEventListener("dragover", (event) => {
+    const column = event.target.closest(".pipeline-column");
+    if (column && allowed(column)) {
+      event.preventDefault();
+      column.classList.add("drop-target");
+    }
+  });
+  board.addEventListener("dragleave", (event) => {
+    const column = event.target.closest(".pipeline-column");
+    if (column) column.classList.remove("drop-target");
+  });
+  board.addEventListener("drop", (event) => {
+    const column = event.target.closest(".pipeline-column");
+    if (!column || !allowed(column)) return;
+    event.preventDefault();
+    column.classList.remove("drop-target");
+    const control = dragged.querySelector(`[data-move="${column.dataset.stage}"]`);
+    if (control) control.click();
+  });
+}
+
+// A cooperation's move form shows the fields the chosen stage asks for.
+const moveForm = document.querySelector("[data-testid='move-form']");
+if (moveForm) {
+  const to = moveForm.querySelector("select[name='to']");
+  const sync = () => {
+    moveForm.querySelectorAll("[data-when]").forEach((fieldset) => {
+      fieldset.hidden = fieldset.dataset.when !== to.value;
+    });
+  };
+  to.addEventListener("change", sync);
+  sync();
+}

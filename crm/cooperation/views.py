@@ -1,0 +1,134 @@
+"""The cooperation pipeline (kanban and list), a cooperation's page, and moving it on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from crm.auth.models import Department, User
+from crm.cooperation import services
+from crm.cooperation.forms import MoveForm
+from crm.cooperation.models import Stage
+from crm.enterprises.models import Industry
+from crm.errors import Conflict, ValidationError
+from crm.extensions import db
+from crm.forms import attach_error
+from crm.institutions.models import Institution
+from crm.policy import Level, access
+from crm.urls import is_safe_next
+
+bp = Blueprint("cooperation", __name__)
+
+
+def _filters() -> services.Filters:
+    def number(name: str) -> int | None:
+        value = request.args.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    return services.Filters(
+        officer_id=number("officer_id"),
+        department_id=number("department_id"),
+        industry_id=number("industry_id"),
+        institution_id=number("institution_id"),
+        year=number("year"),
+        terminated=request.args.get("terminated") == "1",
+    )
+
+
+def _filter_choices() -> dict[str, Any]:
+    return {
+        "officers": db.session.scalars(
+            sa.select(User).where(User.active.is_(True)).order_by(User.display_name)
+        ).all(),
+        "departments": db.session.scalars(sa.select(Department).order_by(Department.name)).all(),
+        "industries": db.session.scalars(
+            sa.select(Industry).order_by(Industry.sort_order, Industry.name)
+        ).all(),
+        "institutions": db.session.scalars(
+            sa.select(Institution)
+            .where(Institution.deleted_at.is_(None))
+            .order_by(Institution.name)
+        ).all(),
+    }
+
+
+@bp.route("/pipeline")
+@access(Level.SIGNED_IN)
+def pipeline() -> str:
+    """合作管道: every cooperation by stage (board), or as a list (`view=list`)."""
+    filters = _filters()
+    records = services.pipeline(filters)
+    board = services.cards(current_user, records)
+    return render_template(
+        "cooperation/pipeline.html",
+        board=board,
+        stages=services.BOARD if filters.terminated else services.FLOW,
+        view="list" if request.args.get("view") == "list" else "board",
+        filters=filters,
+        total=len(records),
+        stale=sum(card.stale for cards in board.values() for card in cards),
+        here=request.full_path.rstrip("?"),
+        **_filter_choices(),
+    )
+
+
+@bp.route("/cooperation/<int:coop_id>")
+@access(Level.SIGNED_IN)
+def detail(coop_id: int) -> str:
+    coop = services.get_cooperation(coop_id)
+    form = MoveForm(formdata=None, version=coop.version)
+    wanted = request.args.get("to")
+    moves = services.next_stages(coop.stage)
+    if wanted in {s.value for s in moves}:
+        form.to.data = wanted
+    form.next.data = request.args.get("next", "")
+    return _detail(coop, form)
+
+
+def _detail(coop: Any, form: MoveForm, status: int = 200) -> Any:
+    moves = services.next_stages(coop.stage) if services.can_edit(current_user, coop) else []
+    form.to.choices = [(s.value, s.label) for s in moves]
+    return render_template(
+        "cooperation/detail.html", coop=coop, form=form, moves=moves, Stage=Stage
+    ), status
+
+
+@bp.route("/cooperation/<int:coop_id>/move", methods=["POST"])
+@access(Level.OFFICER)
+def move(coop_id: int) -> Response | tuple[str, int]:
+    """Move on by the rules; what is missing (签约日期, 终止原因 …) is asked on the page."""
+    coop = services.get_cooperation(coop_id)
+    form = MoveForm()
+    form.to.choices = [(s.value, s.label) for s in Stage]
+    if not form.validate_on_submit():
+        return _detail(coop, form, 400)
+    step = services.Move(
+        to=Stage(form.to.data),
+        version=int(form.version.data),
+        on=form.on.data,
+        signed_on=form.signed_on.data,
+        parties=form.parties.data,
+        contract_no=form.contract_no.data,
+        reason=form.reason.data,
+        note=form.note.data,
+    )
+    try:
+        services.move(current_user, coop, step)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+        fresh = services.get_cooperation(coop_id)
+        return _detail(fresh, MoveForm(formdata=None, version=fresh.version), 409)
+    except ValidationError as exc:
+        db.session.rollback()
+        coop = services.get_cooperation(coop_id)
+        attach_error(form, exc, default="to")
+        return _detail(coop, form, 400)
+    db.session.commit()
+    flash(f"“{coop.title}”已进入{coop.stage.label}阶段。", "success")
+    target = form.next.data if is_safe_next(form.next.data) else None
+    return redirect(target or url_for("cooperation.detail", coop_id=coop.id))

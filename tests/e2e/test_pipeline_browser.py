@@ -1,0 +1,79 @@
+"""Leadership's pipeline: drag a deal from 洽谈 to 签约 (the signing date is asked), on a
+desktop; move one with the card's buttons on a phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import Role
+from crm.clock import local_today
+from crm.cooperation.models import Cooperation, Stage
+from crm.extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+def _count(page, stage: str) -> int:
+    return int(page.get_by_test_id(f"count-{stage}").inner_text())
+
+
+def test_drag_a_deal_to_signed_and_fill_the_signing_date(demo_server, browser, screenshot_dir):
+    demo_server.add_user("e2epipe", "管道测试", role=Role.ADMIN)
+    with demo_server.app.app_context():
+        today = local_today()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        demo_server.sign_in(page, "e2epipe")
+        page.goto(f"{demo_server.url}/pipeline")
+        negotiating, signed = _count(page, "negotiation"), _count(page, "signed")
+        assert negotiating >= 1
+        page.screenshot(path=screenshot_dir / "pipeline-1280.png", full_page=True)
+        card = page.get_by_test_id("column-negotiation").get_by_test_id("card").first
+        card.scroll_into_view_if_needed()
+        card.drag_to(page.get_by_test_id("column-signed"))
+        page.wait_for_url(re.compile(r".*/cooperation/\d+\?to=signed.*"))
+        coop_id = int(re.search(r"/cooperation/(\d+)", page.url).group(1))
+        with demo_server.app.app_context():
+            assert db.session.get(Cooperation, coop_id).stage == Stage.NEGOTIATION
+        assert page.get_by_label("推进到").input_value() == "signed"
+        page.get_by_label("签约日期").fill(today.isoformat())
+        page.get_by_label("签约各方").fill("测试企业、浙江大学")
+        page.get_by_role("button", name="确认推进").click()
+        page.wait_for_url(f"{demo_server.url}/pipeline*")
+        assert _count(page, "negotiation") == negotiating - 1
+        assert _count(page, "signed") == signed + 1
+        moved = page.get_by_test_id("column-signed").locator(f"[data-id='{coop_id}']")
+        assert moved.count() == 1
+        with demo_server.app.app_context():
+            coop = db.session.get(Cooperation, coop_id)
+            assert coop.stage == Stage.SIGNED and coop.signed_on == today
+            assert coop.history[-1].from_stage == Stage.NEGOTIATION
+    finally:
+        context.close()
+
+
+def test_move_with_the_cards_buttons_on_a_phone(demo_server, browser, screenshot_dir):
+    demo_server.add_user("e2epipephone", "手机测试", role=Role.ADMIN)
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        demo_server.sign_in(page, "e2epipephone")
+        page.goto(f"{demo_server.url}/pipeline")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.screenshot(path=screenshot_dir / "pipeline-375.png")
+        card = page.get_by_test_id("column-intent").get_by_test_id("card").first
+        coop_id = int(card.get_attribute("data-id"))
+        card.get_by_role("button", name="→ 洽谈").click()
+        page.wait_for_url(f"{demo_server.url}/pipeline*")
+        assert (
+            page.get_by_test_id("column-negotiation").locator(f"[data-id='{coop_id}']").count() == 1
+        )
+        with demo_server.app.app_context():
+            stage = db.session.scalar(sa.select(Cooperation.stage).where(Cooperation.id == coop_id))
+            assert stage == Stage.NEGOTIATION
+    finally:
+        context.close()

@@ -1,0 +1,197 @@
+"""The cooperation pipeline: stage rules, dated history, who may move, the board."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import Role
+from crm.clock import local_today
+from crm.cooperation import services
+from crm.cooperation.models import Cooperation, CooperationType, Stage, StageChange
+from crm.errors import Conflict, PermissionDenied, ValidationError
+from crm.extensions import db
+from crm.institutions.models import Institution, InstitutionKind
+from crm.visits.models import Visit
+from tests.conftest import AuthActions, csrf_token
+
+
+@pytest.fixture
+def deal(make_enterprise, make_user):
+    officer = make_user()
+    ent = make_enterprise(name="嵊州市测试领带有限公司", owner_id=officer.id)
+    polyu = Institution(name="香港理工大学（测试）", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(polyu)
+    db.session.flush()
+    coop = Cooperation(
+        title="领带抗皱整理",
+        enterprise_id=ent.id,
+        institution_id=polyu.id,
+        type=CooperationType.DEVELOPMENT,
+        stage=Stage.INTENT,
+        officer_id=officer.id,
+    )
+    db.session.add(coop)
+    db.session.commit()
+    return officer, coop
+
+
+def _move(officer, coop, to, **kwargs):
+    return services.move(officer, coop, services.Move(to=to, version=coop.version, **kwargs))
+
+
+def test_a_deal_goes_stage_by_stage_and_every_move_is_dated(deal):
+    officer, coop = deal
+    today = local_today()
+    _move(officer, coop, Stage.NEGOTIATION, on=today - timedelta(days=3), note="第一次洽谈")
+    _move(
+        officer,
+        coop,
+        Stage.SIGNED,
+        signed_on=today - timedelta(days=1),
+        parties="测试领带公司、香港理工大学",
+        contract_no="330683X2026000123",
+    )
+    _move(officer, coop, Stage.IMPLEMENTATION)
+    _move(officer, coop, Stage.ACCEPTANCE)
+    db.session.commit()
+    history = db.session.scalars(
+        sa.select(StageChange).where(StageChange.cooperation_id == coop.id).order_by(StageChange.id)
+    ).all()
+    assert [(h.from_stage, h.to_stage) for h in history] == [
+        (Stage.INTENT, Stage.NEGOTIATION),
+        (Stage.NEGOTIATION, Stage.SIGNED),
+        (Stage.SIGNED, Stage.IMPLEMENTATION),
+        (Stage.IMPLEMENTATION, Stage.ACCEPTANCE),
+    ]
+    assert history[0].changed_on == today - timedelta(days=3) and history[0].note == "第一次洽谈"
+    assert coop.signed_on == today - timedelta(days=1) and coop.contract_no == "330683X2026000123"
+    assert services.next_stages(coop.stage) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "to", "message"),
+    [
+        ([], Stage.SIGNED, "要先经过“洽谈”"),
+        ([], Stage.ACCEPTANCE, "要先经过“洽谈”“签约”“实施”"),
+        ([Stage.NEGOTIATION], Stage.INTENT, "不能从“洽谈”退回“意向”"),
+        ([Stage.TERMINATED], Stage.NEGOTIATION, "已终止"),
+        ([], Stage.INTENT, "已经在“意向”阶段"),
+    ],
+)
+def test_illegal_moves_are_refused_with_a_reason(deal, path, to, message):
+    officer, coop = deal
+    for step in path:
+        _move(officer, coop, step, reason="企业转产" if step == Stage.TERMINATED else None)
+    with pytest.raises(ValidationError, match=message):
+        _move(officer, coop, to)
+
+
+def test_signing_needs_a_date_and_parties_and_ending_a_reason(deal):
+    officer, coop = deal
+    _move(officer, coop, Stage.NEGOTIATION)
+    with pytest.raises(ValidationError, match="签约日期"):
+        _move(officer, coop, Stage.SIGNED, parties="双方")
+    with pytest.raises(ValidationError, match="签约各方"):
+        _move(officer, coop, Stage.SIGNED, signed_on=local_today())
+    with pytest.raises(ValidationError, match="不能晚于今天"):
+        _move(officer, coop, Stage.SIGNED, signed_on=local_today() + timedelta(days=1), parties="x")
+    with pytest.raises(ValidationError, match="原因"):
+        _move(officer, coop, Stage.TERMINATED, reason="  ")
+    with pytest.raises(ValidationError, match="不能早于上一次变动"):
+        _move(officer, coop, Stage.TERMINATED, reason="r", on=date(2000, 1, 1))
+    assert coop.stage == Stage.NEGOTIATION
+
+
+def test_a_stale_move_and_a_stranger_are_refused(deal, make_user):
+    officer, coop = deal
+    stale = coop.version
+    _move(officer, coop, Stage.NEGOTIATION)
+    with pytest.raises(Conflict):
+        services.move(officer, coop, services.Move(to=Stage.SIGNED, version=stale))
+    with pytest.raises(PermissionDenied):
+        _move(make_user(), coop, Stage.SIGNED, signed_on=local_today(), parties="x")
+    with pytest.raises(PermissionDenied):
+        _move(make_user(role=Role.VIEWER), coop, Stage.TERMINATED, reason="x")
+
+
+def test_the_board_puts_each_deal_in_its_column_and_flags_stale_ones(deal, app, make_enterprise):
+    officer, coop = deal
+    quiet = Cooperation(
+        title="电机降噪",
+        enterprise_id=make_enterprise().id,
+        researcher_id=None,
+        institution_id=coop.institution_id,
+        type=CooperationType.CONSULTING,
+        stage=Stage.NEGOTIATION,
+        stage_changed_on=local_today() - timedelta(days=45),
+    )
+    db.session.add(quiet)
+    db.session.commit()
+    board = services.cards(officer, services.pipeline(services.Filters()))
+    assert [c.coop.title for c in board[Stage.INTENT]] == ["领带抗皱整理"]
+    [card] = board[Stage.NEGOTIATION]
+    assert card.stale and card.coop.title == "电机降噪" and card.moves == []  # not his
+    assert board[Stage.INTENT][0].moves == [Stage.NEGOTIATION, Stage.TERMINATED]
+    mine = services.pipeline(services.Filters(officer_id=officer.id))
+    assert [c.title for c in mine] == ["领带抗皱整理"]
+    db.session.add(  # a visit to its enterprise counts as activity
+        Visit(
+            enterprise_id=quiet.enterprise_id,
+            officer_id=officer.id,
+            visited_on=local_today() - timedelta(days=2),
+        )
+    )
+    db.session.commit()
+    [card] = services.cards(officer, services.pipeline(services.Filters()))[Stage.NEGOTIATION]
+    assert not card.stale and card.last_activity == local_today() - timedelta(days=2)
+
+
+def test_moving_from_the_board_and_signing_on_the_page(deal, client):
+    officer, coop = deal
+    AuthActions(client).login(officer.username)
+    token = csrf_token(client, "/pipeline")
+    response = client.post(
+        f"/cooperation/{coop.id}/move",
+        data={
+            "csrf_token": token,
+            "to": "negotiation",
+            "version": coop.version,
+            "next": "/pipeline",
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/pipeline")
+    db.session.refresh(coop)
+    assert coop.stage == Stage.NEGOTIATION
+    missing = client.post(
+        f"/cooperation/{coop.id}/move",
+        data={"csrf_token": token, "to": "signed", "version": coop.version},
+    )
+    assert missing.status_code == 400 and "须填写签约日期" in missing.get_data(as_text=True)
+    signed = client.post(
+        f"/cooperation/{coop.id}/move",
+        data={
+            "csrf_token": token,
+            "to": "signed",
+            "version": coop.version,
+            "signed_on": local_today().isoformat(),
+            "parties": "测试领带公司、香港理工大学",
+            "next": "https://evil.example/",
+        },
+    )
+    assert signed.status_code == 302 and signed.headers["Location"].endswith(
+        f"/cooperation/{coop.id}"
+    )
+    db.session.refresh(coop)
+    assert coop.stage == Stage.SIGNED and coop.parties == "测试领带公司、香港理工大学"
+    stale = client.post(
+        f"/cooperation/{coop.id}/move",
+        data={"csrf_token": token, "to": "implementation", "version": coop.version - 1},
+    )
+    assert stale.status_code == 409 and "已被他人更新" in stale.get_data(as_text=True)
+    board = client.get("/pipeline").get_data(as_text=True)
+    assert 'data-testid="column-signed"' in board and "领带抗皱整理" in board
+    listing = client.get("/pipeline?view=list&terminated=1").get_data(as_text=True)
+    assert "领带抗皱整理" in listing and "签约" in listing
