@@ -28,6 +28,7 @@ from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
+from crm.targets.views import bp as targets_bp
 from crm.trash.views import bp as trash_bp
 from crm.visits.views import bp as visits_bp
 
@@ -71,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dedup_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(cooperation_bp)
+    app.register_blueprint(targets_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

@@ -1,0 +1,164 @@
+"""Targets against actuals computed from records: a fixture where every count is known."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from crm.auth.models import Department
+from crm.cooperation.models import Cooperation, CooperationType, Stage
+from crm.enterprises.models import EnterpriseYear, Industry, Recognition, RecognitionKind
+from crm.events.models import Event, EventKind, EventParticipant
+from crm.extensions import db
+from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
+from crm.targets import services
+from crm.targets.models import Target, TargetShare
+from tests.conftest import AuthActions
+
+YEAR = 2025
+WAN = Decimal(10000)
+
+
+@pytest.fixture
+def bureau(make_enterprise):
+    a, b = Department(name="测试科A"), Department(name="测试科B")
+    motors = Industry(code="t-motor", name="测试电机")
+    inst = Institution(name="测试大学", kind=InstitutionKind.UNIVERSITY)
+    db.session.add_all([a, b, motors, inst])
+    db.session.flush()
+    e1 = make_enterprise(name="甲公司", department_id=a.id)
+    e2 = make_enterprise(name="乙公司", department_id=b.id)
+    e3 = make_enterprise(name="丙电机公司", department_id=a.id, industries=[motors])
+    gone = make_enterprise(name="已删公司", department_id=a.id)
+    gone.deleted_at = gone.created_at
+    result = Achievement(title="测试成果", institution=inst)
+    researcher = Researcher(name="测试专家", institution=inst)
+    db.session.add_all([result, researcher])
+    db.session.flush()
+
+    def recognition(ent, kind, on):
+        db.session.add(Recognition(enterprise_id=ent.id, kind=kind, granted_on=on))
+
+    H = RecognitionKind.HITECH_NATIONAL
+    recognition(e1, H, date(YEAR, 3, 1))
+    recognition(e1, H, date(YEAR, 9, 1))  # the same firm again: counts once
+    recognition(e1, H, date(YEAR - 1, 12, 31))  # last year
+    recognition(e2, H, date(YEAR, 12, 31))
+    recognition(gone, H, date(YEAR, 5, 1))  # deleted firm
+    recognition(e2, RecognitionKind.TECH_SME_PROVINCIAL, date(YEAR, 6, 1))
+
+    def figures(ent, year, above, **values):
+        db.session.add(
+            EnterpriseYear(
+                enterprise_id=ent.id,
+                year=year,
+                above_scale=above,
+                **{k: Decimal(v) * WAN for k, v in values.items()},
+            )
+        )
+
+    figures(e1, YEAR, True, revenue=1000, rnd_spend=30, industrial_output=1000, hitech_output=400)
+    figures(e2, YEAR, True, revenue=3000, rnd_spend=30, industrial_output=1000, hitech_output=0)
+    figures(e3, YEAR, False, revenue=100, rnd_spend=50)  # not 规上: left out
+    figures(e1, YEAR - 1, True, revenue=10, rnd_spend=10)  # another year
+
+    def coop(ent, kind, stage, signed, **extra):
+        db.session.add(
+            Cooperation(
+                title=f"{ent.name}{kind.label}{stage.label}{signed}",
+                enterprise_id=ent.id,
+                institution_id=inst.id,
+                type=kind,
+                stage=stage,
+                signed_on=signed,
+                termination_reason="停" if stage == Stage.TERMINATED else None,
+                **extra,
+            )
+        )
+
+    J, S, T = CooperationType.JOINT_RND_CENTRE, Stage.SIGNED, Stage.TERMINATED
+    coop(e1, J, S, date(YEAR, 5, 1))  # counts
+    coop(e1, J, T, date(YEAR, 6, 1))  # terminated
+    coop(e1, J, S, date(YEAR - 1, 6, 1))  # signed last year
+    coop(e2, CooperationType.LICENSE, S, date(YEAR, 7, 1))  # an achievement introduced
+    coop(e1, CooperationType.DEVELOPMENT, S, date(YEAR, 8, 1), achievement_id=result.id)
+    coop(e1, CooperationType.DEVELOPMENT, S, date(YEAR, 8, 2))  # no achievement: no
+    coop(
+        e3,
+        CooperationType.DEVELOPMENT,
+        Stage.ACCEPTANCE,
+        date(YEAR - 1, 3, 1),
+        stage_changed_on=date(YEAR, 10, 1),
+    )  # a motor maker's new product
+    contest = Event(kind=EventKind.CONTEST, title="嵊州厨具杯", starts_on=date(YEAR, 4, 1))
+    old_contest = Event(kind=EventKind.CONTEST, title="上届", starts_on=date(YEAR - 1, 4, 1))
+    expo = Event(kind=EventKind.EXPO, title="电机展", starts_on=date(YEAR, 9, 1))
+    db.session.add_all([contest, old_contest, expo])
+    db.session.flush()
+    db.session.add_all(
+        [
+            EventParticipant(event_id=expo.id, enterprise_id=e1.id),
+            EventParticipant(event_id=expo.id, enterprise_id=e2.id),
+            EventParticipant(event_id=expo.id, researcher_id=researcher.id),
+        ]
+    )
+    target = Target(year=YEAR, metric="new_hitech_national", value=Decimal(3))
+    target.shares = [
+        TargetShare(department_id=a.id, value=Decimal(2)),
+        TargetShare(department_id=b.id, value=Decimal(1)),
+    ]
+    db.session.add(target)
+    db.session.commit()
+    return {"a": a, "b": b, "e1": e1, "e2": e2}
+
+
+EXPECTED = {  # overall, department A, department B
+    "new_hitech_national": (2, 1, 1),
+    "new_tech_sme_provincial": (1, 0, 1),
+    "rnd_ratio": (Decimal("1.50"), Decimal("3.00"), Decimal("1.00")),
+    "hitech_share": (Decimal("20.00"), Decimal("40.00"), Decimal("0.00")),
+    "joint_innovation_carriers": (1, 1, 0),
+    "achievements_introduced": (2, 1, 1),
+    "joint_rnd_products": (1, 1, 0),
+    "design_contest_held": (1, 0, 0),
+    "motor_expo_booths": (2, 1, 1),
+    "new_rnd_center_provincial": (0, 0, 0),
+}
+
+
+def test_every_actual_is_counted_from_the_records(bureau):
+    for department, column in ((None, 0), (bureau["a"].id, 1), (bureau["b"].id, 2)):
+        rows = {r.metric.code: r for r in services.overview(YEAR, department).rows}
+        for code, counts in EXPECTED.items():
+            assert rows[code].actual == Decimal(counts[column]), (code, department)
+        assert rows["provincial_projects"].actual is None  # no record kind stands for it yet
+        assert rows["provincial_projects"].source is None
+
+
+def test_targets_and_department_shares_give_the_progress(bureau):
+    overall = {r.metric.code: r for r in services.overview(YEAR).rows}
+    assert (
+        overall["new_hitech_national"].target == 3 and overall["new_hitech_national"].percent == 66
+    )
+    mine = {r.metric.code: r for r in services.overview(YEAR, bureau["a"].id).rows}
+    assert mine["new_hitech_national"].target == 2 and mine["new_hitech_national"].percent == 50
+    assert mine["rnd_ratio"].target is None and mine["rnd_ratio"].percent is None
+
+
+def test_the_drill_down_lists_the_records_that_count(bureau, client, make_user):
+    items = services.records_behind("new_hitech_national", YEAR)
+    assert [(i.title, i.on) for i in items] == [
+        ("甲公司", date(YEAR, 3, 1)),
+        ("乙公司", date(YEAR, 12, 31)),
+    ]
+    AuthActions(client).login(make_user().username)
+    page = client.get(f"/targets?year={YEAR}").get_data(as_text=True)
+    assert "暂无可统计的记录来源" in page and f"/targets/new_hitech_national?year={YEAR}" in page
+    drill = client.get(
+        f"/targets/achievements_introduced?year={YEAR}&department_id={bureau['b'].id}"
+    )
+    html = drill.get_data(as_text=True)
+    assert drill.status_code == 200 and "乙公司技术许可签约" in html and "甲公司" not in html
+    assert client.get("/targets/no_such_metric").status_code == 404
