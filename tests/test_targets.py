@@ -162,3 +162,48 @@ def test_the_drill_down_lists_the_records_that_count(bureau, client, make_user):
     html = drill.get_data(as_text=True)
     assert drill.status_code == 200 and "乙公司技术许可签约" in html and "甲公司" not in html
     assert client.get("/targets/no_such_metric").status_code == 404
+
+
+def test_an_admin_sets_and_splits_targets_and_a_stale_form_is_refused(bureau, client, make_user):
+    from crm.auth.models import Role
+    from tests.conftest import csrf_token
+
+    admin = make_user(role=Role.ADMIN)
+    AuthActions(client).login(admin.username)
+    page = client.get(f"/targets/edit?year={YEAR}").get_data(as_text=True)
+    seen = services.fingerprint(YEAR)
+    assert f'value="{seen}"' in page
+    token = csrf_token(client, f"/targets/edit?year={YEAR}")
+    a, b = bureau["a"].id, bureau["b"].id
+    too_much = {
+        "csrf_token": token,
+        "seen": seen,
+        "t-new_tech_sme_provincial": "10",
+        f"s-new_tech_sme_provincial-{a}": "6",
+        f"s-new_tech_sme_provincial-{b}": "5",
+    }
+    refused = client.post(f"/targets/edit?year={YEAR}", data=too_much)
+    assert refused.status_code == 400 and "合计 11 超过了总目标 10" in refused.get_data(
+        as_text=True
+    )
+    assert services.fingerprint(YEAR) == seen  # nothing written
+    fine = {
+        **too_much,
+        f"s-new_tech_sme_provincial-{b}": "4",
+        "t-rnd_ratio": "2",
+        "t-new_hitech_national": "",  # removes it with its split
+    }
+    assert client.post(f"/targets/edit?year={YEAR}", data=fine).status_code == 302
+    rows = {r.metric.code: r for r in services.overview(YEAR, b).rows}
+    assert (
+        rows["new_tech_sme_provincial"].target == 4
+        and rows["new_tech_sme_provincial"].percent == 25
+    )
+    overall = {r.metric.code: r for r in services.overview(YEAR).rows}
+    assert overall["rnd_ratio"].target == 2 and overall["new_hitech_national"].target is None
+    stale = client.post(f"/targets/edit?year={YEAR}", data={**fine, "t-rnd_ratio": "3"})
+    assert stale.status_code == 409 and "已被他人修改" in stale.get_data(as_text=True)
+    assert {r.metric.code: r for r in services.overview(YEAR).rows}["rnd_ratio"].target == 2
+    AuthActions(client).logout()
+    AuthActions(client).login(make_user().username)
+    assert client.get(f"/targets/edit?year={YEAR}").status_code == 403

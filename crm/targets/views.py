@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from crm.auth.models import Department
 from crm.clock import local_today
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.policy import Level, access
 from crm.targets import services
-from crm.targets.metrics import BY_CODE
+from crm.targets.metrics import BY_CODE, METRICS
+from crm.targets.models import Target
 
 bp = Blueprint("targets", __name__)
 
@@ -51,3 +58,61 @@ def drill(code: str) -> str:
         department=db.session.get(Department, department_id) if department_id else None,
         department_id=department_id,
     )
+
+
+@bp.route("/targets/edit", methods=["GET", "POST"])
+@access(Level.ADMIN)
+def edit() -> Response | tuple[str, int]:
+    """Set a year's targets and split them across departments (admins)."""
+    year, _ = _year_and_department()
+    departments = db.session.scalars(
+        sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
+    ).all()
+    form = FlaskForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if form.validate_on_submit():
+        values, shares = {}, {}
+        try:
+            for metric in METRICS:
+                values[metric.code] = _number(f"t-{metric.code}", metric.code)
+                for d in departments:
+                    shares[(metric.code, d.id)] = _number(f"s-{metric.code}-{d.id}", metric.code)
+            services.save_year(current_user, year, values, shares, request.form.get("seen", ""))
+        except Conflict as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+            status = 409
+        except ValidationError as exc:
+            db.session.rollback()
+            errors[exc.field or ""] = exc.message
+            status = 400
+        else:
+            db.session.commit()
+            flash(f"已保存 {year} 年度目标。", "success")
+            return redirect(url_for("targets.index", year=year))
+    current = {
+        t.metric: t for t in db.session.scalars(sa.select(Target).where(Target.year == year))
+    }
+    return render_template(
+        "targets/edit.html",
+        year=year,
+        metrics=METRICS,
+        departments=departments,
+        current=current,
+        shares={(t.metric, s.department_id): s.value for t in current.values() for s in t.shares},
+        submitted=request.form if status != 200 else None,
+        errors=errors,
+        seen=services.fingerprint(year),
+        form=form,
+    ), status
+
+
+def _number(name: str, code: str) -> Decimal | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError(f"“{raw}”不是数字。", field=code) from None
