@@ -17,6 +17,7 @@ from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
 from crm.cooperation.views import bp as cooperation_bp
+from crm.dashboard.views import bp as dashboard_bp
 from crm.db import configure_sqlite
 from crm.dedup.views import bp as dedup_bp
 from crm.enterprises.views import bp as enterprises_bp
@@ -73,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(matching_bp)
     app.register_blueprint(cooperation_bp)
     app.register_blueprint(targets_bp)
+    app.register_blueprint(dashboard_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

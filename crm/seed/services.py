@@ -11,7 +11,7 @@ import csv
 import logging
 import secrets
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
+from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need, NeedStatus
 from crm.targets.metrics import BY_CODE
 from crm.targets.models import Target, TargetShare
@@ -352,6 +353,8 @@ def _load_cooperation(row: dict[str, str], loader: Loader, ago: Any) -> None:
         if row["achievement"]
         else None,
     )
+    if created and coop.origin == Origin.SUGGESTION:
+        _link_suggestion(coop, ago(history[0][1]))
     if created:
         previous: Stage | None = None
         for stage_code, days in history:
@@ -360,3 +363,29 @@ def _load_cooperation(row: dict[str, str], loader: Loader, ago: Any) -> None:
                 StageChange(from_stage=previous, to_stage=stage, changed_on=ago(days))
             )
             previous = stage
+
+
+def _link_suggestion(coop: Cooperation, decided_on: Any) -> None:
+    """A lead that came from a match suggestion: the accepted suggestion on one of the
+    enterprise's needs (the need is marked 已匹配), so the funnel has its history."""
+    need = db.session.scalars(
+        sa.select(Need).where(Need.enterprise_id == coop.enterprise_id).order_by(Need.id).limit(1)
+    ).first()
+    if need is None:
+        return
+    column = (
+        {"researcher_id": coop.researcher_id}
+        if coop.researcher_id
+        else {"institution_id": coop.institution_id}
+    )
+    suggestion = db.session.scalars(
+        sa.select(Suggestion).filter_by(need_id=need.id, **column)
+    ).first() or Suggestion(need_id=need.id, score=1.0, **column)
+    suggestion.status = SuggestionStatus.ACCEPTED
+    suggestion.decided_by_id = coop.officer_id
+    suggestion.decided_at = datetime.combine(decided_on, time(9), tzinfo=UTC)
+    db.session.add(suggestion)
+    db.session.flush()
+    coop.suggestion_id = suggestion.id
+    if need.status == NeedStatus.OPEN:
+        need.status = NeedStatus.MATCHED

@@ -28,6 +28,8 @@ def test_drag_a_deal_to_signed_and_fill_the_signing_date(demo_server, browser, s
     page = context.new_page()
     try:
         demo_server.sign_in(page, "e2epipe")
+        page.goto(f"{demo_server.url}/dashboard")
+        signed_this_year = int(page.get_by_test_id("headline-signed").inner_text())
         page.goto(f"{demo_server.url}/pipeline")
         negotiating, signed = _count(page, "negotiation"), _count(page, "signed")
         assert negotiating >= 1
@@ -48,6 +50,8 @@ def test_drag_a_deal_to_signed_and_fill_the_signing_date(demo_server, browser, s
         assert _count(page, "signed") == signed + 1
         moved = page.get_by_test_id("column-signed").locator(f"[data-id='{coop_id}']")
         assert moved.count() == 1
+        page.goto(f"{demo_server.url}/dashboard")
+        assert int(page.get_by_test_id("headline-signed").inner_text()) == signed_this_year + 1
         with demo_server.app.app_context():
             coop = db.session.get(Cooperation, coop_id)
             assert coop.stage == Stage.SIGNED and coop.signed_on == today
@@ -75,5 +79,24 @@ def test_move_with_the_cards_buttons_on_a_phone(demo_server, browser, screenshot
         with demo_server.app.app_context():
             stage = db.session.scalar(sa.select(Cooperation.stage).where(Cooperation.id == coop_id))
             assert stage == Stage.NEGOTIATION
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_dashboard_draws_its_charts(demo_server, browser, screenshot_dir, width):
+    demo_server.add_user(f"e2edash{width}", "看板测试", role=Role.VIEWER)
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        demo_server.sign_in(page, f"e2edash{width}")
+        page.goto(f"{demo_server.url}/dashboard")
+        for chart in ("progress", "funnel", "visits", "industries", "institutions"):
+            assert page.locator(f"[data-chart='{chart}'] svg").count() == 1, chart
+        assert errors == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=screenshot_dir / f"dashboard-{width}.png", full_page=True)
     finally:
         context.close()

@@ -1,0 +1,50 @@
+"""/dashboard: the year at a glance for leadership (charts with ECharts, served locally)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from crm.clock import local_today
+from crm.dashboard import services
+from crm.policy import Level, access
+from crm.targets import services as targets
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/dashboard")
+@access(Level.SIGNED_IN)
+def index() -> str:
+    year_arg = request.args.get("year", "")
+    year = int(year_arg) if year_arg.isdigit() and 1990 <= int(year_arg) <= 2100 else None
+    year = year or local_today().year
+    overview = targets.overview(year)
+    funnel = services.funnel(year)
+    visits = services.visits_by_officer(year)
+    industries = services.cooperation_by_industry(year)
+    institutions = services.cooperation_by_institution(year)
+    departments = services.by_department(year)
+    charts = {
+        "progress": [
+            {"label": r.metric.label, "percent": r.percent}
+            for r in overview.rows
+            if r.percent is not None
+        ],
+        "funnel": [{"label": s.label, "count": s.count} for s in funnel],
+        "visits": [{"name": name, "months": months} for name, months in visits.items()],
+        "industries": [{"name": n, "value": v} for n, v in industries],
+        "institutions": [{"name": n, "value": v} for n, v in institutions],
+    }
+    return render_template(
+        "dashboard/index.html",
+        year=year,
+        headline=services.headline(year),
+        overview=overview,
+        funnel=funnel,
+        departments=departments,
+        split=services.split_metrics(departments),
+        stalled=services.stalled(current_user),
+        charts=charts,
+        visits_total=sum(sum(m) for m in visits.values()),
+    )
