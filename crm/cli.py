@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from crm.auth.cli import user_cli
+from crm.dashboard.cli import report_cli
 from crm.dedup.cli import dedup_cli
 from crm.imports.cli import export_cli, import_cli
 from crm.matching.cli import match_cli
@@ -20,3 +21,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_cli)
     app.cli.add_command(dedup_cli)
     app.cli.add_command(match_cli)
+    app.cli.add_command(report_cli)

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from crm.auth.models import Department
 from crm.cooperation.models import Cooperation, CooperationType, Stage
@@ -207,3 +208,38 @@ def test_an_admin_sets_and_splits_targets_and_a_stale_form_is_refused(bureau, cl
     AuthActions(client).logout()
     AuthActions(client).login(make_user().username)
     assert client.get(f"/targets/edit?year={YEAR}").status_code == 403
+
+
+def test_the_report_leadership_receives(bureau, runner, make_user, tmp_path):
+    from openpyxl import load_workbook
+
+    from crm.audit.models import AuditEntry
+    from crm.auth.models import Role
+
+    admin = make_user(role=Role.ADMIN)
+    out = tmp_path / "report.xlsx"
+    result = runner.invoke(
+        args=["report", "--year", str(YEAR), "-o", str(out), "--user", admin.username]
+    )
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out)
+    assert book.sheetnames == ["目标完成", "分科室", "新增合作", "走访与需求", "需求清单"]
+    sheet = book["目标完成"]
+    assert sheet["A2"].value == "指标" and sheet["A2"].font.bold and sheet.freeze_panes == "B3"
+    assert sheet.print_title_rows == "$2:$2" and sheet.page_setup.orientation == "landscape"
+    assert sheet.column_dimensions["A"].width == 44
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
+    hitech = rows["新增国家级高新技术企业"]
+    assert hitech[2:5] == (3, 2, 0.66)
+    assert rows["新上省级以上科技项目"][5] == "暂无可统计的记录来源"
+    split = [r for r in book["分科室"].iter_rows(min_row=3, values_only=True)]
+    assert ("测试科A", "新增国家级高新技术企业", "家", 2, 1, 0.5) in split
+    signed = list(book["新增合作"].iter_rows(min_row=3, values_only=True))
+    assert len(signed) == 5  # signed in the year: the terminated one too, marked
+    assert any("（已终止）" in (r[6] or "") for r in signed)
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.table_name == "report")).one()
+    assert entry.user_id == admin.id and entry.changes["filters"][1] == f"{YEAR} 年"
+    monthly = tmp_path / "may.xlsx"
+    runner.invoke(args=["report", "--year", str(YEAR), "--month", "5", "-o", str(monthly)])
+    may = list(load_workbook(monthly)["新增合作"].iter_rows(min_row=3, values_only=True))
+    assert [r[1] for r in may] == ["甲公司共建研发机构签约2025-05-01"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import io
+
+from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from crm.clock import local_today
-from crm.dashboard import services
+from crm.dashboard import report, services
+from crm.extensions import db
 from crm.policy import Level, access
 from crm.targets import services as targets
 
@@ -47,4 +51,24 @@ def index() -> str:
         stalled=services.stalled(current_user),
         charts=charts,
         visits_total=sum(sum(m) for m in visits.values()),
+    )
+
+
+@bp.route("/dashboard/report.xlsx")
+@access(Level.SIGNED_IN)
+def report_download() -> Response:
+    """The printable report of a year (or one month of it)."""
+    year_arg, month_arg = request.args.get("year", ""), request.args.get("month", "")
+    year = int(year_arg) if year_arg.isdigit() and 1990 <= int(year_arg) <= 2100 else None
+    month = int(month_arg) if month_arg.isdigit() and 1 <= int(month_arg) <= 12 else None
+    period = report.Period(year or local_today().year, month)
+    buffer = io.BytesIO()
+    report.write(current_user, period, buffer)
+    db.session.commit()
+    name = f"科技工作报表-{period.year}" + (f"-{period.month:02d}" if period.month else "")
+    return send_file(
+        io.BytesIO(buffer.getvalue()),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{name}.xlsx",
     )
