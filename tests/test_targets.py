@@ -243,3 +243,18 @@ def test_the_report_leadership_receives(bureau, runner, make_user, tmp_path):
     runner.invoke(args=["report", "--year", str(YEAR), "--month", "5", "-o", str(monthly)])
     may = list(load_workbook(monthly)["新增合作"].iter_rows(min_row=3, values_only=True))
     assert [r[1] for r in may] == ["甲公司共建研发机构签约2025-05-01"]
+
+
+def test_the_departments_in_one_pass_agree_with_each_department_alone(bureau):
+    together = services.department_progress(YEAR)
+    for department in (bureau["a"], bureau["b"]):
+        alone = [r for r in services.overview(YEAR, department.id).rows if r.target is not None]
+        assert [(p.metric.code, p.target, p.actual) for p in together[department.id]] == [
+            (r.metric.code, r.target, r.actual) for r in alone
+        ]
+    for code, rule in services.RULES.items():
+        if rule.by_department is not None and code != "design_contest_held":
+            grouped = rule.by_department(YEAR)
+            for department, column in ((bureau["a"], 1), (bureau["b"], 2)):
+                if code in EXPECTED:
+                    assert grouped.get(department.id, 0) == Decimal(EXPECTED[code][column]), code

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Researcher
+from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,48 @@ def cards(user: User | Any, records: list[Cooperation]) -> dict[Stage, list[Card
             )
         )
     return board
+
+
+def stale_records(limit: int = 10) -> list[Cooperation]:
+    """Open deals with neither a stage move nor a visit to their enterprise for the stale
+    period, quietest first — found in SQL (the dashboard cannot afford the whole board)."""
+    days = int(current_app.config["PIPELINE_STALE_DAYS"])
+    cutoff = local_today() - timedelta(days=days)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    cutoff_moment = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=zone)
+    visited = sa.exists().where(  # on the visit (enterprise, date) index, no aggregate
+        Visit.enterprise_id == Cooperation.enterprise_id,
+        Visit.visited_on >= cutoff,
+        Visit.deleted_at.is_(None),
+    )
+    ids = (
+        sa.select(Cooperation.id)
+        .where(
+            Cooperation.deleted_at.is_(None),
+            Cooperation.stage.in_(OPEN),
+            sa.or_(
+                Cooperation.stage_changed_on < cutoff,
+                sa.and_(
+                    Cooperation.stage_changed_on.is_(None), Cooperation.created_at < cutoff_moment
+                ),
+            ),
+            ~visited,
+        )
+        .order_by(Cooperation.stage_changed_on, Cooperation.id)
+        .limit(limit)
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Cooperation)
+            .where(Cooperation.id.in_(ids))
+            .options(
+                selectinload(Cooperation.enterprise),
+                selectinload(Cooperation.institution),
+                selectinload(Cooperation.researcher).selectinload(Researcher.institution),
+                selectinload(Cooperation.officer),
+            )
+        )
+    )
 
 
 def _local_date(moment: Any) -> date:

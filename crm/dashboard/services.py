@@ -90,14 +90,18 @@ def visits_by_officer(year: int) -> dict[str, list[int]]:
     start, end = _span(year)
     month = sa.func.extract("month", Visit.visited_on)
     rows = db.session.execute(
-        sa.select(User.display_name, month, sa.func.count())
-        .join(User, Visit.officer_id == User.id)
+        sa.select(Visit.officer_id, month, sa.func.count())
         .where(Visit.deleted_at.is_(None), Visit.visited_on >= start, Visit.visited_on < end)
-        .group_by(User.display_name, month)
+        .group_by(Visit.officer_id, month)
+    ).all()
+    names = dict(
+        db.session.execute(
+            sa.select(User.id, User.display_name).where(User.id.in_({r[0] for r in rows}))
+        ).all()
     )
     out: dict[str, list[int]] = {}
-    for name, m, count in rows:
-        out.setdefault(name, [0] * 12)[int(m) - 1] = int(count)
+    for officer_id, m, count in rows:
+        out.setdefault(names[officer_id], [0] * 12)[int(m) - 1] += int(count)
     return dict(sorted(out.items(), key=lambda kv: -sum(kv[1])))
 
 
@@ -142,9 +146,9 @@ def cooperation_by_institution(year: int, limit: int = 10) -> list[tuple[str, in
 
 def stalled(user: Any, limit: int = 10) -> list[pipeline.Card]:
     """Open deals without activity for the stale period, quietest first."""
-    board = pipeline.cards(user, pipeline.pipeline(pipeline.Filters()))
-    cards = [c for stage in pipeline.OPEN for c in board[stage] if c.stale]
-    return sorted(cards, key=lambda c: c.last_activity)[:limit]
+    board = pipeline.cards(user, pipeline.stale_records(limit))
+    cards = [c for stage in pipeline.OPEN for c in board[stage]]
+    return sorted(cards, key=lambda c: c.last_activity)
 
 
 @dataclass
@@ -155,16 +159,16 @@ class DepartmentProgress:
 
 def by_department(year: int) -> list[DepartmentProgress]:
     """Each department's progress on the targets split to it."""
+    progress = targets.department_progress(year)
     departments = db.session.scalars(
-        sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
+        sa.select(Department)
+        .where(Department.active.is_(True), Department.id.in_(list(progress)))
+        .order_by(Department.name)
     ).all()
-    out = []
-    for department in departments:
-        rows = targets.overview(year, department.id).rows
-        cells = {r.metric.code: r.percent for r in rows if r.target is not None}
-        if cells:
-            out.append(DepartmentProgress(department, cells))
-    return out
+    return [
+        DepartmentProgress(d, {p.metric.code: p.percent for p in progress[d.id]})
+        for d in departments
+    ]
 
 
 def split_metrics(progress: list[DepartmentProgress]) -> list[Any]:

@@ -49,10 +49,17 @@ class Item:
     on: date | None
 
 
+Count = Callable[[int, int | None], Decimal]
+List = Callable[[int, int | None], list[Item]]
+
+
 @dataclass(frozen=True)
 class Rule:
     source: str | None  # what counts, in the words of the targets page
-    count: Callable[[int, int | None], tuple[Decimal, list[Item]]] | None = None
+    actual: Count | None = None  # one aggregate query
+    items: List | None = None  # the records behind it (the drill-down)
+    # every department's actual in one grouped query: {department id: actual}
+    by_department: Callable[[int], dict[int, Decimal]] | None = None
 
 
 def _years(year: int) -> tuple[date, date]:
@@ -67,11 +74,45 @@ def _in_department(stmt: Any, enterprise_id: Any, department_id: int | None) -> 
     )
 
 
-def _recognitions(kind: RecognitionKind) -> Callable[[int, int | None], tuple[Decimal, list[Item]]]:
-    def count(year: int, department_id: int | None) -> tuple[Decimal, list[Item]]:
+def _rule(
+    source: str,
+    counted: Callable[..., Any],
+    what: Any,
+    shows: tuple[Any, ...],
+    row: Callable[[Any], Item],
+    order: tuple[Any, ...] = (),
+) -> Rule:
+    """A rule whose records come from `counted(year, department, *columns)`: its actual is
+    the number of distinct `what`; its drill-down, one `row` (made from the `shows`
+    columns) per distinct `what`."""
+
+    def actual(year: int, department_id: int | None) -> Decimal:
+        stmt = counted(year, department_id, sa.func.count(sa.distinct(what)))
+        return Decimal(db.session.scalar(stmt) or 0)
+
+    def by_department(year: int) -> dict[int, Decimal]:
+        stmt = counted(year, None, Enterprise.department_id, sa.func.count(sa.distinct(what)))
+        rows = db.session.execute(stmt.group_by(Enterprise.department_id))
+        return {d: Decimal(n) for d, n in rows if d is not None}
+
+    def items(year: int, department_id: int | None) -> list[Item]:
+        out, seen = [], set()
+        stmt = counted(year, department_id, what.label("key"), *shows).order_by(*order)
+        for record in db.session.execute(stmt):
+            if record.key not in seen:  # a firm gained the same flag twice: once
+                seen.add(record.key)
+                out.append(row(record))
+        return out
+
+    return Rule(source, actual, items, by_department)
+
+
+def _recognitions(kind: RecognitionKind) -> Rule:
+    def counted(year: int, department_id: int | None, *columns: Any) -> Any:
         start, end = _years(year)
         stmt = (
-            sa.select(Recognition, Enterprise)
+            sa.select(*columns)
+            .select_from(Recognition)
             .join(Enterprise, Recognition.enterprise_id == Enterprise.id)
             .where(
                 Recognition.kind == kind,
@@ -79,92 +120,74 @@ def _recognitions(kind: RecognitionKind) -> Callable[[int, int | None], tuple[De
                 Recognition.granted_on < end,
                 Enterprise.deleted_at.is_(None),
             )
-            .order_by(Recognition.granted_on, Enterprise.name)
         )
-        stmt = _in_department(stmt, Recognition.enterprise_id, department_id)
-        items, seen = [], set()
-        for recognition, ent in db.session.execute(stmt):
-            if ent.id in seen:  # an enterprise counts once a year
-                continue
-            seen.add(ent.id)
-            detail = f"{kind.label}" + (
-                f"，证书 {recognition.certificate_no}" if recognition.certificate_no else ""
-            )
-            items.append(Item("enterprise", ent.id, ent.name, detail, recognition.granted_on))
-        return Decimal(len(items)), items
+        return _in_department(stmt, Recognition.enterprise_id, department_id)
 
-    return count
+    def row(r: Any) -> Item:
+        detail = kind.label + (f"，证书 {r.certificate_no}" if r.certificate_no else "")
+        return Item("enterprise", r.key, r.name, detail, r.granted_on)
+
+    shows = (Enterprise.name, Recognition.granted_on, Recognition.certificate_no)
+    source = f"当年取得“{kind.label}”认定的企业"
+    order = (Recognition.granted_on, Enterprise.name)
+    return _rule(source, counted, Recognition.enterprise_id, shows, row, order)
 
 
-def _signed(
-    where: Callable[[Any], Any], label: str
-) -> Callable[[int, int | None], tuple[Decimal, list[Item]]]:
-    """Cooperation records signed that year and not terminated, of a kind."""
+def _cooperation(source: str, where: Callable[[int], Any], on: Any, label: str) -> Rule:
+    """Cooperation records matching `where(year)`, dated by `on`."""
 
-    def count(year: int, department_id: int | None) -> tuple[Decimal, list[Item]]:
-        start, end = _years(year)
+    def counted(year: int, department_id: int | None, *columns: Any) -> Any:
         stmt = (
-            sa.select(Cooperation, Enterprise)
+            sa.select(*columns)
+            .select_from(Cooperation)
             .join(Enterprise, Cooperation.enterprise_id == Enterprise.id)
-            .where(
-                Cooperation.deleted_at.is_(None),
-                Cooperation.stage != Stage.TERMINATED,
-                Cooperation.signed_on >= start,
-                Cooperation.signed_on < end,
-                where(Cooperation),
-            )
-            .order_by(Cooperation.signed_on, Cooperation.id)
+            .where(Cooperation.deleted_at.is_(None), where(year))
         )
-        stmt = _in_department(stmt, Cooperation.enterprise_id, department_id)
-        items = [
-            Item(
-                "cooperation", c.id, c.title, f"{ent.name} · {c.type.label} · {label}", c.signed_on
-            )
-            for c, ent in db.session.execute(stmt)
-        ]
-        return Decimal(len(items)), items
+        return _in_department(stmt, Cooperation.enterprise_id, department_id)
 
-    return count
+    def row(r: Any) -> Item:
+        return Item("cooperation", r.key, r.title, f"{r.name} · {r.type.label} · {label}", r.on)
+
+    shows = (Cooperation.title, Cooperation.type, Enterprise.name, on.label("on"))
+    return _rule(source, counted, Cooperation.id, shows, row, (on, Cooperation.id))
 
 
-def _accepted_motor_development(year: int, department_id: int | None) -> tuple[Decimal, list[Item]]:
+def _signed_in(year: int, *more: Any) -> Any:
+    """Signed that year and not terminated."""
+    start, end = _years(year)
+    return sa.and_(
+        Cooperation.stage != Stage.TERMINATED,
+        Cooperation.signed_on >= start,
+        Cooperation.signed_on < end,
+        *more,
+    )
+
+
+def _motor_development_accepted(year: int) -> Any:
     """技术开发 with the motor makers, accepted (验收) that year: a new product developed."""
     start, end = _years(year)
-    stmt = (
-        sa.select(Cooperation, Enterprise)
-        .join(Enterprise, Cooperation.enterprise_id == Enterprise.id)
-        .where(
-            Cooperation.deleted_at.is_(None),
-            Cooperation.type == CooperationType.DEVELOPMENT,
-            Cooperation.stage == Stage.ACCEPTANCE,
-            Cooperation.stage_changed_on >= start,
-            Cooperation.stage_changed_on < end,
-            Cooperation.enterprise_id.in_(
-                sa.select(enterprise_industry.c.enterprise_id)
-                .join(Industry, Industry.id == enterprise_industry.c.industry_id)
-                .where(Industry.name.contains(MOTOR_INDUSTRY))
-            ),
-        )
-        .order_by(Cooperation.stage_changed_on)
+    return sa.and_(
+        Cooperation.type == CooperationType.DEVELOPMENT,
+        Cooperation.stage == Stage.ACCEPTANCE,
+        Cooperation.stage_changed_on >= start,
+        Cooperation.stage_changed_on < end,
+        Cooperation.enterprise_id.in_(
+            sa.select(enterprise_industry.c.enterprise_id)
+            .join(Industry, Industry.id == enterprise_industry.c.industry_id)
+            .where(Industry.name.contains(MOTOR_INDUSTRY))
+        ),
     )
-    stmt = _in_department(stmt, Cooperation.enterprise_id, department_id)
-    items = [
-        Item("cooperation", c.id, c.title, f"{ent.name} · 技术开发 · 已验收", c.stage_changed_on)
-        for c, ent in db.session.execute(stmt)
-    ]
-    return Decimal(len(items)), items
 
 
-def _ratio(
-    numerator: str, denominator: str
-) -> Callable[[int, int | None], tuple[Decimal, list[Item]]]:
+def _ratio(source: str, numerator: str, denominator: str) -> Rule:
     """Σ numerator / Σ denominator × 100 over the year's figures of 规上 enterprises that
     reported both."""
+    top, bottom = getattr(EnterpriseYear, numerator), getattr(EnterpriseYear, denominator)
 
-    def count(year: int, department_id: int | None) -> tuple[Decimal, list[Item]]:
-        top, bottom = getattr(EnterpriseYear, numerator), getattr(EnterpriseYear, denominator)
+    def counted(year: int, department_id: int | None, *columns: Any) -> Any:
         stmt = (
-            sa.select(EnterpriseYear, Enterprise)
+            sa.select(*columns)
+            .select_from(EnterpriseYear)
             .join(Enterprise, EnterpriseYear.enterprise_id == Enterprise.id)
             .where(
                 EnterpriseYear.year == year,
@@ -173,116 +196,126 @@ def _ratio(
                 bottom.is_not(None),
                 Enterprise.deleted_at.is_(None),
             )
-            .order_by(Enterprise.name)
         )
-        stmt = _in_department(stmt, EnterpriseYear.enterprise_id, department_id)
-        rows = db.session.execute(stmt).all()
-        total_top = sum((getattr(y, numerator) for y, _ in rows), Decimal(0))
-        total_bottom = sum((getattr(y, denominator) for y, _ in rows), Decimal(0))
-        items = [
-            Item(
-                "enterprise",
-                ent.id,
-                ent.name,
-                f"{_wan(getattr(y, numerator))} / {_wan(getattr(y, denominator))} 万元",
-                None,
-            )
-            for y, ent in rows
-        ]
-        if not total_bottom:
-            return Decimal(0), items
-        return (total_top * 100 / total_bottom).quantize(Decimal("0.01")), items
+        return _in_department(stmt, EnterpriseYear.enterprise_id, department_id)
 
-    return count
+    def actual(year: int, department_id: int | None) -> Decimal:
+        total_top, total_bottom = db.session.execute(
+            counted(year, department_id, sa.func.sum(top), sa.func.sum(bottom))
+        ).one()
+        if not total_bottom:
+            return Decimal(0)
+        return (Decimal(total_top) * 100 / Decimal(total_bottom)).quantize(Decimal("0.01"))
+
+    def by_department(year: int) -> dict[int, Decimal]:
+        stmt = counted(year, None, Enterprise.department_id, sa.func.sum(top), sa.func.sum(bottom))
+        return {
+            d: (Decimal(t) * 100 / Decimal(b)).quantize(Decimal("0.01")) if b else Decimal(0)
+            for d, t, b in db.session.execute(stmt.group_by(Enterprise.department_id))
+            if d is not None
+        }
+
+    def items(year: int, department_id: int | None) -> list[Item]:
+        stmt = counted(year, department_id, Enterprise.id, Enterprise.name, top, bottom)
+        return [
+            Item("enterprise", e, name, f"{_wan(t)} / {_wan(b)} 万元", None)
+            for e, name, t, b in db.session.execute(stmt.order_by(Enterprise.name))
+        ]
+
+    return Rule(source, actual, items, by_department)
 
 
 def _wan(yuan: Decimal) -> str:
     return f"{yuan / 10000:,.1f}"
 
 
-def _events(
-    kind: EventKind, booths: bool
-) -> Callable[[int, int | None], tuple[Decimal, list[Item]]]:
+def _events(source: str, kind: EventKind, booths: bool) -> Rule:
     """Events of a kind held that year — or, with `booths`, the enterprises taking part."""
 
-    def count(year: int, department_id: int | None) -> tuple[Decimal, list[Item]]:
+    def held(year: int) -> Any:
         start, end = _years(year)
-        held = sa.and_(
+        return sa.and_(
             Event.kind == kind,
             Event.deleted_at.is_(None),
             Event.starts_on >= start,
             Event.starts_on < end,
         )
-        if not booths:
-            if department_id is not None:
-                return Decimal(0), []  # an event is the bureau's, not a department's firms'
-            events = db.session.scalars(sa.select(Event).where(held).order_by(Event.starts_on))
-            items = [Item("event", e.id, e.title, e.place or "", e.starts_on) for e in events]
-            return Decimal(len(items)), items
+
+    if not booths:
+
+        def counted(year: int, department_id: int | None, *columns: Any) -> Any:
+            stmt = sa.select(*columns).select_from(Event).where(held(year))
+            if department_id is not None:  # an event is the bureau's, not a department's firms'
+                stmt = stmt.where(sa.false())
+            return stmt
+
+        def row(r: Any) -> Item:
+            return Item("event", r.key, r.title, r.place or "", r.starts_on)
+
+        shows = (Event.title, Event.place, Event.starts_on)
+        rule = _rule(source, counted, Event.id, shows, row, (Event.starts_on,))
+        return Rule(rule.source, rule.actual, rule.items, lambda _year: {})
+
+    def counted_booths(year: int, department_id: int | None, *columns: Any) -> Any:
         stmt = (
-            sa.select(EventParticipant, Event, Enterprise)
+            sa.select(*columns)
+            .select_from(EventParticipant)
             .join(Event, EventParticipant.event_id == Event.id)
             .join(Enterprise, EventParticipant.enterprise_id == Enterprise.id)
-            .where(held)
-            .order_by(Event.starts_on, Enterprise.name)
+            .where(held(year))
         )
-        stmt = _in_department(stmt, EventParticipant.enterprise_id, department_id)
-        items = [
-            Item("enterprise", ent.id, ent.name, event.title, event.starts_on)
-            for _, event, ent in db.session.execute(stmt)
-        ]
-        return Decimal(len(items)), items
+        return _in_department(stmt, EventParticipant.enterprise_id, department_id)
 
-    return count
+    def booth(r: Any) -> Item:
+        return Item("enterprise", r.enterprise_id, r.name, r.title, r.starts_on)
+
+    shows = (Enterprise.id.label("enterprise_id"), Enterprise.name, Event.title, Event.starts_on)
+    order = (Event.starts_on, Enterprise.name)
+    return _rule(source, counted_booths, EventParticipant.id, shows, booth, order)
 
 
 RULES: dict[str, Rule] = {
-    "rnd_ratio": Rule(
-        "规上企业当年科技活动经费支出合计 ÷ 主营业务收入合计", _ratio("rnd_spend", "revenue")
+    "rnd_ratio": _ratio(
+        "规上企业当年科技活动经费支出合计 ÷ 主营业务收入合计", "rnd_spend", "revenue"
     ),
-    "hitech_share": Rule(
-        "规上企业当年高新技术产业产值合计 ÷ 工业总产值合计",
-        _ratio("hitech_output", "industrial_output"),
+    "hitech_share": _ratio(
+        "规上企业当年高新技术产业产值合计 ÷ 工业总产值合计", "hitech_output", "industrial_output"
     ),
-    "new_hitech_national": Rule(
-        "当年取得“国家级高新技术企业”认定的企业", _recognitions(RecognitionKind.HITECH_NATIONAL)
-    ),
-    "new_tech_sme_provincial": Rule(
-        "当年取得“省级科技型中小企业”认定的企业", _recognitions(RecognitionKind.TECH_SME_PROVINCIAL)
-    ),
-    "new_patent_demo_provincial": Rule(
-        "当年取得“省级专利示范企业”认定的企业",
-        _recognitions(RecognitionKind.PATENT_DEMO_PROVINCIAL),
-    ),
+    "new_hitech_national": _recognitions(RecognitionKind.HITECH_NATIONAL),
+    "new_tech_sme_provincial": _recognitions(RecognitionKind.TECH_SME_PROVINCIAL),
+    "new_patent_demo_provincial": _recognitions(RecognitionKind.PATENT_DEMO_PROVINCIAL),
     "provincial_projects": Rule(None),
     "institution_branches": Rule(None),
-    "new_rnd_center_provincial": Rule(
-        "当年认定“省级研发中心”的企业", _recognitions(RecognitionKind.RND_CENTER_PROVINCIAL)
-    ),
-    "new_rnd_center_shaoxing": Rule(
-        "当年认定“绍兴市级研发中心”的企业", _recognitions(RecognitionKind.RND_CENTER_SHAOXING)
-    ),
-    "joint_innovation_carriers": Rule(
+    "new_rnd_center_provincial": _recognitions(RecognitionKind.RND_CENTER_PROVINCIAL),
+    "new_rnd_center_shaoxing": _recognitions(RecognitionKind.RND_CENTER_SHAOXING),
+    "joint_innovation_carriers": _cooperation(
         "当年签约、未终止的“共建研发机构”合作",
-        _signed(lambda c: c.type == CooperationType.JOINT_RND_CENTRE, "共建研发机构"),
+        lambda y: _signed_in(y, Cooperation.type == CooperationType.JOINT_RND_CENTRE),
+        Cooperation.signed_on,
+        "共建研发机构",
     ),
-    "incubated_hitech": Rule("当年入驻孵化的企业", _recognitions(RecognitionKind.INCUBATED)),
-    "joint_rnd_products": Rule(
-        "当年验收的电机行业企业“技术开发”合作（每项计一只新产品）", _accepted_motor_development
+    "incubated_hitech": _recognitions(RecognitionKind.INCUBATED),
+    "joint_rnd_products": _cooperation(
+        "当年验收的电机行业企业“技术开发”合作（每项计一只新产品）",
+        _motor_development_accepted,
+        Cooperation.stage_changed_on,
+        "已验收",
     ),
-    "achievements_introduced": Rule(
+    "achievements_introduced": _cooperation(
         "当年签约、未终止、引进了科技成果（登记了成果，或为技术转让/许可）的合作",
-        _signed(
-            lambda c: sa.or_(
-                c.achievement_id.is_not(None),
-                c.type.in_([CooperationType.TRANSFER, CooperationType.LICENSE]),
+        lambda y: _signed_in(
+            y,
+            sa.or_(
+                Cooperation.achievement_id.is_not(None),
+                Cooperation.type.in_([CooperationType.TRANSFER, CooperationType.LICENSE]),
             ),
-            "引进成果",
         ),
+        Cooperation.signed_on,
+        "引进成果",
     ),
     "achievements_new_company": Rule(None),
-    "motor_expo_booths": Rule("当年展会的参展企业", _events(EventKind.EXPO, booths=True)),
-    "design_contest_held": Rule("当年举办的大赛", _events(EventKind.CONTEST, booths=False)),
+    "motor_expo_booths": _events("当年展会的参展企业", EventKind.EXPO, booths=True),
+    "design_contest_held": _events("当年举办的大赛", EventKind.CONTEST, booths=False),
 }
 
 
@@ -329,15 +362,46 @@ def overview(year: int, department_id: int | None = None) -> Overview:
             target = targets[metric.code].value if metric.code in targets else None
         else:
             target = shares.get(metric.code)
-        actual = rule.count(year, department_id)[0] if rule.count else None
+        actual = rule.actual(year, department_id) if rule.actual else None
         out.rows.append(Progress(metric, rule.source, target, actual))
+    return out
+
+
+def department_progress(year: int) -> dict[int, list[Progress]]:
+    """Every department's progress on its shares, each rule asked once for all departments."""
+    shares: dict[int, dict[str, Decimal]] = {}
+    for department_id, metric_code, value in db.session.execute(
+        sa.select(TargetShare.department_id, Target.metric, TargetShare.value)
+        .join(Target, Target.id == TargetShare.target_id)
+        .where(Target.year == year)
+    ):
+        shares.setdefault(department_id, {})[metric_code] = value
+    actuals = {
+        code: rule.by_department(year) if rule.by_department else None
+        for code, rule in RULES.items()
+        if any(code in mine for mine in shares.values())
+    }
+    out: dict[int, list[Progress]] = {}
+    for department_id, mine in shares.items():
+        out[department_id] = [
+            Progress(
+                m,
+                RULES[m.code].source,
+                mine[m.code],
+                None
+                if actuals.get(m.code) is None
+                else actuals[m.code].get(department_id, Decimal(0)),
+            )
+            for m in METRICS
+            if m.code in mine
+        ]
     return out
 
 
 def records_behind(code: str, year: int, department_id: int | None = None) -> list[Item]:
     """The records an actual counts (the drill-down)."""
     rule = RULES[code]
-    return rule.count(year, department_id)[1] if rule.count else []
+    return rule.items(year, department_id) if rule.items else []
 
 
 def metric(code: str) -> Metric:
