@@ -195,3 +195,31 @@ def test_moving_from_the_board_and_signing_on_the_page(deal, client):
     assert 'data-testid="column-signed"' in board and "领带抗皱整理" in board
     listing = client.get("/pipeline?view=list&terminated=1").get_data(as_text=True)
     assert "领带抗皱整理" in listing and "签约" in listing
+
+
+def test_a_long_column_shows_the_newest_cards_and_counts_them_all(deal, client, monkeypatch):
+    officer, coop = deal
+    db.session.add_all(
+        [
+            Cooperation(
+                title=f"批量意向{i}",
+                enterprise_id=coop.enterprise_id,
+                institution_id=coop.institution_id,
+                type=CooperationType.SERVICE,
+                stage=Stage.INTENT,
+                stage_changed_on=local_today() - timedelta(days=i),
+            )
+            for i in range(5)
+        ]
+    )
+    db.session.commit()
+    records, counts = services.board(services.Filters(), per_column=3)
+    assert counts == {Stage.INTENT: 6}
+    assert [c.title for c in records] == ["批量意向0", "批量意向1", "批量意向2"]
+    monkeypatch.setattr(services, "PER_COLUMN", 3)
+    AuthActions(client).login(officer.username)
+    html = client.get("/pipeline").get_data(as_text=True)
+    assert 'data-testid="count-intent">6<' in html and "还有 3 项，在列表中查看" in html
+    monkeypatch.setitem(client.application.config, "PER_PAGE", 4)
+    listing = client.get("/pipeline?view=list").get_data(as_text=True)
+    assert listing.count("批量意向") == 4 and "下一页" in listing

@@ -155,8 +155,35 @@ class Card:
     moves: list[Stage] = field(default_factory=list)
 
 
+PER_COLUMN = 30  # cards a board column shows; the rest are in the list view
+
+
 def pipeline(filters: Filters) -> list[Cooperation]:
     """The live cooperation records the filters select, with what a card shows loaded."""
+    return list(db.session.scalars(selected(filters)))
+
+
+def board(
+    filters: Filters, per_column: int = PER_COLUMN
+) -> tuple[list[Cooperation], dict[Stage, int]]:
+    """The most recently moved `per_column` records of each stage, and each stage's count."""
+    stmt = selected(filters)
+    base = stmt.order_by(None).subquery()
+    counts = {
+        Stage(stage): int(n)
+        for stage, n in db.session.execute(
+            sa.select(base.c.stage, sa.func.count()).group_by(base.c.stage)
+        )
+    }
+    records: list[Cooperation] = []
+    for stage in BOARD:
+        if counts.get(stage):
+            records += db.session.scalars(stmt.where(Cooperation.stage == stage).limit(per_column))
+    return records, counts
+
+
+def selected(filters: Filters) -> Any:
+    """The statement selecting what the filters ask for, newest move first."""
     stmt = (
         sa.select(Cooperation)
         .join(Enterprise, Cooperation.enterprise_id == Enterprise.id)
@@ -202,7 +229,7 @@ def pipeline(filters: Filters) -> list[Cooperation]:
                 sa.and_(Cooperation.stage_changed_on.is_(None), Cooperation.stage.in_(OPEN)),
             )
         )
-    return list(db.session.scalars(stmt))
+    return stmt
 
 
 def cards(user: User | Any, records: list[Cooperation]) -> dict[Stage, list[Card]]:

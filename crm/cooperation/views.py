@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -61,15 +61,28 @@ def _filter_choices() -> dict[str, Any]:
 def pipeline() -> str:
     """合作管道: every cooperation by stage (board), or as a list (`view=list`)."""
     filters = _filters()
-    records = services.pipeline(filters)
+    view = "list" if request.args.get("view") == "list" else "board"
+    page = None
+    if view == "list":
+        page = db.paginate(
+            services.selected(filters),
+            per_page=int(current_app.config["PER_PAGE"]),
+            error_out=False,
+        )
+        records, counts = list(page.items), {}
+    else:
+        records, counts = services.board(filters)
     board = services.cards(current_user, records)
     return render_template(
         "cooperation/pipeline.html",
         board=board,
+        counts=counts,
+        page=page,
+        per_column=services.PER_COLUMN,
         stages=services.BOARD if filters.terminated else services.FLOW,
-        view="list" if request.args.get("view") == "list" else "board",
+        view=view,
         filters=filters,
-        total=len(records),
+        total=page.total if page else sum(counts.values()),
         stale=sum(card.stale for cards in board.values() for card in cards),
         here=request.full_path.rstrip("?"),
         **_filter_choices(),
