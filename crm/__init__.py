@@ -21,6 +21,7 @@ from crm.dashboard.views import bp as dashboard_bp
 from crm.db import configure_sqlite
 from crm.dedup.views import bp as dedup_bp
 from crm.enterprises.views import bp as enterprises_bp
+from crm.events.views import bp as events_bp
 from crm.extensions import csrf, db, login_manager, migrate
 from crm.imports.views import bp as imports_bp
 from crm.institutions.views import bp as records_bp
@@ -75,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cooperation_bp)
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(events_bp)
     errors.register_error_handlers(app)
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy

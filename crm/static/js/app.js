@@ -86,3 +86,8 @@ if (moveForm) {
   to.addEventListener("change", sync);
   sync();
 }
+
+// A button with data-print prints the page (the print styles hide navigation and forms).
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});

@@ -1,0 +1,130 @@
+"""对接会: events, the proposed one-on-one schedule (printable), edits, and outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from crm.errors import ValidationError
+from crm.events import services
+from crm.events.models import EventPairing, PairingOutcome
+from crm.extensions import db
+from crm.policy import Level, access
+
+bp = Blueprint("events", __name__)
+
+
+@bp.route("/events")
+@access(Level.SIGNED_IN)
+def index() -> str:
+    return render_template("events/index.html", events=services.list_events())
+
+
+@bp.route("/events/<int:event_id>")
+@access(Level.SIGNED_IN)
+def detail(event_id: int) -> str:
+    event = services.get_event(event_id)
+    meetings = services.pairings(event)
+    rounds: dict[datetime, list[EventPairing]] = {}
+    for p in meetings:
+        rounds.setdefault(p.slot_starts_at, []).append(p)
+    return render_template(
+        "events/detail.html",
+        event=event,
+        people=services.participants(event),
+        rounds=rounds,
+        outcomes=PairingOutcome,
+        form=FlaskForm(),
+        zone=ZoneInfo(current_app.config["TIMEZONE"]),
+    )
+
+
+def _local(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("时间格式不对。") from None
+    return moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def _int(name: str, default: int = 0) -> int:
+    value = request.form.get(name, "")
+    return int(value) if value.strip().isdigit() else default
+
+
+@bp.route("/events/<int:event_id>/schedule", methods=["POST"])
+@access(Level.OFFICER)
+def schedule(event_id: int) -> Response:
+    """Propose the schedule: best pairs first, nobody double-booked."""
+    event = services.get_event(event_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            slots = services.Slots(
+                _local(request.form.get("starts_at", "")),
+                _int("minutes"),
+                _int("count"),
+                _int("tables"),
+            )
+            made, left = services.propose(current_user, event, slots)
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            db.session.commit()
+            flash(
+                f"已排出 {made} 场一对一对接"
+                + (f"；另有 {left} 对因时间或桌位不够未能安排。" if left else "。"),
+                "success",
+            )
+    return redirect(url_for("events.detail", event_id=event.id, _anchor="schedule"))
+
+
+@bp.route("/events/pairings/<int:pairing_id>/move", methods=["POST"])
+@access(Level.OFFICER)
+def move(pairing_id: int) -> Response:
+    pairing = db.get_or_404(EventPairing, pairing_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            services.move(
+                current_user, pairing, _local(request.form.get("slot", "")), _int("table_no")
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            db.session.commit()
+            flash("已调整。", "success")
+    return redirect(url_for("events.detail", event_id=pairing.event_id, _anchor="schedule"))
+
+
+@bp.route("/events/pairings/<int:pairing_id>/outcome", methods=["POST"])
+@access(Level.OFFICER)
+def outcome(pairing_id: int) -> Response:
+    """After the event: what the meeting led to."""
+    pairing = db.get_or_404(EventPairing, pairing_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            result = PairingOutcome(request.form.get("outcome", ""))
+            made = services.record_outcome(current_user, pairing, result, request.form.get("note"))
+        except ValueError:
+            flash("请选择对接结果。", "warning")
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            db.session.commit()
+            flash(
+                {
+                    PairingOutcome.LEAD: "已登记，并转为合作意向。",
+                    PairingOutcome.FOLLOW_UP: "已登记，并生成跟进待办。",
+                }.get(result, "已登记。"),
+                "success",
+            )
+            if result == PairingOutcome.LEAD:
+                return redirect(url_for("cooperation.detail", coop_id=made.id))
+    return redirect(url_for("events.detail", event_id=pairing.event_id, _anchor="schedule"))

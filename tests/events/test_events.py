@@ -1,0 +1,160 @@
+"""对接会: the proposed schedule from match scores, edits, outcomes → leads and tasks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import Role
+from crm.cooperation.models import Cooperation, Origin, Stage
+from crm.errors import ValidationError
+from crm.events import services
+from crm.events.models import Event, EventKind, EventPairing, EventParticipant, PairingOutcome
+from crm.extensions import db
+from crm.needs.models import Need
+from crm.visits.models import Task
+from tests.conftest import AuthActions, csrf_token
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def fair(experts, make_enterprise):
+    people, _, need = experts
+    tie_maker = make_enterprise(name="测试领带厂")
+    db.session.add(Need(enterprise_id=tie_maker.id, title="领带洗后起皱", description="真丝面料"))
+    event = Event(
+        kind=EventKind.MATCHMAKING, title="电机与纺织对接会", starts_on=date(2026, 12, 10)
+    )
+    db.session.add(event)
+    db.session.flush()
+    db.session.add_all(
+        [
+            EventParticipant(event_id=event.id, enterprise_id=e)
+            for e in (need.enterprise_id, tie_maker.id)
+        ]
+        + [EventParticipant(event_id=event.id, researcher_id=p.id) for p in people.values()]
+    )
+    db.session.commit()
+    return event, people, need, tie_maker
+
+
+def _slots(count: int = 3, tables: int = 2) -> services.Slots:
+    return services.Slots(datetime(2026, 12, 10, 9, 0, tzinfo=ZONE), 20, count, tables)
+
+
+def test_the_best_pairs_meet_first_and_nobody_twice_at_once(fair, make_user):
+    event, people, need, tie_maker = fair
+    made, left = services.propose(make_user(), event, _slots())
+    db.session.commit()
+    meetings = services.pairings(event)
+    assert made == len(meetings) >= 2 and left == 0
+    first_round = [m for m in meetings if m.slot_starts_at == meetings[0].slot_starts_at]
+    assert {(m.enterprise_id, m.researcher_id) for m in first_round} == {
+        (need.enterprise_id, people["motor"].id),
+        (tie_maker.id, people["textile"].id),
+    }
+    for starts in {m.slot_starts_at for m in meetings}:
+        here = [m for m in meetings if m.slot_starts_at == starts]
+        assert len({m.enterprise_id for m in here}) == len(here)
+        assert len({m.researcher_id for m in here}) == len(here)
+    again, _ = services.propose(make_user(), event, _slots(count=1, tables=1))
+    assert again == 1 and len(services.pairings(event)) == 1  # replaced, not added
+
+
+def test_outcomes_become_leads_and_tasks_and_freeze_the_schedule(fair, make_user):
+    event, people, need, tie_maker = fair
+    officer = make_user()
+    services.propose(officer, event, _slots())
+    db.session.commit()
+    motor = next(m for m in services.pairings(event) if m.researcher_id == people["motor"].id)
+    textile = next(m for m in services.pairings(event) if m.researcher_id == people["textile"].id)
+    lead = services.record_outcome(officer, motor, PairingOutcome.LEAD, "下月去厂里看")
+    task = services.record_outcome(officer, textile, PairingOutcome.FOLLOW_UP, None)
+    db.session.commit()
+    assert lead.origin == Origin.EVENT and lead.event_id == event.id and lead.stage == Stage.INTENT
+    assert lead.researcher_id == people["motor"].id and lead.history[0].to_stage == Stage.INTENT
+    assert isinstance(task, Task) and task.event_id == event.id and task.assignee_id == officer.id
+    with pytest.raises(ValidationError, match="已登记结果"):
+        services.record_outcome(officer, motor, PairingOutcome.NO_INTEREST, None)
+    with pytest.raises(ValidationError, match="不能重新排期"):
+        services.propose(officer, event, _slots())
+
+
+def test_an_edit_that_would_double_book_is_refused(fair, make_user):
+    event, _, _, _ = fair
+    officer = make_user()
+    services.propose(officer, event, _slots(count=3, tables=2))
+    db.session.commit()
+    first, second = services.pairings(event)[:2]
+    with pytest.raises(ValidationError, match="号桌已有安排"):
+        services.move(officer, second, first.slot_starts_at, first.table_no)
+    later = first.slot_starts_at + timedelta(minutes=40)
+    services.move(officer, second, later, 1)
+    db.session.commit()
+    assert db.session.get(EventPairing, second.id).table_no == 1
+
+
+def test_the_event_page_schedules_prints_and_records(fair, client, make_user):
+    event, people, _, _ = fair
+    officer = make_user()
+    AuthActions(client).login(officer.username)
+    token = csrf_token(client, f"/events/{event.id}")
+    response = client.post(
+        f"/events/{event.id}/schedule",
+        data={
+            "csrf_token": token,
+            "starts_at": "2026-12-10T09:00",
+            "minutes": "20",
+            "count": "3",
+            "tables": "2",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "第 1 轮 · 09:00" in page and "data-print" in page
+    pairing = db.session.scalars(
+        sa.select(EventPairing).where(EventPairing.researcher_id == people["motor"].id)
+    ).one()
+    done = client.post(
+        f"/events/pairings/{pairing.id}/outcome",
+        data={"csrf_token": token, "outcome": "lead", "note": ""},
+    )
+    lead = db.session.scalars(sa.select(Cooperation).where(Cooperation.event_id == event.id)).one()
+    assert done.headers["Location"].endswith(f"/cooperation/{lead.id}")
+    bad = client.post(
+        f"/events/{event.id}/schedule",
+        data={
+            "csrf_token": token,
+            "starts_at": "2026-12-10T09:00",
+            "minutes": "20",
+            "count": "0",
+            "tables": "2",
+        },
+        follow_redirects=True,
+    )
+    assert "轮次应在 1 到 20 之间" in bad.get_data(as_text=True)
+    again = client.post(
+        f"/events/{event.id}/schedule",
+        data={
+            "csrf_token": token,
+            "starts_at": "2026-12-10T09:00",
+            "minutes": "20",
+            "count": "3",
+            "tables": "2",
+        },
+        follow_redirects=True,
+    )
+    assert "不能重新排期" in again.get_data(as_text=True)  # the event has outcomes now
+    assert db.session.scalar(sa.select(sa.func.count(EventPairing.id))) >= 2  # kept
+    AuthActions(client).logout()
+    AuthActions(client).login(make_user(role=Role.VIEWER).username)
+    assert client.get(f"/events/{event.id}").status_code == 200
+    viewer_token = csrf_token(client, "/")
+    assert (
+        client.post(f"/events/{event.id}/schedule", data={"csrf_token": viewer_token}).status_code
+        == 403
+    )
