@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_ROWS": 200000,  # CRM_IMPORT_MAX_ROWS: a longer file is refused
     "IMPORT_WORKERS": 0,  # CRM_IMPORT_WORKERS: processes analysing text; 0 = one per core (≤ 4)
     "DEDUP_THRESHOLD": 85,  # CRM_DEDUP_THRESHOLD: name similarity (0–100) listed as duplicates
+    "ATTACHMENT_MAX_MB": 10,  # CRM_ATTACHMENT_MAX_MB: largest cooperation attachment (PDF/image)
+    "ATTACHMENT_DIR": None,  # CRM_ATTACHMENT_DIR: where they are kept (instance/attachments)
     "PIPELINE_STALE_DAYS": 30,  # CRM_PIPELINE_STALE_DAYS: an open deal without activity is flagged
 }
 
@@ -71,7 +73,12 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
-        MAX_CONTENT_LENGTH=int(app.config["IMPORT_MAX_MB"]) * 1024 * 1024,
+        # the larger of the two upload limits, plus room for the form around the file
+        MAX_CONTENT_LENGTH=(
+            max(int(app.config["IMPORT_MAX_MB"]), int(app.config["ATTACHMENT_MAX_MB"])) + 1
+        )
+        * 1024
+        * 1024,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"])),
         SESSION_REFRESH_EACH_REQUEST=True,
         SQLALCHEMY_TRACK_MODIFICATIONS=False,

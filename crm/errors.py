@@ -115,7 +115,7 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         if exc.code == 413:
-            limit = app.config["IMPORT_MAX_MB"]
+            limit = max(int(app.config["IMPORT_MAX_MB"]), int(app.config["ATTACHMENT_MAX_MB"]))
             logger.info("Upload over %s MB refused on %s", limit, request.path)
             message = (
                 f"上传的文件超过 {limit} MB 的上限。请把文件拆分成几份，或删去无关的工作表后再试。"

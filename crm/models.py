@@ -2,7 +2,7 @@
 
 from crm.audit.models import AuditEntry
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
-from crm.cooperation.models import Cooperation, StageChange
+from crm.cooperation.models import Attachment, Cooperation, StageChange
 from crm.dedup.models import MergeRecord, NotDuplicate
 from crm.enterprises.models import (
     Contact,
@@ -24,6 +24,7 @@ from crm.visits.models import Task, Visit
 
 __all__ = [
     "Achievement",
+    "Attachment",
     "AuditEntry",
     "Contact",
     "Cooperation",

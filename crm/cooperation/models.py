@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, enum_column, utcnow
+from crm.db import Base, Choice, Record, Timestamped, enum_column, utcnow
 from crm.enterprises.models import MONEY
 
 if TYPE_CHECKING:
@@ -102,6 +102,9 @@ class Cooperation(Record, Base):
     history: Mapped[list[StageChange]] = relationship(
         back_populates="cooperation", order_by="StageChange.id"
     )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="cooperation", order_by="Attachment.id"
+    )
 
 
 class StageChange(Base):
@@ -121,3 +124,22 @@ class StageChange(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
 
     cooperation: Mapped[Cooperation] = relationship(back_populates="history")
+
+
+class Attachment(Timestamped, Base):
+    """A file kept with a cooperation record (contract scan, acceptance report, photos):
+    stored outside the web root under a random name, served only through the app."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cooperation.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(200))  # as uploaded, for display
+    stored_name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(40))  # found from the content
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+
+    cooperation: Mapped[Cooperation] = relationship(back_populates="attachments")

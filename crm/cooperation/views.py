@@ -5,14 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from crm.auth.models import Department, User
-from crm.cooperation import services
+from crm.cooperation import attachments, services
 from crm.cooperation.forms import MoveForm
-from crm.cooperation.models import Stage
+from crm.cooperation.models import Attachment, Stage
 from crm.enterprises.models import Industry
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
@@ -145,3 +155,59 @@ def move(coop_id: int) -> Response | tuple[str, int]:
     flash(f"“{coop.title}”已进入{coop.stage.label}阶段。", "success")
     target = form.next.data if is_safe_next(form.next.data) else None
     return redirect(target or url_for("cooperation.detail", coop_id=coop.id))
+
+
+# ---- attachments -------------------------------------------------------------------------------
+
+
+@bp.route("/cooperation/<int:coop_id>/attachments", methods=["POST"])
+@access(Level.OFFICER)
+def upload(coop_id: int) -> Response:
+    coop = services.get_cooperation(coop_id)
+    if FlaskForm().validate_on_submit():
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("请选择要上传的文件。", "warning")
+        else:
+            try:
+                attachment = attachments.add(current_user, coop, upload.filename, upload.stream)
+            except ValidationError as exc:
+                db.session.rollback()
+                flash(exc.message, "warning")
+            else:
+                db.session.commit()
+                flash(f"已上传 {attachment.filename}。", "success")
+    return redirect(url_for("cooperation.detail", coop_id=coop.id, _anchor="attachments"))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@access(Level.SIGNED_IN)
+def attachment(attachment_id: int) -> Response:
+    """The file, to whoever may see its cooperation record, as the type its content is."""
+    item = db.get_or_404(Attachment, attachment_id)
+    services.get_cooperation(item.cooperation_id)  # a deleted record's files are gone too
+    response = send_file(
+        attachments.path_of(item),
+        mimetype=item.content_type,
+        download_name=item.filename,
+        as_attachment=item.content_type == "application/pdf" and request.args.get("view") != "1",
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/attachments/<int:attachment_id>/delete", methods=["POST"])
+@access(Level.OFFICER)
+def delete_attachment(attachment_id: int) -> Response:
+    item = db.get_or_404(Attachment, attachment_id)
+    coop_id, path, name = item.cooperation_id, attachments.path_of(item), item.filename
+    if FlaskForm().validate_on_submit():
+        attachments.remove(current_user, item)
+        db.session.commit()
+        path.unlink(missing_ok=True)  # after the commit: a rolled-back delete keeps its file
+        flash(f"已删除附件 {name}。", "success")
+    return redirect(url_for("cooperation.detail", coop_id=coop_id, _anchor="attachments"))
