@@ -13,7 +13,7 @@ from crm.cooperation import services
 from crm.cooperation.models import Cooperation, CooperationType, Stage, StageChange
 from crm.errors import Conflict, PermissionDenied, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Institution, InstitutionKind
+from crm.institutions.models import Institution, InstitutionKind, Researcher
 from crm.visits.models import Visit
 from tests.conftest import AuthActions, csrf_token
 
@@ -223,3 +223,48 @@ def test_a_long_column_shows_the_newest_cards_and_counts_them_all(deal, client, 
     monkeypatch.setitem(client.application.config, "PER_PAGE", 4)
     listing = client.get("/pipeline?view=list").get_data(as_text=True)
     assert listing.count("批量意向") == 4 and "下一页" in listing
+
+
+def test_an_officer_registers_and_edits_a_cooperation(deal, client, make_user):
+    officer, coop = deal
+    ent_id = coop.enterprise_id
+    expert = Researcher(name="登记专家", institution_id=coop.institution_id)
+    db.session.add(expert)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    token = csrf_token(client, f"/enterprises/{ent_id}/cooperation/new")
+    form = {
+        "csrf_token": token,
+        "title": "走访中谈成的检测服务",
+        "type": "service",
+        "institution_id": "",
+        "researcher_name": "登记专家",
+        "amount": "12.5",
+        "contract_no": "",
+        "origin": "visit",
+    }
+    nobody = client.post(
+        f"/enterprises/{ent_id}/cooperation/new", data={**form, "researcher_name": "查无此人"}
+    )
+    assert nobody.status_code == 400 and "专家库里没有“查无此人”" in nobody.get_data(as_text=True)
+    made = client.post(f"/enterprises/{ent_id}/cooperation/new", data=form)
+    assert made.status_code == 302
+    new = db.session.scalars(sa.select(Cooperation).filter_by(title="走访中谈成的检测服务")).one()
+    assert (new.researcher_id, new.institution_id) == (expert.id, coop.institution_id)
+    assert new.amount == 125000 and new.origin.value == "visit" and new.stage == Stage.INTENT
+    assert [h.to_stage for h in new.history] == [Stage.INTENT] and new.officer_id == officer.id
+    edit = {**form, "amount": "20", "version": new.version}
+    assert client.post(f"/cooperation/{new.id}/edit", data=edit).status_code == 302
+    stale = client.post(f"/cooperation/{new.id}/edit", data={**edit, "amount": "30"})
+    assert stale.status_code == 409
+    db.session.refresh(new)
+    assert new.amount == 200000
+    AuthActions(client).logout()
+    AuthActions(client).login(make_user().username)
+    token = csrf_token(client, "/")
+    assert (
+        client.post(
+            f"/enterprises/{ent_id}/cooperation/new", data={**form, "csrf_token": token}
+        ).status_code
+        == 403
+    )

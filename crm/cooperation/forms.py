@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm.cooperation.models import Stage
+from crm.cooperation.models import CooperationType, Origin, Stage
 from crm.forms import choices
 
 
@@ -20,3 +27,28 @@ class MoveForm(FlaskForm):
     reason = StringField("终止原因", validators=[Optional(), Length(max=500)])
     note = TextAreaField("备注", validators=[Optional(), Length(max=1000)])
     next = HiddenField()
+
+
+class CooperationForm(FlaskForm):
+    """Register or edit a cooperation record (产学研合作)."""
+
+    title = StringField("合作名称", validators=[DataRequired("请填写合作名称。"), Length(max=200)])
+    type = SelectField("合作类型", choices=choices((t.value, t.label) for t in CooperationType))
+    institution_id = SelectField("高校院所", choices=[], validate_choice=False)
+    researcher_name = StringField(
+        "专家姓名",
+        validators=[Optional(), Length(max=64)],
+        description="专家库里的姓名；不填即与院所合作",
+    )
+    amount = DecimalField(
+        "合同金额（万元）",
+        places=2,
+        validators=[Optional(), NumberRange(min=0, message="金额不能为负数。")],
+    )
+    contract_no = StringField("技术合同登记号", validators=[Optional(), Length(max=64)])
+    origin = SelectField(
+        "来源",
+        choices=choices((o.value, o.label) for o in Origin if o != Origin.SUGGESTION),
+    )
+    notes = TextAreaField("备注", validators=[Optional(), Length(max=5000)])
+    version = HiddenField()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from crm import policy
 from crm.auth.models import User
 from crm.clock import local_today
-from crm.cooperation.models import Cooperation, Stage, StageChange
+from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
@@ -311,3 +311,89 @@ def stale_records(limit: int = 10) -> list[Cooperation]:
 
 def _local_date(moment: Any) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+# ---- registering and editing ------------------------------------------------------------------
+
+
+@dataclass
+class Details:
+    """What an officer writes about a cooperation (its stage moves are `move`'s)."""
+
+    title: str
+    type: CooperationType
+    institution_id: int | None
+    researcher_name: str | None
+    amount: Any = None  # yuan
+    contract_no: str | None = None
+    origin: Origin = Origin.MANUAL
+    notes: str | None = None
+
+
+def _partner(details: Details) -> tuple[int | None, int | None]:
+    """(institution id, researcher id): the researcher found by name, within the institution
+    when one is given; a name that fits nobody or several people is refused."""
+    name = (details.researcher_name or "").strip()
+    if not name:
+        if details.institution_id is None:
+            raise ValidationError("请填写合作的高校院所或专家。", field="institution_id")
+        return details.institution_id, None
+    stmt = sa.select(Researcher).where(Researcher.name == name, Researcher.deleted_at.is_(None))
+    if details.institution_id is not None:
+        stmt = stmt.where(Researcher.institution_id == details.institution_id)
+    found = list(db.session.scalars(stmt.limit(2)))
+    if not found:
+        raise ValidationError(
+            f"专家库里没有“{name}”，请先登记专家或核对所在单位。", field="researcher_name"
+        )
+    if len(found) > 1:
+        raise ValidationError(
+            f"专家库里有多位“{name}”，请选择所在单位以区分。", field="institution_id"
+        )
+    return details.institution_id or found[0].institution_id, found[0].id
+
+
+def _apply(coop: Cooperation, details: Details) -> None:
+    title = details.title.strip()
+    if not title:
+        raise ValidationError("请填写合作名称。", field="title")
+    if details.amount is not None and details.amount < 0:
+        raise ValidationError("金额不能为负数。", field="amount")
+    coop.institution_id, coop.researcher_id = _partner(details)
+    coop.title, coop.type, coop.amount = title, details.type, details.amount
+    coop.contract_no = (details.contract_no or "").strip() or None
+    coop.notes = (details.notes or "").strip() or None
+
+
+def create(user: User, enterprise: Enterprise, details: Details) -> Cooperation:
+    """A new cooperation of an enterprise the officer may edit, at 意向, with its history."""
+    policy.authorize(
+        policy.can_edit_enterprise(user, enterprise), "您只能为本人或本科室负责的企业登记合作。"
+    )
+    if details.origin == Origin.SUGGESTION:
+        raise ValidationError("来自匹配推荐的合作由“采纳”生成。", field="origin")
+    today = local_today()
+    coop = Cooperation(
+        enterprise_id=enterprise.id,
+        stage=Stage.INTENT,
+        stage_changed_on=today,
+        officer_id=user.id,
+        origin=details.origin,
+    )
+    _apply(coop, details)
+    coop.history = [
+        StageChange(to_stage=Stage.INTENT, changed_on=today, changed_by_id=user.id, note="登记")
+    ]
+    db.session.add(coop)
+    db.session.flush()
+    logger.info("Cooperation %s registered by %s", coop.id, user.username)
+    return coop
+
+
+def update(user: User, coop: Cooperation, details: Details, version: int) -> Cooperation:
+    policy.authorize(can_edit(user, coop), "只有负责该合作的联络员、本科室人员或管理员可以修改。")
+    if coop.version != version:
+        raise Conflict()
+    _apply(coop, details)
+    db.session.flush()
+    return coop

@@ -21,15 +21,17 @@ from werkzeug.wrappers import Response
 
 from crm.auth.models import Department, User
 from crm.cooperation import attachments, services
-from crm.cooperation.forms import MoveForm
-from crm.cooperation.models import Attachment, Stage
+from crm.cooperation.forms import CooperationForm, MoveForm
+from crm.cooperation.models import Attachment, CooperationType, Origin, Stage
 from crm.enterprises.models import Industry
+from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error
 from crm.institutions.models import Institution
 from crm.policy import Level, access
 from crm.urls import is_safe_next
+from crm.web import save_form
 
 bp = Blueprint("cooperation", __name__)
 
@@ -211,3 +213,74 @@ def delete_attachment(attachment_id: int) -> Response:
         path.unlink(missing_ok=True)  # after the commit: a rolled-back delete keeps its file
         flash(f"已删除附件 {name}。", "success")
     return redirect(url_for("cooperation.detail", coop_id=coop_id, _anchor="attachments"))
+
+
+# ---- registering and editing ------------------------------------------------------------------
+
+
+def _institution_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        sa.select(Institution.id, Institution.name)
+        .where(Institution.deleted_at.is_(None))
+        .order_by(Institution.name)
+    )
+    return [("", "（不填）")] + [(str(i), n) for i, n in rows]
+
+
+def _details(form: CooperationForm) -> services.Details:
+    amount = form.amount.data
+    return services.Details(
+        title=form.title.data or "",
+        type=CooperationType(form.type.data),
+        institution_id=int(form.institution_id.data) if form.institution_id.data else None,
+        researcher_name=form.researcher_name.data,
+        amount=None if amount is None else amount * 10000,
+        contract_no=form.contract_no.data,
+        origin=Origin(form.origin.data),
+        notes=form.notes.data,
+    )
+
+
+@bp.route("/enterprises/<int:enterprise_id>/cooperation/new", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def create(enterprise_id: int) -> Response | tuple[str, int]:
+    """登记合作: a cooperation of this enterprise found outside matching (a visit, an event…)."""
+    ent = get_enterprise(enterprise_id)
+    form = CooperationForm()
+    form.institution_id.choices = _institution_choices()
+    if request.method == "GET":
+        form.origin.data = Origin.MANUAL.value
+    return save_form(
+        form,
+        lambda: services.create(current_user, ent, _details(form)),
+        template="cooperation/form.html",
+        done=lambda coop: url_for("cooperation.detail", coop_id=coop.id),
+        success="已登记合作，当前阶段：意向。",
+        default_field="title",
+        ent=ent,
+        coop=None,
+    )
+
+
+@bp.route("/cooperation/<int:coop_id>/edit", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def edit(coop_id: int) -> Response | tuple[str, int]:
+    coop = services.get_cooperation(coop_id)
+    form = CooperationForm(obj=coop if request.method == "GET" else None)
+    form.institution_id.choices = _institution_choices()
+    if request.method == "GET":
+        form.type.data, form.origin.data = coop.type.value, coop.origin.value
+        form.institution_id.data = str(coop.institution_id or "")
+        form.researcher_name.data = coop.researcher.name if coop.researcher else ""
+        form.amount.data = None if coop.amount is None else coop.amount / 10000
+    return save_form(
+        form,
+        lambda: services.update(current_user, coop, _details(form), int(form.version.data or 0)),
+        template="cooperation/form.html",
+        done=lambda saved: url_for("cooperation.detail", coop_id=saved.id),
+        default_field="title",
+        record=coop,
+        conflict=lambda: _details(form),
+        ent=coop.enterprise,
+        coop=coop,
+    )
