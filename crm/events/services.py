@@ -15,7 +15,7 @@ from crm import policy
 from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
-from crm.enterprises.models import Enterprise
+from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import NotFound, ValidationError
 from crm.events.models import Event, EventPairing, EventParticipant, PairingOutcome
 from crm.events.schedule import Pair, plan
@@ -228,3 +228,105 @@ def participants(event: Event) -> list[EventParticipant]:
             )
         )
     )
+
+
+# ---- events and who takes part -----------------------------------------------------------------
+
+
+@dataclass
+class EventData:
+    kind: Any
+    title: str
+    starts_on: Any
+    ends_on: Any = None
+    place: str | None = None
+    description: str | None = None
+
+
+def create_event(user: User, data: EventData) -> Event:
+    policy.authorize(policy.can_write(user), "只有联络员和管理员可以登记活动。")
+    title = (data.title or "").strip()
+    if not title:
+        raise ValidationError("请填写活动名称。", field="title")
+    if data.starts_on is None:
+        raise ValidationError("请填写开始日期。", field="starts_on")
+    if data.ends_on is not None and data.ends_on < data.starts_on:
+        raise ValidationError("结束日期不能早于开始日期。", field="ends_on")
+    event = Event(
+        kind=data.kind,
+        title=title,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        place=(data.place or "").strip() or None,
+        description=(data.description or "").strip() or None,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def add_participants(
+    user: User,
+    event: Event,
+    enterprise_name: str | None = None,
+    industry_id: int | None = None,
+    expert_name: str | None = None,
+    institution_id: int | None = None,
+) -> int:
+    """Add an enterprise by its name, every enterprise of an industry, or an expert by name
+    (within an institution when given); returns how many joined (already there: skipped)."""
+    policy.authorize(policy.can_write(user), "只有联络员和管理员可以维护参会名单。")
+    have_firms = {p.enterprise_id for p in event.participants if p.enterprise_id}
+    have_experts = {p.researcher_id for p in event.participants if p.researcher_id}
+    firms: list[int] = []
+    experts: list[int] = []
+    if enterprise_name and enterprise_name.strip():
+        found = db.session.scalar(
+            sa.select(Enterprise.id).where(
+                Enterprise.name == enterprise_name.strip(), Enterprise.deleted_at.is_(None)
+            )
+        )
+        if found is None:
+            raise ValidationError(f"企业库里没有“{enterprise_name.strip()}”，请核对全称。")
+        firms.append(found)
+    if industry_id:
+        firms += list(
+            db.session.scalars(
+                sa.select(Enterprise.id)
+                .join(enterprise_industry, enterprise_industry.c.enterprise_id == Enterprise.id)
+                .where(
+                    enterprise_industry.c.industry_id == industry_id,
+                    Enterprise.deleted_at.is_(None),
+                )
+            )
+        )
+    if expert_name and expert_name.strip():
+        stmt = sa.select(Researcher.id).where(
+            Researcher.name == expert_name.strip(), Researcher.deleted_at.is_(None)
+        )
+        if institution_id:
+            stmt = stmt.where(Researcher.institution_id == institution_id)
+        found_experts = list(db.session.scalars(stmt.limit(2)))
+        if not found_experts:
+            raise ValidationError(f"专家库里没有“{expert_name.strip()}”。")
+        if len(found_experts) > 1:
+            raise ValidationError(f"有多位“{expert_name.strip()}”，请选择所在单位。")
+        experts += found_experts
+    added = 0
+    for enterprise_id in dict.fromkeys(firms):
+        if enterprise_id not in have_firms:
+            db.session.add(EventParticipant(event_id=event.id, enterprise_id=enterprise_id))
+            added += 1
+    for researcher_id in dict.fromkeys(experts):
+        if researcher_id not in have_experts:
+            db.session.add(EventParticipant(event_id=event.id, researcher_id=researcher_id))
+            added += 1
+    db.session.flush()
+    db.session.expire(event, ["participants"])
+    return added
+
+
+def remove_participant(user: User, participant: EventParticipant) -> None:
+    policy.authorize(policy.can_write(user), "只有联络员和管理员可以维护参会名单。")
+    db.session.delete(participant)
+    db.session.flush()

@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from crm.enterprises.models import Industry
 from crm.errors import ValidationError
 from crm.events import services
-from crm.events.models import EventPairing, PairingOutcome
+from crm.events.forms import EventForm
+from crm.events.models import EventKind, EventPairing, EventParticipant, PairingOutcome
 from crm.extensions import db
+from crm.institutions.models import Institution
 from crm.policy import Level, access
+from crm.web import save_form
 
 bp = Blueprint("events", __name__)
 
@@ -35,6 +40,12 @@ def detail(event_id: int) -> str:
         rounds.setdefault(p.slot_starts_at, []).append(p)
     return render_template(
         "events/detail.html",
+        industries=db.session.scalars(sa.select(Industry).order_by(Industry.sort_order)).all(),
+        institutions=db.session.scalars(
+            sa.select(Institution)
+            .where(Institution.deleted_at.is_(None))
+            .order_by(Institution.name)
+        ).all(),
         event=event,
         people=services.participants(event),
         rounds=rounds,
@@ -128,3 +139,64 @@ def outcome(pairing_id: int) -> Response:
             if result == PairingOutcome.LEAD:
                 return redirect(url_for("cooperation.detail", coop_id=made.id))
     return redirect(url_for("events.detail", event_id=pairing.event_id, _anchor="schedule"))
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+@access(Level.OFFICER)
+def create() -> Response | tuple[str, int]:
+    form = EventForm()
+    return save_form(
+        form,
+        lambda: services.create_event(
+            current_user,
+            services.EventData(
+                EventKind(form.kind.data),
+                form.title.data,
+                form.starts_on.data,
+                form.ends_on.data,
+                form.place.data,
+                form.description.data,
+            ),
+        ),
+        template="events/form.html",
+        done=lambda event: url_for("events.detail", event_id=event.id),
+        success="已登记活动，请添加参会企业和专家。",
+        default_field="title",
+    )
+
+
+@bp.route("/events/<int:event_id>/participants", methods=["POST"])
+@access(Level.OFFICER)
+def add_participants(event_id: int) -> Response:
+    event = services.get_event(event_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            added = services.add_participants(
+                current_user,
+                event,
+                enterprise_name=request.form.get("enterprise_name"),
+                industry_id=_int("industry_id") or None,
+                expert_name=request.form.get("expert_name"),
+                institution_id=_int("institution_id") or None,
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            db.session.commit()
+            flash(
+                f"已添加 {added} 位参会者。" if added else "没有新的参会者（已在名单中）。",
+                "success",
+            )
+    return redirect(url_for("events.detail", event_id=event.id, _anchor="people"))
+
+
+@bp.route("/events/participants/<int:participant_id>/delete", methods=["POST"])
+@access(Level.OFFICER)
+def remove_participant(participant_id: int) -> Response:
+    participant = db.get_or_404(EventParticipant, participant_id)
+    event_id = participant.event_id
+    if FlaskForm().validate_on_submit():
+        services.remove_participant(current_user, participant)
+        db.session.commit()
+    return redirect(url_for("events.detail", event_id=event_id, _anchor="people"))

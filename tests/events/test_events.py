@@ -158,3 +158,57 @@ def test_the_event_page_schedules_prints_and_records(fair, client, make_user):
         client.post(f"/events/{event.id}/schedule", data={"csrf_token": viewer_token}).status_code
         == 403
     )
+
+
+def test_an_officer_registers_an_event_and_its_participants(
+    experts, client, make_user, make_enterprise
+):
+    from crm.enterprises.models import Industry
+
+    people, _, need = experts
+    motors = Industry(code="t-ev", name="测试电机行业")
+    db.session.add(motors)
+    db.session.flush()
+    make_enterprise(name="行业内甲", industries=[motors])
+    make_enterprise(name="行业内乙", industries=[motors])
+    officer = make_user()
+    AuthActions(client).login(officer.username)
+    token = csrf_token(client, "/events/new")
+    response = client.post(
+        "/events/new",
+        data={
+            "csrf_token": token,
+            "kind": "matchmaking",
+            "title": "新对接会",
+            "starts_on": "2026-12-20",
+        },
+    )
+    assert response.status_code == 302
+    event = db.session.scalars(sa.select(Event).filter_by(title="新对接会")).one()
+    path = f"/events/{event.id}/participants"
+    unknown = client.post(
+        path, data={"csrf_token": token, "enterprise_name": "不存在的公司"}, follow_redirects=True
+    )
+    assert "企业库里没有“不存在的公司”" in unknown.get_data(as_text=True)
+    client.post(path, data={"csrf_token": token, "industry_id": str(motors.id)})
+    client.post(path, data={"csrf_token": token, "expert_name": people["motor"].name})
+    again = client.post(
+        path, data={"csrf_token": token, "industry_id": str(motors.id)}, follow_redirects=True
+    )
+    assert "没有新的参会者" in again.get_data(as_text=True)
+    names = {
+        (p.enterprise.name if p.enterprise else p.researcher.name)
+        for p in services.participants(event)
+    }
+    assert names == {"行业内甲", "行业内乙", people["motor"].name}
+    bad = client.post(
+        "/events/new",
+        data={
+            "csrf_token": token,
+            "kind": "expo",
+            "title": "x",
+            "starts_on": "2026-12-20",
+            "ends_on": "2026-12-01",
+        },
+    )
+    assert bad.status_code == 400 and "结束日期不能早于开始日期" in bad.get_data(as_text=True)

@@ -1,0 +1,19 @@
+"""Registering an event."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.events.models import EventKind
+from crm.forms import choices
+
+
+class EventForm(FlaskForm):
+    kind = SelectField("类型", choices=choices((k.value, k.label) for k in EventKind))
+    title = StringField("活动名称", validators=[DataRequired("请填写活动名称。"), Length(max=200)])
+    starts_on = DateField("开始日期", validators=[DataRequired("请填写开始日期。")])
+    ends_on = DateField("结束日期", validators=[Optional()])
+    place = StringField("地点", validators=[Optional(), Length(max=200)])
+    description = TextAreaField("说明", validators=[Optional(), Length(max=5000)])
