@@ -124,3 +124,20 @@ def test_the_dashboard_page(year_of_work, client):
     assert 'id="dashboard-data"' in html and "vendor/echarts/echarts.min.js" in html
     assert 'data-testid="headline-signed">1<' in html
     assert "合作1" in html  # the stalled deal is listed
+
+
+def test_the_report_downloads_from_the_dashboard(year_of_work, client):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    officer, _, _ = year_of_work
+    AuthActions(client).login(officer.username)
+    assert "下载报表" in client.get(f"/dashboard?year={YEAR}").get_data(as_text=True)
+    response = client.get(f"/dashboard/report.xlsx?year={YEAR}&month={TODAY.month}")
+    assert response.status_code == 200
+    assert "filename*=UTF-8''%E7%A7%91" in response.headers["Content-Disposition"]
+    book = load_workbook(BytesIO(response.data))
+    assert book["走访与需求"]["A1"].value == f"{YEAR} 年 {TODAY.month} 月各联络员走访和登记需求"
+    rows = list(book["走访与需求"].iter_rows(min_row=3, values_only=True))
+    assert ("甲联络员", 2, 1, 0) in rows and rows[-1][:2] == ("合计", 3)
