@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from crm.clock import local_today
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error
@@ -57,3 +58,27 @@ def save_form(
             return redirect(done(saved))
     status = 400 if form.errors else 200
     return render_template(template, form=form, conflict=None, record=record, **context), status
+
+
+def year_arg(name: str = "year") -> int:
+    """A year from the query string (1990–2100), or this year."""
+    value = request.args.get(name, "")
+    if value.isdigit() and 1990 <= int(value) <= 2100:
+        return int(value)
+    return local_today().year
+
+
+def act(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
+    """Run a POST's service call behind a button: commit and say so, or roll back and show the
+    Chinese reason it was refused. Returns the result, or None when refused."""
+    if not FlaskForm().validate_on_submit():
+        return None
+    try:
+        result = action()
+    except (ValidationError, Conflict) as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+        return None
+    db.session.commit()
+    flash(success(result) if callable(success) else success, "success")
+    return result

@@ -31,7 +31,7 @@ from crm.forms import attach_error
 from crm.institutions.models import Institution
 from crm.policy import Level, access
 from crm.urls import is_safe_next
-from crm.web import save_form
+from crm.web import act, save_form
 
 bp = Blueprint("cooperation", __name__)
 
@@ -166,19 +166,14 @@ def move(coop_id: int) -> Response | tuple[str, int]:
 @access(Level.OFFICER)
 def upload(coop_id: int) -> Response:
     coop = services.get_cooperation(coop_id)
-    if FlaskForm().validate_on_submit():
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            flash("请选择要上传的文件。", "warning")
-        else:
-            try:
-                attachment = attachments.add(current_user, coop, upload.filename, upload.stream)
-            except ValidationError as exc:
-                db.session.rollback()
-                flash(exc.message, "warning")
-            else:
-                db.session.commit()
-                flash(f"已上传 {attachment.filename}。", "success")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要上传的文件。", "warning")
+    else:
+        act(
+            lambda: attachments.add(current_user, coop, upload.filename, upload.stream),
+            lambda attachment: f"已上传 {attachment.filename}。",
+        )
     return redirect(url_for("cooperation.detail", coop_id=coop.id, _anchor="attachments"))
 
 

@@ -8,11 +8,11 @@ from flask import Blueprint, render_template, request, send_file
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from crm.clock import local_today
 from crm.dashboard import report, services
 from crm.extensions import db
 from crm.policy import Level, access
 from crm.targets import services as targets
+from crm.web import year_arg
 
 bp = Blueprint("dashboard", __name__)
 
@@ -20,9 +20,7 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/dashboard")
 @access(Level.SIGNED_IN)
 def index() -> str:
-    year_arg = request.args.get("year", "")
-    year = int(year_arg) if year_arg.isdigit() and 1990 <= int(year_arg) <= 2100 else None
-    year = year or local_today().year
+    year = year_arg()
     overview = targets.overview(year)
     funnel = services.funnel(year)
     visits = services.visits_by_officer(year)
@@ -58,10 +56,9 @@ def index() -> str:
 @access(Level.SIGNED_IN)
 def report_download() -> Response:
     """The printable report of a year (or one month of it)."""
-    year_arg, month_arg = request.args.get("year", ""), request.args.get("month", "")
-    year = int(year_arg) if year_arg.isdigit() and 1990 <= int(year_arg) <= 2100 else None
+    month_arg = request.args.get("month", "")
     month = int(month_arg) if month_arg.isdigit() and 1 <= int(month_arg) <= 12 else None
-    period = report.Period(year or local_today().year, month)
+    period = report.Period(year_arg(), month)
     buffer = io.BytesIO()
     report.write(current_user, period, buffer)
     db.session.commit()

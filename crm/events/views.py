@@ -19,7 +19,7 @@ from crm.events.models import EventKind, EventPairing, EventParticipant, Pairing
 from crm.extensions import db
 from crm.institutions.models import Institution
 from crm.policy import Level, access
-from crm.web import save_form
+from crm.web import act, save_form
 
 bp = Blueprint("events", __name__)
 
@@ -73,25 +73,23 @@ def _int(name: str, default: int = 0) -> int:
 def schedule(event_id: int) -> Response:
     """Propose the schedule: best pairs first, nobody double-booked."""
     event = services.get_event(event_id)
-    if FlaskForm().validate_on_submit():
-        try:
-            slots = services.Slots(
-                _local(request.form.get("starts_at", "")),
-                _int("minutes"),
-                _int("count"),
-                _int("tables"),
-            )
-            made, left = services.propose(current_user, event, slots)
-        except ValidationError as exc:
-            db.session.rollback()
-            flash(exc.message, "warning")
-        else:
-            db.session.commit()
-            flash(
-                f"已排出 {made} 场一对一对接"
-                + (f"；另有 {left} 对因时间或桌位不够未能安排。" if left else "。"),
-                "success",
-            )
+
+    def propose() -> tuple[int, int]:
+        slots = services.Slots(
+            _local(request.form.get("starts_at", "")),
+            _int("minutes"),
+            _int("count"),
+            _int("tables"),
+        )
+        return services.propose(current_user, event, slots)
+
+    act(
+        propose,
+        lambda made: (
+            f"已排出 {made[0]} 场一对一对接"
+            + (f"；另有 {made[1]} 对因时间或桌位不够未能安排。" if made[1] else "。")
+        ),
+    )
     return redirect(url_for("events.detail", event_id=event.id, _anchor="schedule"))
 
 
@@ -99,17 +97,12 @@ def schedule(event_id: int) -> Response:
 @access(Level.OFFICER)
 def move(pairing_id: int) -> Response:
     pairing = db.get_or_404(EventPairing, pairing_id)
-    if FlaskForm().validate_on_submit():
-        try:
-            services.move(
-                current_user, pairing, _local(request.form.get("slot", "")), _int("table_no")
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            flash(exc.message, "warning")
-        else:
-            db.session.commit()
-            flash("已调整。", "success")
+    act(
+        lambda: services.move(
+            current_user, pairing, _local(request.form.get("slot", "")), _int("table_no")
+        ),
+        "已调整。",
+    )
     return redirect(url_for("events.detail", event_id=pairing.event_id, _anchor="schedule"))
 
 
@@ -169,25 +162,17 @@ def create() -> Response | tuple[str, int]:
 @access(Level.OFFICER)
 def add_participants(event_id: int) -> Response:
     event = services.get_event(event_id)
-    if FlaskForm().validate_on_submit():
-        try:
-            added = services.add_participants(
-                current_user,
-                event,
-                enterprise_name=request.form.get("enterprise_name"),
-                industry_id=_int("industry_id") or None,
-                expert_name=request.form.get("expert_name"),
-                institution_id=_int("institution_id") or None,
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            flash(exc.message, "warning")
-        else:
-            db.session.commit()
-            flash(
-                f"已添加 {added} 位参会者。" if added else "没有新的参会者（已在名单中）。",
-                "success",
-            )
+    act(
+        lambda: services.add_participants(
+            current_user,
+            event,
+            enterprise_name=request.form.get("enterprise_name"),
+            industry_id=_int("industry_id") or None,
+            expert_name=request.form.get("expert_name"),
+            institution_id=_int("institution_id") or None,
+        ),
+        lambda added: f"已添加 {added} 位参会者。" if added else "没有新的参会者（已在名单中）。",
+    )
     return redirect(url_for("events.detail", event_id=event.id, _anchor="people"))
 
 

@@ -11,22 +11,20 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from crm.auth.models import Department
-from crm.clock import local_today
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.policy import Level, access
 from crm.targets import services
 from crm.targets.metrics import BY_CODE, METRICS
 from crm.targets.models import Target
+from crm.web import year_arg
 
 bp = Blueprint("targets", __name__)
 
 
 def _year_and_department() -> tuple[int, int | None]:
-    year_arg, department_arg = request.args.get("year", ""), request.args.get("department_id", "")
-    year = int(year_arg) if year_arg.isdigit() and 1990 <= int(year_arg) <= 2100 else None
-    department = int(department_arg) if department_arg.isdigit() else None
-    return year or local_today().year, department
+    department = request.args.get("department_id", "")
+    return year_arg(), int(department) if department.isdigit() else None
 
 
 @bp.route("/targets")
