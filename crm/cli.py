@@ -9,6 +9,7 @@ from crm.dashboard.cli import report_cli
 from crm.dedup.cli import dedup_cli
 from crm.imports.cli import export_cli, import_cli
 from crm.matching.cli import match_cli
+from crm.ops.cli import backup_cli, check_cli, restore_cli
 from crm.search.cli import search_cli
 from crm.seed.cli import seed_cli
 
@@ -22,3 +23,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(dedup_cli)
     app.cli.add_command(match_cli)
     app.cli.add_command(report_cli)
+    app.cli.add_command(check_cli)
+    app.cli.add_command(backup_cli)
+    app.cli.add_command(restore_cli)
