@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import cli, errors, models, policy, privacy
+from crm import cli, errors, models, policy, privacy, security
 from crm.audit import services as audit_services
 from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["policy"] = policy
     app.jinja_env.globals["tz"] = ZoneInfo(app.config["TIMEZONE"])
     privacy.register(app)
+    security.install(app)
     cli.register(app)
     return app
 

@@ -91,3 +91,12 @@ if (moveForm) {
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-print]")) window.print();
 });
+
+// Widths and heights that come from data (progress bars, a chart sized by its rows) are set
+// here, through the CSSOM: the content security policy allows no inline style attributes.
+document.querySelectorAll("[data-width]").forEach((element) => {
+  element.style.width = `${element.dataset.width}%`;
+});
+document.querySelectorAll("[data-height]").forEach((element) => {
+  element.style.height = `${element.dataset.height}px`;
+});
