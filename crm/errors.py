@@ -7,7 +7,8 @@ import logging
 from collections.abc import Iterator
 
 import click
-from flask import Flask, Response, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, Response, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -98,6 +99,29 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         logger.info("%s on %s %s: %s", type(exc).__name__, request.method, request.path, exc)
         return render_error(exc.status, exc.message)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def _unavailable(exc: Exception) -> tuple[Response | str, int, dict[str, str]]:
+        """The database is down, locked or out of connections: say so in Chinese (503, no
+        traceback); the transaction is rolled back, so nothing is half-written. The page
+        touches nothing that needs the database (not even the signed-in user)."""
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            db.session.close()
+        logger.error("Database unavailable on %s %s: %s", request.method, request.path, exc)
+        message = "数据库暂时不可用或正忙，请稍后重试。刚才的操作没有保存。"
+        retry = {"Retry-After": "10"}
+        if _wants_json():
+            return jsonify(error={"code": 503, "message": message}), 503, retry
+        # rendered straight from Jinja: the app's context processors would load the
+        # signed-in user, from the database that just failed
+        page = app.jinja_env.get_template("errors/unavailable.html").render(
+            message=message, request=request, url_for=url_for
+        )
+        return page, 503, retry
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError) -> tuple[Response | str, int]:
