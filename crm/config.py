@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "DEDUP_THRESHOLD": 85,  # CRM_DEDUP_THRESHOLD: name similarity (0–100) listed as duplicates
     "ATTACHMENT_MAX_MB": 10,  # CRM_ATTACHMENT_MAX_MB: largest cooperation attachment (PDF/image)
     "ATTACHMENT_DIR": None,  # CRM_ATTACHMENT_DIR: where they are kept (instance/attachments)
+    "REDIS_URL": None,  # CRM_REDIS_URL: count login failures in Redis (else in the database)
     "WORKERS": 1,  # CRM_WORKERS: gunicorn worker processes (gunicorn.conf.py reads it)
     "BACKUP_DIR": None,  # CRM_BACKUP_DIR: where `crm backup` writes; default instance/backups
     "PIPELINE_STALE_DAYS": 30,  # CRM_PIPELINE_STALE_DAYS: an open deal without activity is flagged

@@ -15,6 +15,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.audit import services as audit
+from crm.auth import throttle
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.db import utcnow
 from crm.errors import Conflict, NotFound, ValidationError
@@ -240,20 +241,6 @@ def revoke_sessions(user: User) -> None:
 # ---- authentication and throttling ------------------------------------------------------------
 
 
-def _failures_since(column: sa.ColumnElement[str], value: str, since: object) -> list[LoginAttempt]:
-    last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded)
-    )
-    start = max(since, last_success) if last_success else since  # type: ignore[type-var]
-    return list(
-        db.session.scalars(
-            sa.select(LoginAttempt)
-            .where(column == value, LoginAttempt.at > start, LoginAttempt.succeeded.is_(False))
-            .order_by(LoginAttempt.at)
-        )
-    )
-
-
 def check_throttle(username: str, ip: str) -> None:
     """Raise LoginThrottled when the account or the address failed too often recently."""
     cfg = current_app.config
@@ -261,12 +248,12 @@ def check_throttle(username: str, ip: str) -> None:
     now = utcnow()
     since = now - window
     for column, value, limit, what in (
-        (LoginAttempt.username, normalise_username(username), cfg["LOGIN_MAX_FAILURES"], "账号"),
-        (LoginAttempt.ip, ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], "地址"),
+        ("username", normalise_username(username), cfg["LOGIN_MAX_FAILURES"], "账号"),
+        ("ip", ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], "地址"),
     ):
-        failures = _failures_since(column, value, since)
+        failures = throttle.failures(column, value, since)
         if len(failures) >= int(limit):
-            unlock_at = failures[-int(limit)].at + window
+            unlock_at = failures[-int(limit)] + window
             minutes = max(1, math.ceil((unlock_at - now).total_seconds() / 60))
             logger.warning(
                 "Login throttled for %s %r: %d failures in %s", what, value, len(failures), window
@@ -284,6 +271,8 @@ def authenticate(username: str, password: str, ip: str) -> User | None:
     attempt = LoginAttempt(username=username[:64], ip=ip, succeeded=ok)
     db.session.add(attempt)
     db.session.flush()
+    window = timedelta(minutes=int(current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]))
+    throttle.record(username[:64], ip, ok, attempt.at, window)
     if not ok:
         audit.record_event(
             "login_failed",
