@@ -47,6 +47,7 @@ test: bootstrap
 
 lint: bootstrap
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r crm
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

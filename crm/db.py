@@ -165,7 +165,7 @@ def insert_rows(
     if connection.dialect.name == "sqlite":  # the driver's own executemany: no per-row compiling
         marks = ", ".join("?" for _ in columns)
         driver.cursor().executemany(  # type: ignore[union-attr]
-            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608  # nosec B608
             tuples,
         )
         return

@@ -129,7 +129,8 @@ def saved_index_path() -> Path:
     url = str(current_app.config["SQLALCHEMY_DATABASE_URI"])
     folder = Path(current_app.instance_path)
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"match-index-{hashlib.sha1(url.encode()).hexdigest()[:12]}.npz"  # noqa: S324
+    name = hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()[:12]  # a file name
+    return folder / f"match-index-{name}.npz"
 
 
 def current_index(saved: Path | None = None) -> MatchIndex:

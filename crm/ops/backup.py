@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import sqlite3
-import subprocess
+import subprocess  # nosec B404
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -32,6 +33,14 @@ def _pg_url(url: sa.URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _tool(name: str) -> str:
+    """The full path of a PostgreSQL client program, or a clear error."""
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed (apt install postgresql-client)")
+    return found
+
+
 def backup(app: Flask, target: Path) -> Path:
     url = sa.engine.make_url(str(app.config["SQLALCHEMY_DATABASE_URI"]))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,8 +56,8 @@ def backup(app: Flask, target: Path) -> Path:
         finally:
             source.close()
     elif url.get_backend_name() == "postgresql":
-        subprocess.run(  # noqa: S603 - our own arguments
-            ["pg_dump", "-Fc", "--no-owner", "-f", str(partial), _pg_url(url)],  # noqa: S607
+        subprocess.run(  # noqa: S603  # nosec B603
+            [_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(partial), _pg_url(url)],
             check=True,
             capture_output=True,
         )
@@ -82,9 +91,9 @@ def restore(app: Flask, source: Path) -> None:
         finally:
             backup_file.close()
     elif url.get_backend_name() == "postgresql":
-        subprocess.run(  # noqa: S603 - our own arguments
-            [  # noqa: S607
-                "pg_restore",
+        subprocess.run(  # noqa: S603  # nosec B603
+            [
+                _tool("pg_restore"),
                 "--clean",
                 "--if-exists",
                 "--no-owner",
