@@ -47,7 +47,7 @@ test: bootstrap
 
 lint: bootstrap
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -r crm
+	$(BIN)/bandit -q -c pyproject.toml -r crm
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 10,  # CRM_LOGIN_MAX_FAILURES per account per window
     "LOGIN_MAX_FAILURES_PER_IP": 50,  # CRM_LOGIN_MAX_FAILURES_PER_IP per window
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # CRM_LOGIN_FAILURE_WINDOW_MINUTES
-    "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH  # nosec B105
+    "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH
     "STALE_VISIT_DAYS": 90,  # CRM_STALE_VISIT_DAYS: home page "not visited for N days"
     "PER_PAGE": 25,  # CRM_PER_PAGE: rows per page in lists
     "TRUSTED_PROXIES": 0,  # CRM_TRUSTED_PROXIES: number of proxies in front (ProxyFix)

@@ -163,11 +163,13 @@ def insert_rows(
     names = ", ".join(f'"{c}"' for c in columns)
     driver = connection.connection.driver_connection
     if connection.dialect.name == "sqlite":  # the driver's own executemany: no per-row compiling
-        marks = ", ".join("?" for _ in columns)
-        driver.cursor().executemany(  # type: ignore[union-attr]
-            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608  # nosec B608
-            tuples,
-        )
+        # the statement compiled once by SQLAlchemy (qmark placeholders, in column order)
+        values = {c: sa.bindparam(c) for c in columns}
+        compiled = sa.insert(table).values(values).compile(dialect=connection.dialect)
+        order = [columns.index(name) for name in compiled.positiontup or ()]
+        if order != list(range(len(columns))):
+            tuples = [tuple(t[i] for i in order) for t in tuples]
+        driver.cursor().executemany(str(compiled), tuples)  # type: ignore[union-attr]
         return
     if connection.dialect.name != "postgresql":
         connection.execute(sa.insert(table), [dict(zip(columns, t, strict=True)) for t in tuples])

@@ -67,8 +67,7 @@ FIELD_LABELS = {
     "display_name": "姓名",
     "role": "角色",
     "active": "启用",
-    # a column label, not a password:
-    "password_hash": "密码",  # nosec B105
+    "password_hash": "密码",
     "username": "用户名",
     "phone": "电话",
     "email": "电子邮箱",
