@@ -8,15 +8,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from datetime import date
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask_migrate import upgrade
@@ -27,16 +22,10 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.visits.models import Visit
 from tests.conftest import PASSWORD, Databases, make_test_app
+from tests.serving import gunicorn
 
-ROOT = Path(__file__).resolve().parents[1]
 PROCESSES, WRITES = 8, int(os.environ.get("CRM_CONCURRENCY_WRITES", "200"))
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
@@ -106,43 +95,12 @@ def test_eight_officers_at_once_lose_no_visit(databases: Databases, tmp_path):
         enterprise_id = enterprise.id
         db.session.remove()
         db.engine.dispose()
-    port = _free_port()
     log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "concurrency-secret-0123456789abcdef",
-        "CRM_BIND": f"127.0.0.1:{port}",
-        "CRM_WORKERS": "4",
-        "CRM_LOGIN_MAX_FAILURES_PER_IP": "10000",
-    }
-    with log.open("wb") as out:
-        server = subprocess.Popen(  # noqa: S603
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "-c",
-                "gunicorn.conf.py",
-                "crm.wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(base + "/login", timeout=2).close()  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.3)
-        results = multiprocessing.get_context("spawn").Queue()
+    with gunicorn(url, workers=4, log=log) as base:
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
         officers = [
-            multiprocessing.get_context("spawn").Process(
-                target=_officer, args=(base, n, enterprise_id, WRITES, results)
-            )
+            context.Process(target=_officer, args=(base, n, enterprise_id, WRITES, results))
             for n in range(PROCESSES)
         ]
         for p in officers:
@@ -153,9 +111,6 @@ def test_eight_officers_at_once_lose_no_visit(databases: Databases, tmp_path):
                 totals[status] = totals.get(status, 0) + count
         for p in officers:
             p.join(30)
-    finally:
-        server.terminate()
-        server.wait(30)
     # every visit form answered with its redirect: nothing refused, nothing failed
     assert totals == {302: PROCESSES * (WRITES + 1)}, totals
     with app.app_context():
@@ -185,30 +140,7 @@ def test_two_officers_saving_one_record_at_once_one_wins_the_other_is_told(
         enterprise_id = enterprise.id
         db.session.remove()
         db.engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "concurrency-secret-0123456789abcdef",
-        "CRM_BIND": f"127.0.0.1:{port}",
-        "CRM_WORKERS": "2",
-    }
-    server = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "crm.wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(base + "/login", timeout=2).close()  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.3)
+    with gunicorn(url, workers=2) as base:
         officers = [Browser(base) for _ in range(2)]
         form = f"/enterprises/{enterprise_id}/edit"
         tokens = []
@@ -234,9 +166,6 @@ def test_two_officers_saving_one_record_at_once_one_wins_the_other_is_told(
             t.start()
         for t in threads:
             t.join(30)
-    finally:
-        server.terminate()
-        server.wait(30)
     assert sorted(statuses) == [302, 409], statuses  # one saved, the other told 已被他人修改
     with app.app_context():
         saved = db.session.get(Enterprise, enterprise_id)

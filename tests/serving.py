@@ -1,0 +1,60 @@
+"""The app under gunicorn with the committed configuration, for tests that need real
+worker processes (concurrency, the deployment smoke test)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, workers: int, log: Path | None = None) -> Iterator[str]:
+    """Serve the app on a free loopback port until the block ends; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "served-in-tests-0123456789abcdef",
+        "CRM_BIND": f"127.0.0.1:{port}",
+        "CRM_WORKERS": str(workers),
+    }
+    out = log.open("wb") if log else subprocess.DEVNULL
+    server = subprocess.Popen(  # noqa: S603
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "crm.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(base + "/login", timeout=2).close()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("gunicorn did not answer within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
+        if log:
+            out.close()
