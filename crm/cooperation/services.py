@@ -155,6 +155,16 @@ class Card:
     moves: list[Stage] = field(default_factory=list)
 
 
+def shown() -> tuple[Any, ...]:
+    """What a card, a list row or a report line shows of a cooperation, loaded with it."""
+    return (
+        selectinload(Cooperation.enterprise),
+        selectinload(Cooperation.institution),
+        selectinload(Cooperation.researcher).selectinload(Researcher.institution),
+        selectinload(Cooperation.officer),
+    )
+
+
 PER_COLUMN = 30  # cards a board column shows; the rest are in the list view
 
 
@@ -188,12 +198,7 @@ def selected(filters: Filters) -> Any:
         sa.select(Cooperation)
         .join(Enterprise, Cooperation.enterprise_id == Enterprise.id)
         .where(Cooperation.deleted_at.is_(None))
-        .options(
-            selectinload(Cooperation.enterprise),
-            selectinload(Cooperation.institution),
-            selectinload(Cooperation.researcher).selectinload(Researcher.institution),
-            selectinload(Cooperation.officer),
-        )
+        .options(*shown())
         .order_by(Cooperation.stage_changed_on.desc().nulls_last(), Cooperation.id.desc())
     )
     if not filters.terminated:
@@ -296,16 +301,7 @@ def stale_records(limit: int = 10) -> list[Cooperation]:
         .limit(limit)
     )
     return list(
-        db.session.scalars(
-            sa.select(Cooperation)
-            .where(Cooperation.id.in_(ids))
-            .options(
-                selectinload(Cooperation.enterprise),
-                selectinload(Cooperation.institution),
-                selectinload(Cooperation.researcher).selectinload(Researcher.institution),
-                selectinload(Cooperation.officer),
-            )
-        )
+        db.session.scalars(sa.select(Cooperation).where(Cooperation.id.in_(ids)).options(*shown()))
     )
 
 

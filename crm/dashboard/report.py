@@ -19,15 +19,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy.orm import selectinload
 
 from crm.audit import services as audit
 from crm.auth.models import Department, User
+from crm.cooperation import services as pipeline
 from crm.cooperation.models import Cooperation, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.imports.export import guard
-from crm.institutions.models import Researcher
 from crm.needs.models import Need
 from crm.targets import services as targets
 from crm.visits.models import Visit
@@ -195,12 +194,7 @@ def _cooperation_sheet(ws: Worksheet, period: Period) -> None:
             Cooperation.signed_on >= start,
             Cooperation.signed_on < end,
         )
-        .options(
-            selectinload(Cooperation.enterprise),
-            selectinload(Cooperation.institution),
-            selectinload(Cooperation.researcher).selectinload(Researcher.institution),
-            selectinload(Cooperation.officer),
-        )
+        .options(*pipeline.shown())
         .order_by(Cooperation.signed_on, Cooperation.id)
     )
     rows = []
