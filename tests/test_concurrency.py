@@ -1,6 +1,8 @@
-"""Many officers at once, through gunicorn with several workers: 8 processes × 200 visits
-logged → every one stored, no 5xx, no "database is locked" — on SQLite and on PostgreSQL.
-And two officers saving one record from the same version: exactly one wins, the other is told.
+"""Many officers at once, through gunicorn with several workers: 8 processes × 200 writes —
+visits logged, their own enterprise edited, researcher rosters imported (upload, preview,
+commit) in turn → every write stored, no 5xx, no "database is locked" — on SQLite and on
+PostgreSQL. And two officers saving one record from the same version: exactly one wins, the
+other is told.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import os
 import re
 import urllib.parse
 import urllib.request
+import uuid
 from datetime import date
 from http.cookiejar import CookieJar
 
@@ -20,12 +23,17 @@ from crm.auth import services as auth
 from crm.auth.models import Role
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.imports.models import ImportBatch
+from crm.institutions.models import Researcher
 from crm.visits.models import Visit
 from tests.conftest import PASSWORD, Databases, make_test_app
 from tests.serving import gunicorn
 
 PROCESSES, WRITES = 8, int(os.environ.get("CRM_CONCURRENCY_WRITES", "200"))
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
+COMMIT_TOKEN = re.compile(r'name="token"[^>]*value="([0-9a-f]{32})"')
+ROSTER_ROWS = 3
 
 
 class Browser:
@@ -55,44 +63,137 @@ class Browser:
             error.read()
             return error.code
 
+    def upload(self, path: str, form_path: str, fields: dict[str, str], file: tuple[str, bytes]):
+        """A multipart form post with one file; returns (status, page)."""
+        _, page = self.get(form_path)
+        token = TOKEN.search(page).group(1)
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in {**fields, "csrf_token": token}.items()
+        ]
+        filename, content = file
+        body = (
+            "".join(parts).encode()
+            + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(  # noqa: S310 (http to the test server)
+            self.base + path,
+            data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def send(self, path: str, data: dict[str, str]) -> int:
+        return self.submit(path, data)[0]
+
+    def submit(self, path: str, data: dict[str, str]) -> tuple[int, str]:
+        """A form post; returns the status and where it redirects to."""
+        body = urllib.parse.urlencode(data).encode()
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=60) as response:
+                return response.status, response.headers.get("Location", "")
+        except urllib.error.HTTPError as error:
+            error.read()
+            return error.code, error.headers.get("Location", "")
+
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
         return None
 
 
+def _roster(number: int, i: int) -> bytes:
+    rows = ["姓名,所在单位,研究方向,个人简介"] + [
+        f"并发专家{number}-{i}-{k},并发研究院{number},永磁电机设计{k},导入于并发测试"
+        for k in range(ROSTER_ROWS)
+    ]
+    return ("\n".join(rows) + "\n").encode()
+
+
 def _officer(base: str, number: int, enterprise_id: int, writes: int, out) -> None:  # noqa: ANN001
+    """Visits, edits of the officer's own enterprise and imports, in turn."""
     browser = Browser(base)
-    statuses: dict[int, int] = {}
-    status = browser.post("/login", "/login", {"username": f"load{number}", "password": PASSWORD})
-    statuses[status] = statuses.get(status, 0) + 1
-    form = f"/enterprises/{enterprise_id}/visits/new"
+    statuses: dict[str, int] = {}
+
+    def seen(kind: str, status: int) -> None:
+        key = f"{kind} {status}"
+        statuses[key] = statuses.get(key, 0) + 1
+
+    seen(
+        "login",
+        browser.post("/login", "/login", {"username": f"load{number}", "password": PASSWORD}),
+    )
+    visit_form = f"/enterprises/{enterprise_id}/visits/new"
+    edit_form = f"/enterprises/{enterprise_id}/edit"
     for i in range(writes):
-        status = browser.post(
-            form,
-            form,
-            {
-                "visited_on": date.today().isoformat(),
-                "notes": f"并发走访 {number}-{i}",
-                "next_step": "",
-                "next_due": "",
-            },
-        )
-        statuses[status] = statuses.get(status, 0) + 1
+        if i % 3 == 0:
+            seen(
+                "visit",
+                browser.post(
+                    visit_form,
+                    visit_form,
+                    {"visited_on": date.today().isoformat(), "notes": f"并发走访 {number}-{i}"},
+                ),
+            )
+        elif i % 3 == 1:
+            _, page = browser.get(edit_form)
+            version = VERSION.search(page).group(1)
+            seen(
+                "edit",
+                browser.send(
+                    edit_form,
+                    {
+                        "csrf_token": TOKEN.search(page).group(1),
+                        "name": f"并发测试企业{number}",
+                        "notes": f"第 {i} 次修改",
+                        "version": version,
+                    },
+                ),
+            )
+        else:
+            status, page = browser.upload(
+                "/imports/preview",
+                "/imports/",
+                {"kind": "researchers"},
+                (f"roster-{number}-{i}.csv", _roster(number, i)),
+            )
+            if status != 200:
+                seen("preview", status)
+                continue
+            seen(
+                "import",
+                browser.send(
+                    "/imports/commit",
+                    {
+                        "csrf_token": TOKEN.search(page).group(1),
+                        "token": COMMIT_TOKEN.search(page).group(1),
+                        "kind": "researchers",
+                    },
+                ),
+            )
     out.put(statuses)
 
 
-def test_eight_officers_at_once_lose_no_visit(databases: Databases, tmp_path):
+def test_eight_officers_at_once_lose_no_write(databases: Databases, tmp_path):
     url = databases.new()
     app = make_test_app(url, tmp_path)
     with app.app_context():
         upgrade()
+        enterprises = []
         for n in range(PROCESSES):
             auth.create_user(auth.UserData(f"load{n}", f"并发{n}", Role.ADMIN, PASSWORD))
-        enterprise = Enterprise(name="并发测试企业")
-        db.session.add(enterprise)
+            enterprises.append(Enterprise(name=f"并发测试企业{n}"))
+        db.session.add_all(enterprises)
         db.session.commit()
-        enterprise_id = enterprise.id
+        enterprise_ids = [e.id for e in enterprises]
         db.session.remove()
         db.engine.dispose()
     log = tmp_path / "gunicorn.log"
@@ -100,24 +201,40 @@ def test_eight_officers_at_once_lose_no_visit(databases: Databases, tmp_path):
         context = multiprocessing.get_context("spawn")
         results = context.Queue()
         officers = [
-            context.Process(target=_officer, args=(base, n, enterprise_id, WRITES, results))
+            context.Process(target=_officer, args=(base, n, enterprise_ids[n], WRITES, results))
             for n in range(PROCESSES)
         ]
         for p in officers:
             p.start()
-        totals: dict[int, int] = {}
+        totals: dict[str, int] = {}
         for _ in officers:
-            for status, count in results.get(timeout=600).items():
-                totals[status] = totals.get(status, 0) + count
+            for key, count in results.get(timeout=900).items():
+                totals[key] = totals.get(key, 0) + count
         for p in officers:
             p.join(30)
-    # every visit form answered with its redirect: nothing refused, nothing failed
-    assert totals == {302: PROCESSES * (WRITES + 1)}, totals
+    visits = len(range(0, WRITES, 3))
+    edits = len(range(1, WRITES, 3))
+    imports = len(range(2, WRITES, 3))
+    # every form answered with its redirect: nothing refused, nothing failed
+    assert totals == {
+        "login 302": PROCESSES,
+        "visit 302": PROCESSES * visits,
+        "edit 302": PROCESSES * edits,
+        "import 302": PROCESSES * imports,
+    }, totals
     with app.app_context():
-        stored = db.session.scalar(sa.select(sa.func.count(Visit.id)))
+        assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == PROCESSES * visits
+        for enterprise_id in enterprise_ids:
+            saved = db.session.get(Enterprise, enterprise_id)
+            assert saved.version == 1 + edits  # no edit lost, none applied twice
+            assert saved.notes == f"第 {3 * (edits - 1) + 1} 次修改"
+        assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == PROCESSES * imports
+        assert (
+            db.session.scalar(sa.select(sa.func.count(Researcher.id)))
+            == PROCESSES * imports * ROSTER_ROWS
+        )
         db.session.remove()
         db.engine.dispose()
-    assert stored == PROCESSES * WRITES
     server_log = log.read_text(errors="replace")
     assert "database is locked" not in server_log and "Traceback" not in server_log
 
@@ -171,5 +288,51 @@ def test_two_officers_saving_one_record_at_once_one_wins_the_other_is_told(
         saved = db.session.get(Enterprise, enterprise_id)
         winner = statuses.index(302)
         assert saved.name == f"同时编辑的企业（改{winner}）" and saved.version == 2
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_confirm_import_pressed_twice_at_once_imports_once(databases: Databases, tmp_path):
+    """Two presses of 确认导入 reach two workers together: one import, the other told."""
+    import threading
+
+    url = databases.new()
+    app = make_test_app(url, tmp_path)
+    with app.app_context():
+        upgrade()
+        auth.create_user(auth.UserData("twice", "连点", Role.OFFICER, PASSWORD))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    with gunicorn(url, workers=2) as base:
+        officer = Browser(base)
+        login = officer.post("/login", "/login", {"username": "twice", "password": PASSWORD})
+        assert login == 302, login
+        status, page = officer.upload(
+            "/imports/preview", "/imports/", {"kind": "researchers"}, ("r.csv", _roster(0, 0))
+        )
+        assert status == 200, page
+        form = {
+            "csrf_token": TOKEN.search(page).group(1),
+            "token": COMMIT_TOKEN.search(page).group(1),
+            "kind": "researchers",
+        }
+        answers: list[tuple[int, str]] = []
+        threads = [
+            threading.Thread(target=lambda: answers.append(officer.submit("/imports/commit", form)))
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    # both answered with a redirect: one to the new batch, the other back to the upload page
+    # with 这份预览已失效或已经导入
+    assert [status for status, _ in answers] == [302, 302], answers
+    targets = sorted(urllib.parse.urlsplit(location).path for _, location in answers)
+    assert targets[0] == "/imports/" and re.fullmatch(r"/imports/\d+", targets[1]), targets
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 1
+        assert db.session.scalar(sa.select(sa.func.count(Researcher.id))) == ROSTER_ROWS
         db.session.remove()
         db.engine.dispose()

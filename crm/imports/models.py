@@ -34,3 +34,17 @@ class ImportBatch(Base):
     reverted_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL")
     )
+
+
+class ImportUpload(Base):
+    """A previewed file waiting for its 确认导入. Kept in the database rather than on one app
+    server's disk, so the confirmation may land on any worker or machine; a confirmation takes
+    (deletes) it in its own transaction, so two presses of 确认导入 import it once."""
+
+    __tablename__ = "import_upload"
+
+    token: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))  # as uploaded, for display only
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

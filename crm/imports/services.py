@@ -11,9 +11,10 @@ import enum
 import hashlib
 import io
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from crm.extensions import db
 from crm.imports import bulk, reader
 from crm.imports.columns import SHEETS, infer_kind, map_headers
 from crm.imports.importers import IMPORTERS, Context, Issue, RowError
-from crm.imports.models import ImportBatch, ImportStatus
+from crm.imports.models import ImportBatch, ImportStatus, ImportUpload
 from crm.institutions.models import InstitutionAlias
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,35 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+UPLOAD_TTL = timedelta(hours=24)  # a preview not confirmed within a day is dropped
+
+
+def keep_upload(user: User, filename: str, body: bytes) -> str:
+    """Keep a previewed file for its confirmation; returns the token the form carries.
+    Uploads older than UPLOAD_TTL go in the same transaction."""
+    db.session.execute(
+        sa.delete(ImportUpload).where(ImportUpload.created_at < utcnow() - UPLOAD_TTL)
+    )
+    token = secrets.token_hex(16)
+    db.session.add(ImportUpload(token=token, user_id=user.id, filename=filename, body=body))
+    return token
+
+
+def take_upload(user: User, token: str) -> tuple[str, bytes] | None:
+    """The user's previewed file (name, bytes), removed in the caller's transaction: of two
+    confirmations at once, one gets it and the other None (the row is deleted, not read)."""
+    row = db.session.execute(
+        sa.delete(ImportUpload)
+        .where(
+            ImportUpload.token == token,
+            ImportUpload.user_id == user.id,
+            ImportUpload.created_at >= utcnow() - UPLOAD_TTL,
+        )
+        .returning(ImportUpload.filename, ImportUpload.body)
+    ).first()
+    return (row.filename, row.body) if row else None
 
 
 def run_import(

@@ -3,8 +3,10 @@ the export download every list page offers."""
 
 from __future__ import annotations
 
-import secrets
-import time
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -18,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     stream_with_context,
     url_for,
 )
@@ -35,14 +36,6 @@ from crm.policy import Level, access
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
-UPLOAD_TTL = 24 * 3600  # an upload not committed within a day is removed
-
-
-def _uploads() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
 
 def _display_name(filename: str | None) -> str:
     """The uploaded name, for display and the batch record only — never as a path."""
@@ -50,11 +43,18 @@ def _display_name(filename: str | None) -> str:
     return name[:255] or "未命名文件"
 
 
-def _prune(folder: Path) -> None:
-    cutoff = time.time() - UPLOAD_TTL
-    for old in folder.glob("*.upload"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+@contextlib.contextmanager
+def _scratch(body: bytes | None = None) -> Iterator[Path]:
+    """A private temporary file for the reader (it wants a path), removed afterwards."""
+    handle, name = tempfile.mkstemp(suffix=".upload")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            if body is not None:
+                out.write(body)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _upload_page(form: UploadForm, status: int = 200) -> tuple[str, int]:
@@ -75,29 +75,25 @@ def index() -> tuple[str, int]:
 @bp.route("/preview", methods=["POST"])
 @access(Level.OFFICER)
 def preview() -> tuple[str, int] | str:
-    """Store the upload under a random name and show what importing it would do."""
+    """Show what importing the upload would do, and keep it for 确认导入."""
     form = UploadForm()
     if not form.validate_on_submit():
         return _upload_page(form, 400)
-    folder = _uploads()
-    _prune(folder)
-    token = secrets.token_hex(16)
-    path = folder / f"{token}.upload"
-    form.file.data.save(path)
     filename = _display_name(form.file.data.filename)
-    try:
-        report = services.run_import(
-            current_user, path, filename, form.kind.data or None, dry_run=True
-        )
-    except ImportFileError as exc:
-        path.unlink(missing_ok=True)
-        current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
-        form.file.errors = [exc.message]
-        return _upload_page(form, 400)
-    finally:
-        db.session.rollback()  # a preview writes nothing
-    session.setdefault("imports", {})[token] = filename
-    session.modified = True
+    with _scratch() as path:
+        form.file.data.save(path)
+        try:
+            report = services.run_import(
+                current_user, path, filename, form.kind.data or None, dry_run=True
+            )
+        except ImportFileError as exc:
+            current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
+            form.file.errors = [exc.message]
+            return _upload_page(form, 400)
+        finally:
+            db.session.rollback()  # a preview writes nothing
+        token = services.keep_upload(current_user, filename, path.read_bytes())
+    db.session.commit()
     confirm = CommitForm(formdata=None, token=token, kind=report.kind)  # not the upload's fields
     return render_template("imports/preview.html", report=report, form=confirm)
 
@@ -107,25 +103,22 @@ def preview() -> tuple[str, int] | str:
 def commit() -> Response:
     """Import the previewed file for real, in one transaction."""
     form = CommitForm()
-    uploads = session.get("imports", {})
-    if not form.validate_on_submit() or form.token.data not in uploads:
-        flash("这份预览已失效，请重新上传文件。", "warning")
-        return redirect(url_for("imports.index"))
-    token = form.token.data
-    path = _uploads() / f"{token}.upload"
-    if not path.exists():
-        flash("上传的文件已过期，请重新上传。", "warning")
-        return redirect(url_for("imports.index"))
-    try:
-        report = services.run_import(current_user, path, uploads[token], form.kind.data)
-    except ImportFileError as exc:
+    upload = (
+        services.take_upload(current_user, form.token.data) if form.validate_on_submit() else None
+    )
+    if upload is None:  # never previewed, someone else's, expired, or already imported
         db.session.rollback()
-        flash(exc.message, "danger")
+        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
         return redirect(url_for("imports.index"))
+    filename, body = upload
+    with _scratch(body) as path:
+        try:
+            report = services.run_import(current_user, path, filename, form.kind.data)
+        except ImportFileError as exc:
+            db.session.rollback()  # the upload is kept: it can be confirmed again
+            flash(exc.message, "danger")
+            return redirect(url_for("imports.index"))
     db.session.commit()
-    path.unlink(missing_ok=True)
-    uploads.pop(token, None)
-    session.modified = True
     flash(f"已导入{report.label}：{report.summary()}。", "success")
     return redirect(url_for("imports.batch", batch_id=report.batch_id))
 

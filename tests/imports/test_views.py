@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from crm.auth.models import Role
+from crm.db import utcnow
 from crm.extensions import db
 from crm.imports.columns import SHEETS
-from crm.imports.models import ImportBatch, ImportStatus
+from crm.imports.models import ImportBatch, ImportStatus, ImportUpload
 from crm.institutions.models import Researcher
 from tests.conftest import AuthActions, csrf_token
 from tests.imports.helpers import RESEARCHERS, read_xlsx, write_xlsx
 
 TOKEN = re.compile(r'name="token"[^>]*value="([0-9a-f]{32})"')
+
+
+def _kept(token: str) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(ImportUpload).where(ImportUpload.token == token)
+    )
 
 
 def _upload(client, data: bytes, filename: str, kind: str = ""):
@@ -157,3 +166,45 @@ def test_viewers_and_strangers_cannot_import_or_see_batches(app, client, tmp_pat
         f"/imports/{batch.id}/revert", data={"csrf_token": csrf_token(officer_a, "/imports/")}
     )
     assert response.status_code == 403  # only admins revert
+
+
+def test_the_preview_is_kept_in_the_database_so_any_server_can_confirm_it(
+    app, client, tmp_path, make_user
+):
+    """Preview on one app server, 确认导入 on another: nothing of the upload is on a disk."""
+    AuthActions(client).login(make_user().username)
+    data = write_xlsx(tmp_path / "r.xlsx", RESEARCHERS).read_bytes()
+    html = _upload(client, data, "r.xlsx").get_data(as_text=True)
+    token = TOKEN.search(html).group(1)
+    kept = db.session.get(ImportUpload, token)
+    assert kept is not None and kept.body == data and kept.filename == "r.xlsx"
+    leftovers = [p for p in Path(app.instance_path).rglob("*") if p.is_file()]
+    assert not [p for p in leftovers if p.read_bytes() == data]
+
+    app.instance_path = str(tmp_path / "another-server")  # a machine that never saw the file
+    response = client.post(
+        "/imports/commit",
+        data={"csrf_token": csrf_token(client, "/imports/"), "token": token, "kind": "researchers"},
+    )
+    assert response.status_code == 302
+    assert (
+        db.session.scalars(sa.select(ImportBatch)).one().counts["created"] == len(RESEARCHERS) - 1
+    )
+    assert not _kept(token)  # taken by the confirmation
+
+
+def test_a_preview_older_than_a_day_is_refused_and_dropped(client, tmp_path, make_user):
+    AuthActions(client).login(make_user().username)
+    data = write_xlsx(tmp_path / "r.xlsx", RESEARCHERS).read_bytes()
+    token = TOKEN.search(_upload(client, data, "r.xlsx").get_data(as_text=True)).group(1)
+    db.session.get(ImportUpload, token).created_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    response = client.post(
+        "/imports/commit",
+        data={"csrf_token": csrf_token(client, "/imports/"), "token": token, "kind": "researchers"},
+        follow_redirects=True,
+    )
+    assert "这份预览已失效或已经导入" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 0
+    _upload(client, data, "r.xlsx")  # the next preview clears what has expired
+    assert not _kept(token)
