@@ -59,6 +59,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # a connection PostgreSQL has dropped (a restart, a failover) is noticed when taken from
+        # the pool and replaced, rather than failing the next request on each worker
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("pool_pre_ping", True)
 
     production = app.config["ENV_NAME"] == PRODUCTION
     if not app.config.get("SECRET_KEY"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -160,6 +162,33 @@ def insert_rows(
     else:
         names_, tuples = list(columns), rows  # type: ignore[assignment]
     columns = tuple(names_)
+    with _as_sqlalchemy_errors(connection, f"bulk insert into {table.name}"):
+        _insert_tuples(connection, table, columns, tuples)
+
+
+@contextlib.contextmanager
+def _as_sqlalchemy_errors(connection: sa.Connection, what: str) -> Iterator[None]:
+    """The driver's own errors raised as SQLAlchemy raises them (OperationalError and so on),
+    with a lost connection invalidated — so the app's handlers (503, rollback) work on these
+    paths too instead of meeting a raw psycopg / sqlite3 error."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        lost = connection.dialect.is_disconnect(exc, connection.connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            what, None, exc, dbapi.Error, connection_invalidated=lost, dialect=connection.dialect
+        ) from exc
+
+
+def _insert_tuples(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    tuples: list[tuple[Any, ...]],
+) -> None:
     names = ", ".join(f'"{c}"' for c in columns)
     driver = connection.connection.driver_connection
     if connection.dialect.name == "sqlite":  # the driver's own executemany: no per-row compiling

@@ -109,7 +109,7 @@ def register_error_handlers(app: Flask) -> None:
         touches nothing that needs the database (not even the signed-in user)."""
         try:
             db.session.rollback()
-        except sa.exc.SQLAlchemyError:
+        except sa.exc.SQLAlchemyError:  # the connection itself is gone: let it go
             db.session.close()
         logger.error("Database unavailable on %s %s: %s", request.method, request.path, exc)
         message = "数据库暂时不可用或正忙，请稍后重试。刚才的操作没有保存。"
@@ -149,7 +149,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response | str, int]:
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:  # the connection itself is gone: let it go
+            db.session.close()
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,9 +23,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # http://127.0.0.1:PORT
+    pid: int  # the gunicorn master
+
+    def workers(self) -> list[int]:
+        """The master's worker processes, as they are now."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+
 @contextlib.contextmanager
 def gunicorn(database_url: str, workers: int, log: Path | None = None) -> Iterator[str]:
     """Serve the app on a free loopback port until the block ends; yields its base URL."""
+    with serve(database_url, workers, log) as served:
+        yield served.base
+
+
+@contextlib.contextmanager
+def serve(database_url: str, workers: int, log: Path | None = None) -> Iterator[Served]:
+    """As gunicorn(), yielding the master's pid too (to kill its workers)."""
     port = free_port()
     env = {
         **os.environ,
@@ -52,7 +71,7 @@ def gunicorn(database_url: str, workers: int, log: Path | None = None) -> Iterat
                 time.sleep(0.3)
         else:
             raise RuntimeError("gunicorn did not answer within 60 s")
-        yield base
+        yield Served(base, server.pid)
     finally:
         server.terminate()
         server.wait(30)
