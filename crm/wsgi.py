@@ -1,8 +1,9 @@
 """The WSGI entry point for gunicorn: `gunicorn --preload --workers 4 'crm.wsgi:app'`.
 
 With `--preload` this module runs once, in the master, before the workers are forked: jieba's
-dictionary (about a second) and the matching index (about a second at 100k researchers) are
-loaded here and every worker starts with them, sharing their memory until it changes; each
+dictionary (about a second), pypinyin's tables (half a second), the names fuzzy search compares
+with and the matching index (about a second at 100k researchers) are loaded here and every
+worker starts with them, sharing their memory until it changes; each
 worker then keeps its index current from the database's version counter.
 """
 
@@ -15,15 +16,18 @@ import sqlalchemy as sa
 from crm import create_app
 from crm.extensions import db
 from crm.matching.index import get_index
-from crm.matching.text import get_analyzer
+from crm.matching.text import get_analyzer, lazy_pinyin
+from crm.search.services import search
 
 logger = logging.getLogger(__name__)
 
 app = create_app()
 get_analyzer().tokens("预热")
+lazy_pinyin("预热")  # pypinyin's phrase tables: half a second on a worker's first pinyin query
 with app.app_context():
     try:
         get_index(db.session.connection())
+        search("预热 yure")  # the names kept for fuzzy search, for every worker
     except sa.exc.SQLAlchemyError:  # not migrated yet: each worker builds it on first use
         logger.warning("Matching index not preloaded: the database is not ready", exc_info=True)
     finally:

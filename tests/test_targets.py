@@ -258,3 +258,35 @@ def test_the_departments_in_one_pass_agree_with_each_department_alone(bureau):
             for department, column in ((bureau["a"], 1), (bureau["b"], 2)):
                 if code in EXPECTED:
                     assert grouped.get(department.id, 0) == Decimal(EXPECTED[code][column]), code
+
+
+def test_the_dashboards_single_pass_agrees_with_each_rule_asked_alone(bureau, make_enterprise):
+    nobodys = make_enterprise(name="未分科室公司")  # counts for the bureau, no department
+    db.session.add(
+        Recognition(
+            enterprise_id=nobodys.id,
+            kind=RecognitionKind.HITECH_NATIONAL,
+            granted_on=date(YEAR, 5, 1),
+        )
+    )
+    db.session.add(
+        EnterpriseYear(
+            enterprise_id=nobodys.id,
+            year=YEAR,
+            above_scale=True,
+            revenue=Decimal(1000),
+            rnd_spend=Decimal(500),
+            industrial_output=Decimal(10),
+            hitech_output=Decimal(10),
+        )
+    )
+    db.session.flush()
+    known = services.actuals(YEAR)
+    assert known.overall["new_hitech_national"] == Decimal(EXPECTED["new_hitech_national"][0] + 1)
+    for code, rule in services.RULES.items():
+        alone = rule.actual(YEAR, None) if rule.actual else None
+        assert known.overall[code] == alone, code
+        if rule.by_department is not None:
+            assert known.by_department[code] == rule.by_department(YEAR), code
+    assert services.department_progress(YEAR, known) == services.department_progress(YEAR)
+    assert services.overview(YEAR, known=known) == services.overview(YEAR)

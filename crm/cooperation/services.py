@@ -185,10 +185,17 @@ def board(
             sa.select(base.c.stage, sa.func.count()).group_by(base.c.stage)
         )
     }
-    records: list[Cooperation] = []
-    for stage in BOARD:
-        if counts.get(stage):
-            records += db.session.scalars(stmt.where(Cooperation.stage == stage).limit(per_column))
+    # each column's first `per_column` in the board's order, all columns in one query (and one
+    # load of what the cards show, rather than one per column)
+    place = sa.func.row_number().over(
+        partition_by=base.c.stage,
+        order_by=(base.c.stage_changed_on.desc().nulls_last(), base.c.id.desc()),
+    )
+    ranked = sa.select(base.c.id, place.label("place")).subquery()
+    top = sa.select(ranked.c.id).where(ranked.c.place <= per_column)
+    records = list(
+        db.session.scalars(stmt.where(Cooperation.id.in_(top), Cooperation.stage.in_(BOARD)))
+    )
     return records, counts
 
 

@@ -22,13 +22,13 @@ from werkzeug.wrappers import Response
 from crm.auth.models import Department, User
 from crm.cooperation import attachments, services
 from crm.cooperation.forms import CooperationForm, MoveForm
-from crm.cooperation.models import Attachment, CooperationType, Origin, Stage
+from crm.cooperation.models import Attachment, Cooperation, CooperationType, Origin, Stage
 from crm.enterprises.models import Industry
 from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error
-from crm.institutions.models import Institution
+from crm.institutions.models import Institution, Researcher
 from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.web import act, save_form
@@ -52,17 +52,30 @@ def _filters() -> services.Filters:
 
 
 def _filter_choices() -> dict[str, Any]:
+    """The filters' options, as (id, name) rows; institutions: those some live cooperation
+    record has as its partner, directly or through its expert (not every institution known)."""
+    live = Cooperation.deleted_at.is_(None)
+    partners = sa.union(
+        sa.select(Cooperation.institution_id).where(live),
+        sa.select(Researcher.institution_id)
+        .join(Cooperation, Cooperation.researcher_id == Researcher.id)
+        .where(live),
+    )
     return {
-        "officers": db.session.scalars(
-            sa.select(User).where(User.active.is_(True)).order_by(User.display_name)
+        "officers": db.session.execute(
+            sa.select(User.id, User.display_name)
+            .where(User.active.is_(True))
+            .order_by(User.display_name)
         ).all(),
-        "departments": db.session.scalars(sa.select(Department).order_by(Department.name)).all(),
-        "industries": db.session.scalars(
-            sa.select(Industry).order_by(Industry.sort_order, Industry.name)
+        "departments": db.session.execute(
+            sa.select(Department.id, Department.name).order_by(Department.name)
         ).all(),
-        "institutions": db.session.scalars(
-            sa.select(Institution)
-            .where(Institution.deleted_at.is_(None))
+        "industries": db.session.execute(
+            sa.select(Industry.id, Industry.name).order_by(Industry.sort_order, Industry.name)
+        ).all(),
+        "institutions": db.session.execute(
+            sa.select(Institution.id, Institution.name)
+            .where(Institution.deleted_at.is_(None), Institution.id.in_(partners))
             .order_by(Institution.name)
         ).all(),
     }

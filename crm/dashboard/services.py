@@ -48,32 +48,53 @@ def funnel(year: int) -> list[Step]:
     """Needs registered that year → with suggestions → one accepted → its cooperation
     signed → accepted (验收)."""
     start, end = _moments(year)
-    needs = sa.select(Need.id).where(
-        Need.deleted_at.is_(None), Need.created_at >= start, Need.created_at < end
+    needs = (
+        sa.select(Need.id)
+        .where(Need.deleted_at.is_(None), Need.created_at >= start, Need.created_at < end)
+        .cte("year_needs")
     )
-    suggested = sa.select(Suggestion.need_id).where(Suggestion.need_id.in_(needs))
-    accepted = suggested.where(Suggestion.status == SuggestionStatus.ACCEPTED)
-    leads = (
-        sa.select(Cooperation.id)
-        .join(Suggestion, Cooperation.suggestion_id == Suggestion.id)
-        .where(Suggestion.need_id.in_(needs), Cooperation.deleted_at.is_(None))
+    # one row per need with suggestions, whether one was accepted
+    suggested = (
+        sa.select(
+            Suggestion.need_id,
+            sa.func.max(
+                sa.case((Suggestion.status == SuggestionStatus.ACCEPTED, 1), else_=0)
+            ).label("accepted"),
+        )
+        .join(needs, needs.c.id == Suggestion.need_id)
+        .group_by(Suggestion.need_id)
+        .cte("suggested")
+    )
+    # the stages the leads from those suggestions reached
+    moved = (
+        sa.select(Suggestion.need_id, StageChange.to_stage)
+        .join(needs, needs.c.id == Suggestion.need_id)
+        .join(Cooperation, Cooperation.suggestion_id == Suggestion.id)
+        .join(StageChange, StageChange.cooperation_id == Cooperation.id)
+        .where(
+            Cooperation.deleted_at.is_(None),
+            StageChange.to_stage.in_([Stage.SIGNED, Stage.ACCEPTANCE]),
+        )
+        .cte("moved")
     )
 
     def reached(stage: Stage) -> Any:
         return (
-            sa.select(sa.func.count(sa.distinct(Suggestion.need_id)))
-            .join(Cooperation, Cooperation.suggestion_id == Suggestion.id)
-            .join(StageChange, StageChange.cooperation_id == Cooperation.id)
-            .where(Cooperation.id.in_(leads), StageChange.to_stage == stage)
+            sa.select(sa.func.count(sa.distinct(moved.c.need_id)))
+            .where(moved.c.to_stage == stage)
+            .scalar_subquery()
         )
 
     counts = db.session.execute(
         sa.select(
-            sa.select(sa.func.count()).select_from(needs.subquery()).scalar_subquery(),
-            sa.select(sa.func.count(sa.distinct(suggested.subquery().c.need_id))).scalar_subquery(),
-            sa.select(sa.func.count(sa.distinct(accepted.subquery().c.need_id))).scalar_subquery(),
-            reached(Stage.SIGNED).scalar_subquery(),
-            reached(Stage.ACCEPTANCE).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(needs).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(suggested).scalar_subquery(),
+            sa.select(sa.func.count())
+            .select_from(suggested)
+            .where(suggested.c.accepted == 1)
+            .scalar_subquery(),
+            reached(Stage.SIGNED),
+            reached(Stage.ACCEPTANCE),
         )
     ).one()
     labels = ("登记需求", "有匹配推荐", "采纳推荐", "签约", "验收")
@@ -157,9 +178,9 @@ class DepartmentProgress:
     cells: dict[str, int | None]  # metric code → percent of its share
 
 
-def by_department(year: int) -> list[DepartmentProgress]:
+def by_department(year: int, known: targets.Actuals | None = None) -> list[DepartmentProgress]:
     """Each department's progress on the targets split to it."""
-    progress = targets.department_progress(year)
+    progress = targets.department_progress(year, known)
     departments = db.session.scalars(
         sa.select(Department)
         .where(Department.active.is_(True), Department.id.in_(list(progress)))

@@ -60,6 +60,9 @@ class Rule:
     items: List | None = None  # the records behind it (the drill-down)
     # every department's actual in one grouped query: {department id: actual}
     by_department: Callable[[int], dict[int, Decimal]] | None = None
+    # the overall actual and every department's from one query grouped by department, for
+    # rules whose records each belong to one enterprise (so the departments add up to it)
+    totals: Callable[[int], tuple[Decimal, dict[int, Decimal]]] | None = None
 
 
 def _years(year: int) -> tuple[date, date]:
@@ -95,6 +98,11 @@ def _rule(
         rows = db.session.execute(stmt.group_by(Enterprise.department_id))
         return {d: Decimal(n) for d, n in rows if d is not None}
 
+    def totals(year: int) -> tuple[Decimal, dict[int, Decimal]]:
+        stmt = counted(year, None, Enterprise.department_id, sa.func.count(sa.distinct(what)))
+        rows = db.session.execute(stmt.group_by(Enterprise.department_id)).all()
+        return Decimal(sum(n for _, n in rows)), {d: Decimal(n) for d, n in rows if d is not None}
+
     def items(year: int, department_id: int | None) -> list[Item]:
         out, seen = [], set()
         stmt = counted(year, department_id, what.label("key"), *shows).order_by(*order)
@@ -104,7 +112,7 @@ def _rule(
                 out.append(row(record))
         return out
 
-    return Rule(source, actual, items, by_department)
+    return Rule(source, actual, items, by_department, totals)
 
 
 def _recognitions(kind: RecognitionKind) -> Rule:
@@ -199,21 +207,29 @@ def _ratio(source: str, numerator: str, denominator: str) -> Rule:
         )
         return _in_department(stmt, EnterpriseYear.enterprise_id, department_id)
 
-    def actual(year: int, department_id: int | None) -> Decimal:
-        total_top, total_bottom = db.session.execute(
-            counted(year, department_id, sa.func.sum(top), sa.func.sum(bottom))
-        ).one()
+    def percent(total_top: Any, total_bottom: Any) -> Decimal:
         if not total_bottom:
             return Decimal(0)
         return (Decimal(total_top) * 100 / Decimal(total_bottom)).quantize(Decimal("0.01"))
 
-    def by_department(year: int) -> dict[int, Decimal]:
+    def actual(year: int, department_id: int | None) -> Decimal:
+        return percent(
+            *db.session.execute(
+                counted(year, department_id, sa.func.sum(top), sa.func.sum(bottom))
+            ).one()
+        )
+
+    def grouped(year: int) -> list[Any]:
         stmt = counted(year, None, Enterprise.department_id, sa.func.sum(top), sa.func.sum(bottom))
-        return {
-            d: (Decimal(t) * 100 / Decimal(b)).quantize(Decimal("0.01")) if b else Decimal(0)
-            for d, t, b in db.session.execute(stmt.group_by(Enterprise.department_id))
-            if d is not None
-        }
+        return db.session.execute(stmt.group_by(Enterprise.department_id)).all()
+
+    def by_department(year: int) -> dict[int, Decimal]:
+        return {d: percent(t, b) for d, t, b in grouped(year) if d is not None}
+
+    def totals(year: int) -> tuple[Decimal, dict[int, Decimal]]:
+        rows = grouped(year)
+        overall = percent(sum(t or 0 for _, t, _ in rows), sum(b or 0 for _, _, b in rows))
+        return overall, {d: percent(t, b) for d, t, b in rows if d is not None}
 
     def items(year: int, department_id: int | None) -> list[Item]:
         stmt = counted(year, department_id, Enterprise.id, Enterprise.name, top, bottom)
@@ -222,7 +238,7 @@ def _ratio(source: str, numerator: str, denominator: str) -> Rule:
             for e, name, t, b in db.session.execute(stmt.order_by(Enterprise.name))
         ]
 
-    return Rule(source, actual, items, by_department)
+    return Rule(source, actual, items, by_department, totals)
 
 
 def _wan(yuan: Decimal) -> str:
@@ -340,8 +356,29 @@ class Overview:
     rows: list[Progress] = field(default_factory=list)
 
 
-def overview(year: int, department_id: int | None = None) -> Overview:
-    """Every metric's target (the year's, or the department's share) against its actual."""
+@dataclass(frozen=True)
+class Actuals:
+    overall: dict[str, Decimal | None]  # metric code → actual (None: no record kind counts it)
+    by_department: dict[str, dict[int, Decimal] | None]  # metric code → {department id: actual}
+
+
+def actuals(year: int) -> Actuals:
+    """Every rule's actual, overall and per department — one grouped query per rule where the
+    departments add up to the whole (what the dashboard shows both of)."""
+    overall: dict[str, Decimal | None] = {}
+    departments: dict[str, dict[int, Decimal] | None] = {}
+    for code, rule in RULES.items():
+        if rule.totals is not None:
+            overall[code], departments[code] = rule.totals(year)
+        else:
+            overall[code] = rule.actual(year, None) if rule.actual else None
+            departments[code] = rule.by_department(year) if rule.by_department else None
+    return Actuals(overall, departments)
+
+
+def overview(year: int, department_id: int | None = None, known: Actuals | None = None) -> Overview:
+    """Every metric's target (the year's, or the department's share) against its actual
+    (taken from `known` when given, for the whole bureau)."""
     targets = {
         t.metric: t for t in db.session.scalars(sa.select(Target).where(Target.year == year))
     }
@@ -362,13 +399,17 @@ def overview(year: int, department_id: int | None = None) -> Overview:
             target = targets[metric.code].value if metric.code in targets else None
         else:
             target = shares.get(metric.code)
-        actual = rule.actual(year, department_id) if rule.actual else None
+        if known is not None and department_id is None:
+            actual = known.overall[metric.code]
+        else:
+            actual = rule.actual(year, department_id) if rule.actual else None
         out.rows.append(Progress(metric, rule.source, target, actual))
     return out
 
 
-def department_progress(year: int) -> dict[int, list[Progress]]:
-    """Every department's progress on its shares, each rule asked once for all departments."""
+def department_progress(year: int, known: Actuals | None = None) -> dict[int, list[Progress]]:
+    """Every department's progress on its shares, each rule asked once for all departments
+    (or taken from `known`)."""
     shares: dict[int, dict[str, Decimal]] = {}
     for department_id, metric_code, value in db.session.execute(
         sa.select(TargetShare.department_id, Target.metric, TargetShare.value)
@@ -376,11 +417,14 @@ def department_progress(year: int) -> dict[int, list[Progress]]:
         .where(Target.year == year)
     ):
         shares.setdefault(department_id, {})[metric_code] = value
-    actuals = {
-        code: rule.by_department(year) if rule.by_department else None
-        for code, rule in RULES.items()
-        if any(code in mine for mine in shares.values())
-    }
+    if known is not None:
+        actuals = known.by_department
+    else:
+        actuals = {
+            code: rule.by_department(year) if rule.by_department else None
+            for code, rule in RULES.items()
+            if any(code in mine for mine in shares.values())
+        }
     out: dict[int, list[Progress]] = {}
     for department_id, mine in shares.items():
         out[department_id] = [
