@@ -27,7 +27,8 @@ lazy_pinyin("预热")  # pypinyin's phrase tables: half a second on a worker's f
 with app.app_context():
     try:
         get_index(db.session.connection())
-        search("预热 yure")  # the names kept for fuzzy search, for every worker
+        for warm in ("预热", "yure"):  # the names fuzzy search compares with; the pinyin path
+            search(warm)
     except sa.exc.SQLAlchemyError:  # not migrated yet: each worker builds it on first use
         logger.warning("Matching index not preloaded: the database is not ready", exc_info=True)
     finally:

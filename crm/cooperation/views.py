@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from crm import policy
 from crm.auth.models import Department, User
 from crm.cooperation import attachments, services
 from crm.cooperation.forms import CooperationForm, MoveForm
@@ -179,6 +180,10 @@ def move(coop_id: int) -> Response | tuple[str, int]:
 @access(Level.OFFICER)
 def upload(coop_id: int) -> Response:
     coop = services.get_cooperation(coop_id)
+    policy.authorize(
+        services.can_edit(current_user, coop),
+        "只有负责该合作的联络员、本科室人员或管理员可以上传附件。",
+    )
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择要上传的文件。", "warning")

@@ -19,6 +19,7 @@ from tests.conftest import AuthActions, csrf_token
 def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):
     people, _, need = experts
     officer = make_user()
+    need.enterprise.owner_id = officer.id  # the firm's officer decides on its suggestions
     first = suggestions.generate(officer, need, top=3)
     assert first.added >= 1
     again = suggestions.generate(officer, need, top=3)
@@ -55,6 +56,7 @@ def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):
 def test_accept_creates_an_intent_lead(experts, make_user):
     people, achievement, need = experts
     officer = make_user()
+    need.enterprise.owner_id = officer.id  # the firm's officer decides on its suggestions
     suggestions.generate(officer, need, top=5)
     top = suggestions.for_need(need)[0]
     lead = suggestions.decide(officer, top, SuggestionStatus.ACCEPTED, top.version)
@@ -73,6 +75,7 @@ def test_accept_creates_an_intent_lead(experts, make_user):
 def test_stale_decision_and_missing_reason_are_refused(experts, make_user):
     _, _, need = experts
     officer = make_user()
+    need.enterprise.owner_id = officer.id  # the firm's officer decides on its suggestions
     suggestions.generate(officer, need, top=2)
     db.session.commit()
     s = suggestions.for_need(need)[0]
@@ -208,6 +211,7 @@ def test_batch_scored_in_worker_processes_equals_the_batch_run_here(
 def test_decisions_show_on_the_enterprise_timeline(experts, client, make_user):
     _, _, need = experts
     officer = make_user()
+    need.enterprise.owner_id = officer.id  # the firm's officer decides on its suggestions
     other = Need(enterprise_id=need.enterprise_id, title="领带洗后起皱", description="真丝面料")
     db.session.add(other)
     db.session.flush()
