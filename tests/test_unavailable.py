@@ -62,3 +62,15 @@ def test_a_locked_database_refuses_the_write_whole(databases, tmp_path):
         assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == 0
         db.session.remove()
         db.engine.dispose()
+
+
+def test_nginx_has_a_chinese_page_for_when_the_app_cannot_answer(client):
+    """A killed worker or a restarting gunicorn is nginx's 502: the README points its
+    error_page at a static page the app ships (it needs neither the app nor the database)."""
+    from pathlib import Path
+
+    page = client.get("/static/errors/unavailable.html")
+    assert page.status_code == 200 and "请稍后重试" in page.get_data(as_text=True)
+    page.close()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "error_page 502 504 /static/errors/unavailable.html;" in readme

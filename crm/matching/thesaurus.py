@@ -108,9 +108,22 @@ def current_analyzer(connection: sa.Connection | None = None) -> Analyzer:
     connection = connection or db.session.connection()
     version = versions(connection).get("thesaurus", 0)
     if analyzer.thesaurus_version != version:
-        lines = connection.execute(
-            sa.select(ThesaurusEntry.spoken, ThesaurusEntry.experts).order_by(ThesaurusEntry.id)
+        rows = connection.execute(
+            sa.select(ThesaurusEntry.id, ThesaurusEntry.spoken, ThesaurusEntry.experts).order_by(
+                ThesaurusEntry.id
+            )
         )
-        analyzer.use_thesaurus(parse_thesaurus(f"{s} => {e}" for s, e in lines), version)
+        readable = []
+        for entry_id, spoken, experts in rows:
+            line = f"{spoken} => {experts}"
+            try:  # the form checks every entry; one written around it must not stop matching
+                parse_thesaurus([line])
+            except ValueError as exc:
+                logger.error(
+                    "Thesaurus entry %s skipped, it cannot be read (%s): %r", entry_id, exc, line
+                )
+                continue
+            readable.append(line)
+        analyzer.use_thesaurus(parse_thesaurus(readable), version)
         logger.info("Thesaurus version %s loaded", version)
     return analyzer

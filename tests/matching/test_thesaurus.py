@@ -105,3 +105,19 @@ def test_only_admins_keep_the_thesaurus(experts, client, make_user):
         "/admin/thesaurus", data={"csrf_token": token, "spoken": "马达", "experts": "电机 0.5"}
     )
     assert response.status_code == 403
+
+
+def test_an_unreadable_line_written_around_the_form_is_skipped_not_fatal(experts, caplog):
+    """A line put in by hand (SQL, an old version) that cannot be read is left out and logged;
+    matching goes on with the others."""
+    from crm.search.index import changed
+
+    db.session.add(Researcher(name="钱老师", research_directions="陶瓷釉面针孔缺陷控制"))
+    db.session.add(ThesaurusEntry(spoken="小麻点", experts="针孔 0.8"))
+    db.session.add(ThesaurusEntry(spoken="坏行", experts="<img src=x> 不是权重"))
+    db.session.flush()
+    changed(db.session.connection(), "thesaurus")
+    db.session.commit()
+    found = services.match_text("瓷砖表面有小麻点")
+    assert found and found[0].name == "钱老师"  # the readable line still expands
+    assert "cannot be read" in caplog.text and "不是权重" in caplog.text
