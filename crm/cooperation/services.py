@@ -165,7 +165,7 @@ def shown() -> tuple[Any, ...]:
     )
 
 
-PER_COLUMN = 30  # cards a board column shows; the rest are in the list view
+PER_COLUMN = 20  # cards a board column shows (a phone screen or two); the rest: the list view
 
 
 def pipeline(filters: Filters) -> list[Cooperation]:
