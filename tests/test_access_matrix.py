@@ -32,6 +32,7 @@ from crm.needs.models import Need
 from crm.policy import Level, declared_access
 from crm.visits.models import Task, Visit
 from tests.conftest import AuthActions, csrf_token
+from tests.routes import real_url
 from tests.test_roles import SELF_SERVICE, UNSAFE
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -184,16 +185,9 @@ def _rules(app: Flask) -> list[Rule]:
 
 
 def _url(rule: Rule, world: dict) -> str:
-    values = {}
-    for arg in rule.arguments:
-        if arg == "kind" and rule.rule.startswith("/imports/templates/"):
-            values[arg] = "researchers"  # a sheet kind, where trash routes take a record kind
-        elif arg == "record_id":
-            prefix = next(p for p in world["records"] if rule.rule.startswith(p))
-            values[arg] = world["records"][prefix]
-        else:
-            values[arg] = world["ids"][arg]
-    return rule.build(values)[1]
+    url = real_url(rule, world["ids"], world["records"])
+    assert url is not None, f"the world has no record for {rule.rule}"
+    return url
 
 
 def _level(app: Flask, rule: Rule) -> Level:

@@ -30,6 +30,7 @@ from crm.seed import services as seed
 from crm.visits.models import Task, Visit
 from tests.conftest import Databases, make_test_app
 from tests.e2e.conftest import _serving
+from tests.routes import real_url
 
 pytestmark = pytest.mark.browser
 
@@ -104,18 +105,9 @@ def _pages(app: Any) -> list[str]:
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "main.healthz"):
             continue
-        values = {}
-        for arg in rule.arguments:
-            if arg == "record_id":
-                prefix = next((p for p in records if rule.rule.startswith(p)), None)
-                values[arg] = records.get(prefix) if prefix else None
-            elif arg == "kind" and rule.rule.startswith("/imports/templates/"):
-                values[arg] = "researchers"
-            else:
-                values[arg] = ids.get(arg)
-        if any(v is None for v in values.values()):
+        url = real_url(rule, ids, records)
+        if url is None:
             continue  # the demo data has no record of that kind
-        url = rule.build(values)[1]
         if not FILES.search(url):
             urls.append(url)
     q = PAYLOAD[:12]
