@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import cli, errors, models, policy, privacy, security
+from crm.api import auth as api_auth
+from crm.api.pages import bp as tokens_bp
+from crm.api.views import bp as api_bp
 from crm.audit import services as audit_services
 from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
@@ -63,6 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(tokens_bp)
     app.register_blueprint(enterprises_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(search_bp)
@@ -78,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(events_bp)
     errors.register_error_handlers(app)
+    app.before_request(api_auth.authenticate_request)  # before the access check: the token's user
     app.before_request(policy.enforce_view_access)
     app.jinja_env.globals["policy"] = policy
     app.jinja_env.globals["tz"] = ZoneInfo(app.config["TIMEZONE"])

@@ -72,6 +72,7 @@ MESSAGES = {
     403: "您没有权限访问此页面。如需权限，请联系管理员。",
     404: "您要找的页面不存在或已被删除。",
     405: "该页面不支持此请求方式。",
+    401: "请先登录，或提供有效的 API 令牌。",
     413: "上传的文件过大。",
     429: "操作过于频繁，请稍后再试。",
     500: "系统出现了错误，已记录日志。请稍后重试，或联系管理员。",
@@ -84,11 +85,14 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or best == "application/json"
 
 
-def render_error(status: int, message: str | None = None) -> tuple[Response | str, int]:
-    """One rendering for every error page: JSON for API clients, a Chinese page otherwise."""
+def render_error(
+    status: int, message: str | None = None, fields: dict[str, str] | None = None
+) -> tuple[Response | str, int]:
+    """One rendering for every error page: JSON for API clients
+    (`{"error": {"code", "message", "fields"}}`), a Chinese page otherwise."""
     message = message or MESSAGES.get(status, MESSAGES[500])
     if _wants_json():
-        return jsonify(error={"code": status, "message": message}), status
+        return jsonify(error={"code": status, "message": message, "fields": fields or {}}), status
     title = TITLES.get(status, TITLES[500])
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
@@ -98,7 +102,8 @@ def register_error_handlers(app: Flask) -> None:
     def _crm_error(exc: CRMError) -> tuple[Response | str, int]:
         db.session.rollback()
         logger.info("%s on %s %s: %s", type(exc).__name__, request.method, request.path, exc)
-        return render_error(exc.status, exc.message)
+        fields = {exc.field: exc.message} if exc.field else None
+        return render_error(exc.status, exc.message, fields)
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
@@ -115,7 +120,7 @@ def register_error_handlers(app: Flask) -> None:
         message = "数据库暂时不可用或正忙，请稍后重试。刚才的操作没有保存。"
         retry = {"Retry-After": "10"}
         if _wants_json():
-            return jsonify(error={"code": 503, "message": message}), 503, retry
+            return jsonify(error={"code": 503, "message": message, "fields": {}}), 503, retry
         # rendered straight from Jinja: the app's context processors would load the
         # signed-in user, from the database that just failed
         page = app.jinja_env.get_template("errors/unavailable.html").render(

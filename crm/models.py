@@ -1,5 +1,6 @@
 """Every area's models, imported so the metadata (and Alembic) sees the whole schema."""
 
+from crm.api.models import ApiToken
 from crm.audit.models import AuditEntry
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.cooperation.models import Attachment, Cooperation, StageChange
@@ -14,7 +15,7 @@ from crm.enterprises.models import (
     Town,
 )
 from crm.events.models import Event, EventPairing, EventParticipant
-from crm.imports.models import ImportBatch
+from crm.imports.models import ImportBatch, ImportUpload
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
@@ -24,6 +25,7 @@ from crm.visits.models import Task, Visit
 
 __all__ = [
     "Achievement",
+    "ApiToken",
     "Attachment",
     "AuditEntry",
     "Contact",
@@ -36,6 +38,7 @@ __all__ = [
     "EventPairing",
     "EventParticipant",
     "ImportBatch",
+    "ImportUpload",
     "Industry",
     "MatchRun",
     "MergeRecord",

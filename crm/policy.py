@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, g, has_request_context, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -67,7 +67,11 @@ def required_level(view: Callable[..., Any] | None, method: str) -> Level | None
 def user_level(user: Any) -> Level:
     if user is None or not getattr(user, "is_authenticated", False):
         return Level.PUBLIC
-    return ROLE_LEVEL.get(str(user.role), Level.PUBLIC)
+    level = ROLE_LEVEL.get(str(user.role), Level.PUBLIC)
+    token = g.get("api_token") if has_request_context() else None
+    if token is not None and token.user_id == getattr(user, "id", None):
+        level = min(level, ROLE_LEVEL[str(token.role)])  # a token never exceeds its role
+    return level
 
 
 def enforce_view_access() -> Response | None:
