@@ -185,3 +185,110 @@ def test_only_the_owner_or_an_admin_revokes_a_token(app, client, make_user):
     db.session.expire_all()
     assert stored.revoked_at is None
     assert _get(app.test_client(), "/api/v1/enterprises", text).status_code == 200
+
+
+@pytest.fixture
+def records(make_user, make_enterprise):
+    """One record of each kind the API serves, in a department, with its officer."""
+    from crm.auth.models import Department
+    from crm.cooperation.models import Cooperation, CooperationType
+    from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
+    from crm.matching.models import Suggestion
+    from crm.needs.models import Need
+    from crm.visits.models import Visit
+
+    dept = Department(name="接口科")
+    db.session.add(dept)
+    db.session.flush()
+    officer = make_user(department=dept.name)
+    ent = make_enterprise(name="接口领带公司", department_id=dept.id)
+    inst = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(inst)
+    db.session.flush()
+    researcher = Researcher(name="陈思远", institution_id=inst.id, research_directions="抗皱整理")
+    need = Need(enterprise_id=ent.id, title="领带洗后起皱")
+    db.session.add_all([researcher, need])
+    db.session.flush()
+    made = {
+        "enterprises": ent,
+        "institutions": inst,
+        "researchers": researcher,
+        "needs": need,
+        "achievements": Achievement(title="真丝抗皱整理工艺", institution_id=inst.id),
+        "visits": Visit(enterprise_id=ent.id, officer_id=officer.id, visited_on=utcnow().date()),
+        "suggestions": Suggestion(need_id=need.id, researcher_id=researcher.id, score=0.9),
+        "cooperation": Cooperation(
+            title="抗皱整理合作",
+            enterprise_id=ent.id,
+            institution_id=inst.id,
+            officer_id=officer.id,
+            type=CooperationType.DEVELOPMENT,
+        ),
+    }
+    db.session.add_all(made.values())
+    db.session.commit()
+    return officer, made
+
+
+def test_every_resource_lists_and_shows_its_records(client, make_user, records):
+    from crm.api.views import RESOURCES
+
+    _, made = records
+    text = _token(make_user(role=Role.VIEWER))
+    assert {r.name for r in RESOURCES} == set(made)
+    for name, record in made.items():
+        listed = _get(client, f"/api/v1/{name}", text)
+        assert listed.status_code == 200, name
+        assert record.id in [item["id"] for item in listed.get_json()["items"]], name
+        one = _get(client, f"/api/v1/{name}/{record.id}", text)
+        assert one.status_code == 200 and one.get_json()["id"] == record.id, name
+        assert one.headers["ETag"] == f'"{record.id}.{record.version}"', name
+
+
+def test_a_suggestion_is_decided_with_if_match_and_a_stale_one_is_412(client, make_user, records):
+    from crm.cooperation.models import Cooperation
+
+    officer, made = records
+    suggestion = made["suggestions"]
+    text = _token(officer)
+    path = f"/api/v1/suggestions/{suggestion.id}/decision"
+    auth = {"Authorization": f"Bearer {text}"}
+    unconditioned = client.post(path, json={"status": "accepted"}, headers=auth)
+    assert unconditioned.status_code == 428
+    stale = client.post(
+        path, json={"status": "accepted"}, headers={**auth, "If-Match": f'"{suggestion.id}.9"'}
+    )
+    assert stale.status_code == 412 and stale.is_json
+    bad = client.post(
+        path, json={"status": "maybe"}, headers={**auth, "If-Match": f'"{suggestion.id}.1"'}
+    )
+    assert bad.status_code == 400 and "status" in bad.get_json()["error"]["fields"]
+    assert db.session.scalar(sa.select(sa.func.count(Cooperation.id))) == 1  # nothing yet
+    done = client.post(
+        path, json={"status": "accepted"}, headers={**auth, "If-Match": f'"{suggestion.id}.1"'}
+    )
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["status"] == "accepted" and body["version"] == 2 and body["lead_id"]
+    lead = db.session.get(Cooperation, body["lead_id"])
+    assert lead.suggestion_id == suggestion.id and lead.enterprise_id == made["enterprises"].id
+
+
+def test_writes_follow_the_same_rules_as_the_web(client, make_user, records):
+    officer, made = records
+    suggestion = made["suggestions"]
+    path = f"/api/v1/suggestions/{suggestion.id}/decision"
+    headers = {"If-Match": f'"{suggestion.id}.1"'}
+    for token in (
+        _token(officer, Role.VIEWER),  # the officer's own read-only token
+        _token(make_user(role=Role.VIEWER)),  # leadership
+        _token(make_user(department="别的科")),  # an officer of another department
+    ):
+        refused = client.post(
+            path,
+            json={"status": "contacted"},
+            headers={**headers, "Authorization": f"Bearer {token}"},
+        )
+        assert refused.status_code == 403 and refused.is_json
+    db.session.expire_all()
+    assert suggestion.version == 1
