@@ -1,0 +1,44 @@
+"""An officer makes an API token on a phone: shown once, copyable, then listed by its prefix."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_officer_makes_and_revokes_a_token_on_a_phone(live_server, browser, screenshot_dir):
+    live_server.add_user("e2etoken", "令牌测试")
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        live_server.sign_in(page, "e2etoken")
+        page.goto(f"{live_server.url}/tokens")
+        page.get_by_label("名称").fill("我的同步脚本")
+        page.get_by_role("button", name="生成令牌").click()
+        shown = page.get_by_test_id("new-token")
+        shown.wait_for()
+        token = shown.locator("code").inner_text().strip()
+        assert token.startswith("khn_")
+        page.screenshot(path=screenshot_dir / "tokens-375.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            f"{live_server.url}/api/v1/enterprises", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+            assert answer.status == 200
+
+        page.goto(f"{live_server.url}/tokens")
+        assert token not in page.content()  # shown once only
+        page.get_by_role("button", name="吊销").click()
+        page.wait_for_url(f"{live_server.url}/tokens")
+        assert "已吊销" in page.inner_text("main")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        assert refused.value.code == 401
+        refused.value.close()
+    finally:
+        context.close()
