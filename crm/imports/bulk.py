@@ -3,9 +3,9 @@
 The ORM with its flush hooks costs about 150 µs a record before any text is analysed; an
 import of 100,000 researchers cannot afford that. New records are inserted with Core in
 chunks; each chunk's audit entries are built the way the hook builds them, and its text is
-analysed in worker processes (forked once the analyzer is loaded) while the next chunk is
-read, then its terms are written to the search index. Everything stays in the caller's
-transaction: a failure anywhere leaves nothing behind.
+analysed in worker processes (forked once the analyzer is loaded, in a single-threaded
+process only) while the next chunk is read, then its terms are written to the search index.
+Everything stays in the caller's transaction: a failure anywhere leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
@@ -34,6 +35,14 @@ logger = logging.getLogger(__name__)
 CHUNK = 2000
 
 
+def _may_fork() -> bool:
+    """Fork only a single-threaded process (`crm import`, `crm seed`): a child forked from a
+    threaded one (a gunicorn gthread worker serving other requests) can inherit a lock another
+    thread held at that instant and hang for ever — seen when a worker was killed mid-import
+    and the import was confirmed again. The web analyses in process instead."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 class Analysts:
     """A pool of worker processes for text analysis, started only when an import is big."""
 
@@ -44,7 +53,7 @@ class Analysts:
     def submit(self, kind: str, ids: list[int], records: list[dict[str, Any]]) -> Any:
         """The index rows of these new records, now or (a big chunk) from a worker."""
         big = len(records) >= CHUNK  # a small import never starts processes
-        if big and self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if big and self.workers > 1 and _may_fork():
             if self._pool is None:
                 get_analyzer().tokens("预热")  # load jieba once; the workers inherit it
                 self._pool = multiprocessing.get_context("fork").Pool(self.workers)
