@@ -34,7 +34,7 @@ from crm.policy import Level, declared_access
 from crm.visits.models import Task, Visit
 from tests.conftest import AuthActions, csrf_token
 from tests.routes import real_url
-from tests.test_roles import SELF_SERVICE, UNSAFE
+from tests.test_roles import SELF_SERVICE, UNSAFE, _rules
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -181,10 +181,6 @@ def world(app: Flask, make_user, make_enterprise) -> dict:
             "owner": officer_a,
         },
     }
-
-
-def _rules(app: Flask) -> list[Rule]:
-    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
 
 
 def _url(rule: Rule, world: dict) -> str:

@@ -27,6 +27,7 @@ from crm.imports.models import ImportBatch
 from crm.institutions.models import Researcher
 from crm.visits.models import Visit
 from tests.conftest import PASSWORD, Databases, make_test_app
+from tests.imports.helpers import csv_bytes
 from tests.serving import gunicorn
 
 PROCESSES, WRITES = 8, int(os.environ.get("CRM_CONCURRENCY_WRITES", "200"))
@@ -111,11 +112,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _roster(number: int, i: int) -> bytes:
-    rows = ["姓名,所在单位,研究方向,个人简介"] + [
-        f"并发专家{number}-{i}-{k},并发研究院{number},永磁电机设计{k},导入于并发测试"
-        for k in range(ROSTER_ROWS)
-    ]
-    return ("\n".join(rows) + "\n").encode()
+    return csv_bytes(
+        [["姓名", "所在单位", "研究方向", "个人简介"]]
+        + [
+            [
+                f"并发专家{number}-{i}-{k}",
+                f"并发研究院{number}",
+                f"永磁电机设计{k}",
+                "导入于并发测试",
+            ]
+            for k in range(ROSTER_ROWS)
+        ]
+    )
 
 
 def _officer(base: str, number: int, enterprise_id: int, writes: int, out) -> None:  # noqa: ANN001

@@ -29,6 +29,7 @@ from crm.extensions import db
 from crm.imports.models import ImportBatch, ImportUpload
 from crm.institutions.models import Institution, InstitutionKind, Researcher
 from tests.conftest import PASSWORD, AuthActions, Databases, csrf_token, make_test_app
+from tests.imports.helpers import csv_bytes
 from tests.serving import serve
 from tests.test_concurrency import COMMIT_TOKEN, TOKEN, Browser
 
@@ -37,11 +38,18 @@ RELAYED_ROWS = 4000  # under the test client's 500 KB in-memory limit for a requ
 
 
 def _roster(rows: int) -> bytes:
-    lines = ["姓名,所在单位,研究方向,个人简介"] + [
-        f"故障专家{i},故障研究院{i % 30},永磁同步电机设计；电磁振动{i % 97},长期从事电机研究{i}"
-        for i in range(rows)
-    ]
-    return ("\n".join(lines) + "\n").encode()
+    return csv_bytes(
+        [["姓名", "所在单位", "研究方向", "个人简介"]]
+        + [
+            [
+                f"故障专家{i}",
+                f"故障研究院{i % 30}",
+                f"永磁同步电机设计；电磁振动{i % 97}",
+                f"长期从事电机研究{i}",
+            ]
+            for i in range(rows)
+        ]
+    )
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -22,7 +22,8 @@ def authenticate_request() -> tuple[Response | str, int] | None:
             401, "缺少有效的 API 令牌：请在请求头中发送 Authorization: Bearer 令牌。"
         )
         return body, status, {"WWW-Authenticate": 'Bearer realm="crm"'}  # type: ignore[return-value]
-    db.session.commit()  # its last use, noted at most every five minutes
+    if token in db.session.dirty:
+        db.session.commit()  # its last use, noted at most every five minutes
     g.api_token = token
     g._login_user = token.user  # Flask-Login's current_user for this request only
     return None

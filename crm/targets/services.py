@@ -93,15 +93,13 @@ def _rule(
         stmt = counted(year, department_id, sa.func.count(sa.distinct(what)))
         return Decimal(db.session.scalar(stmt) or 0)
 
-    def by_department(year: int) -> dict[int, Decimal]:
-        stmt = counted(year, None, Enterprise.department_id, sa.func.count(sa.distinct(what)))
-        rows = db.session.execute(stmt.group_by(Enterprise.department_id))
-        return {d: Decimal(n) for d, n in rows if d is not None}
-
     def totals(year: int) -> tuple[Decimal, dict[int, Decimal]]:
         stmt = counted(year, None, Enterprise.department_id, sa.func.count(sa.distinct(what)))
         rows = db.session.execute(stmt.group_by(Enterprise.department_id)).all()
         return Decimal(sum(n for _, n in rows)), {d: Decimal(n) for d, n in rows if d is not None}
+
+    def by_department(year: int) -> dict[int, Decimal]:
+        return totals(year)[1]
 
     def items(year: int, department_id: int | None) -> list[Item]:
         out, seen = [], set()
@@ -219,17 +217,14 @@ def _ratio(source: str, numerator: str, denominator: str) -> Rule:
             ).one()
         )
 
-    def grouped(year: int) -> list[Any]:
-        stmt = counted(year, None, Enterprise.department_id, sa.func.sum(top), sa.func.sum(bottom))
-        return db.session.execute(stmt.group_by(Enterprise.department_id)).all()
-
-    def by_department(year: int) -> dict[int, Decimal]:
-        return {d: percent(t, b) for d, t, b in grouped(year) if d is not None}
-
     def totals(year: int) -> tuple[Decimal, dict[int, Decimal]]:
-        rows = grouped(year)
+        stmt = counted(year, None, Enterprise.department_id, sa.func.sum(top), sa.func.sum(bottom))
+        rows = db.session.execute(stmt.group_by(Enterprise.department_id)).all()
         overall = percent(sum(t or 0 for _, t, _ in rows), sum(b or 0 for _, _, b in rows))
         return overall, {d: percent(t, b) for d, t, b in rows if d is not None}
+
+    def by_department(year: int) -> dict[int, Decimal]:
+        return totals(year)[1]
 
     def items(year: int, department_id: int | None) -> list[Item]:
         stmt = counted(year, department_id, Enterprise.id, Enterprise.name, top, bottom)

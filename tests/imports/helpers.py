@@ -25,10 +25,15 @@ def write_xlsx(path: Path, rows: list[list[Any]]) -> Path:
     return path
 
 
-def write_csv(path: Path, rows: list[list[Any]], encoding: str = "utf-8-sig") -> Path:
+def csv_bytes(rows: list[list[Any]], encoding: str = "utf-8-sig") -> bytes:
+    """A CSV file as Excel writes it (BOM, CRLF), for upload or disk."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    path.write_bytes(buffer.getvalue().encode(encoding))
+    return buffer.getvalue().encode(encoding)
+
+
+def write_csv(path: Path, rows: list[list[Any]], encoding: str = "utf-8-sig") -> Path:
+    path.write_bytes(csv_bytes(rows, encoding))
     return path
 
 
