@@ -85,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     app.before_request(api_auth.authenticate_request)  # before the access check: the token's user
     app.before_request(policy.enforce_view_access)
+    app.after_request(api_auth.add_rate_headers)
     app.jinja_env.globals["policy"] = policy
     app.jinja_env.globals["tz"] = ZoneInfo(app.config["TIMEZONE"])
     privacy.register(app)

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 10,  # CRM_LOGIN_MAX_FAILURES per account per window
     "LOGIN_MAX_FAILURES_PER_IP": 50,  # CRM_LOGIN_MAX_FAILURES_PER_IP per window
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # CRM_LOGIN_FAILURE_WINDOW_MINUTES
+    "API_RATE_LIMIT": 600,  # CRM_API_RATE_LIMIT: requests per minute per API token
     "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH
     "STALE_VISIT_DAYS": 90,  # CRM_STALE_VISIT_DAYS: home page "not visited for N days"
     "PER_PAGE": 25,  # CRM_PER_PAGE: rows per page in lists

@@ -61,7 +61,10 @@ TITLES = {
     404: "页面不存在",
     405: "不支持的请求方式",
     409: "记录已被修改",
+    412: "记录已被修改",
     413: "文件过大",
+    422: "无法处理",
+    428: "缺少前提条件",
     429: "操作过于频繁",
     500: "服务器出错了",
     503: "服务暂时不可用",
@@ -150,6 +153,9 @@ def register_error_handlers(app: Flask) -> None:
                 f"上传的文件超过 {limit} MB 的上限。请把文件拆分成几份，或删去无关的工作表后再试。"
             )
             return render_error(413, message)
+        if exc.code == 405:  # say what the address does support
+            body, status = render_error(405)
+            return body, status, {"Allow": ", ".join(sorted(exc.valid_methods or ()))}  # type: ignore[return-value]
         return render_error(exc.code)
 
     @app.errorhandler(Exception)

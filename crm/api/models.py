@@ -25,6 +25,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # requests in the current minute, for throttling when there is no Redis
+    window_started_at: Mapped[datetime | None]
+    window_requests: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship()
 

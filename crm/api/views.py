@@ -1,36 +1,54 @@
-"""/api/v1/: JSON for other systems. Lists page with `page` / `per_page` and sync with
-`updated_since` (then deleted records come too, marked `deleted: true`); a record carries its
-version as an ETag (`If-None-Match` → 304)."""
+"""/api/v1/: JSON for other systems, built from the resource table (crm/api/resources.py).
+
+Lists page with `page` / `per_page`, filter by the kind's parameters, and sync with
+`updated_since` (then deleted records come too, marked `deleted: true`). A record carries its
+version as an ETag (`If-None-Match` → 304); every change names the version it was made against
+(`If-Match`: none → 428, another → 412) and goes through the web's own service."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
+from crm.api import writes
+from crm.api.fields import MAX_ID, MAX_PER_PAGE
+from crm.api.openapi import document, operations
+from crm.api.resources import RESOURCES, Resource, cooperation_json, suggestion_json
 from crm.cooperation.models import Cooperation
-from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, CRMError, NotFound, ValidationError
 from crm.extensions import csrf, db
-from crm.institutions.models import Achievement, Institution, Researcher
-from crm.matching.models import Suggestion, SuggestionStatus
+from crm.matching.models import SuggestionStatus
 from crm.matching.suggestions import decide
-from crm.needs.models import Need
 from crm.policy import Level, access
-from crm.visits.models import Visit
+from crm.trash import services as trash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens only (crm/api/auth.py): nothing here reads a session cookie
 
-MAX_PER_PAGE = 100
+PAGING = ("page", "per_page", "updated_since")
+ETAG = re.compile(r'"\d+\.\d+"')
+
+
+class PreconditionFailed(CRMError):
+    status = 412
+
+
+class PreconditionRequired(CRMError):
+    status = 428
+
+
+class Unprocessable(CRMError):
+    """Well-formed, and refused by the rules (an unknown reference, a duplicate name, a
+    checksum, a stage out of order): 422, where a malformed request is 400."""
+
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -38,13 +56,17 @@ class ListArgs:
     page: int
     per_page: int
     updated_since: datetime | None
+    filters: dict[str, Any]
 
     @classmethod
-    def parse(cls, args: MultiDict[str, str]) -> ListArgs:
+    def parse(cls, args: MultiDict[str, str], resource: Resource) -> ListArgs:
+        unknown = sorted(set(args) - set(PAGING) - set(resource.filters))
+        if unknown:
+            raise ValidationError(f"未知的查询参数：{'、'.join(unknown)}。", field=unknown[0])
         page = _int(args, "page", 1, 1, 10**6)
         per_page = _int(args, "per_page", 50, 1, MAX_PER_PAGE)
         since = None
-        if raw := args.get("updated_since"):
+        if (raw := args.get("updated_since")) is not None:
             try:
                 since = datetime.fromisoformat(raw.replace("Z", "+00:00"))
             except ValueError:
@@ -56,7 +78,12 @@ class ListArgs:
                 raise ValidationError(
                     "updated_since 须带时区，例如 +08:00 或 Z。", field="updated_since"
                 )
-        return cls(page, per_page, since.astimezone(UTC) if since else None)
+        filters = {}
+        for name, spec in resource.filters.items():
+            if (raw := args.get(name)) is not None:
+                value = int(raw) if spec.field.type == "integer" and raw.isdigit() else raw
+                filters[name] = spec.field.parse(name, value)
+        return cls(page, per_page, since.astimezone(UTC) if since else None, filters)
 
 
 def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -68,13 +95,13 @@ def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int
     return int(raw)
 
 
-def _stamp(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def _page(model: Any, stmt: sa.Select[Any], args: ListArgs, shown: Any, endpoint: str) -> Response:
-    """A page of `stmt`: live records by id; with updated_since, every record changed since
+def _page(resource: Resource, args: ListArgs) -> Response:
+    """A page of the kind: live records by id; with updated_since, every record changed since
     (deleted ones included) in the order they changed — what a sync follows."""
+    model = resource.model
+    stmt = sa.select(model).options(*resource.loads)
+    for name, value in args.filters.items():
+        stmt = stmt.where(resource.filters[name].where(value))
     if args.updated_since is not None:
         stmt = stmt.where(model.updated_at >= args.updated_since).order_by(
             model.updated_at, model.id
@@ -87,9 +114,9 @@ def _page(model: Any, stmt: sa.Select[Any], args: ListArgs, shown: Any, endpoint
     following = None
     if page.has_next:
         query = {**request.args.to_dict(), "page": args.page + 1, "per_page": args.per_page}
-        following = url_for(endpoint, **query)
+        following = url_for(f"api.{resource.name}", **query)
     return jsonify(
-        items=[shown(r) for r in page.items],
+        items=[resource.shown(r) for r in page.items],
         page=args.page,
         per_page=args.per_page,
         total=page.total,
@@ -97,253 +124,179 @@ def _page(model: Any, stmt: sa.Select[Any], args: ListArgs, shown: Any, endpoint
     )
 
 
-def _record(record: Any, body: dict[str, Any]) -> Response:
+def _record(record: Any, body: dict[str, Any], status: int = 200) -> Response:
     """One record with its version as a strong ETag; 304 when the client has that version."""
     response = jsonify(body)
+    response.status_code = status
     response.set_etag(f"{record.id}.{record.version}")
-    return response.make_conditional(request)
+    return response.make_conditional(request) if status == 200 else response
 
 
-def _common(record: Any) -> dict[str, Any]:
-    return {
-        "version": record.version,
-        "created_at": _stamp(record.created_at),
-        "updated_at": _stamp(record.updated_at),
-        "deleted": getattr(record, "deleted_at", None) is not None,
-    }
+def _live(resource: Resource, record_id: int) -> Any:
+    record = (
+        db.session.get(resource.model, record_id, options=resource.loads)
+        if record_id <= MAX_ID
+        else None
+    )
+    if record is None or getattr(record, "deleted_at", None) is not None:
+        raise NotFound(resource.missing)
+    return record
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)  # a string: no float rounding of 万元
+def _if_match() -> str:
+    """The version a change was made against (`If-Match: "<id>.<version>"`, the ETag the
+    record came with): none is 428, a malformed one (or "*") 400."""
+    sent = request.headers.get("If-Match")
+    if sent is None:
+        raise PreconditionRequired("修改须带上 If-Match 请求头（读取记录时得到的 ETag）。")
+    if not ETAG.fullmatch(sent.strip()):  # "*" too: a write must say which version it saw
+        raise ValidationError('If-Match 应为读取记录时得到的 ETag，例如 "12.3"。', field="If-Match")
+    return sent.strip()
 
 
-def _value(choice: Any) -> str | None:
-    return choice.value if choice is not None else None
+def _expect_version(record: Any, sent: str) -> None:
+    """Checked after the body, so a malformed request is 400 whatever version it names."""
+    if sent != f'"{record.id}.{record.version}"':
+        raise PreconditionFailed("该记录已被他人修改：请重新读取后再提交。")
 
 
-def enterprise_json(e: Enterprise) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "name": e.name,
-        "uscc": e.uscc,
-        "town": e.town.name if e.town else None,
-        "industries": [i.name for i in e.industries],
-        "main_products": e.main_products,
-        "address": e.address,
-        "is_above_scale": e.is_above_scale,
-        "owner": e.owner.username if e.owner else None,
-        "department": e.department.name if e.department else None,
-        "notes": e.notes,
-        **_common(e),
-    }
+def _body(fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    if not request.is_json:
+        raise ValidationError("请求体应为 JSON（Content-Type: application/json）。")
+    return writes.parse(fields, request.get_json(silent=True), required)
 
 
-def institution_json(i: Institution) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "name": i.name,
-        "kind": _value(i.kind),
-        "region": i.region,
-        "description": i.description,
-        "website": i.website,
-        **_common(i),
-    }
-
-
-def researcher_json(r: Researcher) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "name": r.name,
-        "institution_id": r.institution_id,
-        "institution": r.institution.name if r.institution else None,
-        "title": r.title,
-        "research_directions": r.research_directions,
-        "bio": r.bio,
-        "team": r.team,
-        **_common(r),
-    }
-
-
-def need_json(n: Need) -> dict[str, Any]:
-    return {
-        "id": n.id,
-        "enterprise_id": n.enterprise_id,
-        "title": n.title,
-        "description": n.description,
-        "budget": _money(n.budget),
-        "status": _value(n.status),
-        "visit_id": n.visit_id,
-        **_common(n),
-    }
-
-
-def achievement_json(a: Achievement) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "title": a.title,
-        "description": a.description,
-        "institution_id": a.institution_id,
-        "researcher_id": a.researcher_id,
-        "maturity": _value(a.maturity),
-        "transfer_mode": _value(a.transfer_mode),
-        **_common(a),
-    }
-
-
-def visit_json(v: Visit) -> dict[str, Any]:
-    return {
-        "id": v.id,
-        "enterprise_id": v.enterprise_id,
-        "officer": v.officer.username if v.officer else None,
-        "visited_on": v.visited_on.isoformat(),
-        "notes": v.notes,
-        "next_steps": v.next_steps,
-        **_common(v),
-    }
-
-
-def suggestion_json(s: Suggestion) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "need_id": s.need_id,
-        "researcher_id": s.researcher_id,
-        "achievement_id": s.achievement_id,
-        "institution_id": s.institution_id,
-        "score": round(s.score, 4),
-        "matched_terms": s.matched_terms,
-        "adjustments": s.adjustments,
-        "status": _value(s.status),
-        "reject_reason": s.reject_reason,
-        "reject_note": s.reject_note,
-        "decided_at": _stamp(s.decided_at),
-        **_common(s),
-    }
-
-
-def cooperation_json(c: Cooperation) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "title": c.title,
-        "enterprise_id": c.enterprise_id,
-        "institution_id": c.institution_id,
-        "researcher_id": c.researcher_id,
-        "type": _value(c.type),
-        "amount": _money(c.amount),
-        "stage": _value(c.stage),
-        "stage_changed_on": c.stage_changed_on.isoformat() if c.stage_changed_on else None,
-        "signed_on": c.signed_on.isoformat() if c.signed_on else None,
-        "parties": c.parties,
-        "contract_no": c.contract_no,
-        "termination_reason": c.termination_reason,
-        "officer": c.officer.username if c.officer else None,
-        "origin": _value(c.origin),
-        "suggestion_id": c.suggestion_id,
-        "achievement_id": c.achievement_id,
-        **_common(c),
-    }
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A record kind the API lists and shows, read-only for now."""
-
-    name: str  # the path: /api/v1/<name>
-    model: Any
-    shown: Callable[[Any], dict[str, Any]]
-    loads: tuple[Any, ...] = ()
-    missing: str = "没有这条记录。"
-
-
-RESOURCES = (
-    Resource(
-        "enterprises",
-        Enterprise,
-        enterprise_json,
-        (
-            selectinload(Enterprise.town),
-            selectinload(Enterprise.industries),
-            selectinload(Enterprise.owner),
-            selectinload(Enterprise.department),
-        ),
-        "没有这家企业。",
-    ),
-    Resource("institutions", Institution, institution_json),
-    Resource("researchers", Researcher, researcher_json, (selectinload(Researcher.institution),)),
-    Resource("needs", Need, need_json),
-    Resource("achievements", Achievement, achievement_json),
-    Resource("visits", Visit, visit_json, (selectinload(Visit.officer),)),
-    Resource("suggestions", Suggestion, suggestion_json),
-    Resource("cooperation", Cooperation, cooperation_json, (selectinload(Cooperation.officer),)),
-)
+def _saved(change: Any) -> Any:
+    """Run a service change and commit it. A version clash found inside is 412 here (the
+    client used If-Match); a rule the service enforces is 422 (the body already matched the
+    schema, or it would not have got this far)."""
+    try:
+        record = change()
+    except Conflict as exc:
+        raise PreconditionFailed(exc.message) from exc
+    except ValidationError as exc:
+        raise Unprocessable(exc.message, field=exc.field) from exc
+    db.session.commit()
+    return record
 
 
 def _register(resource: Resource) -> None:
+    name = resource.name
+
     def listing() -> Response:
-        stmt = sa.select(resource.model).options(*resource.loads)
-        args = ListArgs.parse(request.args)
-        return _page(resource.model, stmt, args, resource.shown, f"api.{resource.name}")
+        return _page(resource, ListArgs.parse(request.args, resource))
 
     def one(record_id: int) -> Response:
-        record = db.session.get(resource.model, record_id, options=resource.loads)
-        if record is None or getattr(record, "deleted_at", None) is not None:
-            raise NotFound(resource.missing)
+        record = _live(resource, record_id)
         return _record(record, resource.shown(record))
 
-    listing.__doc__ = f"The {resource.name}, a page at a time, or what changed since."
-    one.__doc__ = f"One of the {resource.name}, with its version as an ETag."
-    bp.add_url_rule(f"/{resource.name}", resource.name, access(Level.SIGNED_IN)(listing))
+    listing.__doc__ = f"{resource.label}列表：分页、筛选，或按 updated_since 同步。"
+    one.__doc__ = f"一条{resource.label}，ETag 为其版本。"
+    bp.add_url_rule(f"/{name}", name, access(Level.SIGNED_IN)(listing))
+    bp.add_url_rule(f"/{name}/<int:record_id>", f"{name}_one", access(Level.SIGNED_IN)(one))
+    spec = resource.writes
+    if spec is None:
+        return
+
+    def create() -> Response:
+        values = _body(spec.fields, spec.required)
+        record = _saved(lambda: spec.create(current_user, values))
+        record = _live(resource, record.id)
+        response = _record(record, resource.shown(record), 201)
+        response.headers["Location"] = url_for(f"api.{name}_one", record_id=record.id)
+        return response
+
+    def change(record_id: int) -> Response:
+        record = _live(resource, record_id)
+        sent = _if_match()
+        values = _body(spec.fields)
+        _expect_version(record, sent)
+        current = spec.current(record)
+        for fixed in spec.create_only:
+            if fixed in values and values[fixed] != current[fixed]:
+                raise Unprocessable(f"{fixed} 只能在新建时填写。", field=fixed)
+        merged = {**current, **values}
+        _saved(lambda: spec.update(current_user, record, merged, record.version))
+        record = _live(resource, record_id)
+        return _record(record, resource.shown(record))
+
+    create.__doc__ = f"新建{resource.label}。"
+    change.__doc__ = f"修改{resource.label}：只发要改的字段，带上 If-Match。"
+    bp.add_url_rule(f"/{name}", f"{name}_create", access(Level.OFFICER)(create), methods=["POST"])
     bp.add_url_rule(
-        f"/{resource.name}/<int:record_id>",
-        f"{resource.name}_one",
-        access(Level.SIGNED_IN)(one),
+        f"/{name}/<int:record_id>",
+        f"{name}_update",
+        access(Level.OFFICER)(change),
+        methods=["PATCH"],
+    )
+    if spec.trash is None:
+        return
+    kind = spec.trash
+
+    def remove(record_id: int) -> Response:
+        record = _live(resource, record_id)
+        _expect_version(record, _if_match())
+        _saved(lambda: trash.delete(current_user, kind, record.id))
+        return Response(status=204)
+
+    remove.__doc__ = f"删除{resource.label}（移入回收站，管理员可恢复），带上 If-Match。"
+    bp.add_url_rule(
+        f"/{name}/<int:record_id>",
+        f"{name}_delete",
+        access(Level.OFFICER)(remove),
+        methods=["DELETE"],
     )
 
 
-for _resource in RESOURCES:
+for _resource in RESOURCES.values():
     _register(_resource)
-
-
-class PreconditionFailed(CRMError):
-    status = 412
-
-
-class PreconditionRequired(CRMError):
-    status = 428
-
-
-def _expect_version(record: Any) -> None:
-    """A write names the version it was made against (`If-Match: "<id>.<version>"`, the
-    ETag the record came with); another version is 412, none at all 428."""
-    if not request.if_match:
-        raise PreconditionRequired("修改须带上 If-Match 请求头（读取记录时得到的 ETag）。")
-    if not request.if_match.contains(f"{record.id}.{record.version}"):
-        raise PreconditionFailed("该记录已被他人修改：请重新读取后再提交。")
 
 
 @bp.route("/suggestions/<int:record_id>/decision", methods=["POST"])
 @access(Level.OFFICER)
 def decide_suggestion(record_id: int) -> Response:
-    """已联系 / 采纳 (→ a 意向 lead) / 否决 with a reason — as the need page does it."""
-    suggestion = db.session.get(Suggestion, record_id)
-    if suggestion is None:
-        raise NotFound("没有这条推荐。")
-    _expect_version(suggestion)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError('请求体应为 JSON 对象，例如 {"status": "accepted"}。')
-    raw = body.get("status")
-    if raw not in ("contacted", "accepted", "rejected"):
-        raise ValidationError("status 只能是 contacted、accepted 或 rejected。", field="status")
-    reason, note = body.get("reason"), body.get("note")
-    if not isinstance(reason, str | None) or not isinstance(note, str | None):
-        raise ValidationError("reason 和 note 应为文本。", field="reason")
-    try:
-        lead = decide(
-            current_user, suggestion, SuggestionStatus(raw), suggestion.version, reason, note
+    """处理一条推荐：已联系、采纳（生成合作意向）或否决（须选原因），带上 If-Match。"""
+    suggestion = _live(RESOURCES["suggestions"], record_id)
+    sent = _if_match()
+    values = _body(writes.DECISION, ("status",))
+    _expect_version(suggestion, sent)
+    lead = _saved(
+        lambda: decide(
+            current_user,
+            suggestion,
+            SuggestionStatus(values["status"]),
+            suggestion.version,
+            values.get("reason"),
+            values.get("note"),
         )
-    except Conflict as exc:
-        raise PreconditionFailed(exc.message) from exc
-    db.session.commit()
+    )
     return _record(
         suggestion, {**suggestion_json(suggestion), "lead_id": lead.id if lead else None}
     )
+
+
+@bp.route("/cooperation/<int:record_id>/moves", methods=["POST"])
+@access(Level.OFFICER)
+def move_cooperation(record_id: int) -> Response:
+    """推进合作到下一阶段（或终止），按看板的规则，带上 If-Match。"""
+    coop: Cooperation = _live(RESOURCES["cooperation"], record_id)
+    sent = _if_match()
+    values = _body(writes.MOVE, ("to",))
+    _expect_version(coop, sent)
+    _saved(lambda: writes.move(current_user, coop, values))
+    coop = _live(RESOURCES["cooperation"], record_id)
+    return _record(coop, cooperation_json(coop))
+
+
+@bp.route("/openapi.json")
+@access(Level.PUBLIC)
+def openapi_json() -> Response:
+    """The OpenAPI 3.1 document: public, it describes and holds no data."""
+    return jsonify(document())
+
+
+@bp.route("/docs")
+@access(Level.PUBLIC)
+def docs() -> str:
+    """The same document for people to read (served locally: no CDN on the intranet)."""
+    return render_template("api/docs.html", doc=document(), groups=operations())

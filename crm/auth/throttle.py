@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 COLUMNS = {"username": LoginAttempt.username, "ip": LoginAttempt.ip}
 
 
-def _redis() -> Any | None:
+def redis_client() -> Any | None:
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
@@ -41,7 +41,7 @@ def _key(kind: str, value: str) -> str:
 def failures(kind: str, value: str, since: datetime) -> list[datetime]:
     """Times of the failed logins of this account or address after `since` and after its
     last successful login, oldest first."""
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
             key = _key(kind, value)
@@ -71,7 +71,7 @@ def failures(kind: str, value: str, since: datetime) -> list[datetime]:
 def record(username: str, ip: str, ok: bool, at: datetime, window: timedelta) -> None:
     """Count a login attempt where the checks will look (the database row is written by the
     caller either way: it is also the audit of logins)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     try:

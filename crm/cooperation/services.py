@@ -331,11 +331,19 @@ class Details:
     contract_no: str | None = None
     origin: Origin = Origin.MANUAL
     notes: str | None = None
+    researcher_id: int | None = None  # the API names a researcher by id, the web by name
 
 
 def _partner(details: Details) -> tuple[int | None, int | None]:
     """(institution id, researcher id): the researcher found by name, within the institution
     when one is given; a name that fits nobody or several people is refused."""
+    if details.researcher_id is not None:
+        person = db.session.get(Researcher, details.researcher_id)
+        if person is None or person.deleted_at is not None:
+            raise ValidationError("专家库里没有这位专家。", field="researcher_id")
+        if details.institution_id not in (None, person.institution_id):
+            raise ValidationError("这位专家不属于所选的高校院所。", field="researcher_id")
+        return person.institution_id, person.id
     name = (details.researcher_name or "").strip()
     if not name:
         if details.institution_id is None:

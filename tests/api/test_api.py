@@ -19,21 +19,11 @@ from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import ValidationError
 from crm.extensions import db
+from tests.api.helpers import bearer as _token
+from tests.api.helpers import get as _get
 from tests.conftest import AuthActions, csrf_token
 
 NEW_TOKEN = re.compile(r'data-testid="new-token">.*?<code[^>]*>(khn_[^<]+)</code>', re.S)
-
-
-def _token(user, role: Role | None = None, days: int = 90) -> str:
-    _, text = tokens.create(user, tokens.TokenData("脚本", role or user.role, days))
-    db.session.commit()
-    return text
-
-
-def _get(client, path: str, token: str | None, **headers: str):
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return client.get(path, headers=headers)
 
 
 def test_a_token_is_shown_once_and_stored_only_as_a_digest(client, make_user):
@@ -187,55 +177,12 @@ def test_only_the_owner_or_an_admin_revokes_a_token(app, client, make_user):
     assert _get(app.test_client(), "/api/v1/enterprises", text).status_code == 200
 
 
-@pytest.fixture
-def records(make_user, make_enterprise):
-    """One record of each kind the API serves, in a department, with its officer."""
-    from crm.auth.models import Department
-    from crm.cooperation.models import Cooperation, CooperationType
-    from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
-    from crm.matching.models import Suggestion
-    from crm.needs.models import Need
-    from crm.visits.models import Visit
-
-    dept = Department(name="接口科")
-    db.session.add(dept)
-    db.session.flush()
-    officer = make_user(department=dept.name)
-    ent = make_enterprise(name="接口领带公司", department_id=dept.id)
-    inst = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY)
-    db.session.add(inst)
-    db.session.flush()
-    researcher = Researcher(name="陈思远", institution_id=inst.id, research_directions="抗皱整理")
-    need = Need(enterprise_id=ent.id, title="领带洗后起皱")
-    db.session.add_all([researcher, need])
-    db.session.flush()
-    made = {
-        "enterprises": ent,
-        "institutions": inst,
-        "researchers": researcher,
-        "needs": need,
-        "achievements": Achievement(title="真丝抗皱整理工艺", institution_id=inst.id),
-        "visits": Visit(enterprise_id=ent.id, officer_id=officer.id, visited_on=utcnow().date()),
-        "suggestions": Suggestion(need_id=need.id, researcher_id=researcher.id, score=0.9),
-        "cooperation": Cooperation(
-            title="抗皱整理合作",
-            enterprise_id=ent.id,
-            institution_id=inst.id,
-            officer_id=officer.id,
-            type=CooperationType.DEVELOPMENT,
-        ),
-    }
-    db.session.add_all(made.values())
-    db.session.commit()
-    return officer, made
-
-
 def test_every_resource_lists_and_shows_its_records(client, make_user, records):
-    from crm.api.views import RESOURCES
+    from crm.api.resources import RESOURCES
 
     _, made = records
     text = _token(make_user(role=Role.VIEWER))
-    assert {r.name for r in RESOURCES} == set(made)
+    assert set(RESOURCES) == set(made)
     for name, record in made.items():
         listed = _get(client, f"/api/v1/{name}", text)
         assert listed.status_code == 200, name

@@ -1,0 +1,140 @@
+"""The API's field types: each one is both the JSON Schema the OpenAPI document shows and the
+check a request's value passes before any service sees it — so the document cannot promise
+what the code refuses, or the other way round."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from crm.errors import ValidationError
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+MAX_PER_PAGE = 100
+NO_NUL = r"^[^\u0000]*$"  # PostgreSQL text cannot hold NUL: the schema says so too
+MONEY = re.compile(r"^\d{1,14}(\.\d{1,2})?$")  # yuan, Numeric(16, 2)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One value in a request or a response.
+
+    type: string | text (no length limit) | integer | boolean | date | datetime | money |
+    enum | strings (a list of short strings) | number | json (anything: shown, never sent)."""
+
+    type: str
+    nullable: bool = True
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    def schema(self) -> dict[str, Any]:
+        schema = self._schema()
+        if self.nullable and "type" in schema:
+            schema["type"] = [schema["type"], "null"]
+        if self.nullable and "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+        if self.doc:
+            schema["description"] = self.doc
+        return schema
+
+    def _schema(self) -> dict[str, Any]:
+        if self.type in ("string", "text"):
+            schema: dict[str, Any] = {"type": "string", "pattern": NO_NUL}
+            if self.max_length:
+                schema["maxLength"] = self.max_length
+            return schema
+        if self.type == "integer":
+            return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        if self.type == "number":
+            return {"type": "number"}
+        if self.type == "boolean":
+            return {"type": "boolean"}
+        if self.type == "date":
+            return {"type": "string", "format": "date"}
+        if self.type == "datetime":
+            return {"type": "string", "format": "date-time"}
+        if self.type == "money":
+            return {"type": "string", "pattern": MONEY.pattern}
+        if self.type == "enum":
+            return {"type": "string", "enum": list(self.choices)}
+        if self.type == "strings":
+            item: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": NO_NUL}
+            if self.max_length:
+                item["maxLength"] = self.max_length
+            return {"type": "array", "items": item}
+        if self.type == "json":
+            return {}
+        raise ValueError(f"unknown field type {self.type}")
+
+    def parse(self, name: str, value: Any) -> Any:
+        """The value as the services take it, or a ValidationError naming the field."""
+        if value is None:
+            if not self.nullable:
+                raise ValidationError(f"{name} 不能为空。", field=name)
+            return None
+        if self.type in ("string", "text"):
+            return text(name, value, self.max_length)
+        if self.type == "integer":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # JSON Schema: 3.0 is an integer
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+                raise ValidationError(f"{name} 应为 1 到 {MAX_ID} 之间的整数。", field=name)
+            return value
+        if self.type == "boolean":
+            if not isinstance(value, bool):
+                raise ValidationError(f"{name} 应为 true 或 false。", field=name)
+            return value
+        if self.type == "date":
+            if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValidationError(f"{name} 应为日期，例如 2026-11-01。", field=name)
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(f"{name} 不是有效日期：{value}。", field=name) from None
+        if self.type == "money":
+            if not isinstance(value, str) or not MONEY.match(value):
+                raise ValidationError(
+                    f'{name} 应为以元计的金额文本，最多两位小数，例如 "150000.00"。', field=name
+                )
+            return Decimal(value)
+        if self.type == "enum":
+            if value not in self.choices:
+                raise ValidationError(f"{name} 只能是 {'、'.join(self.choices)}。", field=name)
+            return value
+        if self.type == "strings":
+            if not isinstance(value, list):
+                raise ValidationError(f"{name} 应为文本列表。", field=name)
+            items = (text(name, item, self.max_length).strip() for item in value)
+            return list(dict.fromkeys(item for item in items if item))  # blanks and repeats go
+        raise ValidationError(f"{name} 不能修改。", field=name)
+
+
+def text(name: str, value: Any, max_length: int | None = None) -> str:
+    """A string both databases can store: no NUL, no lone surrogate, within the column."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} 应为文本。", field=name)
+    if "\x00" in value:
+        raise ValidationError(f"{name} 不能包含 NUL 字符。", field=name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{name} 含有无效的 Unicode 字符。", field=name) from None
+    if max_length and len(value) > max_length:
+        raise ValidationError(f"{name} 最多 {max_length} 个字。", field=name)
+    return value
+
+
+def enum_field(choices: Any, nullable: bool = True, doc: str = "") -> Field:
+    return Field("enum", nullable, choices=tuple(c.value for c in choices), doc=doc)
+
+
+def column_field(model: Any, name: str, nullable: bool | None = None, doc: str = "") -> Field:
+    """A string field as long as its column allows."""
+    column = model.__table__.c[name]
+    length = getattr(column.type, "length", None)
+    kind = "string" if length else "text"
+    return Field(kind, column.nullable if nullable is None else nullable, length, doc=doc)

@@ -1,0 +1,421 @@
+"""What an API client may write, kind by kind, and how it reaches the web's own services
+(which check permissions, validate, write the audit trail and lock optimistically).
+
+A kind's `current` gives the record's writable values in the services' terms; a PATCH merges
+the client's values into them, so a client sends only what it changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from crm.api.fields import Field, column_field, enum_field
+from crm.auth.models import User
+from crm.clock import local_today
+from crm.cooperation import services as cooperation
+from crm.cooperation.models import Cooperation, CooperationType, Stage
+from crm.enterprises import services as enterprises
+from crm.enterprises.models import Enterprise, Industry, Town
+from crm.errors import ValidationError
+from crm.extensions import db
+from crm.institutions import services as institutions
+from crm.institutions.models import (
+    Achievement,
+    Institution,
+    InstitutionKind,
+    Maturity,
+    Researcher,
+    TransferMode,
+)
+from crm.matching.models import SuggestionStatus
+from crm.matching.suggestions import REJECT_REASONS
+from crm.needs import services as needs
+from crm.needs.models import Need, NeedStatus
+from crm.visits import services as visits
+from crm.visits.models import Visit
+
+ID = Field("integer")
+REQUIRED_ID = Field("integer", nullable=False)
+
+
+def parse(fields: dict[str, Field], body: Any, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A JSON object's values, each checked by its field; unknown or missing names refused."""
+    if not isinstance(body, dict):
+        raise ValidationError("请求体应为 JSON 对象。")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ValidationError(f"未知字段：{'、'.join(unknown)}。", field=unknown[0])
+    missing = [name for name in required if name not in body]
+    if missing:
+        raise ValidationError(f"缺少必填字段：{'、'.join(missing)}。", field=missing[0])
+    return {name: fields[name].parse(name, value) for name, value in body.items()}
+
+
+def _live(model: Any, record_id: int | None, field: str, what: str) -> Any:
+    """A record a body refers to: a missing one is the body's fault (400), not the URL's."""
+    if record_id is None:
+        return None
+    record = db.session.get(model, record_id)
+    if record is None or getattr(record, "deleted_at", None) is not None:
+        raise ValidationError(f"没有编号为 {record_id} 的{what}。", field=field)
+    return record
+
+
+@dataclass(frozen=True)
+class Writes:
+    """How one kind is created, changed and deleted through the API."""
+
+    fields: dict[str, Field]
+    required: tuple[str, ...]
+    current: Callable[[Any], dict[str, Any]]
+    create: Callable[[User, dict[str, Any]], Any]
+    update: Callable[[User, Any, dict[str, Any], int], Any]
+    create_only: tuple[str, ...] = ()  # fixed once created (the enterprise a need belongs to)
+    trash: str | None = None  # the recycle bin's kind: DELETE moves a record there
+
+
+# ---- enterprises -------------------------------------------------------------------------------
+
+
+def _enterprise_current(e: Enterprise) -> dict[str, Any]:
+    return {
+        "name": e.name,
+        "uscc": e.uscc,
+        "town": e.town.name if e.town else None,
+        "industries": [i.name for i in e.industries],
+        "main_products": e.main_products,
+        "address": e.address,
+        "is_above_scale": e.is_above_scale,
+        "notes": e.notes,
+    }
+
+
+def _enterprise_data(values: dict[str, Any]) -> enterprises.EnterpriseData:
+    town_id = None
+    if values.get("town"):
+        town_id = db.session.scalar(sa.select(Town.id).where(Town.name == values["town"]))
+        if town_id is None:
+            raise ValidationError(f"没有名为“{values['town']}”的乡镇街道。", field="town")
+    names = values.get("industries") or []
+    found = {
+        name: id_
+        for name, id_ in db.session.execute(
+            sa.select(Industry.name, Industry.id).where(Industry.name.in_(names))
+        )
+    }
+    if unknown := [n for n in names if n not in found]:
+        raise ValidationError(f"没有名为“{unknown[0]}”的产业。", field="industries")
+    return enterprises.EnterpriseData(
+        name=values["name"],
+        uscc=values.get("uscc"),
+        town_id=town_id,
+        industry_ids=[found[n] for n in names],
+        address=values.get("address"),
+        main_products=values.get("main_products"),
+        is_above_scale=bool(values.get("is_above_scale")),
+        notes=values.get("notes"),
+    )
+
+
+ENTERPRISES = Writes(
+    fields={
+        "name": column_field(Enterprise, "name", nullable=False),
+        "uscc": Field("string", max_length=18, doc="统一社会信用代码（18 位，校验位会被核对）"),
+        "town": Field("string", max_length=40, doc="乡镇街道名称，例如“三江街道”"),
+        "industries": Field("strings", nullable=False, max_length=40, doc="产业名称列表"),
+        "main_products": column_field(Enterprise, "main_products"),
+        "address": column_field(Enterprise, "address"),
+        "is_above_scale": Field("boolean", nullable=False, doc="规上企业"),
+        "notes": column_field(Enterprise, "notes"),
+    },
+    required=("name",),
+    current=_enterprise_current,
+    create=lambda user, v: enterprises.create_enterprise(user, _enterprise_data(v)),
+    update=lambda user, e, v, version: enterprises.update_enterprise(
+        user, e, _enterprise_data(v), version
+    ),
+    trash="enterprise",
+)
+
+
+# ---- institutions, researchers, achievements ---------------------------------------------------
+
+
+def _institution_current(i: Institution) -> dict[str, Any]:
+    return {
+        "name": i.name,
+        "kind": i.kind.value,
+        "region": i.region,
+        "description": i.description,
+        "website": i.website,
+        "aliases": [a.alias for a in i.aliases],
+    }
+
+
+def _institution_data(v: dict[str, Any]) -> institutions.InstitutionData:
+    return institutions.InstitutionData(
+        name=v["name"],
+        kind=InstitutionKind(v["kind"]),
+        region=v.get("region"),
+        description=v.get("description"),
+        website=v.get("website"),
+        aliases=v.get("aliases") or [],
+    )
+
+
+INSTITUTIONS = Writes(
+    fields={
+        "name": column_field(Institution, "name", nullable=False),
+        "kind": enum_field(InstitutionKind, nullable=False),
+        "region": column_field(Institution, "region"),
+        "description": column_field(Institution, "description"),
+        "website": column_field(Institution, "website", doc="http:// 或 https:// 开头"),
+        "aliases": Field("strings", nullable=False, max_length=120, doc="别名，例如“港理工”"),
+    },
+    required=("name", "kind"),
+    current=_institution_current,
+    create=lambda user, v: institutions.save_institution(user, _institution_data(v)),
+    update=lambda user, i, v, version: institutions.save_institution(
+        user, _institution_data(v), i, version
+    ),
+    trash="institution",
+)
+
+
+def _researcher_current(r: Researcher) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "institution_id": r.institution_id,
+        "title": r.title,
+        "research_directions": r.research_directions,
+        "bio": r.bio,
+        "team": r.team,
+    }
+
+
+def _researcher_data(v: dict[str, Any]) -> institutions.ResearcherData:
+    _live(Institution, v.get("institution_id"), "institution_id", "高校院所")
+    return institutions.ResearcherData(
+        name=v["name"],
+        institution_id=v.get("institution_id"),
+        title=v.get("title"),
+        research_directions=v.get("research_directions"),
+        bio=v.get("bio"),
+        team=v.get("team"),
+    )
+
+
+RESEARCHERS = Writes(
+    fields={
+        "name": column_field(Researcher, "name", nullable=False),
+        "institution_id": ID,
+        "title": column_field(Researcher, "title", doc="职称：教授、研究员……"),
+        "research_directions": column_field(Researcher, "research_directions"),
+        "bio": column_field(Researcher, "bio"),
+        "team": column_field(Researcher, "team"),
+    },
+    required=("name",),
+    current=_researcher_current,
+    create=lambda user, v: institutions.save_researcher(user, _researcher_data(v)),
+    update=lambda user, r, v, version: institutions.save_researcher(
+        user, _researcher_data(v), r, version
+    ),
+    trash="researcher",
+)
+
+
+def _achievement_current(a: Achievement) -> dict[str, Any]:
+    return {
+        "title": a.title,
+        "institution_id": a.institution_id,
+        "researcher_id": a.researcher_id,
+        "maturity": a.maturity.value if a.maturity else None,
+        "transfer_mode": a.transfer_mode.value if a.transfer_mode else None,
+        "description": a.description,
+    }
+
+
+def _achievement_data(v: dict[str, Any]) -> institutions.AchievementData:
+    _live(Institution, v.get("institution_id"), "institution_id", "高校院所")
+    _live(Researcher, v.get("researcher_id"), "researcher_id", "专家")
+    return institutions.AchievementData(
+        title=v["title"],
+        institution_id=v.get("institution_id"),
+        researcher_id=v.get("researcher_id"),
+        maturity=Maturity(v["maturity"]) if v.get("maturity") else None,
+        transfer_mode=TransferMode(v["transfer_mode"]) if v.get("transfer_mode") else None,
+        description=v.get("description"),
+    )
+
+
+ACHIEVEMENTS = Writes(
+    fields={
+        "title": column_field(Achievement, "title", nullable=False),
+        "institution_id": ID,
+        "researcher_id": ID,
+        "maturity": enum_field(Maturity),
+        "transfer_mode": enum_field(TransferMode),
+        "description": column_field(Achievement, "description"),
+    },
+    required=("title",),
+    current=_achievement_current,
+    create=lambda user, v: institutions.save_achievement(user, _achievement_data(v)),
+    update=lambda user, a, v, version: institutions.save_achievement(
+        user, _achievement_data(v), a, version
+    ),
+    trash="achievement",
+)
+
+
+# ---- needs and visits --------------------------------------------------------------------------
+
+
+def _enterprise(v: dict[str, Any]) -> Enterprise:
+    return _live(Enterprise, v["enterprise_id"], "enterprise_id", "企业")
+
+
+def _need_data(v: dict[str, Any]) -> needs.NeedData:
+    return needs.NeedData(
+        title=v["title"],
+        description=v.get("description"),
+        budget=v.get("budget"),
+        status=NeedStatus(v.get("status") or NeedStatus.OPEN.value),
+    )
+
+
+NEEDS = Writes(
+    fields={
+        "enterprise_id": REQUIRED_ID,
+        "title": column_field(Need, "title", nullable=False),
+        "description": column_field(Need, "description"),
+        "budget": Field("money", doc="预算，元"),
+        "status": enum_field(NeedStatus, nullable=False),
+    },
+    required=("enterprise_id", "title"),
+    current=lambda n: {
+        "enterprise_id": n.enterprise_id,
+        "title": n.title,
+        "description": n.description,
+        "budget": n.budget,
+        "status": n.status.value,
+    },
+    create=lambda user, v: needs.create_need(user, _enterprise(v), _need_data(v)),
+    update=lambda user, n, v, version: needs.update_need(user, n, _need_data(v), version),
+    create_only=("enterprise_id",),
+    trash="need",
+)
+
+
+def _log_visit(user: User, v: dict[str, Any]) -> Visit:
+    enterprise = _enterprise(v)
+    data = visits.VisitData(
+        visited_on=v["visited_on"],
+        notes=v.get("notes"),
+        next_step=v.get("next_steps"),
+        next_due=v.get("next_due"),
+    )
+    return visits.log_visit(user, enterprise, data, local_today())
+
+
+VISITS = Writes(
+    fields={
+        "enterprise_id": REQUIRED_ID,
+        "visited_on": Field("date", nullable=False),
+        "notes": column_field(Visit, "notes"),
+        "next_steps": Field("text", doc="下一步：记为本人的待办"),
+        "next_due": Field("date", doc="待办期限，默认一周后"),
+    },
+    required=("enterprise_id", "visited_on"),
+    current=lambda v: {
+        "enterprise_id": v.enterprise_id,
+        "visited_on": v.visited_on,
+        "notes": v.notes,
+        "next_steps": v.next_steps,
+        "next_due": None,
+    },
+    create=_log_visit,
+    update=lambda user, visit, v, version: visits.update_visit(
+        user, visit, v["visited_on"], v.get("notes"), local_today(), version
+    ),
+    create_only=("enterprise_id", "next_steps", "next_due"),
+    trash="visit",
+)
+
+
+# ---- cooperation -------------------------------------------------------------------------------
+
+
+def _details(v: dict[str, Any]) -> cooperation.Details:
+    _live(Institution, v.get("institution_id"), "institution_id", "高校院所")
+    _live(Researcher, v.get("researcher_id"), "researcher_id", "专家")
+    return cooperation.Details(
+        title=v["title"],
+        type=CooperationType(v["type"]),
+        institution_id=v.get("institution_id"),
+        researcher_name=None,
+        researcher_id=v.get("researcher_id"),
+        amount=v.get("amount"),
+        contract_no=v.get("contract_no"),
+        notes=v.get("notes"),
+    )
+
+
+COOPERATION = Writes(
+    fields={
+        "enterprise_id": REQUIRED_ID,
+        "title": column_field(Cooperation, "title", nullable=False),
+        "type": enum_field(CooperationType, nullable=False),
+        "institution_id": ID,
+        "researcher_id": ID,
+        "amount": Field("money", doc="合同金额，元"),
+        "contract_no": column_field(Cooperation, "contract_no", doc="技术合同登记号"),
+        "notes": column_field(Cooperation, "notes"),
+    },
+    required=("enterprise_id", "title", "type"),
+    current=lambda c: {
+        "enterprise_id": c.enterprise_id,
+        "title": c.title,
+        "type": c.type.value,
+        "institution_id": c.institution_id,
+        "researcher_id": c.researcher_id,
+        "amount": c.amount,
+        "contract_no": c.contract_no,
+        "notes": c.notes,
+    },
+    create=lambda user, v: cooperation.create(user, _enterprise(v), _details(v)),
+    update=lambda user, c, v, version: cooperation.update(user, c, _details(v), version),
+    create_only=("enterprise_id",),
+)
+
+MOVE = {
+    "to": enum_field(Stage, nullable=False),
+    "on": Field("date", doc="变动发生的日期，默认今天"),
+    "signed_on": Field("date", doc="签约日期（进入签约阶段时必填）"),
+    "parties": Field("text", doc="签约各方（进入签约阶段时必填）"),
+    "contract_no": column_field(Cooperation, "contract_no"),
+    "reason": Field("text", doc="终止原因（终止时必填）"),
+    "note": Field("text"),
+}
+
+
+def move(user: User, coop: Cooperation, v: dict[str, Any]) -> Cooperation:
+    step = cooperation.Move(
+        to=Stage(v["to"]),
+        version=coop.version,
+        **{k: v.get(k) for k in ("on", "signed_on", "parties", "contract_no", "reason", "note")},
+    )
+    return cooperation.move(user, coop, step)
+
+
+DECISION = {
+    "status": Field(
+        "enum",
+        nullable=False,
+        choices=tuple(s.value for s in SuggestionStatus if s not in (SuggestionStatus.NEW,)),
+    ),
+    "reason": Field("enum", choices=tuple(REJECT_REASONS), doc="否决原因（否决时必填）"),
+    "note": Field("text"),
+}
