@@ -78,12 +78,16 @@ class ListArgs:
                 raise ValidationError(
                     "updated_since 须带时区，例如 +08:00 或 Z。", field="updated_since"
                 )
+            try:
+                since = since.astimezone(UTC)
+            except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+                since = datetime.min.replace(tzinfo=UTC)
         filters = {}
         for name, spec in resource.filters.items():
             if (raw := args.get(name)) is not None:
                 value = int(raw) if spec.field.type == "integer" and raw.isdigit() else raw
                 filters[name] = spec.field.parse(name, value)
-        return cls(page, per_page, since.astimezone(UTC) if since else None, filters)
+        return cls(page, per_page, since, filters)
 
 
 def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -252,7 +256,7 @@ for _resource in RESOURCES.values():
     _register(_resource)
 
 
-@bp.route("/suggestions/<int:record_id>/decision", methods=["POST"])
+@bp.route("/suggestions/<int:record_id>/decision", methods=["POST"], endpoint="suggestion_decision")
 @access(Level.OFFICER)
 def decide_suggestion(record_id: int) -> Response:
     """处理一条推荐：已联系、采纳（生成合作意向）或否决（须选原因），带上 If-Match。"""
@@ -275,7 +279,7 @@ def decide_suggestion(record_id: int) -> Response:
     )
 
 
-@bp.route("/cooperation/<int:record_id>/moves", methods=["POST"])
+@bp.route("/cooperation/<int:record_id>/moves", methods=["POST"], endpoint="cooperation_move")
 @access(Level.OFFICER)
 def move_cooperation(record_id: int) -> Response:
     """推进合作到下一阶段（或终止），按看板的规则，带上 If-Match。"""

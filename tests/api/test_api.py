@@ -143,6 +143,12 @@ def test_updated_since_returns_what_changed_deleted_ones_included(
     ]
     live = _get(client, "/api/v1/enterprises", text).get_json()
     assert {e["name"] for e in live["items"]} == {"旧企业", "改过的企业"}  # no deleted ones
+    earliest = client.get(
+        "/api/v1/enterprises",
+        query_string={"updated_since": "0001-01-01T00:00:00+08:00"},  # before year 1 in UTC
+        headers={"Authorization": f"Bearer {text}"},
+    )
+    assert earliest.status_code == 200 and earliest.get_json()["total"] == 3
     naive = _get(client, "/api/v1/enterprises?updated_since=2026-11-01T00:00:00", text)
     assert naive.status_code == 400 and "updated_since" in naive.get_json()["error"]["fields"]
 

@@ -187,4 +187,6 @@ def test_stateful_runs_follow_the_links(fuzzed):
     print(f"\nstateful: {sum(steps.values())} calls, {sorted(steps.items())}")
     assert not failures, "\n\n".join(dict.fromkeys(failures))
     followed = {key for key in steps if "{record_id}" in key and key.endswith((" 200", " 204"))}
-    assert steps["scenarios"] >= 10 and len(followed) >= 5, sorted(steps)  # reads, changes, moves, deletes of created records
+    assert steps["scenarios"] >= 10 and len(followed) >= 5, sorted(
+        steps
+    )  # reads, changes, moves, deletes of created records

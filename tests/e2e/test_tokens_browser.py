@@ -42,3 +42,30 @@ def test_an_officer_makes_and_revokes_a_token_on_a_phone(live_server, browser, s
         refused.value.close()
     finally:
         context.close()
+
+
+def test_the_api_docs_read_on_a_phone(live_server, browser, screenshot_dir):
+    """The docs page from the tokens page: every operation opens, nothing runs off the side,
+    and nothing is blocked by the CSP (no inline script or style, no CDN)."""
+    live_server.add_user("e2edocs", "文档测试")
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None
+    )
+    try:
+        live_server.sign_in(page, "e2edocs")
+        page.goto(f"{live_server.url}/tokens")
+        page.get_by_role("link", name="接口文档").click()
+        page.wait_for_url(f"{live_server.url}/api/v1/docs")
+        operations = page.get_by_test_id("operation")
+        assert operations.count() == 38
+        patch = operations.filter(has_text="修改企业")
+        patch.locator("summary").click()
+        assert patch.get_by_text("If-Match").first.is_visible()
+        page.screenshot(path=screenshot_dir / "api-docs-375.png", full_page=False)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert not blocked
+    finally:
+        context.close()
