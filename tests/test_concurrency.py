@@ -344,3 +344,65 @@ def test_confirm_import_pressed_twice_at_once_imports_once(databases: Databases,
         assert db.session.scalar(sa.select(sa.func.count(Researcher.id))) == ROSTER_ROWS
         db.session.remove()
         db.engine.dispose()
+
+
+def test_two_scripts_patching_one_record_at_once_one_wins_the_other_gets_412(
+    databases: Databases, tmp_path
+):
+    """The API's If-Match under a real race: two tokens PATCH from the same ETag through two
+    workers, ten times over; each time exactly one change is saved and the other is 412."""
+    import json
+    import threading
+
+    from crm.api import tokens as api_tokens
+
+    url = databases.new()
+    app = make_test_app(url, tmp_path)
+    with app.app_context():
+        upgrade()
+        texts = []
+        for n in range(2):
+            user = auth.create_user(auth.UserData(f"script{n}", f"脚本{n}", Role.ADMIN, PASSWORD))
+            texts.append(api_tokens.create(user, api_tokens.TokenData("同步", Role.ADMIN, 30))[1])
+        enterprise = Enterprise(name="两个脚本同时改的企业")
+        db.session.add(enterprise)
+        db.session.commit()
+        enterprise_id = enterprise.id
+        db.session.remove()
+        db.engine.dispose()
+    rounds: list[list[int]] = []
+    with gunicorn(url, workers=2) as base:
+        path = f"{base}/api/v1/enterprises/{enterprise_id}"
+        for version in range(1, 11):
+            statuses = [0, 0]
+
+            def patch(n: int, version: int = version, statuses: list[int] = statuses) -> None:
+                request = urllib.request.Request(  # noqa: S310 (loopback)
+                    path,
+                    data=json.dumps({"notes": f"脚本{n}第{version}次"}).encode(),
+                    method="PATCH",
+                    headers={
+                        "Authorization": f"Bearer {texts[n]}",
+                        "Content-Type": "application/json",
+                        "If-Match": f'"{enterprise_id}.{version}"',
+                    },
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        statuses[n] = response.status
+                except urllib.error.HTTPError as error:
+                    error.read()
+                    statuses[n] = error.code
+
+            threads = [threading.Thread(target=patch, args=(n,)) for n in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            rounds.append(sorted(statuses))
+    assert rounds == [[200, 412]] * 10, rounds
+    with app.app_context():
+        saved = db.session.get(Enterprise, enterprise_id)
+        assert saved.version == 11 and saved.notes.endswith("第10次")
+        db.session.remove()
+        db.engine.dispose()

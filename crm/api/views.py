@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from crm.api import writes
@@ -171,13 +172,15 @@ def _body(fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, A
 
 
 def _saved(change: Any) -> Any:
-    """Run a service change and commit it. A version clash found inside is 412 here (the
-    client used If-Match); a rule the service enforces is 422 (the body already matched the
-    schema, or it would not have got this far)."""
+    """Run a service change and commit it. A version clash found inside (by the service, or
+    by the database's version check when another request saved between our read and our
+    write) is 412 here, the client having used If-Match; a rule the service enforces is 422
+    (the body already matched the schema, or it would not have got this far)."""
     try:
         record = change()
-    except Conflict as exc:
-        raise PreconditionFailed(exc.message) from exc
+    except (Conflict, StaleDataError) as exc:  # StaleDataError: another write won meanwhile
+        db.session.rollback()
+        raise PreconditionFailed("该记录已被他人修改：请重新读取后再提交。") from exc
     except ValidationError as exc:
         raise Unprocessable(exc.message, field=exc.field) from exc
     db.session.commit()
