@@ -19,9 +19,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from crm.api import writes
+from crm.api.docs import operations
 from crm.api.fields import MAX_ID, MAX_PER_PAGE
-from crm.api.openapi import document, operations
-from crm.api.resources import RESOURCES, Resource, cooperation_json, suggestion_json
+from crm.api.openapi import document
+from crm.api.resources import RESOURCES, Resource
+from crm.api.shown import cooperation_json, suggestion_json
 from crm.cooperation.models import Cooperation
 from crm.errors import Conflict, CRMError, NotFound, ValidationError
 from crm.extensions import csrf, db
