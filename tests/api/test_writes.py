@@ -18,7 +18,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.visits.models import Task
 from tests.api.helpers import bearer, get, send
-from tests.auth.test_throttle_redis import REDIS, _redis_up
+from tests.redis_server import REDIS, redis_up
 
 
 def _count(model) -> int:
@@ -258,7 +258,7 @@ def test_each_token_is_throttled_in_the_database(client, make_user, three_a_minu
     _throttled(client, make_user)
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis at 127.0.0.1:6379")
 def test_each_token_is_throttled_in_redis(app, client, make_user, three_a_minute, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS)
     _throttled(client, make_user)

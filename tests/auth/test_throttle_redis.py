@@ -10,17 +10,7 @@ import pytest
 from crm.auth import services as auth
 from crm.auth.services import LoginThrottled
 from crm.extensions import db
-
-REDIS = "redis://127.0.0.1:6379/15"
-
-
-def _redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping())
-    except Exception:  # noqa: BLE001
-        return False
+from tests.redis_server import REDIS, redis_up
 
 
 @pytest.fixture
@@ -31,7 +21,7 @@ def limit(app, monkeypatch):
     app.extensions.pop("crm_redis", None)
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason="no Redis at 127.0.0.1:6379")
 def test_failures_counted_in_redis_lock_the_account_and_a_success_clears_them(
     app, limit, monkeypatch, make_user
 ):
