@@ -163,25 +163,13 @@ def _paths_of(resource: Resource) -> dict[str, Any]:
                 422,
             ),
         }
-        one["patch"] = {
-            "operationId": f"{name}_update",
-            "summary": f"修改{label}（只发要改的字段）",
-            "tags": [label],
-            "parameters": [IF_MATCH],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref(f"{kind}Change")}},
-            },
-            "responses": _responses(
-                {200: _json(_ref(kind), f"修改后的{label}", headers=ETAG)},
-                400,
-                403,
-                404,
-                412,
-                422,
-                428,
-            ),
-        }
+        one["patch"] = _change(
+            f"{name}_update",
+            f"修改{label}（只发要改的字段）",
+            label,
+            f"{kind}Change",
+            _json(_ref(kind), f"修改后的{label}", headers=ETAG),
+        )
         if spec.trash:
             one["delete"] = {
                 "operationId": f"{name}_delete",
@@ -195,51 +183,44 @@ def _paths_of(resource: Resource) -> dict[str, Any]:
     return {f"/api/v1/{name}": collection, f"/api/v1/{name}/{{record_id}}": one}
 
 
+def _change(
+    operation_id: str, summary: str, tag: str, body: str, answer: dict[str, Any]
+) -> dict[str, Any]:
+    """An operation that changes a record: it names the version it saw (If-Match)."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "parameters": [IF_MATCH],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        },
+        "responses": _responses({200: answer}, 400, 403, 404, 412, 422, 428),
+    }
+
+
 def _actions() -> dict[str, Any]:
     return {
         "/api/v1/suggestions/{record_id}/decision": {
             "parameters": [RECORD_ID],
-            "post": {
-                "operationId": "suggestion_decision",
-                "summary": "处理推荐：已联系、采纳（生成合作意向）或否决（须选原因）",
-                "tags": ["匹配推荐"],
-                "parameters": [IF_MATCH],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("Decision")}},
-                },
-                "responses": _responses(
-                    {200: _json(_ref("DecidedSuggestion"), "处理后的推荐", headers=ETAG)},
-                    400,
-                    403,
-                    404,
-                    412,
-                    422,
-                    428,
-                ),
-            },
+            "post": _change(
+                "suggestion_decision",
+                "处理推荐：已联系、采纳（生成合作意向）或否决（须选原因）",
+                "匹配推荐",
+                "Decision",
+                _json(_ref("DecidedSuggestion"), "处理后的推荐", headers=ETAG),
+            ),
         },
         "/api/v1/cooperation/{record_id}/moves": {
             "parameters": [RECORD_ID],
-            "post": {
-                "operationId": "cooperation_move",
-                "summary": "推进合作到下一阶段或终止（规则同看板）",
-                "tags": ["合作"],
-                "parameters": [IF_MATCH],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("Move")}},
-                },
-                "responses": _responses(
-                    {200: _json(_ref("Cooperation"), "推进后的合作", headers=ETAG)},
-                    400,
-                    403,
-                    404,
-                    412,
-                    422,
-                    428,
-                ),
-            },
+            "post": _change(
+                "cooperation_move",
+                "推进合作到下一阶段或终止（规则同看板）",
+                "合作",
+                "Move",
+                _json(_ref("Cooperation"), "推进后的合作", headers=ETAG),
+            ),
         },
     }
 

@@ -220,7 +220,7 @@ def _register(resource: Resource) -> None:
         sent = _if_match()
         values = _body(spec.fields)
         _expect_version(record, sent)
-        current = spec.current(record)
+        current = spec.current(resource.shown(record))
         for fixed in spec.create_only:
             if fixed in values and values[fixed] != current[fixed]:
                 raise Unprocessable(f"{fixed} 只能在新建时填写。", field=fixed)

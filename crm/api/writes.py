@@ -1,8 +1,8 @@
 """What an API client may write, kind by kind, and how it reaches the web's own services
 (which check permissions, validate, write the audit trail and lock optimistically).
 
-A kind's `current` gives the record's writable values in the services' terms; a PATCH merges
-the client's values into them, so a client sends only what it changes."""
+A PATCH merges the client's values into the record's current ones (`Writes.current`), so a
+client sends only what it changes."""
 
 from __future__ import annotations
 
@@ -70,27 +70,18 @@ class Writes:
 
     fields: dict[str, Field]
     required: tuple[str, ...]
-    current: Callable[[Any], dict[str, Any]]
     create: Callable[[User, dict[str, Any]], Any]
     update: Callable[[User, Any, dict[str, Any], int], Any]
     create_only: tuple[str, ...] = ()  # fixed once created (the enterprise a need belongs to)
     trash: str | None = None  # the recycle bin's kind: DELETE moves a record there
 
+    def current(self, shown: dict[str, Any]) -> dict[str, Any]:
+        """A record's writable values in the services' terms, read back from its JSON: what a
+        PATCH merges the client's values into. (Not re-validated: the record is as stored.)"""
+        return {name: field.load(shown.get(name)) for name, field in self.fields.items()}
+
 
 # ---- enterprises -------------------------------------------------------------------------------
-
-
-def _enterprise_current(e: Enterprise) -> dict[str, Any]:
-    return {
-        "name": e.name,
-        "uscc": e.uscc,
-        "town": e.town.name if e.town else None,
-        "industries": [i.name for i in e.industries],
-        "main_products": e.main_products,
-        "address": e.address,
-        "is_above_scale": e.is_above_scale,
-        "notes": e.notes,
-    }
 
 
 def _enterprise_data(values: dict[str, Any]) -> enterprises.EnterpriseData:
@@ -132,7 +123,6 @@ ENTERPRISES = Writes(
         "notes": column_field(Enterprise, "notes"),
     },
     required=("name",),
-    current=_enterprise_current,
     create=lambda user, v: enterprises.create_enterprise(user, _enterprise_data(v)),
     update=lambda user, e, v, version: enterprises.update_enterprise(
         user, e, _enterprise_data(v), version
@@ -142,17 +132,6 @@ ENTERPRISES = Writes(
 
 
 # ---- institutions, researchers, achievements ---------------------------------------------------
-
-
-def _institution_current(i: Institution) -> dict[str, Any]:
-    return {
-        "name": i.name,
-        "kind": i.kind.value,
-        "region": i.region,
-        "description": i.description,
-        "website": i.website,
-        "aliases": [a.alias for a in i.aliases],
-    }
 
 
 def _institution_data(v: dict[str, Any]) -> institutions.InstitutionData:
@@ -176,24 +155,12 @@ INSTITUTIONS = Writes(
         "aliases": Field("strings", nullable=False, max_length=120, doc="别名，例如“港理工”"),
     },
     required=("name", "kind"),
-    current=_institution_current,
     create=lambda user, v: institutions.save_institution(user, _institution_data(v)),
     update=lambda user, i, v, version: institutions.save_institution(
         user, _institution_data(v), i, version
     ),
     trash="institution",
 )
-
-
-def _researcher_current(r: Researcher) -> dict[str, Any]:
-    return {
-        "name": r.name,
-        "institution_id": r.institution_id,
-        "title": r.title,
-        "research_directions": r.research_directions,
-        "bio": r.bio,
-        "team": r.team,
-    }
 
 
 def _researcher_data(v: dict[str, Any]) -> institutions.ResearcherData:
@@ -218,24 +185,12 @@ RESEARCHERS = Writes(
         "team": column_field(Researcher, "team"),
     },
     required=("name",),
-    current=_researcher_current,
     create=lambda user, v: institutions.save_researcher(user, _researcher_data(v)),
     update=lambda user, r, v, version: institutions.save_researcher(
         user, _researcher_data(v), r, version
     ),
     trash="researcher",
 )
-
-
-def _achievement_current(a: Achievement) -> dict[str, Any]:
-    return {
-        "title": a.title,
-        "institution_id": a.institution_id,
-        "researcher_id": a.researcher_id,
-        "maturity": a.maturity.value if a.maturity else None,
-        "transfer_mode": a.transfer_mode.value if a.transfer_mode else None,
-        "description": a.description,
-    }
 
 
 def _achievement_data(v: dict[str, Any]) -> institutions.AchievementData:
@@ -261,7 +216,6 @@ ACHIEVEMENTS = Writes(
         "description": column_field(Achievement, "description"),
     },
     required=("title",),
-    current=_achievement_current,
     create=lambda user, v: institutions.save_achievement(user, _achievement_data(v)),
     update=lambda user, a, v, version: institutions.save_achievement(
         user, _achievement_data(v), a, version
@@ -295,13 +249,6 @@ NEEDS = Writes(
         "status": enum_field(NeedStatus, nullable=False),
     },
     required=("enterprise_id", "title"),
-    current=lambda n: {
-        "enterprise_id": n.enterprise_id,
-        "title": n.title,
-        "description": n.description,
-        "budget": n.budget,
-        "status": n.status.value,
-    },
     create=lambda user, v: needs.create_need(user, _enterprise(v), _need_data(v)),
     update=lambda user, n, v, version: needs.update_need(user, n, _need_data(v), version),
     create_only=("enterprise_id",),
@@ -329,13 +276,6 @@ VISITS = Writes(
         "next_due": Field("date", doc="待办期限，默认一周后"),
     },
     required=("enterprise_id", "visited_on"),
-    current=lambda v: {
-        "enterprise_id": v.enterprise_id,
-        "visited_on": v.visited_on,
-        "notes": v.notes,
-        "next_steps": v.next_steps,
-        "next_due": None,
-    },
     create=_log_visit,
     update=lambda user, visit, v, version: visits.update_visit(
         user, visit, v["visited_on"], v.get("notes"), local_today(), version
@@ -375,16 +315,6 @@ COOPERATION = Writes(
         "notes": column_field(Cooperation, "notes"),
     },
     required=("enterprise_id", "title", "type"),
-    current=lambda c: {
-        "enterprise_id": c.enterprise_id,
-        "title": c.title,
-        "type": c.type.value,
-        "institution_id": c.institution_id,
-        "researcher_id": c.researcher_id,
-        "amount": c.amount,
-        "contract_no": c.contract_no,
-        "notes": c.notes,
-    },
     create=lambda user, v: cooperation.create(user, _enterprise(v), _details(v)),
     update=lambda user, c, v, version: cooperation.update(user, c, _details(v), version),
     create_only=("enterprise_id",),
