@@ -55,7 +55,7 @@ def parse(fields: dict[str, Field], body: Any, required: tuple[str, ...] = ()) -
 
 
 def _live(model: Any, record_id: int | None, field: str, what: str) -> Any:
-    """A record a body refers to: a missing one is the body's fault (400), not the URL's."""
+    """A record a body refers to: a missing one is the body's fault (422), not the URL's (404)."""
     if record_id is None:
         return None
     record = db.session.get(model, record_id)
