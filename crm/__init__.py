@@ -95,5 +95,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _starts_write_transaction() -> bool:
-    """SQLite: safe requests only read (BEGIN); anything else may write (BEGIN IMMEDIATE)."""
-    return not (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))
+    """SQLite: safe requests only read (BEGIN); anything else may write (BEGIN IMMEDIATE) —
+    and so may every API request, which counts against its token's rate (and notes its use)
+    on the token's row: a read transaction upgraded later fails at once if another write
+    committed meanwhile."""
+    if not has_request_context():
+        return True
+    if request.path.startswith("/api/") and request.path not in api_auth.PUBLIC:
+        return True
+    return request.method not in ("GET", "HEAD", "OPTIONS")

@@ -406,3 +406,78 @@ def test_two_scripts_patching_one_record_at_once_one_wins_the_other_gets_412(
         assert saved.version == 11 and saved.notes.endswith("第10次")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_api_reads_and_writes_at_once_on_sqlite_lose_nothing(databases: Databases, tmp_path):
+    """Scripts reading through the API while others write: each read also counts against its
+    token's rate (a write to the token's row when there is no Redis), so on SQLite it must take
+    the write lock up front — a read transaction that upgrades later fails at once with
+    "database is locked" if another write committed in between. 8 threads × 40 requests."""
+    import json
+    import threading
+
+    from crm.api import tokens as api_tokens
+
+    url = databases.new()
+    app = make_test_app(url, tmp_path)
+    with app.app_context():
+        upgrade()
+        texts, targets = [], []
+        for n in range(8):
+            user = auth.create_user(auth.UserData(f"api{n}", f"脚本{n}", Role.ADMIN, PASSWORD))
+            texts.append(api_tokens.create(user, api_tokens.TokenData("同步", Role.ADMIN, 30))[1])
+            enterprise = Enterprise(name=f"接口并发企业{n}")
+            db.session.add(enterprise)
+            db.session.flush()
+            targets.append(enterprise.id)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    statuses: list[int] = []
+
+    def call(method: str, path: str, token: str, **headers: str) -> tuple[int, dict]:
+        body = json.dumps({"notes": uuid.uuid4().hex}).encode() if method == "PATCH" else None
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            base + path,
+            data=body,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **headers,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return response.status, {"etag": response.headers.get("ETag")}
+        except urllib.error.HTTPError as error:
+            error.read()
+            return error.code, {}
+
+    def script(n: int) -> None:
+        path = f"/api/v1/enterprises/{targets[n]}"
+        for i in range(40):
+            if n % 2:  # a reader
+                status, _ = call(
+                    "GET", "/api/v1/enterprises?per_page=5" if i % 2 else path, texts[n]
+                )
+            else:  # a writer: read, then change
+                status, seen = call("GET", path, texts[n])
+                if status == 200:
+                    status, _ = call("PATCH", path, texts[n], **{"If-Match": seen["etag"]})
+            statuses.append(status)
+
+    with gunicorn(url, workers=1) as base:
+        threads = [threading.Thread(target=script, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert len(statuses) == 8 * 40 and set(statuses) == {200}, sorted(set(statuses))
+    with app.app_context():
+        versions = db.session.scalars(
+            sa.select(Enterprise.version).where(Enterprise.id.in_(targets[::2]))
+        ).all()
+        assert versions == [41] * 4  # every writer's 40 changes stored
+        db.session.remove()
+        db.engine.dispose()
