@@ -55,6 +55,25 @@ class Conflict(CRMError):
         super().__init__(message, **kwargs)
 
 
+class PreconditionFailed(CRMError):
+    """A change named a version that is no longer the record's (API `If-Match`)."""
+
+    status = 412
+
+
+class PreconditionRequired(CRMError):
+    """A change named no version at all (API: no `If-Match`)."""
+
+    status = 428
+
+
+class Unprocessable(CRMError):
+    """Well-formed, and refused by the rules (an unknown reference, a duplicate name, a
+    checksum, a stage out of order): 422, where a malformed request is 400."""
+
+    status = 422
+
+
 TITLES = {
     400: "请求有误",
     403: "没有权限",

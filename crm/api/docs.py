@@ -4,6 +4,7 @@ request bodies spelt out field by field."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from crm.api.openapi import document
@@ -36,6 +37,7 @@ def _type(schema: dict[str, Any]) -> str:
     return text
 
 
+@cache
 def operations() -> dict[str, list[Operation]]:
     """The document's operations grouped by tag, with request bodies spelt out."""
     doc = document()

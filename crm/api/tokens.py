@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from crm import policy
 from crm.api.models import ApiToken
@@ -81,7 +82,11 @@ def authenticate(text: str) -> ApiToken | None:
     """The live token with this text, its owner active; None otherwise (which, is logged)."""
     if not text.startswith(PREFIX):
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == digest(text)))
+    token = db.session.scalar(
+        sa.select(ApiToken)
+        .where(ApiToken.digest == digest(text))
+        .options(joinedload(ApiToken.user))  # its owner is needed on every request
+    )
     now = utcnow()
     if token is None:
         logger.info("API token %s… unknown", text[:12])

@@ -25,11 +25,19 @@ from crm.api.openapi import document
 from crm.api.resources import RESOURCES, Resource
 from crm.api.shown import cooperation_json, suggestion_json
 from crm.cooperation.models import Cooperation
-from crm.errors import Conflict, CRMError, NotFound, ValidationError
+from crm.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+    ValidationError,
+)
 from crm.extensions import csrf, db
 from crm.matching.models import SuggestionStatus
 from crm.matching.suggestions import decide
 from crm.policy import Level, access
+from crm.queries import get_live
 from crm.trash import services as trash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,21 +45,7 @@ csrf.exempt(bp)  # bearer tokens only (crm/api/auth.py): nothing here reads a se
 
 PAGING = ("page", "per_page", "updated_since")
 ETAG = re.compile(r'"\d+\.\d+"')
-
-
-class PreconditionFailed(CRMError):
-    status = 412
-
-
-class PreconditionRequired(CRMError):
-    status = 428
-
-
-class Unprocessable(CRMError):
-    """Well-formed, and refused by the rules (an unknown reference, a duplicate name, a
-    checksum, a stage out of order): 422, where a malformed request is 400."""
-
-    status = 422
+STALE = "该记录已被他人修改：请重新读取后再提交。"
 
 
 @dataclass(frozen=True)
@@ -131,23 +125,24 @@ def _page(resource: Resource, args: ListArgs) -> Response:
     )
 
 
+def _etag(record: Any) -> str:
+    """A record's version as its entity tag, unquoted: `12.3` is record 12 at version 3."""
+    return f"{record.id}.{record.version}"
+
+
 def _record(record: Any, body: dict[str, Any], status: int = 200) -> Response:
     """One record with its version as a strong ETag; 304 when the client has that version."""
     response = jsonify(body)
     response.status_code = status
-    response.set_etag(f"{record.id}.{record.version}")
+    response.set_etag(_etag(record))
     return response.make_conditional(request) if status == 200 else response
 
 
 def _live(resource: Resource, record_id: int) -> Any:
-    record = (
-        db.session.get(resource.model, record_id, options=resource.loads)
-        if record_id <= MAX_ID
-        else None
-    )
-    if record is None or getattr(record, "deleted_at", None) is not None:
+    """The live record at a URL (past any 32-bit id: none, without asking the database)."""
+    if record_id > MAX_ID:
         raise NotFound(resource.missing)
-    return record
+    return get_live(resource.model, record_id, *resource.loads, message=resource.missing)
 
 
 def _if_match() -> str:
@@ -163,8 +158,8 @@ def _if_match() -> str:
 
 def _expect_version(record: Any, sent: str) -> None:
     """Checked after the body, so a malformed request is 400 whatever version it names."""
-    if sent != f'"{record.id}.{record.version}"':
-        raise PreconditionFailed("该记录已被他人修改：请重新读取后再提交。")
+    if sent != f'"{_etag(record)}"':
+        raise PreconditionFailed(STALE)
 
 
 def _body(fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -182,7 +177,7 @@ def _saved(change: Any) -> Any:
         record = change()
     except (Conflict, StaleDataError) as exc:  # StaleDataError: another write won meanwhile
         db.session.rollback()
-        raise PreconditionFailed("该记录已被他人修改：请重新读取后再提交。") from exc
+        raise PreconditionFailed(STALE) from exc
     except ValidationError as exc:
         raise Unprocessable(exc.message, field=exc.field) from exc
     db.session.commit()

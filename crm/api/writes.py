@@ -19,7 +19,7 @@ from crm.cooperation import services as cooperation
 from crm.cooperation.models import Cooperation, CooperationType, Stage
 from crm.enterprises import services as enterprises
 from crm.enterprises.models import Enterprise, Industry, Town
-from crm.errors import ValidationError
+from crm.errors import NotFound, ValidationError
 from crm.extensions import db
 from crm.institutions import services as institutions
 from crm.institutions.models import (
@@ -34,6 +34,7 @@ from crm.matching.models import SuggestionStatus
 from crm.matching.suggestions import REJECT_REASONS
 from crm.needs import services as needs
 from crm.needs.models import Need, NeedStatus
+from crm.queries import get_live
 from crm.visits import services as visits
 from crm.visits.models import Visit
 
@@ -58,10 +59,10 @@ def _live(model: Any, record_id: int | None, field: str, what: str) -> Any:
     """A record a body refers to: a missing one is the body's fault (422), not the URL's (404)."""
     if record_id is None:
         return None
-    record = db.session.get(model, record_id)
-    if record is None or getattr(record, "deleted_at", None) is not None:
-        raise ValidationError(f"没有编号为 {record_id} 的{what}。", field=field)
-    return record
+    try:
+        return get_live(model, record_id)
+    except NotFound:
+        raise ValidationError(f"没有编号为 {record_id} 的{what}。", field=field) from None
 
 
 @dataclass(frozen=True)
