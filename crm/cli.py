@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from crm.api.cli import token_cli
 from crm.auth.cli import user_cli
 from crm.dashboard.cli import report_cli
 from crm.dedup.cli import dedup_cli
@@ -16,6 +17,7 @@ from crm.seed.cli import seed_cli
 
 def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
+    app.cli.add_command(token_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(import_cli)

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from crm.errors import NotFound
+from crm.errors import NotFound, ValidationError
 from crm.extensions import db
 
 M = TypeVar("M")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 
 
 def get_live(model: type[M], record_id: int, *options: Any, message: str | None = None) -> M:
     """A record that exists and is not soft-deleted, or NotFound (404) with a Chinese message."""
+    if not 0 < record_id <= MAX_ID:  # no such id in a 32-bit column: not asked of the database
+        raise NotFound(message or "记录不存在或已被删除。")
     record = db.session.get(model, record_id, options=options)
     if record is None or getattr(record, "deleted_at", None) is not None:
         raise NotFound(message or "记录不存在或已被删除。")
     return record
+
+
+def reference(
+    model: type[M], record_id: int | None, current: int | None, *, field: str, what: str
+) -> int | None:
+    """A reference a save sets: a new one must be to a live record (else a ValidationError on
+    `field`); the one the record already has is kept as it is, even if that record has since
+    been deleted — a save never unlinks what the user did not touch."""
+    if record_id is None or record_id == current:
+        return record_id
+    record = db.session.get(model, record_id) if 0 < record_id <= MAX_ID else None
+    if record is None or getattr(record, "deleted_at", None) is not None:
+        raise ValidationError(f"所选{what}不存在或已被删除。", field=field)
+    return record_id

@@ -6,6 +6,7 @@ in which case a throw-away database is created next to the one named and dropped
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import uuid
@@ -146,16 +147,19 @@ def _rollback(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 class FreshContextClient(FlaskClient):
-    """Each request in its own app context, as in production.
-
-    The tests keep an app context open (for the rolled-back session); without this, Flask would
-    reuse it for every request and `g` (the signed-in user, the CSRF token) would leak between
-    requests.
-    """
+    """Each request as a server runs it: in a context of its own, where no app context is
+    active, so Flask pushes one for the request and tears it down (removing the request's
+    session) as under gunicorn. A streamed body is then read to the last byte and closed in
+    that same context, after the request has ended — as the server sends it. The test's own
+    app context (its rolled-back session, the factories) is not visible to the request."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if not response.is_sequence:
+            context.run(response.make_sequence)
+            context.run(response.close)
+        return response
 
 
 @pytest.fixture

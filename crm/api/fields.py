@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from crm.errors import ValidationError
+from crm.queries import MAX_ID
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 MAX_PER_PAGE = 100
 NO_NUL = r"^[^\u0000]*$"  # PostgreSQL text cannot hold NUL: the schema says so too
 MONEY = re.compile(r"^\d{1,14}(\.\d{1,2})?$")  # yuan, Numeric(16, 2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -11,10 +11,12 @@ from wtforms.validators import DataRequired, Length
 from crm import policy
 from crm.api import tokens
 from crm.auth.models import Role
+from crm.auth.services import require_user
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
+from crm.urls import is_safe_next
 
 bp = Blueprint("tokens", __name__)
 
@@ -64,8 +66,22 @@ def index() -> tuple[str, int] | str:
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @access(Level.SIGNED_IN, self_service=True)
 def revoke(token_id: int) -> Response:
+    """吊销: one's own token, or (admins) anyone's; back to the list it was pressed on."""
     if FlaskForm().validate_on_submit():
-        token = tokens.revoke(current_user, token_id)
+        token = tokens.revoke(current_user, token_id)  # not theirs: 400, in Chinese
         db.session.commit()
         flash(f"令牌“{token.name}”已吊销，用它的请求从现在起被拒绝。", "success")
-    return redirect(url_for("tokens.index"))
+    target = request.form.get("next")
+    return redirect(target if is_safe_next(target) else url_for("tokens.index"))
+
+
+@bp.route("/admin/tokens")
+@access(Level.ADMIN)
+def every() -> str:
+    """Every user's API tokens (admins): whose, what they may do, when last used; 吊销."""
+    owner = None
+    if name := (request.args.get("user") or "").strip():
+        owner = require_user(name)
+    return render_template(
+        "api/all_tokens.html", tokens=tokens.every(owner), owner=owner, state=tokens.state
+    )

@@ -15,8 +15,9 @@ from crm import policy
 from crm.api.models import ApiToken
 from crm.auth.models import Role, User
 from crm.db import utcnow
-from crm.errors import ValidationError
+from crm.errors import NotFound, ValidationError
 from crm.extensions import db
+from crm.queries import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +69,41 @@ def owned(user: User) -> list[ApiToken]:
     )
 
 
-def revoke(user: User, token_id: int) -> ApiToken:
-    token = db.session.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and not policy.is_admin(user)):
+def every(owner: User | None = None) -> list[ApiToken]:
+    """Every user's tokens (or one user's), newest first, with their owners: the admins'
+    list."""
+    stmt = sa.select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id.desc())
+    if owner is not None:
+        stmt = stmt.where(ApiToken.user_id == owner.id)
+    return list(db.session.scalars(stmt))
+
+
+def state(token: ApiToken) -> str:
+    """有效, 已吊销 or 已过期, as the lists show it."""
+    if token.revoked_at is not None:
+        return "已吊销"
+    if token.expires_at <= utcnow():
+        return "已过期"
+    return "有效"
+
+
+def find(token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
+    if token is None:
+        raise NotFound(f"没有编号为 {token_id} 的令牌。")
+    return token
+
+
+def revoke(user: User | None, token_id: int) -> ApiToken:
+    """Stop a token at once: its owner's, or any by an admin (`user` None: the shell)."""
+    token = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
+    if token is None or (
+        user is not None and token.user_id != user.id and not policy.is_admin(user)
+    ):
         raise ValidationError("没有这个令牌。")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        logger.info("%r revoked by %s", token, user.username)
+        logger.info("%r revoked by %s", token, user.username if user else "the shell")
     return token
 
 

@@ -30,6 +30,7 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
+from crm.keep import KEEP
 from crm.matching.models import SuggestionStatus
 from crm.matching.suggestions import REJECT_REASONS
 from crm.needs import services as needs
@@ -109,6 +110,8 @@ def _enterprise_data(values: dict[str, Any]) -> enterprises.EnterpriseData:
         main_products=values.get("main_products"),
         is_above_scale=bool(values.get("is_above_scale")),
         notes=values.get("notes"),
+        owner_id=KEEP,  # not written through the API: a PATCH must not clear them
+        department_id=KEEP,
     )
 
 
@@ -165,7 +168,6 @@ INSTITUTIONS = Writes(
 
 
 def _researcher_data(v: dict[str, Any]) -> institutions.ResearcherData:
-    _live(Institution, v.get("institution_id"), "institution_id", "高校院所")
     return institutions.ResearcherData(
         name=v["name"],
         institution_id=v.get("institution_id"),
@@ -195,8 +197,6 @@ RESEARCHERS = Writes(
 
 
 def _achievement_data(v: dict[str, Any]) -> institutions.AchievementData:
-    _live(Institution, v.get("institution_id"), "institution_id", "高校院所")
-    _live(Researcher, v.get("researcher_id"), "researcher_id", "专家")
     return institutions.AchievementData(
         title=v["title"],
         institution_id=v.get("institution_id"),
@@ -290,8 +290,6 @@ VISITS = Writes(
 
 
 def _details(v: dict[str, Any]) -> cooperation.Details:
-    _live(Institution, v.get("institution_id"), "institution_id", "高校院所")
-    _live(Researcher, v.get("researcher_id"), "researcher_id", "专家")
     return cooperation.Details(
         title=v["title"],
         type=CooperationType(v["type"]),

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm.api.models import ApiToken
 from crm.audit import services as audit
 from crm.auth import throttle
 from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
@@ -231,11 +232,21 @@ def end_session(token: str | None) -> None:
 
 
 def revoke_sessions(user: User) -> None:
+    """End every way in the account has: its browsers' sessions and its API tokens. A new
+    password or a deactivation calls this; reactivating an account revives neither."""
+    now = utcnow()
     db.session.execute(
         sa.update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
     )
+    ended = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    if ended:
+        logger.info("%d API token(s) of %r revoked with its sessions", ended, user)
 
 
 # ---- authentication and throttling ------------------------------------------------------------

@@ -25,7 +25,8 @@ from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, 
 from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Researcher
+from crm.institutions.models import Institution, Researcher
+from crm.queries import reference
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
@@ -334,10 +335,16 @@ class Details:
     researcher_id: int | None = None  # the API names a researcher by id, the web by name
 
 
-def _partner(details: Details) -> tuple[int | None, int | None]:
-    """(institution id, researcher id): the researcher found by name, within the institution
-    when one is given; a name that fits nobody or several people is refused."""
+def _partner(details: Details, coop: Cooperation | None = None) -> tuple[int | None, int | None]:
+    """(institution id, researcher id): the researcher found by id or by name, within the
+    institution when one is given; a name that fits nobody or several people is refused. The
+    partner a record already has is kept as it is (even if deleted since): a save never
+    unlinks what the user did not touch."""
+    had = (coop.institution_id, coop.researcher_id) if coop is not None else (None, None)
+    same_place = details.institution_id in (None, had[0])
     if details.researcher_id is not None:
+        if same_place and details.researcher_id == had[1]:
+            return had
         person = db.session.get(Researcher, details.researcher_id)
         if person is None or person.deleted_at is not None:
             raise ValidationError("专家库里没有这位专家。", field="researcher_id")
@@ -348,10 +355,19 @@ def _partner(details: Details) -> tuple[int | None, int | None]:
     if not name:
         if details.institution_id is None:
             raise ValidationError("请填写合作的高校院所或专家。", field="institution_id")
-        return details.institution_id, None
+        institution_id = reference(
+            Institution, details.institution_id, had[0], field="institution_id", what="高校院所"
+        )
+        return institution_id, None
+    if coop is not None and coop.researcher is not None and name == coop.researcher.name:
+        if same_place:
+            return had
+    institution_id = reference(
+        Institution, details.institution_id, had[0], field="institution_id", what="高校院所"
+    )
     stmt = sa.select(Researcher).where(Researcher.name == name, Researcher.deleted_at.is_(None))
-    if details.institution_id is not None:
-        stmt = stmt.where(Researcher.institution_id == details.institution_id)
+    if institution_id is not None:
+        stmt = stmt.where(Researcher.institution_id == institution_id)
     found = list(db.session.scalars(stmt.limit(2)))
     if not found:
         raise ValidationError(
@@ -361,16 +377,16 @@ def _partner(details: Details) -> tuple[int | None, int | None]:
         raise ValidationError(
             f"专家库里有多位“{name}”，请选择所在单位以区分。", field="institution_id"
         )
-    return details.institution_id or found[0].institution_id, found[0].id
+    return institution_id or found[0].institution_id, found[0].id
 
 
-def _apply(coop: Cooperation, details: Details) -> None:
+def _apply(coop: Cooperation, details: Details, existing: bool = False) -> None:
     title = details.title.strip()
     if not title:
         raise ValidationError("请填写合作名称。", field="title")
     if details.amount is not None and details.amount < 0:
         raise ValidationError("金额不能为负数。", field="amount")
-    coop.institution_id, coop.researcher_id = _partner(details)
+    coop.institution_id, coop.researcher_id = _partner(details, coop if existing else None)
     coop.title, coop.type, coop.amount = title, details.type, details.amount
     coop.contract_no = (details.contract_no or "").strip() or None
     coop.notes = (details.notes or "").strip() or None
@@ -405,6 +421,6 @@ def update(user: User, coop: Cooperation, details: Details, version: int) -> Coo
     policy.authorize(can_edit(user, coop), "只有负责该合作的联络员、本科室人员或管理员可以修改。")
     if coop.version != version:
         raise Conflict()
-    _apply(coop, details)
+    _apply(coop, details, existing=True)
     db.session.flush()
     return coop

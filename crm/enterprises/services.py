@@ -17,7 +17,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from crm import policy
-from crm.auth.models import User
+from crm.auth.models import Department, Role, User
 from crm.cooperation.models import Cooperation, StageChange
 from crm.enterprises.models import (
     Contact,
@@ -31,10 +31,11 @@ from crm.enterprises.models import (
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution
+from crm.keep import KEEP
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.suggestions import REJECT_REASONS, partner_name
 from crm.needs.models import Need
-from crm.queries import get_live
+from crm.queries import MAX_ID, get_live, reference
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
@@ -69,8 +70,8 @@ class EnterpriseData:
     main_products: str | None = None
     is_above_scale: bool = False
     notes: str | None = None
-    owner_id: int | None = None  # only admins may set owner and department
-    department_id: int | None = None
+    owner_id: int | None = KEEP  # only admins set owner and department; KEEP leaves them
+    department_id: int | None = KEEP
 
 
 def get_enterprise(enterprise_id: int) -> Enterprise:
@@ -88,27 +89,62 @@ def _check_uscc_free(uscc: str | None, enterprise_id: int | None) -> None:
 
 
 def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
+    """Check everything first (the queries), then change the record in one go: a query
+    between two changes would flush the first, and one edit would be two versions."""
     name = data.name.strip()
     if not name:
         raise ValidationError("请输入企业名称。", field="name")
     uscc = clean_uscc(data.uscc)
     _check_uscc_free(uscc, ent.id)
+    wanted = set(data.industry_ids)
     industries = (
-        list(db.session.scalars(sa.select(Industry).where(Industry.id.in_(data.industry_ids))))
-        if data.industry_ids
+        list(
+            db.session.scalars(
+                sa.select(Industry).where(Industry.id.in_([i for i in wanted if 0 < i <= MAX_ID]))
+            )
+        )
+        if wanted
         else []
     )
-    ent.name = name
-    ent.uscc = uscc
-    ent.town_id = data.town_id
-    ent.address = (data.address or "").strip() or None
-    ent.main_products = (data.main_products or "").strip() or None
-    ent.is_above_scale = bool(data.is_above_scale)
-    ent.notes = (data.notes or "").strip() or None
-    ent.industries = industries
+    if len(industries) != len(wanted):
+        raise ValidationError("所选产业不存在，请刷新页面后重新选择。", field="industry_ids")
+    changes: dict[str, Any] = {
+        "town_id": reference(Town, data.town_id, ent.town_id, field="town_id", what="乡镇街道"),
+        "name": name,
+        "uscc": uscc,
+        "address": (data.address or "").strip() or None,
+        "main_products": (data.main_products or "").strip() or None,
+        "is_above_scale": bool(data.is_above_scale),
+        "notes": (data.notes or "").strip() or None,
+    }
     if policy.is_admin(user):
-        ent.owner_id = data.owner_id
-        ent.department_id = data.department_id
+        if data.owner_id is not KEEP:
+            changes["owner_id"] = _owner(data.owner_id, ent.owner_id)
+        if data.department_id is not KEEP:
+            changes["department_id"] = reference(
+                Department,
+                data.department_id,
+                ent.department_id,
+                field="department_id",
+                what="科室",
+            )
+    if ent.id is not None:
+        ent.industries  # noqa: B018 - loaded now, not by the assignment below (an autoflush)
+    with db.session.no_autoflush:
+        for key, value in changes.items():
+            setattr(ent, key, value)
+        ent.industries = industries
+
+
+def _owner(user_id: int | None, current: int | None) -> int | None:
+    """The officer an admin makes responsible: an active officer or admin — or the one the
+    enterprise already has, even if deactivated since (an unchanged save keeps them)."""
+    if user_id is None or user_id == current:
+        return user_id
+    owner = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    if owner is None or not owner.active or owner.role == Role.VIEWER:
+        raise ValidationError("负责联络员应为启用的联络员或管理员。", field="owner_id")
+    return user_id
 
 
 def create_enterprise(user: User, data: EnterpriseData) -> Enterprise:

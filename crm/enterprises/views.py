@@ -21,6 +21,7 @@ from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.imports.export import ExportSpec
 from crm.imports.views import download, export_format
+from crm.keep import KEEP
 from crm.matching import suggestions
 from crm.policy import Level, access
 from crm.web import list_args, save_form
@@ -28,24 +29,31 @@ from crm.web import list_args, save_form
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
 
-def _people_choices(blank: str) -> tuple[list, list]:
+def _people_choices(blank: str, owner: User | None = None) -> tuple[list, list]:
+    """Active officers and departments; and the enterprise's own officer even if deactivated
+    since (an admin saving the form unchanged keeps them)."""
     officers = db.session.scalars(
         sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
     )
+    people = [(str(u.id), u.display_name) for u in officers]
+    if owner is not None and not owner.active:
+        people.append((str(owner.id), f"{owner.display_name}（已停用）"))
     departments = db.session.scalars(sa.select(Department).order_by(Department.name))
     return (
-        choices([("", blank)] + [(str(u.id), u.display_name) for u in officers]),
+        choices([("", blank)] + people),
         choices([("", blank)] + [(str(d.id), d.name) for d in departments]),
     )
 
 
-def _fill_choices(form: EnterpriseForm | FilterForm, blank: str) -> None:
+def _fill_choices(form: EnterpriseForm | FilterForm, blank: str, ent: Any = None) -> None:
     town_field = form.town_id if isinstance(form, EnterpriseForm) else form.town
     town_field.choices = choices([("", blank)] + [(str(t.id), t.name) for t in services.towns()])
     industries = [(str(i.id), i.name) for i in services.industries()]
     if isinstance(form, EnterpriseForm):
         form.industry_ids.choices = choices(industries)
-        form.owner_id.choices, form.department_id.choices = _people_choices("（未指定）")
+        form.owner_id.choices, form.department_id.choices = _people_choices(
+            "（未指定）", ent.owner if ent is not None else None
+        )
     else:
         form.industry.choices = choices([("", blank)] + industries)
         form.owner.choices, form.department.choices = _people_choices(blank)
@@ -103,8 +111,9 @@ def _data(form: EnterpriseForm) -> services.EnterpriseData:
         main_products=form.main_products.data,
         is_above_scale=form.is_above_scale.data,
         notes=form.notes.data,
-        owner_id=form.owner_id.data,
-        department_id=form.department_id.data,
+        # shown to admins only: a form without them leaves them as they are
+        owner_id=form.owner_id.data if "owner_id" in request.form else KEEP,
+        department_id=form.department_id.data if "department_id" in request.form else KEEP,
     )
 
 
@@ -138,7 +147,7 @@ def edit(enterprise_id: int) -> Response | tuple[str, int]:
         policy.can_edit_enterprise(current_user, ent), "您只能修改本人或本科室负责的企业。"
     )
     form = EnterpriseForm(obj=ent if request.method == "GET" else None)
-    _fill_choices(form, "（未指定）")
+    _fill_choices(form, "（未指定）", ent)
     if request.method == "GET":
         form.industry_ids.data = [i.id for i in ent.industries]
     return save_form(

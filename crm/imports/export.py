@@ -182,10 +182,13 @@ def count(spec: ExportSpec) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0)
 
 
-def rows(user: User, spec: ExportSpec) -> Iterator[list[Any]]:
-    """The header, then one row per record, loaded in batches (the writers guard cells)."""
+def rows(spec: ExportSpec, personal: bool) -> Iterator[list[Any]]:
+    """The header, then one row per record, loaded in batches (the writers guard cells).
+
+    Takes what the exporting user may see as a plain flag, not the user: a streamed download
+    runs this after its request's session is gone (an ORM object from it would be detached).
+    `personal`: phones and e-mails in full (else masked)."""
     layout = LAYOUTS[spec.kind]
-    personal = policy.can_see_personal_data(user)
     yield [c.header for c in EXPORTS[spec.kind].columns]
     stmt = spec.query.options(*layout.options()).execution_options(yield_per=BATCH)
     for record in db.session.scalars(stmt):
@@ -260,7 +263,7 @@ def write(user: User, spec: ExportSpec, fmt: str, fh: IO[bytes]) -> int:
 
     def counting() -> Iterator[list[Any]]:
         nonlocal counted
-        for n, line in enumerate(rows(user, spec)):
+        for n, line in enumerate(rows(spec, policy.can_see_personal_data(user))):
             counted = n
             yield line
 

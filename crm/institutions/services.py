@@ -26,7 +26,7 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
-from crm.queries import get_live
+from crm.queries import reference
 
 logger = logging.getLogger(__name__)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -162,14 +162,19 @@ def save_researcher(
 ) -> Researcher:
     _authorize(user)
     name = _required(data.name, "name", "请输入姓名。")
-    if data.institution_id is not None:
-        get_live(Institution, data.institution_id)
+    institution_id = reference(
+        Institution,
+        data.institution_id,
+        person.institution_id if person else None,
+        field="institution_id",
+        what="单位",
+    )
     if person is None:
         person = Researcher()
         db.session.add(person)
     else:
         _check_version(person, version)
-    person.name, person.institution_id = name, data.institution_id
+    person.name, person.institution_id = name, institution_id
     person.title, person.team = _text(data.title), _text(data.team)
     person.research_directions, person.bio = _text(data.research_directions), _text(data.bio)
     db.session.flush()
@@ -212,17 +217,27 @@ def save_achievement(
 ) -> Achievement:
     _authorize(user)
     title = _required(data.title, "title", "请输入成果名称。")
-    if data.institution_id is not None:
-        get_live(Institution, data.institution_id)
-    if data.researcher_id is not None:
-        get_live(Researcher, data.researcher_id)
+    institution_id = reference(
+        Institution,
+        data.institution_id,
+        item.institution_id if item else None,
+        field="institution_id",
+        what="完成单位",
+    )
+    researcher_id = reference(
+        Researcher,
+        data.researcher_id,
+        item.researcher_id if item else None,
+        field="researcher_id",
+        what="完成人",
+    )
     if item is None:
         item = Achievement()
         db.session.add(item)
     else:
         _check_version(item, version)
     item.title, item.description = title, _text(data.description)
-    item.institution_id, item.researcher_id = data.institution_id, data.researcher_id
+    item.institution_id, item.researcher_id = institution_id, researcher_id
     item.maturity, item.transfer_mode = data.maturity, data.transfer_mode
     db.session.flush()
     logger.info("Achievement %r saved by %s", item, user.username)

@@ -47,8 +47,13 @@ def _back(detail: str, listing: str, record: Any) -> str:
     return url_for(detail, record_id=record.id) if record is not None else url_for(listing)
 
 
-def _institution_choices(blank: str) -> list:
-    return choices([("", blank)] + [(str(i.id), i.name) for i in services.institutions()])
+def _institution_choices(blank: str, current: Institution | None = None) -> list:
+    """Live institutions; and the one the record has, even if deleted since (so that saving
+    the form unchanged keeps it)."""
+    pairs = [("", blank)] + [(str(i.id), i.name) for i in services.institutions()]
+    if current is not None and current.deleted_at is not None:
+        pairs.append((str(current.id), f"{current.name}（已删除）"))
+    return choices(pairs)
 
 
 def _save(
@@ -205,7 +210,9 @@ def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] 
     """Register or edit a researcher."""
     person = get_live(Researcher, record_id) if record_id else None
     form = ResearcherForm(obj=person if request.method == "GET" else None)
-    form.institution_id.choices = _institution_choices("（未填）")
+    form.institution_id.choices = _institution_choices(
+        "（未填）", person.institution if person else None
+    )
 
     def save(version: int | None) -> Researcher:
         data = services.ResearcherData(
@@ -264,7 +271,9 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
     """Register or edit an achievement."""
     item = get_live(Achievement, record_id) if record_id else None
     form = AchievementForm(obj=item if request.method == "GET" else None)
-    form.institution_id.choices = _institution_choices("（未填）")
+    form.institution_id.choices = _institution_choices(
+        "（未填）", item.institution if item else None
+    )
     people = db.session.scalars(
         sa.select(Researcher)
         .where(Researcher.deleted_at.is_(None))
@@ -276,7 +285,10 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
         .order_by(Researcher.name)
         .limit(500)
     )
-    form.researcher_id.choices = choices([("", "（未填）")] + [(str(r.id), r.name) for r in people])
+    pairs = [("", "（未填）")] + [(str(r.id), r.name) for r in people]
+    if item is not None and item.researcher is not None and item.researcher.deleted_at is not None:
+        pairs.append((str(item.researcher.id), f"{item.researcher.name}（已删除）"))
+    form.researcher_id.choices = choices(pairs)
     if item is not None and request.method == "GET":
         form.maturity.data = item.maturity.value if item.maturity else ""
         form.transfer_mode.data = item.transfer_mode.value if item.transfer_mode else ""
