@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import cli, errors, models, policy, privacy, security
+from crm import cli, errors, models, policy, privacy, security, submissions
 from crm.api import auth as api_auth
 from crm.api.pages import bp as tokens_bp
 from crm.api.views import bp as api_bp
@@ -83,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(events_bp)
     errors.register_error_handlers(app)
+    submissions.register(app)
     app.before_request(api_auth.authenticate_request)  # before the access check: the token's user
     app.before_request(policy.enforce_view_access)
     app.after_request(api_auth.add_rate_headers)

@@ -150,6 +150,18 @@ def register_error_handlers(app: Flask) -> None:
         )
         return page, 503, retry
 
+    @app.errorhandler(sa.exc.IntegrityError)
+    def _integrity(exc: sa.exc.IntegrityError) -> tuple[Response | str, int]:
+        """A rule the database enforced where our checks had passed: most often two people
+        saving the same thing at once (both saw the USCC free; the second INSERT meets the
+        first's). Nothing is saved; the user is told in Chinese, the log gets the detail."""
+        db.session.rollback()
+        status, message, _ = integrity_message(exc)
+        logger.warning(
+            "Refused by the database on %s %s (%d): %s", request.method, request.path, status, exc
+        )
+        return render_error(status, message)
+
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError) -> tuple[Response | str, int]:
         db.session.rollback()
@@ -185,6 +197,35 @@ def register_error_handlers(app: Flask) -> None:
             db.session.close()
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)
+
+
+#: unique constraints people meet, in their words (table.column as the databases name them)
+UNIQUE_WORDS = {
+    "enterprise.uscc": "这个统一社会信用代码已被另一家企业使用",
+    "enterprise_alias.alias": "这个企业别名已属于另一家企业",
+    "institution.name": "同名的高校院所已存在",
+    "institution_alias.alias": "这个别名已属于另一个高校院所",
+    "user.username": "这个用户名已存在",
+}
+
+
+def integrity_message(exc: sa.exc.IntegrityError) -> tuple[int, str, str | None]:
+    """(status, Chinese message, the column it is about if known) for a constraint the
+    database refused a write on."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None)  # psycopg
+    text = str(orig)
+    if code == "23505" or "UNIQUE constraint failed" in text:
+        name = getattr(getattr(orig, "diag", None), "constraint_name", None) or ""
+        key = next(
+            (k for k in UNIQUE_WORDS if k in text or name == "uq_" + k.replace(".", "_")), None
+        )
+        what = UNIQUE_WORDS[key] if key else "与已有的记录重复"
+        message = f"没有保存：{what}（可能是他人刚刚登记了同样的信息）。请核对后再提交。"
+        return 409, message, key.split(".")[1] if key else None
+    if code == "23503" or "FOREIGN KEY constraint failed" in text:
+        return 400, "没有保存：所选的记录不存在或已被删除，请刷新页面后重新选择。", None
+    return 400, "没有保存：提交的内容不符合要求，请检查后重新提交。", None
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from crm.institutions.models import Achievement, Institution, InstitutionAlias, 
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
 from crm.search.models import IndexVersion, MatchDoc, SearchTerm
+from crm.submissions import FormSubmission
 from crm.targets.models import Target, TargetShare
 from crm.visits.models import Task, Visit
 
@@ -32,6 +33,7 @@ __all__ = [
     "Cooperation",
     "Department",
     "Enterprise",
+    "FormSubmission",
     "EnterpriseAlias",
     "EnterpriseYear",
     "Event",

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import flash, redirect, render_template, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from crm import submissions
 from crm.clock import local_today
-from crm.errors import Conflict, ValidationError
+from crm.errors import Conflict, ValidationError, integrity_message
 from crm.extensions import db
 from crm.forms import attach_error
+
+logger = logging.getLogger(__name__)
 
 
 def list_args() -> dict[str, str]:
@@ -39,6 +45,8 @@ def save_form(
     """
     if form.validate_on_submit():
         try:
+            # a create form is saved once: sent again, it shows the first result
+            claimed = submissions.claim(form, current_user.id) if record is None else None
             saved = save()
         except Conflict:
             submitted = conflict()
@@ -52,10 +60,20 @@ def save_form(
         except ValidationError as exc:
             db.session.rollback()
             attach_error(form, exc, default=default_field)
+        except sa.exc.IntegrityError as exc:  # lost a race our checks could not see (USCC)
+            db.session.rollback()
+            status, message, column = integrity_message(exc)
+            logger.warning("Save refused by the database on %s: %s", request.path, exc)
+            attach_error(form, ValidationError(message, field=column), default=default_field)
+            return render_template(
+                template, form=form, conflict=None, record=record, **context
+            ), status
         else:
+            target = done(saved)
+            submissions.fulfil(claimed, target)
             db.session.commit()
             flash(success(saved) if callable(success) else success, "success")
-            return redirect(done(saved))
+            return redirect(target)
     status = 400 if form.errors else 200
     return render_template(template, form=form, conflict=None, record=record, **context), status
 

@@ -217,8 +217,24 @@ def relayed(databases: Databases, tmp_path) -> Iterator[tuple[str, Relay, object
     app = make_test_app(through, tmp_path / "instance", TESTING=False)
     yield url, relay, app
     relay.cut()
+    _end_backends(url)
     with app.app_context():
         db.engine.dispose()
+
+
+def _end_backends(url: str) -> None:
+    """End the server's sessions of that database (the relay cut only the network: a backend
+    in COPY could go on holding its locks, and the next request waited on them for ever)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        conn.commit()
+    engine.dispose()
 
 
 def test_postgresql_stopping_in_the_middle_of_an_import_gets_503_and_leaves_nothing(relayed):
@@ -250,6 +266,7 @@ def test_postgresql_stopping_in_the_middle_of_an_import_gets_503_and_leaves_noth
         time.sleep(0.01)
     assert pressed.is_alive(), "the import finished before PostgreSQL could be stopped"
     relay.cut()
+    _end_backends(url)  # as a stopping server does: nothing of the cut transaction lives on
     pressed.join(60)
     response = answer[0]
     html = response.get_data(as_text=True)

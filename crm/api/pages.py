@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from crm import policy
+from crm import policy, submissions
 from crm.api import tokens
 from crm.auth.models import Role
 from crm.auth.services import require_user
@@ -16,12 +16,13 @@ from crm.errors import ValidationError
 from crm.extensions import db
 from crm.forms import attach_error, choices
 from crm.policy import Level, access
+from crm.submissions import OnceForm
 from crm.urls import is_safe_next
 
 bp = Blueprint("tokens", __name__)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(OnceForm):
     name = StringField("名称", validators=[DataRequired("请给令牌起个名字。"), Length(max=80)])
     role = SelectField("权限")
     days = SelectField("有效期", choices=choices((str(d), f"{d} 天") for d in tokens.LIFETIMES))
@@ -48,7 +49,9 @@ def index() -> tuple[str, int] | str:
     if form.validate_on_submit():
         data = tokens.TokenData(form.name.data, Role(form.role.data), int(form.days.data))
         try:
+            claimed = submissions.claim(form, current_user.id)  # pressed twice: one token
             _, created = tokens.create(current_user, data)
+            submissions.fulfil(claimed, url_for("tokens.index"))
         except ValidationError as exc:
             db.session.rollback()
             attach_error(form, exc, default="name")

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
 from crm.forms import choices
+from crm.submissions import OnceForm
 
 
 class LoginForm(FlaskForm):
@@ -36,7 +37,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("修改密码")
 
 
-class UserForm(FlaskForm):
+class UserForm(OnceForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
     role = SelectField(

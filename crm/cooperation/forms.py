@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.cooperation.models import CooperationType, Origin, Stage
 from crm.forms import choices
+from crm.submissions import OnceForm
 
 
 class MoveForm(FlaskForm):
@@ -29,7 +30,7 @@ class MoveForm(FlaskForm):
     next = HiddenField()
 
 
-class CooperationForm(FlaskForm):
+class CooperationForm(OnceForm):
     """Register or edit a cooperation record (产学研合作)."""
 
     title = StringField("合作名称", validators=[DataRequired("请填写合作名称。"), Length(max=200)])

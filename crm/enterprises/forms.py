@@ -19,13 +19,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm.enterprises.models import RecognitionKind
 from crm.enterprises.services import SORTS
 from crm.forms import choices
+from crm.submissions import OnceForm
 
 
 def _int_or_none(value: object) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-class EnterpriseForm(FlaskForm):
+class EnterpriseForm(OnceForm):
     name = StringField("企业名称", validators=[DataRequired("请输入企业名称。"), Length(max=120)])
     uscc = StringField(
         "统一社会信用代码", validators=[Optional(), Length(max=18, message="应为 18 位。")]
@@ -69,7 +70,7 @@ class FilterForm(FlaskForm):
     )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(OnceForm):
     name = StringField("姓名", validators=[DataRequired("请输入联系人姓名。"), Length(max=64)])
     position = StringField("职务", validators=[Optional(), Length(max=64)])
     phone = StringField("电话", validators=[Optional(), Length(max=32)])

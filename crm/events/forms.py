@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.events.models import EventKind
 from crm.forms import choices
+from crm.submissions import OnceForm
 
 
-class EventForm(FlaskForm):
+class EventForm(OnceForm):
     kind = SelectField("类型", choices=choices((k.value, k.label) for k in EventKind))
     title = StringField("活动名称", validators=[DataRequired("请填写活动名称。"), Length(max=200)])
     starts_on = DateField("开始日期", validators=[DataRequired("请填写开始日期。")])

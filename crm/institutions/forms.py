@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.forms import choices
 from crm.institutions.models import InstitutionKind, Maturity, TransferMode
+from crm.submissions import OnceForm
 
 
 def int_or_none(value: object) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(OnceForm):
     name = StringField("单位名称", validators=[DataRequired("请输入单位名称。"), Length(max=120)])
     kind = SelectField("类型", choices=choices((k.value, k.label) for k in InstitutionKind))
     region = StringField("所在地区", validators=[Optional(), Length(max=60)])
@@ -27,7 +27,7 @@ class InstitutionForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-class ResearcherForm(FlaskForm):
+class ResearcherForm(OnceForm):
     name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
     institution_id = SelectField("所在单位", coerce=int_or_none, validate_choice=False)
     title = StringField("职称", validators=[Optional(), Length(max=64)])
@@ -38,7 +38,7 @@ class ResearcherForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-class AchievementForm(FlaskForm):
+class AchievementForm(OnceForm):
     title = StringField("成果名称", validators=[DataRequired("请输入成果名称。"), Length(max=200)])
     institution_id = SelectField("完成单位", coerce=int_or_none, validate_choice=False)
     researcher_id = SelectField("完成人", coerce=int_or_none, validate_choice=False)

@@ -8,6 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from crm.forms import choices
 from crm.matching.suggestions import REJECT_REASONS
+from crm.submissions import OnceForm
 
 
 class DecideForm(FlaskForm):
@@ -21,7 +22,7 @@ class DecideForm(FlaskForm):
     note = StringField("补充说明", validators=[Optional(), Length(max=500)])
 
 
-class ThesaurusForm(FlaskForm):
+class ThesaurusForm(OnceForm):
     """One thesaurus line: owners' words → experts' terms with weights."""
 
     spoken = StringField(

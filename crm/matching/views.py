@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from crm import policy
+from crm import policy, submissions
 from crm.enterprises.models import Enterprise
 from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
@@ -20,6 +20,7 @@ from crm.matching.models import MatchRun, Suggestion, SuggestionStatus, Thesauru
 from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
 from crm.search.services import highlight
+from crm.submissions import OnceForm
 from crm.web import save_form
 
 bp = Blueprint("matching", __name__)
@@ -116,6 +117,7 @@ def quick() -> str:
         enterprises=_my_enterprises() if policy.can_write(current_user) else [],
         enterprise_id=request.args.get("enterprise", type=int),
         highlight=highlight,
+        submission_key=submissions.new_key(),
     )
 
 
@@ -125,16 +127,20 @@ def save_quick() -> Response:
     """The typed text becomes a need of the chosen enterprise, matched at once."""
     q = (request.form.get("q") or "").strip()[:QUICK_LIMIT]
     enterprise_id = request.form.get("enterprise", type=int)
-    if not FlaskForm().validate_on_submit() or not q or not enterprise_id:
+    form = OnceForm()
+    if not form.validate_on_submit() or not q or not enterprise_id:
         flash("请先输入需求并选择企业。", "warning")
         return redirect(url_for("matching.quick", q=q))
+    claimed = submissions.claim(form, current_user.id)  # a double tap saves one need
     enterprise = get_enterprise(enterprise_id)
     title = q.splitlines()[0][:60]
     need = create_need(current_user, enterprise, NeedData(title=title, description=q))
     suggestions.generate(current_user, need)
+    target = url_for("needs.detail", record_id=need.id, _anchor="suggestions")
+    submissions.fulfil(claimed, target)
     db.session.commit()
     flash("已保存为技术需求，并生成了匹配推荐。", "success")
-    return redirect(url_for("needs.detail", record_id=need.id, _anchor="suggestions"))
+    return redirect(target)
 
 
 # ---- the industry thesaurus (admins) ----------------------------------------------------------

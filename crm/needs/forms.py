@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.forms import choices
 from crm.needs.models import NeedStatus
+from crm.submissions import OnceForm
 
 
-class NeedForm(FlaskForm):
+class NeedForm(OnceForm):
     title = StringField("需求名称", validators=[DataRequired("请填写需求名称。"), Length(max=200)])
     description = TextAreaField("需求描述", validators=[Optional(), Length(max=10000)])
     budget = DecimalField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -16,6 +17,9 @@ from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need, NeedStatus
 from crm.queries import get_live
+
+if TYPE_CHECKING:
+    from crm.visits.models import Visit
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +51,14 @@ def _apply(need: Need, data: NeedData) -> None:
     need.status = NeedStatus(data.status)
 
 
-def create_need(user: User, enterprise: Enterprise, data: NeedData) -> Need:
-    """Register a need of an enterprise the officer may edit."""
+def create_need(
+    user: User, enterprise: Enterprise, data: NeedData, visit: Visit | None = None
+) -> Need:
+    """Register a need of an enterprise the officer may edit (found on `visit`, if given)."""
     policy.authorize(
         policy.can_edit_enterprise(user, enterprise), "您只能为本人或本科室负责的企业登记需求。"
     )
-    need = Need(enterprise=enterprise)
+    need = Need(enterprise=enterprise, visit=visit)
     _apply(need, data)
     db.session.add(need)
     db.session.flush()

@@ -17,13 +17,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.submissions import OnceForm
+
 
 class NeedEntryForm(Form):
     title = StringField("需求名称", validators=[Optional(), Length(max=200)])
     description = TextAreaField("需求描述", validators=[Optional(), Length(max=5000)])
 
 
-class VisitForm(FlaskForm):
+class VisitForm(OnceForm):
     visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
     companions = SelectMultipleField("同行人员（可选）", coerce=int, validate_choice=False)
     notes = TextAreaField("走访记录", validators=[Optional(), Length(max=10000)])

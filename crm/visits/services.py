@@ -15,7 +15,7 @@ from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.needs.models import Need
+from crm.needs import services as needs
 from crm.queries import get_live
 from crm.visits.models import Task, Visit
 
@@ -135,15 +135,10 @@ def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: dat
         companions=companions,
     )
     db.session.add(visit)
-    for entry in data.needs:
+    for entry in data.needs:  # each by the needs' own rule (only for firms the officer keeps)
         if entry.title.strip():
-            db.session.add(
-                Need(
-                    enterprise=enterprise,
-                    visit=visit,
-                    title=entry.title.strip(),
-                    description=(entry.description or "").strip() or None,
-                )
+            needs.create_need(
+                officer, enterprise, needs.NeedData(entry.title, entry.description), visit=visit
             )
     if visit.next_steps:
         db.session.add(

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from crm import policy
+from crm import policy, submissions
 from crm.auth.models import Role, User
 from crm.clock import local_today
 from crm.enterprises.services import get_enterprise
@@ -53,15 +53,18 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
             next_due=form.next_due.data,
         )
         try:
+            claimed = submissions.claim(form, current_user.id)  # a double tap logs one visit
             visit = services.log_visit(current_user, ent, data, today)
         except ValidationError as exc:
             db.session.rollback()
             attach_error(form, exc, default="notes")
         else:
+            target = url_for("enterprises.detail", enterprise_id=ent.id)
+            submissions.fulfil(claimed, target)
             db.session.commit()
             found = len(visit.needs)
             flash(f"已记录走访{f'，新增 {found} 条技术需求' if found else ''}。", "success")
-            return redirect(url_for("enterprises.detail", enterprise_id=ent.id))
+            return redirect(target)
     status = 400 if form.errors else 200
     return render_template("visits/form.html", form=form, ent=ent, today=today), status
 

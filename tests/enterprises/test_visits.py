@@ -130,3 +130,30 @@ def test_officer_corrects_own_visit_only(app, client, make_user, make_enterprise
         ).status_code
         == 403
     )
+
+
+def test_a_visit_cannot_register_needs_of_another_departments_firm(
+    client, make_user, make_enterprise, make_department
+):
+    """The visit form's needs go through the needs' own rule: `needs/new` is 403 for a firm
+    of another department, and so is a visit that carries one (it created the need)."""
+    theirs = make_department("对方科室")
+    ent = make_enterprise(name="嵊州市别科厨具有限公司", department_id=theirs.id)
+    visitor = make_user(department="本科室")
+    AuthActions(client).login(visitor.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    assert client.get(f"/enterprises/{ent.id}/needs/new").status_code == 403
+    refused = client.post(
+        url, data=_visit_form(csrf_token(client, url), **{"needs-0-title": "集成灶降噪"})
+    )
+    assert refused.status_code == 403
+    assert "您只能为本人或本科室负责的企业登记需求" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Need.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0  # nothing half-saved
+    # a joint visit without needs is the visitor's own record, and goes in
+    plain = client.post(url, data=_visit_form(csrf_token(client, url)))
+    assert plain.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 1
+    # and the form does not offer what would be refused
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="needs-0-title"' not in page and 'data-testid="needs-not-yours"' in page
