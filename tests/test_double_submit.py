@@ -191,7 +191,10 @@ def test_three_people_registering_one_uscc_at_once_get_one_firm_and_no_500(serve
             assert "统一社会信用代码" in page and "Traceback" not in page
             assert TOKEN.search(page), "the form is shown again, with what was typed"
     with app.app_context():
-        assert db.session.scalar(
-            sa.select(sa.func.count(Enterprise.id)).where(Enterprise.uscc == USCC)
-        ) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(Enterprise.id)).where(Enterprise.uscc == USCC)
+            )
+            == 1
+        )
         db.session.remove()
