@@ -19,9 +19,12 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_DATABASE_URI": None,  # DATABASE_URL; default SQLite in instance/crm.sqlite3
     "SQLITE_BUSY_TIMEOUT_MS": 15000,  # CRM_SQLITE_BUSY_TIMEOUT_MS
     "SESSION_IDLE_MINUTES": 30,  # CRM_SESSION_IDLE_MINUTES: idle logout
-    "LOGIN_MAX_FAILURES": 10,  # CRM_LOGIN_MAX_FAILURES per account per window
-    "LOGIN_MAX_FAILURES_PER_IP": 50,  # CRM_LOGIN_MAX_FAILURES_PER_IP per window
-    "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # CRM_LOGIN_FAILURE_WINDOW_MINUTES
+    # login throttling (crm/auth/throttle.py): failures before the first wait …
+    "LOGIN_PAIR_FAILURES": 5,  # … of one account from one address
+    "LOGIN_MAX_FAILURES": 20,  # … of one account from addresses it never signed in from
+    "LOGIN_MAX_FAILURES_PER_IP": 100,  # … from one address, on accounts never signed in there
+    "LOGIN_MAX_DELAY_MINUTES": 15,  # waits double from 1 minute up to this
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # quiet this long (plus the longest wait): forgotten
     "API_RATE_LIMIT": 600,  # CRM_API_RATE_LIMIT: requests per minute per API token
     "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH
     "STALE_VISIT_DAYS": 90,  # CRM_STALE_VISIT_DAYS: home page "not visited for N days"

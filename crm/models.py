@@ -2,7 +2,7 @@
 
 from crm.api.models import ApiToken
 from crm.audit.models import AuditEntry
-from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
+from crm.auth.models import Department, LoginAttempt, LoginThrottle, Role, User, UserSession
 from crm.cooperation.models import Attachment, Cooperation, StageChange
 from crm.dedup.models import MergeRecord, NotDuplicate
 from crm.enterprises.models import (
@@ -47,6 +47,7 @@ __all__ = [
     "Institution",
     "InstitutionAlias",
     "LoginAttempt",
+    "LoginThrottle",
     "Need",
     "NotDuplicate",
     "Recognition",

@@ -88,3 +88,20 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(sa.String(45))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class LoginThrottle(Base):
+    """A count of recent failed logins — of one account from one address (`pair`), of one
+    account (`account`) or from one address (`address`) — and until when the next attempt
+    must wait. Changed only by single atomic statements (crm/auth/throttle.py)."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.scope} {self.key!r} {self.failures}>"

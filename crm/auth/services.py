@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -251,48 +249,54 @@ def revoke_sessions(user: User) -> None:
 
 # ---- authentication and throttling ------------------------------------------------------------
 
+REFUSALS = {
+    "pair": "该账号在这个地点登录失败次数过多，请 {m} 分钟后再试。",
+    "account": (
+        "该账号近期在陌生地点登录失败次数过多，暂时只能从您常用的地点登录，或 {m} 分钟后再试。"
+    ),
+    "address": "该地址登录失败次数过多，请 {m} 分钟后再试；在这里登录过的账号不受影响。",
+}
 
-def check_throttle(username: str, ip: str) -> None:
-    """Raise LoginThrottled when the account or the address failed too often recently."""
-    cfg = current_app.config
-    window = timedelta(minutes=int(cfg["LOGIN_FAILURE_WINDOW_MINUTES"]))
+
+def _claim_checks(username: str, ip: str) -> list[tuple[str, str]]:
+    """Claim this attempt's place in every counter that applies (crm/auth/throttle.py), or
+    raise LoginThrottled naming the wait. Returns the counters claimed."""
     now = utcnow()
-    since = now - window
-    for column, value, limit, what in (
-        ("username", normalise_username(username), cfg["LOGIN_MAX_FAILURES"], "账号"),
-        ("ip", ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], "地址"),
-    ):
-        failures = throttle.failures(column, value, since)
-        if len(failures) >= int(limit):
-            unlock_at = failures[-int(limit)] + window
-            minutes = max(1, math.ceil((unlock_at - now).total_seconds() / 60))
-            logger.warning(
-                "Login throttled for %s %r: %d failures in %s", what, value, len(failures), window
-            )
-            raise LoginThrottled(f"该{what}登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试。")
+    scopes = [("pair", f"{username}|{ip}")]
+    if not throttle.is_known(username, ip, now):
+        scopes += [("account", username), ("address", ip)]
+    claimed: list[tuple[str, str]] = []
+    for scope, key in scopes:
+        until = throttle.claim(scope, key, now)
+        if until is not None:
+            minutes = throttle.minutes_until(until, now)
+            logger.warning("Login throttled for %s %r: waits %d min", scope, key, minutes)
+            raise LoginThrottled(REFUSALS[scope].format(m=minutes))
+        claimed.append((scope, key))
+    return claimed
 
 
 def authenticate(username: str, password: str, ip: str) -> User | None:
     """Check a login; records the attempt. Returns the user, or None when refused."""
-    username = normalise_username(username)
-    check_throttle(username, ip)
+    username = normalise_username(username)[:64]
+    claimed = _claim_checks(username, ip)
     user = get_user(username)
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     ok = ok and user is not None and user.active
-    attempt = LoginAttempt(username=username[:64], ip=ip, succeeded=ok)
+    attempt = LoginAttempt(username=username, ip=ip, succeeded=ok)
     db.session.add(attempt)
     db.session.flush()
-    window = timedelta(minutes=int(current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]))
-    throttle.record(username[:64], ip, ok, attempt.at, window)
     if not ok:
         audit.record_event(
             "login_failed",
             "login_attempt",
             attempt.id,
             user.id if user else None,
-            username=username[:64],
+            username=username,
         )
         logger.warning("Failed login for %r from %s", username, ip)
         return None
+    for scope, key in claimed:
+        throttle.release(scope, key)
     logger.info("User %r logged in from %s", user, ip)
     return user

@@ -1,23 +1,224 @@
-"""Where failed logins are counted for throttling: the database (`login_attempt`, which
-every worker and app server shares), or Redis when `CRM_REDIS_URL` is set — a counter per
-account and per address that expires with the window, so a check costs no SQL. A Redis that
-cannot be reached falls back to the database for that check (logged), never to no limit."""
+"""Login throttling that slows a guesser without locking out the innocent.
+
+Three counters of failed logins, each in one row of `login_throttle` (or one Redis hash when
+`CRM_REDIS_URL` is set, so every worker and app server shares them):
+
+- `pair` — one account from one address. After `LOGIN_PAIR_FAILURES` failures (5) each
+  further attempt waits, 1 minute, then 2, 4, 8 … up to `LOGIN_MAX_DELAY_MINUTES` (15). A
+  colleague mistyping in the same office (same address, another account) is not affected.
+- `account` — one account from anywhere, counted only for addresses the account has not signed
+  in from (in the last 90 days). Past `LOGIN_MAX_FAILURES` (20) unknown addresses wait in the
+  same way — a known address still gets in, so guessing the user's name (pinyin) does not let
+  anyone lock the user out.
+- `address` — one address, for accounts not known there. Past `LOGIN_MAX_FAILURES_PER_IP`
+  (100), the address waits for accounts it has never signed in to; the office whose staff
+  share that address signs in as usual.
+
+Each attempt *claims* its check before the password is hashed, in one atomic statement (an
+upsert that counts the attempt and sets the wait it would earn if it fails, unless a wait is
+running) or one Redis script: 30 simultaneous guesses get 30 different counts, and only those
+within the allowance are checked. A right password then clears its pair (and gives back its
+place in the other two). A counter forgets after a quiet window plus the longest wait.
+"""
 
 from __future__ import annotations
 
 import logging
-import secrets
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
-from crm.auth.models import LoginAttempt
+from crm.auth.models import LoginAttempt, LoginThrottle
 from crm.extensions import db
 
 logger = logging.getLogger(__name__)
-COLUMNS = {"username": LoginAttempt.username, "ip": LoginAttempt.ip}
+KNOWN_FOR = timedelta(days=90)  # an address signed in from within this is "known"
+FIRST_WAIT = timedelta(minutes=1)
+
+LIMITS = {  # scope → the setting that says how many failures are free
+    "pair": "LOGIN_PAIR_FAILURES",
+    "account": "LOGIN_MAX_FAILURES",
+    "address": "LOGIN_MAX_FAILURES_PER_IP",
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    free: int
+    max_wait: timedelta
+    window: timedelta
+
+    @classmethod
+    def of(cls, scope: str) -> Rules:
+        cfg = current_app.config
+        return cls(
+            free=int(cfg[LIMITS[scope]]),
+            max_wait=timedelta(minutes=int(cfg["LOGIN_MAX_DELAY_MINUTES"])),
+            window=timedelta(minutes=int(cfg["LOGIN_FAILURE_WINDOW_MINUTES"])),
+        )
+
+    def wait(self, failures: int) -> timedelta:
+        """How long the next attempt waits after `failures` failures."""
+        if failures < self.free:
+            return timedelta(0)
+        return min(self.max_wait, FIRST_WAIT * 2 ** min(failures - self.free, 20))
+
+    @property
+    def forget_after(self) -> timedelta:
+        return self.window + self.max_wait
+
+
+def is_known(username: str, ip: str, now: datetime) -> bool:
+    """Has this account signed in from this address lately?"""
+    return (
+        db.session.scalar(
+            sa.select(LoginAttempt.id)
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.ip == ip,
+                LoginAttempt.succeeded.is_(True),
+                LoginAttempt.at > now - KNOWN_FOR,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def claim(scope: str, key: str, now: datetime) -> datetime | None:
+    """Count an attempt, unless a wait is running: None when it may be checked now, else the
+    moment the wait ends (nothing counted)."""
+    rules = Rules.of(scope)
+    client = redis_client()
+    if client is not None:
+        try:
+            return _claim_redis(client, scope, key, rules, now)
+        except Exception:  # noqa: BLE001 - any Redis trouble: the database still counts
+            logger.warning("Redis unavailable for login throttling; counting in the database")
+    return _claim_db(scope, key, rules, now)
+
+
+def release(scope: str, key: str) -> None:
+    """A right password: the pair starts afresh; the other counters give its place back."""
+    client = redis_client()
+    if client is not None:
+        try:
+            client.eval(_RELEASE, 1, _redis_key(scope, key), 1 if scope == "pair" else 0)
+            return
+        except Exception:  # noqa: BLE001
+            logger.warning("Redis unavailable for login throttling; counting in the database")
+    table = LoginThrottle.__table__
+    where = sa.and_(table.c.scope == scope, table.c.key == key)
+    if scope == "pair":
+        db.session.execute(sa.delete(table).where(where))
+    else:
+        db.session.execute(
+            sa.update(table)
+            .where(where, table.c.failures > 0)
+            .values(failures=table.c.failures - 1, blocked_until=None)
+        )
+
+
+def minutes_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds() / 60))
+
+
+# ---- the database: one upsert per claim ---------------------------------------------------------
+
+
+def _claim_db(scope: str, key: str, rules: Rules, now: datetime) -> datetime | None:
+    table = LoginThrottle.__table__
+    stale = now - rules.forget_after
+    failures = sa.case((table.c.last_at < stale, 1), else_=table.c.failures + 1)
+    steps = math.ceil(math.log2(max(rules.max_wait / FIRST_WAIT, 1))) + 1  # until the cap
+    at = table.c.blocked_until.type  # moments as the column stores them (UTC, naive on SQLite)
+    waits = [
+        (failures == n, sa.literal(now + rules.wait(n), at))
+        for n in range(rules.free, rules.free + steps)
+    ]
+    blocked_until = sa.case(
+        (failures < rules.free, sa.literal(now, at)),
+        *waits,
+        else_=sa.literal(now + rules.max_wait, at),
+    )
+    insert = _dialect_insert(table).values(
+        scope=scope, key=key, failures=1, last_at=now, blocked_until=now + rules.wait(1)
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.scope, table.c.key],
+        set_={"failures": failures, "last_at": now, "blocked_until": blocked_until},
+        where=sa.or_(
+            table.c.blocked_until.is_(None),
+            table.c.blocked_until <= now,
+            table.c.last_at < stale,
+        ),
+    ).returning(table.c.failures)
+    if db.session.execute(statement).first() is not None:
+        return None
+    until = db.session.scalar(
+        sa.select(table.c.blocked_until).where(table.c.scope == scope, table.c.key == key)
+    )
+    return until or now
+
+
+def _dialect_insert(table: sa.Table) -> Any:
+    if db.engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# ---- Redis: one script per claim ---------------------------------------------------------------
+
+_CLAIM = """
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+local till = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+local now, stale = tonumber(ARGV[1]), tonumber(ARGV[2])
+local free, first, most, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+if last < stale then n = 0; till = 0 end
+if till > now then return {0, tostring(till)} end
+n = n + 1
+local wait = 0
+if n >= free then wait = math.min(most, first * 2 ^ math.min(n - free, 20)) end
+redis.call('HSET', KEYS[1], 'n', n, 'last', now, 'until', now + wait)
+redis.call('EXPIRE', KEYS[1], ttl)
+return {1, tostring(now + wait)}
+"""
+
+_RELEASE = """
+if ARGV[1] == '1' then return redis.call('DEL', KEYS[1]) end
+if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'n', -1)
+  redis.call('HSET', KEYS[1], 'until', 0)
+end
+return 0
+"""
+
+
+def _redis_key(scope: str, key: str) -> str:
+    return f"crm:login-throttle:{scope}:{key}"
+
+
+def _claim_redis(client: Any, scope: str, key: str, rules: Rules, now: datetime) -> datetime | None:
+    allowed, until = client.eval(
+        _CLAIM,
+        1,
+        _redis_key(scope, key),
+        now.timestamp(),
+        (now - rules.forget_after).timestamp(),
+        rules.free,
+        FIRST_WAIT.total_seconds(),
+        rules.max_wait.total_seconds(),
+        int(rules.forget_after.total_seconds()) + 60,
+    )
+    if int(allowed):
+        return None
+    return datetime.fromtimestamp(float(until), UTC)
 
 
 def redis_client() -> Any | None:
@@ -32,57 +233,3 @@ def redis_client() -> Any | None:
             url, socket_timeout=0.5, socket_connect_timeout=0.5
         )
     return client
-
-
-def _key(kind: str, value: str) -> str:
-    return f"crm:login-failures:{kind}:{value}"
-
-
-def failures(kind: str, value: str, since: datetime) -> list[datetime]:
-    """Times of the failed logins of this account or address after `since` and after its
-    last successful login, oldest first."""
-    client = redis_client()
-    if client is not None:
-        try:
-            key = _key(kind, value)
-            client.zremrangebyscore(key, "-inf", since.timestamp())
-            return [
-                datetime.fromtimestamp(score, UTC)
-                for _, score in client.zrangebyscore(
-                    key, since.timestamp(), "+inf", withscores=True
-                )
-            ]
-        except Exception:  # noqa: BLE001 - any Redis trouble: the database still counts
-            logger.warning("Redis unavailable for login throttling; counting in the database")
-    column = COLUMNS[kind]
-    last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded)
-    )
-    start = max(since, last_success) if last_success else since
-    return list(
-        db.session.scalars(
-            sa.select(LoginAttempt.at)
-            .where(column == value, LoginAttempt.at > start, LoginAttempt.succeeded.is_(False))
-            .order_by(LoginAttempt.at)
-        )
-    )
-
-
-def record(username: str, ip: str, ok: bool, at: datetime, window: timedelta) -> None:
-    """Count a login attempt where the checks will look (the database row is written by the
-    caller either way: it is also the audit of logins)."""
-    client = redis_client()
-    if client is None:
-        return
-    try:
-        pipe = client.pipeline()
-        for kind, value in (("username", username), ("ip", ip)):
-            key = _key(kind, value)
-            if ok:
-                pipe.delete(key)
-            else:
-                pipe.zadd(key, {f"{at.timestamp()}:{secrets.token_hex(4)}": at.timestamp()})
-                pipe.expire(key, int(window.total_seconds()) + 60)
-        pipe.execute()
-    except Exception:  # noqa: BLE001
-        logger.warning("Redis unavailable: a login attempt was counted in the database only")
