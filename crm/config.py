@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_PER_IP": 100,  # … from one address, on accounts never signed in there
     "LOGIN_MAX_DELAY_MINUTES": 15,  # waits double from 1 minute up to this
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,  # quiet this long (plus the longest wait): forgotten
+    "API_MAX_BODY_KB": 256,  # CRM_API_MAX_BODY_KB: the largest JSON body the API reads
     "API_RATE_LIMIT": 600,  # CRM_API_RATE_LIMIT: requests per minute per API token
     "PASSWORD_MIN_LENGTH": 10,  # CRM_PASSWORD_MIN_LENGTH
     "STALE_VISIT_DAYS": 90,  # CRM_STALE_VISIT_DAYS: home page "not visited for N days"

@@ -46,6 +46,19 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def long_text(max_length: int) -> Any:
+    """A Text column with the longest value people may write into it. Not a database limit:
+    the web forms (`max_length`) and the API's field types read it from here, so both accept
+    the same and the OpenAPI document states it."""
+    return mapped_column(sa.Text, info={"max_length": max_length})
+
+
+def max_length(attribute: Any) -> int:
+    """The longest value a String column, or a `long_text` column, takes."""
+    column = attribute.property.columns[0] if hasattr(attribute, "property") else attribute
+    return int(getattr(column.type, "length", None) or column.info["max_length"])
+
+
 class Base(DeclarativeBase):
     registry = registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),

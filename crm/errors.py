@@ -177,6 +177,10 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
+        if exc.code == 413 and request.path.startswith("/api/"):
+            limit_kb = int(app.config["API_MAX_BODY_KB"])
+            logger.info("API body over %s KB refused on %s", limit_kb, request.path)
+            return render_error(413, f"请求体超过 {limit_kb} KB 的上限。")
         if exc.code == 413:
             limit = max(int(app.config["IMPORT_MAX_MB"]), int(app.config["ATTACHMENT_MAX_MB"]))
             logger.info("Upload over %s MB refused on %s", limit, request.path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 
 from crm.api import throttle, tokens
 from crm.errors import render_error
@@ -22,6 +22,8 @@ def authenticate_request() -> tuple[Response | str, int, dict[str, str]] | None:
     rate."""
     if not request.path.startswith("/api/") or request.path in PUBLIC:
         return None
+    # a record's JSON is a few KB: a body past the API's own limit is refused (413) unread
+    request.max_content_length = int(current_app.config["API_MAX_BODY_KB"]) * 1024
     scheme, _, text = request.headers.get("Authorization", "").partition(" ")
     token = tokens.authenticate(text.strip()) if scheme.lower() == "bearer" else None
     if token is None:

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from crm.db import max_length
 from crm.errors import ValidationError
 from crm.queries import MAX_ID
 
@@ -30,6 +31,7 @@ class Field:
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     doc: str = ""
+    max_items: int = 50  # strings: the longest list taken
 
     def schema(self) -> dict[str, Any]:
         schema = self._schema()
@@ -65,7 +67,7 @@ class Field:
             item: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": NO_NUL}
             if self.max_length:
                 item["maxLength"] = self.max_length
-            return {"type": "array", "items": item}
+            return {"type": "array", "items": item, "maxItems": self.max_items}
         if self.type == "json":
             return {}
         raise ValueError(f"unknown field type {self.type}")
@@ -118,6 +120,8 @@ class Field:
         if self.type == "strings":
             if not isinstance(value, list):
                 raise ValidationError(f"{name} 应为文本列表。", field=name)
+            if len(value) > self.max_items:
+                raise ValidationError(f"{name} 最多 {self.max_items} 项。", field=name)
             items = (text(name, item, self.max_length).strip() for item in value)
             return list(dict.fromkeys(item for item in items if item))  # blanks and repeats go
         raise ValidationError(f"{name} 不能修改。", field=name)
@@ -143,8 +147,9 @@ def enum_field(choices: Any, nullable: bool = True, doc: str = "") -> Field:
 
 
 def column_field(model: Any, name: str, nullable: bool | None = None, doc: str = "") -> Field:
-    """A string field as long as its column allows."""
+    """A string field as long as its column allows — a String's length, or the longest text
+    the forms take for a Text column (crm.db.long_text): the API accepts what the web does."""
     column = model.__table__.c[name]
-    length = getattr(column.type, "length", None)
-    kind = "string" if length else "text"
-    return Field(kind, column.nullable if nullable is None else nullable, length, doc=doc)
+    kind = "string" if getattr(column.type, "length", None) else "text"
+    nullable = column.nullable if nullable is None else nullable
+    return Field(kind, nullable, max_length(column), doc=doc)

@@ -163,9 +163,15 @@ def _expect_version(record: Any, sent: str) -> None:
 
 
 def _body(fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The request's JSON object (at most CRM_API_MAX_BODY_KB: past it 413, before parsing),
+    each value checked by its field."""
     if not request.is_json:
         raise ValidationError("请求体应为 JSON（Content-Type: application/json）。")
-    return writes.parse(fields, request.get_json(silent=True), required)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # [[[[…]]]] nested deeper than the parser goes
+        raise ValidationError("请求体的 JSON 嵌套层数过多。") from None
+    return writes.parse(fields, body, required)
 
 
 def _saved(change: Any) -> Any:

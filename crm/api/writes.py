@@ -16,7 +16,7 @@ from crm.api.fields import Field, column_field, enum_field
 from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation import services as cooperation
-from crm.cooperation.models import Cooperation, CooperationType, Stage
+from crm.cooperation.models import Cooperation, CooperationType, Stage, StageChange
 from crm.enterprises import services as enterprises
 from crm.enterprises.models import Enterprise, Industry, Town
 from crm.errors import NotFound, ValidationError
@@ -31,7 +31,7 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.keep import KEEP
-from crm.matching.models import SuggestionStatus
+from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.suggestions import REJECT_REASONS
 from crm.needs import services as needs
 from crm.needs.models import Need, NeedStatus
@@ -120,7 +120,9 @@ ENTERPRISES = Writes(
         "name": column_field(Enterprise, "name", nullable=False),
         "uscc": Field("string", max_length=18, doc="统一社会信用代码（18 位，校验位会被核对）"),
         "town": Field("string", max_length=40, doc="乡镇街道名称，例如“三江街道”"),
-        "industries": Field("strings", nullable=False, max_length=40, doc="产业名称列表"),
+        "industries": Field(
+            "strings", nullable=False, max_length=40, doc="产业名称列表", max_items=20
+        ),
         "main_products": column_field(Enterprise, "main_products"),
         "address": column_field(Enterprise, "address"),
         "is_above_scale": Field("boolean", nullable=False, doc="规上企业"),
@@ -273,7 +275,7 @@ VISITS = Writes(
         "enterprise_id": REQUIRED_ID,
         "visited_on": Field("date", nullable=False),
         "notes": column_field(Visit, "notes"),
-        "next_steps": Field("text", doc="下一步：记为本人的待办"),
+        "next_steps": column_field(Visit, "next_steps", doc="下一步：记为本人的待办"),
         "next_due": Field("date", doc="待办期限，默认一周后"),
     },
     required=("enterprise_id", "visited_on"),
@@ -323,10 +325,10 @@ MOVE = {
     "to": enum_field(Stage, nullable=False),
     "on": Field("date", doc="变动发生的日期，默认今天"),
     "signed_on": Field("date", doc="签约日期（进入签约阶段时必填）"),
-    "parties": Field("text", doc="签约各方（进入签约阶段时必填）"),
+    "parties": column_field(Cooperation, "parties", doc="签约各方（进入签约阶段时必填）"),
     "contract_no": column_field(Cooperation, "contract_no"),
-    "reason": Field("text", doc="终止原因（终止时必填）"),
-    "note": Field("text"),
+    "reason": column_field(Cooperation, "termination_reason", doc="终止原因（终止时必填）"),
+    "note": column_field(StageChange, "note"),
 }
 
 
@@ -346,5 +348,5 @@ DECISION = {
         choices=tuple(s.value for s in SuggestionStatus if s not in (SuggestionStatus.NEW,)),
     ),
     "reason": Field("enum", choices=tuple(REJECT_REASONS), doc="否决原因（否决时必填）"),
-    "note": Field("text"),
+    "note": column_field(Suggestion, "reject_note"),
 }

@@ -13,7 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm.cooperation.models import CooperationType, Origin, Stage
+from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.db import max_length
 from crm.forms import choices
 from crm.submissions import OnceForm
 
@@ -23,10 +24,14 @@ class MoveForm(FlaskForm):
     version = HiddenField(validators=[DataRequired()])
     on = DateField("变动日期", validators=[Optional()], description="不填即今天")
     signed_on = DateField("签约日期", validators=[Optional()])
-    parties = StringField("签约各方", validators=[Optional(), Length(max=500)])
+    parties = StringField(
+        "签约各方", validators=[Optional(), Length(max=max_length(Cooperation.parties))]
+    )
     contract_no = StringField("技术合同登记号", validators=[Optional(), Length(max=64)])
-    reason = StringField("终止原因", validators=[Optional(), Length(max=500)])
-    note = TextAreaField("备注", validators=[Optional(), Length(max=1000)])
+    reason = StringField(
+        "终止原因", validators=[Optional(), Length(max=max_length(Cooperation.termination_reason))]
+    )
+    note = TextAreaField("备注", validators=[Optional(), Length(max=max_length(StageChange.note))])
     next = HiddenField()
 
 
@@ -51,5 +56,7 @@ class CooperationForm(OnceForm):
         "来源",
         choices=choices((o.value, o.label) for o in Origin if o != Origin.SUGGESTION),
     )
-    notes = TextAreaField("备注", validators=[Optional(), Length(max=5000)])
+    notes = TextAreaField(
+        "备注", validators=[Optional(), Length(max=max_length(Cooperation.notes))]
+    )
     version = HiddenField()

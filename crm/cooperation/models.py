@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, enum_column, utcnow
+from crm.db import Base, Choice, Record, Timestamped, enum_column, long_text, utcnow
 from crm.enterprises.models import MONEY
 
 if TYPE_CHECKING:
@@ -77,9 +77,9 @@ class Cooperation(Record, Base):
     stage: Mapped[Stage] = enum_column(Stage, "cooperation_stage", default=Stage.INTENT, index=True)
     stage_changed_on: Mapped[date | None]
     signed_on: Mapped[date | None]
-    parties: Mapped[str | None] = mapped_column(sa.Text)  # 签约各方
+    parties: Mapped[str | None] = long_text(500)  # 签约各方
     contract_no: Mapped[str | None] = mapped_column(sa.String(64))  # 技术合同登记号
-    termination_reason: Mapped[str | None] = mapped_column(sa.Text)
+    termination_reason: Mapped[str | None] = long_text(500)
     officer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
@@ -92,7 +92,7 @@ class Cooperation(Record, Base):
     achievement_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("achievement.id", ondelete="SET NULL")
     )  # the 科技成果 introduced, when it is one
-    notes: Mapped[str | None] = mapped_column(sa.Text)
+    notes: Mapped[str | None] = long_text(5000)
 
     enterprise: Mapped[Enterprise] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -121,7 +121,7 @@ class StageChange(Base):
     changed_on: Mapped[date]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = long_text(1000)
 
     cooperation: Mapped[Cooperation] = relationship(back_populates="history")
 

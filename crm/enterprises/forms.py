@@ -16,7 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm.enterprises.models import RecognitionKind
+from crm.db import max_length
+from crm.enterprises.models import Enterprise, RecognitionKind
 from crm.enterprises.services import SORTS
 from crm.forms import choices
 from crm.submissions import OnceForm
@@ -33,12 +34,14 @@ class EnterpriseForm(OnceForm):
     )
     town_id = SelectField("所属乡镇街道", coerce=_int_or_none, validate_choice=False)
     industry_ids = SelectMultipleField("所属行业", coerce=int, validate_choice=False)
-    main_products = TextAreaField("主营产品", validators=[Optional(), Length(max=2000)])
+    main_products = TextAreaField(
+        "主营产品", validators=[Optional(), Length(max=max_length(Enterprise.main_products))]
+    )
     address = StringField("地址", validators=[Optional(), Length(max=200)])
     is_above_scale = BooleanField("规模以上工业企业")
     owner_id = SelectField("负责联络员", coerce=_int_or_none, validate_choice=False)
     department_id = SelectField("负责科室", coerce=_int_or_none, validate_choice=False)
-    notes = TextAreaField("备注", validators=[Optional(), Length(max=5000)])
+    notes = TextAreaField("备注", validators=[Optional(), Length(max=max_length(Enterprise.notes))])
     version = HiddenField()
     submit = SubmitField("保存")
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, Versioned, enum_column
+from crm.db import Base, Choice, Record, Timestamped, Versioned, enum_column, long_text
 
 if TYPE_CHECKING:
     from crm.auth.models import Department, User
@@ -60,7 +60,7 @@ class Enterprise(Record, Base):
     uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"), index=True)
     address: Mapped[str | None] = mapped_column(sa.String(200))
-    main_products: Mapped[str | None] = mapped_column(sa.Text)
+    main_products: Mapped[str | None] = long_text(2000)
     is_above_scale: Mapped[bool] = mapped_column(default=False)  # 规模以上工业企业 (current)
     owner_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"), index=True
@@ -68,7 +68,7 @@ class Enterprise(Record, Base):
     department_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("department.id", ondelete="SET NULL"), index=True
     )
-    notes: Mapped[str | None] = mapped_column(sa.Text)
+    notes: Mapped[str | None] = long_text(5000)
 
     town: Mapped[Town | None] = relationship()
     industries: Mapped[list[Industry]] = relationship(secondary=enterprise_industry)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.events.models import EventKind
+from crm.db import max_length
+from crm.events.models import Event, EventKind
 from crm.forms import choices
 from crm.submissions import OnceForm
 
@@ -16,4 +17,6 @@ class EventForm(OnceForm):
     starts_on = DateField("开始日期", validators=[DataRequired("请填写开始日期。")])
     ends_on = DateField("结束日期", validators=[Optional()])
     place = StringField("地点", validators=[Optional(), Length(max=200)])
-    description = TextAreaField("说明", validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(
+        "说明", validators=[Optional(), Length(max=max_length(Event.description))]
+    )

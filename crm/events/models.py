@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, enum_column, exactly_one
+from crm.db import Base, Choice, Record, Timestamped, enum_column, exactly_one, long_text
 
 if TYPE_CHECKING:
     from crm.enterprises.models import Enterprise
@@ -33,7 +33,7 @@ class Event(Record, Base):
     starts_on: Mapped[date] = mapped_column(index=True)
     ends_on: Mapped[date | None]
     place: Mapped[str | None] = mapped_column(sa.String(200))
-    description: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = long_text(5000)
     outcomes: Mapped[str | None] = mapped_column(sa.Text)
 
     participants: Mapped[list[EventParticipant]] = relationship(back_populates="event")

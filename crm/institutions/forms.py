@@ -5,8 +5,16 @@ from __future__ import annotations
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.db import max_length
 from crm.forms import choices
-from crm.institutions.models import InstitutionKind, Maturity, TransferMode
+from crm.institutions.models import (
+    Achievement,
+    Institution,
+    InstitutionKind,
+    Maturity,
+    Researcher,
+    TransferMode,
+)
 from crm.submissions import OnceForm
 
 
@@ -22,7 +30,9 @@ class InstitutionForm(OnceForm):
         "别名（每行一个，或用逗号分隔）", validators=[Optional(), Length(max=2000)]
     )
     website = StringField("网址", validators=[Optional(), Length(max=200)])
-    description = TextAreaField("简介", validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(
+        "简介", validators=[Optional(), Length(max=max_length(Institution.description))]
+    )
     version = HiddenField()
     submit = SubmitField("保存")
 
@@ -31,9 +41,12 @@ class ResearcherForm(OnceForm):
     name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
     institution_id = SelectField("所在单位", coerce=int_or_none, validate_choice=False)
     title = StringField("职称", validators=[Optional(), Length(max=64)])
-    research_directions = TextAreaField("研究方向", validators=[Optional(), Length(max=2000)])
+    research_directions = TextAreaField(
+        "研究方向",
+        validators=[Optional(), Length(max=max_length(Researcher.research_directions))],
+    )
     team = StringField("团队", validators=[Optional(), Length(max=120)])
-    bio = TextAreaField("个人简介", validators=[Optional(), Length(max=10000)])
+    bio = TextAreaField("个人简介", validators=[Optional(), Length(max=max_length(Researcher.bio))])
     version = HiddenField()
     submit = SubmitField("保存")
 
@@ -48,6 +61,8 @@ class AchievementForm(OnceForm):
     transfer_mode = SelectField(
         "转化方式", choices=choices([("", "（未填）")] + [(t.value, t.label) for t in TransferMode])
     )
-    description = TextAreaField("成果简介", validators=[Optional(), Length(max=10000)])
+    description = TextAreaField(
+        "成果简介", validators=[Optional(), Length(max=max_length(Achievement.description))]
+    )
     version = HiddenField()
     submit = SubmitField("保存")

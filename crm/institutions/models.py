@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, enum_column
+from crm.db import Base, Choice, Record, Timestamped, enum_column, long_text
 
 
 class InstitutionKind(Choice):
@@ -23,7 +23,7 @@ class Institution(Record, Base):
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     kind: Mapped[InstitutionKind] = enum_column(InstitutionKind, "institution_kind")
     region: Mapped[str | None] = mapped_column(sa.String(60))  # 所在地区
-    description: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = long_text(5000)
     website: Mapped[str | None] = mapped_column(sa.String(200))
 
     aliases: Mapped[list[InstitutionAlias]] = relationship(
@@ -58,8 +58,8 @@ class Researcher(Record, Base):
         sa.ForeignKey("institution.id", ondelete="SET NULL"), index=True
     )
     title: Mapped[str | None] = mapped_column(sa.String(64))  # 职称: 教授, 研究员 …
-    research_directions: Mapped[str | None] = mapped_column(sa.Text)  # 研究方向
-    bio: Mapped[str | None] = mapped_column(sa.Text)
+    research_directions: Mapped[str | None] = long_text(2000)  # 研究方向
+    bio: Mapped[str | None] = long_text(10000)
     team: Mapped[str | None] = mapped_column(sa.String(120))
 
     institution: Mapped[Institution | None] = relationship(back_populates="researchers")
@@ -87,7 +87,7 @@ class Achievement(Record, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200), index=True)
-    description: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = long_text(10000)
     institution_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("institution.id", ondelete="SET NULL"), index=True
     )

@@ -6,7 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from crm.db import max_length
 from crm.forms import choices
+from crm.matching.models import Suggestion
 from crm.matching.suggestions import REJECT_REASONS
 from crm.submissions import OnceForm
 
@@ -19,7 +21,9 @@ class DecideForm(FlaskForm):
         choices=choices([("", "请选择原因")] + list(REJECT_REASONS.items())),
         validators=[Optional()],
     )
-    note = StringField("补充说明", validators=[Optional(), Length(max=500)])
+    note = StringField(
+        "补充说明", validators=[Optional(), Length(max=max_length(Suggestion.reject_note))]
+    )
 
 
 class ThesaurusForm(OnceForm):

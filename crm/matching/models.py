@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Timestamped, Versioned, enum_column, exactly_one, utcnow
+from crm.db import Base, Choice, Timestamped, Versioned, enum_column, exactly_one, long_text, utcnow
 
 if TYPE_CHECKING:
     from crm.auth.models import User
@@ -56,7 +56,7 @@ class Suggestion(Timestamped, Versioned, Base):
         SuggestionStatus, "suggestion_status", default=SuggestionStatus.NEW
     )
     reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
-    reject_note: Mapped[str | None] = mapped_column(sa.Text)
+    reject_note: Mapped[str | None] = long_text(500)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
 

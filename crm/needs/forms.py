@@ -5,14 +5,17 @@ from __future__ import annotations
 from wtforms import DecimalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.db import max_length
 from crm.forms import choices
-from crm.needs.models import NeedStatus
+from crm.needs.models import Need, NeedStatus
 from crm.submissions import OnceForm
 
 
 class NeedForm(OnceForm):
     title = StringField("需求名称", validators=[DataRequired("请填写需求名称。"), Length(max=200)])
-    description = TextAreaField("需求描述", validators=[Optional(), Length(max=10000)])
+    description = TextAreaField(
+        "需求描述", validators=[Optional(), Length(max=max_length(Need.description))]
+    )
     budget = DecimalField(
         "预算（元）",
         places=2,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, enum_column
+from crm.db import Base, Choice, Record, enum_column, long_text
 from crm.enterprises.models import MONEY
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class Need(Record, Base):
         sa.ForeignKey("enterprise.id", ondelete="RESTRICT"), index=True
     )
     title: Mapped[str] = mapped_column(sa.String(200))
-    description: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = long_text(10000)
     budget: Mapped[Decimal | None] = mapped_column(MONEY)  # yuan
     status: Mapped[NeedStatus] = enum_column(
         NeedStatus, "need_status", default=NeedStatus.OPEN, index=True

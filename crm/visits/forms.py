@@ -17,20 +17,27 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.db import max_length
+from crm.needs.models import Need
 from crm.submissions import OnceForm
+from crm.visits.models import Visit
 
 
 class NeedEntryForm(Form):
     title = StringField("需求名称", validators=[Optional(), Length(max=200)])
-    description = TextAreaField("需求描述", validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(
+        "需求描述", validators=[Optional(), Length(max=max_length(Need.description))]
+    )
 
 
 class VisitForm(OnceForm):
     visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
     companions = SelectMultipleField("同行人员（可选）", coerce=int, validate_choice=False)
-    notes = TextAreaField("走访记录", validators=[Optional(), Length(max=10000)])
+    notes = TextAreaField("走访记录", validators=[Optional(), Length(max=max_length(Visit.notes))])
     needs = FieldList(FormField(NeedEntryForm), min_entries=2, max_entries=10)
-    next_step = StringField("下一步（生成待办）", validators=[Optional(), Length(max=200)])
+    next_step = StringField(
+        "下一步（生成待办）", validators=[Optional(), Length(max=max_length(Visit.next_steps))]
+    )
     next_due = DateField("待办截止日期", validators=[Optional()])
     submit = SubmitField("保存走访")
 
@@ -50,6 +57,6 @@ class ReassignForm(FlaskForm):
 
 class VisitEditForm(FlaskForm):
     visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
-    notes = TextAreaField("走访记录", validators=[Optional(), Length(max=10000)])
+    notes = TextAreaField("走访记录", validators=[Optional(), Length(max=max_length(Visit.notes))])
     version = HiddenField()
     submit = SubmitField("保存")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Record
+from crm.db import Base, Record, long_text
 
 if TYPE_CHECKING:
     from crm.auth.models import User
@@ -33,8 +33,8 @@ class Visit(Record, Base):
     )
     officer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
     visited_on: Mapped[date] = mapped_column(index=True)
-    notes: Mapped[str | None] = mapped_column(sa.Text)
-    next_steps: Mapped[str | None] = mapped_column(sa.Text)
+    notes: Mapped[str | None] = long_text(10000)
+    next_steps: Mapped[str | None] = long_text(200)  # becomes a task's title
 
     enterprise: Mapped[Enterprise] = relationship()
     officer: Mapped[User] = relationship(foreign_keys=[officer_id])
