@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from crm import cli, errors, models, policy, privacy, security, submissions
 from crm.api import auth as api_auth
@@ -31,6 +32,7 @@ from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
 from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
+from crm.queries import MAX_ID
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
 from crm.targets.views import bp as targets_bp
@@ -61,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             configure_sqlite(
                 db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]), _starts_write_transaction
             )
+    app.url_map.converters["int"] = RecordId  # before any route: <int:…> ids fit a column
     audit_services.install(Session)  # every session, the app's and any a script makes
     search_index.install(Session)
 
@@ -93,6 +96,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.install(app)
     cli.register(app)
     return app
+
+
+class RecordId(IntegerConverter):
+    """`<int:…>` in a route: an id a 32-bit column can hold; past it the URL matches nothing
+    (404) instead of sending the database a number it cannot compare."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _starts_write_transaction() -> bool:

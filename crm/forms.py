@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import DecimalField, HiddenField
 from wtforms.fields.choices import SelectChoice
 
 from crm.errors import CRMError
+from crm.queries import MAX_ID
 
 
 def attach_error(form: FlaskForm, exc: CRMError, default: str) -> None:
@@ -19,3 +23,46 @@ def attach_error(form: FlaskForm, exc: CRMError, default: str) -> None:
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def id_or_none(value: object) -> int | None:
+    """A select's record id: none for the blank option; anything not an id of a 32-bit column
+    is invalid (WTForms then shows the field's error instead of asking the database)."""
+    if value in (None, "", "None"):
+        return None
+    number = int(value)  # type: ignore[call-overload]
+    if not 0 < number <= MAX_ID:
+        raise ValueError(f"{value!r} is no record id")
+    return number
+
+
+class VersionField(HiddenField):
+    """The version an edit form was loaded at. A value that is no version (tampered, "NaN",
+    past any integer) becomes "0", which matches no record: the save is refused as stale
+    (409, "已被他人修改") rather than failing on the number."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        raw = (self.data or "").strip()
+        if raw and not (raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID):
+            self.data = "0"
+
+
+YUAN_MOST = Decimal(10) ** 14  # money columns: Numeric(16, 2) in yuan
+WAN_MOST = YUAN_MOST / 10_000  # the same in 万元, as forms ask for it
+
+
+class MoneyField(DecimalField):
+    """An amount: a finite number below `most` (what its column holds) — "NaN", "Infinity" or
+    1e400 is the field's error, not a failed INSERT."""
+
+    def __init__(self, *args: Any, most: Decimal, **kwargs: Any) -> None:
+        kwargs.setdefault("places", 2)
+        super().__init__(*args, **kwargs)
+        self.most = most
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= self.most):
+            self.data = None
+            raise ValueError(f"请输入有效的金额（小于 {self.most:,}）。")

@@ -1,4 +1,4 @@
-"""Security headers on every response.
+"""Security headers on every response, and requests no view should see refused first.
 
 The content security policy allows only this site's own scripts, styles, fonts and images:
 no inline script (the pages carry data as JSON blocks and behaviour in static files), no
@@ -9,9 +9,14 @@ attachment's sandbox) keeps it.
 
 from __future__ import annotations
 
-from flask import Flask, Response
+import logging
+
+from flask import Flask, Response, request
 
 from crm.config import PRODUCTION
+from crm.errors import NotFound, ValidationError
+
+logger = logging.getLogger(__name__)
 
 CSP = "; ".join(
     (
@@ -31,6 +36,18 @@ CSP = "; ".join(
 
 def install(app: Flask) -> None:
     production = app.config["ENV_NAME"] == PRODUCTION
+
+    @app.before_request
+    def _no_nul() -> None:
+        """A NUL character is in no real text (and PostgreSQL cannot store one): a request
+        carrying one in its path, query or form is refused before any view reads it."""
+        if "\x00" in request.path:
+            raise NotFound("页面不存在。")
+        for source in (request.args, request.form):
+            for values in source.listvalues():
+                if any("\x00" in value for value in values):
+                    logger.info("NUL refused on %s %s", request.method, request.path)
+                    raise ValidationError("提交的内容含有无效字符（NUL），请删除后重新提交。")
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request
+from flask import current_app, flash, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -17,8 +17,10 @@ from crm.clock import local_today
 from crm.errors import Conflict, ValidationError, integrity_message
 from crm.extensions import db
 from crm.forms import attach_error
+from crm.queries import MAX_ID
 
 logger = logging.getLogger(__name__)
+MAX_PAGE = 100_000
 
 
 def list_args() -> dict[str, str]:
@@ -76,6 +78,33 @@ def save_form(
             return redirect(target)
     status = 400 if form.errors else 200
     return render_template(template, form=form, conflict=None, record=record, **context), status
+
+
+def id_arg(name: str, source: Any = None) -> int | None:
+    """A record id from the query string (or `source`, e.g. request.form): None when absent or
+    not an id a 32-bit column can hold — a filter on it then simply does not apply."""
+    raw = (source if source is not None else request.args).get(name, "")
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        return None
+    return int(raw)
+
+
+def version_arg() -> int:
+    """The version a button's form was loaded at (0, matching none, if it is not a number)."""
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID else 0
+
+
+def page_arg() -> int:
+    """The list page asked for (?page=), 1 when it is not a sensible page number."""
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
+
+
+def paginate(stmt: Any, per_page: int | None = None) -> Any:
+    """A page of a list's statement: ?page= read safely, past the end an empty page."""
+    size = per_page or int(current_app.config["PER_PAGE"])
+    return db.paginate(stmt, page=page_arg(), per_page=size, error_out=False)
 
 
 def year_arg(name: str = "year") -> int:

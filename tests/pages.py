@@ -17,6 +17,7 @@ class Form:
     fields: list[tuple[str, str]] = field(default_factory=list)
     buttons: list[str] = field(default_factory=list)  # the labels of its submit buttons
     enctype: str = ""
+    types: dict[str, str] = field(default_factory=dict)  # input name → type (text, date, …)
 
     def data(self, **changes: str) -> dict[str, Any]:
         """What pressing its button sends (repeated names as lists), with `changes` applied."""
@@ -58,6 +59,8 @@ class _Parser(HTMLParser):
         name = a.get("name", "")
         if tag == "input":
             kind = a.get("type", "text").lower()
+            if name:
+                form.types[name] = kind
             if kind in ("submit", "image"):
                 form.buttons.append(a.get("value", ""))
                 if name:
@@ -68,11 +71,13 @@ class _Parser(HTMLParser):
             elif kind not in ("file", "reset", "button") and name:
                 form.fields.append((name, a.get("value", "")))
         elif tag == "select" and name:
+            form.types[name] = "select"
             self._select = {"name": name, "options": [], "multiple": "multiple" in a}
         elif tag == "option" and self._select is not None:
             self._option = {"value": a.get("value"), "text": "", "selected": "selected" in a}
             self._select["options"].append(self._option)
         elif tag == "textarea" and name:
+            form.types[name] = "textarea"
             self._textarea = {"name": name, "text": ""}
         elif tag == "button" and a.get("type", "submit").lower() == "submit":
             self._button = {"name": name, "value": a.get("value", ""), "text": ""}

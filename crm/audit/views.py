@@ -10,6 +10,7 @@ from crm.audit.models import ACTION_LABELS, FIELD_LABELS, AuditEntry
 from crm.auth.models import User
 from crm.extensions import db
 from crm.policy import Level, access
+from crm.web import id_arg, paginate
 
 bp = Blueprint("audit", __name__)
 
@@ -20,11 +21,9 @@ def index() -> str:
     """Browse the audit trail (read-only: nobody edits or deletes entries)."""
     table = request.args.get("table") or None
     action = request.args.get("action") or None
-    user_id = request.args.get("user", type=int)
-    page = db.paginate(
-        services.browse(table, action, user_id),
-        per_page=int(current_app.config["PER_PAGE"]) * 2,
-        error_out=False,
+    user_id = id_arg("user")
+    page = paginate(
+        services.browse(table, action, user_id), int(current_app.config["PER_PAGE"]) * 2
     )
     users = {u.id: u for u in db.session.scalars(sa.select(User))}
     tables = db.session.scalars(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -14,7 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
-from crm.forms import choices
+from crm.forms import VersionField, choices
 from crm.submissions import OnceForm
 
 
@@ -55,7 +54,7 @@ class UserEditForm(FlaskForm):
     role = SelectField("角色", choices=choices((r.value, r.label) for r in Role))
     department = SelectField("科室", choices=[], validate_choice=False)
     new_password = PasswordField("新密码（不修改请留空）", validators=[Optional()])
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField(validators=[DataRequired()])
     submit = SubmitField("保存")
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -32,22 +31,19 @@ from crm.forms import attach_error
 from crm.institutions.models import Institution, Researcher
 from crm.policy import Level, access
 from crm.urls import is_safe_next
-from crm.web import act, save_form
+from crm.web import act, id_arg, paginate, save_form, year_arg
 
 bp = Blueprint("cooperation", __name__)
 
 
 def _filters() -> services.Filters:
-    def number(name: str) -> int | None:
-        value = request.args.get(name, "")
-        return int(value) if value.isdigit() else None
-
+    year = request.args.get("year", "")
     return services.Filters(
-        officer_id=number("officer_id"),
-        department_id=number("department_id"),
-        industry_id=number("industry_id"),
-        institution_id=number("institution_id"),
-        year=number("year"),
+        officer_id=id_arg("officer_id"),
+        department_id=id_arg("department_id"),
+        industry_id=id_arg("industry_id"),
+        institution_id=id_arg("institution_id"),
+        year=year_arg() if year else None,
         terminated=request.args.get("terminated") == "1",
     )
 
@@ -90,11 +86,7 @@ def pipeline() -> str:
     view = "list" if request.args.get("view") == "list" else "board"
     page = None
     if view == "list":
-        page = db.paginate(
-            services.selected(filters),
-            per_page=int(current_app.config["PER_PAGE"]),
-            error_out=False,
-        )
+        page = paginate(services.selected(filters))
         records, counts = list(page.items), {}
     else:
         records, counts = services.board(filters)
@@ -231,13 +223,17 @@ def delete_attachment(attachment_id: int) -> Response:
 # ---- registering and editing ------------------------------------------------------------------
 
 
-def _institution_choices() -> list[tuple[str, str]]:
+def _institution_choices(current: Institution | None = None) -> list[tuple[str, str]]:
+    """Live institutions; and the record's own even if deleted since (kept by a plain save)."""
     rows = db.session.execute(
         sa.select(Institution.id, Institution.name)
         .where(Institution.deleted_at.is_(None))
         .order_by(Institution.name)
     )
-    return [("", "（不填）")] + [(str(i), n) for i, n in rows]
+    pairs = [("", "（不填）")] + [(str(i), n) for i, n in rows]
+    if current is not None and current.deleted_at is not None:
+        pairs.append((str(current.id), f"{current.name}（已删除）"))
+    return pairs
 
 
 def _details(form: CooperationForm) -> services.Details:
@@ -245,7 +241,7 @@ def _details(form: CooperationForm) -> services.Details:
     return services.Details(
         title=form.title.data or "",
         type=CooperationType(form.type.data),
-        institution_id=int(form.institution_id.data) if form.institution_id.data else None,
+        institution_id=form.institution_id.data,
         researcher_name=form.researcher_name.data,
         amount=None if amount is None else amount * 10000,
         contract_no=form.contract_no.data,
@@ -280,10 +276,10 @@ def create(enterprise_id: int) -> Response | tuple[str, int]:
 def edit(coop_id: int) -> Response | tuple[str, int]:
     coop = services.get_cooperation(coop_id)
     form = CooperationForm(obj=coop if request.method == "GET" else None)
-    form.institution_id.choices = _institution_choices()
+    form.institution_id.choices = _institution_choices(coop.institution)
     if request.method == "GET":
         form.type.data, form.origin.data = coop.type.value, coop.origin.value
-        form.institution_id.data = str(coop.institution_id or "")
+        form.institution_id.data = coop.institution_id
         form.researcher_name.data = coop.researcher.name if coop.researcher else ""
         form.amount.data = None if coop.amount is None else coop.amount / 10000
     return save_form(

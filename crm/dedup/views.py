@@ -12,6 +12,7 @@ from crm.dedup.models import MergeRecord
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.policy import Level, access
+from crm.web import id_arg
 
 bp = Blueprint("dedup", __name__, url_prefix="/admin/duplicates")
 
@@ -44,8 +45,8 @@ def index() -> str:
 def merge_pair() -> Response:
     """Keep one record of a pair and fold the other into it."""
     kind = request.form.get("kind", "")
-    keep_id = request.form.get("keep", type=int)
-    merge_id = request.form.get("merge", type=int)
+    keep_id = id_arg("keep", request.form)
+    merge_id = id_arg("merge", request.form)
     if FlaskForm().validate_on_submit() and keep_id and merge_id:
         try:
             record = merge.merge(current_user, kind, keep_id, merge_id)
@@ -64,7 +65,7 @@ def merge_pair() -> Response:
 def dismiss() -> Response:
     """不是重复: the pair is two records and is not listed again."""
     kind = request.form.get("kind", "")
-    a_id, b_id = request.form.get("a", type=int), request.form.get("b", type=int)
+    a_id, b_id = id_arg("a", request.form), id_arg("b", request.form)
     if FlaskForm().validate_on_submit() and a_id and b_id:
         try:
             services.dismiss(current_user, kind, a_id, b_id)

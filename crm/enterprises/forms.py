@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,12 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm.db import max_length
 from crm.enterprises.models import Enterprise, RecognitionKind
 from crm.enterprises.services import SORTS
-from crm.forms import choices
+from crm.forms import WAN_MOST, MoneyField, VersionField, choices, id_or_none
 from crm.submissions import OnceForm
-
-
-def _int_or_none(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None
 
 
 class EnterpriseForm(OnceForm):
@@ -32,17 +26,17 @@ class EnterpriseForm(OnceForm):
     uscc = StringField(
         "统一社会信用代码", validators=[Optional(), Length(max=18, message="应为 18 位。")]
     )
-    town_id = SelectField("所属乡镇街道", coerce=_int_or_none, validate_choice=False)
-    industry_ids = SelectMultipleField("所属行业", coerce=int, validate_choice=False)
+    town_id = SelectField("所属乡镇街道", coerce=id_or_none, validate_choice=False)
+    industry_ids = SelectMultipleField("所属行业", coerce=id_or_none, validate_choice=False)
     main_products = TextAreaField(
         "主营产品", validators=[Optional(), Length(max=max_length(Enterprise.main_products))]
     )
     address = StringField("地址", validators=[Optional(), Length(max=200)])
     is_above_scale = BooleanField("规模以上工业企业")
-    owner_id = SelectField("负责联络员", coerce=_int_or_none, validate_choice=False)
-    department_id = SelectField("负责科室", coerce=_int_or_none, validate_choice=False)
+    owner_id = SelectField("负责联络员", coerce=id_or_none, validate_choice=False)
+    department_id = SelectField("负责科室", coerce=id_or_none, validate_choice=False)
     notes = TextAreaField("备注", validators=[Optional(), Length(max=max_length(Enterprise.notes))])
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("保存")
 
 
@@ -53,8 +47,8 @@ class FilterForm(FlaskForm):
         csrf = False
 
     q = StringField("名称或信用代码", validators=[Optional(), Length(max=100)])
-    town = SelectField("乡镇街道", coerce=_int_or_none, validate_choice=False)
-    industry = SelectField("行业", coerce=_int_or_none, validate_choice=False)
+    town = SelectField("乡镇街道", coerce=id_or_none, validate_choice=False)
+    industry = SelectField("行业", coerce=id_or_none, validate_choice=False)
     flag = SelectField(
         "资质",
         choices=choices(
@@ -63,8 +57,8 @@ class FilterForm(FlaskForm):
         ),
         validate_choice=False,
     )
-    owner = SelectField("联络员", coerce=_int_or_none, validate_choice=False)
-    department = SelectField("科室", coerce=_int_or_none, validate_choice=False)
+    owner = SelectField("联络员", coerce=id_or_none, validate_choice=False)
+    department = SelectField("科室", coerce=id_or_none, validate_choice=False)
     not_visited = IntegerField(
         "超过 N 天未走访", validators=[Optional(), NumberRange(1, 3650, "请输入 1–3650 天。")]
     )
@@ -84,9 +78,11 @@ class ContactForm(OnceForm):
 class YearForm(FlaskForm):
     year = IntegerField("年度", validators=[DataRequired("请输入年度。"), NumberRange(1990, 2100)])
     above_scale = BooleanField("当年为规模以上工业企业")
-    revenue_wan = DecimalField("主营业务收入（万元）", places=2, validators=[Optional()])
-    rnd_spend_wan = DecimalField("科技活动经费支出（万元）", places=2, validators=[Optional()])
-    industrial_output_wan = DecimalField("工业总产值（万元）", places=2, validators=[Optional()])
-    hitech_output_wan = DecimalField("高新技术产业产值（万元）", places=2, validators=[Optional()])
-    version = HiddenField()
+    revenue_wan = MoneyField("主营业务收入（万元）", most=WAN_MOST, validators=[Optional()])
+    rnd_spend_wan = MoneyField("科技活动经费支出（万元）", most=WAN_MOST, validators=[Optional()])
+    industrial_output_wan = MoneyField("工业总产值（万元）", most=WAN_MOST, validators=[Optional()])
+    hitech_output_wan = MoneyField(
+        "高新技术产业产值（万元）", most=WAN_MOST, validators=[Optional()]
+    )
+    version = VersionField()
     submit = SubmitField("保存")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,7 +24,7 @@ from crm.imports.views import download, export_format
 from crm.keep import KEEP
 from crm.matching import suggestions
 from crm.policy import Level, access
-from crm.web import list_args, save_form
+from crm.web import list_args, paginate, save_form
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
@@ -81,7 +81,7 @@ def index() -> str | Response:
     stmt = services.list_query(filters, local_today())
     if fmt := export_format():
         return download(ExportSpec("enterprises", stmt, args), fmt)
-    page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)
+    page = paginate(stmt)
     last = services.last_visit_dates([e.id for e in page.items])
     return render_template("enterprises/index.html", form=form, page=page, args=args, last=last)
 
@@ -106,7 +106,7 @@ def _data(form: EnterpriseForm) -> services.EnterpriseData:
         name=form.name.data or "",
         uscc=form.uscc.data,
         town_id=form.town_id.data,
-        industry_ids=form.industry_ids.data or [],
+        industry_ids=[i for i in form.industry_ids.data or [] if i],
         address=form.address.data,
         main_products=form.main_products.data,
         is_above_scale=form.is_above_scale.data,

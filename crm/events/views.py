@@ -64,8 +64,9 @@ def _local(value: str) -> datetime:
 
 
 def _int(name: str, default: int = 0) -> int:
-    value = request.form.get(name, "")
-    return int(value) if value.strip().isdigit() else default
+    """A small count from the form (tables, minutes): the default when it is not one."""
+    value = request.form.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else default
 
 
 @bp.route("/events/<int:event_id>/schedule", methods=["POST"])

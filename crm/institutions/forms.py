@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.db import max_length
-from crm.forms import choices
+from crm.forms import VersionField, choices, id_or_none
 from crm.institutions.models import (
     Achievement,
     Institution,
@@ -16,10 +16,6 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.submissions import OnceForm
-
-
-def int_or_none(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None
 
 
 class InstitutionForm(OnceForm):
@@ -33,13 +29,13 @@ class InstitutionForm(OnceForm):
     description = TextAreaField(
         "简介", validators=[Optional(), Length(max=max_length(Institution.description))]
     )
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("保存")
 
 
 class ResearcherForm(OnceForm):
     name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
-    institution_id = SelectField("所在单位", coerce=int_or_none, validate_choice=False)
+    institution_id = SelectField("所在单位", coerce=id_or_none, validate_choice=False)
     title = StringField("职称", validators=[Optional(), Length(max=64)])
     research_directions = TextAreaField(
         "研究方向",
@@ -47,14 +43,14 @@ class ResearcherForm(OnceForm):
     )
     team = StringField("团队", validators=[Optional(), Length(max=120)])
     bio = TextAreaField("个人简介", validators=[Optional(), Length(max=max_length(Researcher.bio))])
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("保存")
 
 
 class AchievementForm(OnceForm):
     title = StringField("成果名称", validators=[DataRequired("请输入成果名称。"), Length(max=200)])
-    institution_id = SelectField("完成单位", coerce=int_or_none, validate_choice=False)
-    researcher_id = SelectField("完成人", coerce=int_or_none, validate_choice=False)
+    institution_id = SelectField("完成单位", coerce=id_or_none, validate_choice=False)
+    researcher_id = SelectField("完成人", coerce=id_or_none, validate_choice=False)
     maturity = SelectField(
         "成熟度", choices=choices([("", "（未填）")] + [(m.value, m.label) for m in Maturity])
     )
@@ -64,5 +60,5 @@ class AchievementForm(OnceForm):
     description = TextAreaField(
         "成果简介", validators=[Optional(), Length(max=max_length(Achievement.description))]
     )
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("保存")

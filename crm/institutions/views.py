@@ -33,14 +33,14 @@ from crm.institutions.models import (
 from crm.matching import services as matching
 from crm.policy import Level, access
 from crm.queries import get_live
-from crm.web import list_args, save_form
+from crm.web import id_arg, list_args, paginate, save_form
 
 bp = Blueprint("records", __name__)
 
 
 def _page(stmt: sa.Select[Any]) -> Any:
     per_page = int(current_app.config["PER_PAGE"])
-    return db.paginate(stmt, per_page=per_page, error_out=False)
+    return paginate(stmt, per_page)
 
 
 def _back(detail: str, listing: str, record: Any) -> str:
@@ -176,7 +176,7 @@ def add_contact(record_id: int) -> Response | tuple[str, int]:
 def researchers() -> str | Response:
     """专家, filtered by institution or a word of the name / research directions; or export."""
     q = (request.args.get("q") or "").strip()[:100]
-    institution_id = request.args.get("institution", type=int)
+    institution_id = id_arg("institution")
     stmt = services.researcher_list(q, institution_id)
     if fmt := export_format():
         return download(ExportSpec("researchers", stmt, list_args()), fmt)

@@ -7,7 +7,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from crm.db import max_length
-from crm.forms import choices
+from crm.forms import VersionField, choices
 from crm.matching.models import Suggestion
 from crm.matching.suggestions import REJECT_REASONS
 from crm.submissions import OnceForm
@@ -15,7 +15,7 @@ from crm.submissions import OnceForm
 
 class DecideForm(FlaskForm):
     status = HiddenField(validators=[DataRequired(), AnyOf(["contacted", "accepted", "rejected"])])
-    version = HiddenField(validators=[DataRequired()])
+    version = VersionField(validators=[DataRequired()])
     reason = SelectField(
         "否决原因",
         choices=choices([("", "请选择原因")] + list(REJECT_REASONS.items())),
@@ -40,4 +40,4 @@ class ThesaurusForm(OnceForm):
         description="专家用的词，每个后面跟 0 到 1 之间的权重，例如：电机 0.8, 电动机 0.6",
     )
     note = StringField("备注", validators=[Optional(), Length(max=200)])
-    version = HiddenField()
+    version = VersionField()

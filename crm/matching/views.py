@@ -21,7 +21,7 @@ from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
 from crm.search.services import highlight
 from crm.submissions import OnceForm
-from crm.web import save_form
+from crm.web import id_arg, save_form, version_arg
 
 bp = Blueprint("matching", __name__)
 
@@ -115,7 +115,7 @@ def quick() -> str:
         q=q,
         found=found,
         enterprises=_my_enterprises() if policy.can_write(current_user) else [],
-        enterprise_id=request.args.get("enterprise", type=int),
+        enterprise_id=id_arg("enterprise"),
         highlight=highlight,
         submission_key=submissions.new_key(),
     )
@@ -126,7 +126,7 @@ def quick() -> str:
 def save_quick() -> Response:
     """The typed text becomes a need of the chosen enterprise, matched at once."""
     q = (request.form.get("q") or "").strip()[:QUICK_LIMIT]
-    enterprise_id = request.form.get("enterprise", type=int)
+    enterprise_id = id_arg("enterprise", request.form)
     form = OnceForm()
     if not form.validate_on_submit() or not q or not enterprise_id:
         flash("请先输入需求并选择企业。", "warning")
@@ -200,7 +200,7 @@ def delete_thesaurus_entry(entry_id: int) -> Response:
     if FlaskForm().validate_on_submit():
         line = entry.line
         try:
-            thesaurus_service.delete(current_user, entry, int(request.form.get("version") or 0))
+            thesaurus_service.delete(current_user, entry, version_arg())
         except Conflict:
             db.session.rollback()
             flash("这一条已被他人修改，请核对后再删除。", "warning")

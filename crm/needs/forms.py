@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import DecimalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.db import max_length
-from crm.forms import choices
+from crm.forms import YUAN_MOST, MoneyField, VersionField, choices
 from crm.needs.models import Need, NeedStatus
 from crm.submissions import OnceForm
 
@@ -16,13 +16,13 @@ class NeedForm(OnceForm):
     description = TextAreaField(
         "需求描述", validators=[Optional(), Length(max=max_length(Need.description))]
     )
-    budget = DecimalField(
+    budget = MoneyField(
         "预算（元）",
-        places=2,
+        most=YUAN_MOST,
         validators=[Optional(), NumberRange(min=0, message="预算不能为负数。")],
     )
     status = SelectField(
         "状态", choices=choices((s.value, s.label) for s in NeedStatus), default="open"
     )
-    version = HiddenField()
+    version = VersionField()
     submit = SubmitField("保存")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy
 from crm.audit import services as audit
 from crm.enterprises.services import get_enterprise
-from crm.extensions import db
 from crm.imports.export import ExportSpec
 from crm.imports.views import download, export_format
 from crm.matching import suggestions
@@ -20,7 +19,7 @@ from crm.needs.forms import NeedForm
 from crm.needs.models import NeedStatus
 from crm.policy import Level, access
 from crm.search.services import highlight
-from crm.web import list_args, save_form
+from crm.web import list_args, paginate, save_form
 
 bp = Blueprint("needs", __name__)
 
@@ -35,7 +34,7 @@ def index() -> str | Response:
     stmt = services.list_query(status, q)
     if fmt := export_format():
         return download(ExportSpec("needs", stmt, args), fmt)
-    page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)
+    page = paginate(stmt)
     return render_template(
         "needs/index.html", page=page, status=status, q=q, statuses=NeedStatus, args=args
     )

@@ -17,14 +17,14 @@ from crm.policy import Level, access
 from crm.targets import services
 from crm.targets.metrics import BY_CODE, METRICS
 from crm.targets.models import Target
-from crm.web import year_arg
+from crm.web import id_arg, year_arg
 
 bp = Blueprint("targets", __name__)
+TARGET_LIMIT = Decimal(10) ** 10  # the column holds 12 digits, 2 of them decimals
 
 
 def _year_and_department() -> tuple[int, int | None]:
-    department = request.args.get("department_id", "")
-    return year_arg(), int(department) if department.isdigit() else None
+    return year_arg(), id_arg("department_id")
 
 
 @bp.route("/targets")
@@ -111,6 +111,9 @@ def _number(name: str, code: str) -> Decimal | None:
     if not raw:
         return None
     try:
-        return Decimal(raw)
+        number = Decimal(raw)
     except InvalidOperation:
         raise ValidationError(f"“{raw}”不是数字。", field=code) from None
+    if not number.is_finite() or abs(number) >= TARGET_LIMIT:  # NaN, Infinity, 1e400
+        raise ValidationError(f"“{raw}”不是可用的数字（应小于 {TARGET_LIMIT:,}）。", field=code)
+    return number

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -11,6 +11,7 @@ from crm.errors import ValidationError
 from crm.extensions import db
 from crm.policy import Level, access
 from crm.trash import services
+from crm.web import paginate
 
 bp = Blueprint("trash", __name__)
 
@@ -49,9 +50,7 @@ def index() -> str:
     kind = request.args.get("kind", "enterprise")
     if kind not in services.KINDS:
         kind = "enterprise"
-    page = db.paginate(
-        services.deleted(kind), per_page=int(current_app.config["PER_PAGE"]), error_out=False
-    )
+    page = paginate(services.deleted(kind))
     return render_template(
         "trash/index.html", page=page, kind=kind, kinds=services.KINDS, form=FlaskForm()
     )

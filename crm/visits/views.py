@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -20,7 +20,7 @@ from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.visits import services
 from crm.visits.forms import ReassignForm, TaskDoneForm, VisitEditForm, VisitForm
-from crm.web import list_args, save_form
+from crm.web import id_arg, list_args, paginate, save_form
 
 bp = Blueprint("visits", __name__)
 
@@ -44,7 +44,7 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
         data = services.VisitData(
             visited_on=form.visited_on.data,
             notes=form.notes.data,
-            companion_ids=form.companions.data or [],
+            companion_ids=[i for i in form.companions.data or [] if i],
             needs=[
                 services.NeedEntry(e.form.title.data or "", e.form.description.data)
                 for e in form.needs
@@ -77,13 +77,13 @@ def _back(target: str | None) -> Response:
 @access(Level.SIGNED_IN)
 def tasks() -> str | Response:
     """My tasks (admins: anyone's), open ones first by due date; or their export."""
-    assignee_id = request.args.get("assignee", type=int)
+    assignee_id = id_arg("assignee")
     include_done = request.args.get("done") == "1"
     stmt = services.task_list(current_user, assignee_id, include_done)
     args = list_args()
     if fmt := export_format():
         return download(ExportSpec("tasks", stmt, args), fmt)
-    page = db.paginate(stmt, per_page=int(current_app.config["PER_PAGE"]), error_out=False)
+    page = paginate(stmt)
     officers = db.session.scalars(
         sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
     ).all()
