@@ -32,7 +32,6 @@ from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
 from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
-from crm.queries import MAX_ID
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
 from crm.targets.views import bp as targets_bp
@@ -63,7 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             configure_sqlite(
                 db.engine, int(app.config["SQLITE_BUSY_TIMEOUT_MS"]), _starts_write_transaction
             )
-    app.url_map.converters["int"] = RecordId  # before any route: <int:…> ids fit a column
+    app.url_map.converters["int"] = RecordId  # before any route: <int:…> is a record id
     audit_services.install(Session)  # every session, the app's and any a script makes
     search_index.install(Session)
 
@@ -99,12 +98,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 class RecordId(IntegerConverter):
-    """`<int:…>` in a route: an id a 32-bit column can hold; past it the URL matches nothing
-    (404) instead of sending the database a number it cannot compare."""
+    """`<int:…>` in a route: 1 to 2,147,483,647 — an id a 32-bit column can hold — written as
+    a pattern, so that a longer number makes the URL match nothing (404) for every method,
+    instead of reaching the database (500) or a method check (405)."""
 
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
+    regex = (
+        r"(?:[1-9]\d{0,8}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}"
+        r"|21474[0-7]\d{4}|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d"
+        r"|214748364[0-6]|2147483647)"
+    )
 
 
 def _starts_write_transaction() -> bool:

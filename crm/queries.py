@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+
 from crm.errors import NotFound, ValidationError
 from crm.extensions import db
 
@@ -11,12 +13,36 @@ M = TypeVar("M")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 
 
+def is_gone(record: Any) -> bool:
+    """Deleted, or belonging to something deleted: a record kind names in `__gone_with__` the
+    relations whose deletion takes it along (a deleted firm's needs and visits, and their
+    suggestions). The web, the API and the lists all ask this — or `live()` in SQL."""
+    if getattr(record, "deleted_at", None) is not None:
+        return True
+    return any(
+        (parent := getattr(record, name)) is not None and is_gone(parent)
+        for name in getattr(type(record), "__gone_with__", ())
+    )
+
+
+def live(model: Any) -> Any:
+    """SQL: the rows of `model` that are not gone (see `is_gone`)."""
+    conditions = []
+    if hasattr(model, "deleted_at"):
+        conditions.append(model.deleted_at.is_(None))
+    for name in getattr(model, "__gone_with__", ()):
+        relation = getattr(model, name)
+        parent = relation.property.mapper.class_
+        conditions.append(relation.has(live(parent)))
+    return sa.and_(sa.true(), *conditions)
+
+
 def get_live(model: type[M], record_id: int, *options: Any, message: str | None = None) -> M:
-    """A record that exists and is not soft-deleted, or NotFound (404) with a Chinese message."""
+    """A record that exists and is not gone (`is_gone`), or NotFound (404) in Chinese."""
     if not 0 < record_id <= MAX_ID:  # no such id in a 32-bit column: not asked of the database
         raise NotFound(message or "记录不存在或已被删除。")
     record = db.session.get(model, record_id, options=options)
-    if record is None or getattr(record, "deleted_at", None) is not None:
+    if record is None or is_gone(record):
         raise NotFound(message or "记录不存在或已被删除。")
     return record
 

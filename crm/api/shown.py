@@ -21,6 +21,7 @@ from crm.institutions.models import (
 )
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need, NeedStatus
+from crm.queries import is_gone
 from crm.visits.models import Visit
 
 
@@ -33,7 +34,7 @@ def _common(record: Any) -> dict[str, Any]:
         "version": record.version,
         "created_at": _stamp(record.created_at),
         "updated_at": _stamp(record.updated_at),
-        "deleted": getattr(record, "deleted_at", None) is not None,
+        "deleted": is_gone(record),  # or gone with what it belongs to (a deleted firm)
     }
 
 

@@ -37,7 +37,7 @@ from crm.extensions import csrf, db
 from crm.matching.models import SuggestionStatus
 from crm.matching.suggestions import decide
 from crm.policy import Level, access
-from crm.queries import get_live
+from crm.queries import get_live, live
 from crm.trash import services as trash
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -77,8 +77,10 @@ class ListArgs:
                 )
             try:
                 since = since.astimezone(UTC)
-            except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-                since = datetime.min.replace(tzinfo=UTC)
+            except OverflowError:  # past either end of the calendar once in UTC
+                # 0001-01-01T00:00+01:00: before everything; 9999-12-31T23:59-01:00: after
+                edge = datetime.min if since.year == 1 else datetime.max
+                since = edge.replace(tzinfo=UTC)
         filters = {}
         for name, spec in resource.filters.items():
             if (raw := args.get(name)) is not None:
@@ -108,9 +110,7 @@ def _page(resource: Resource, args: ListArgs) -> Response:
             model.updated_at, model.id
         )
     else:
-        if hasattr(model, "deleted_at"):
-            stmt = stmt.where(model.deleted_at.is_(None))
-        stmt = stmt.order_by(model.id)
+        stmt = stmt.where(live(model)).order_by(model.id)  # as the web: a deleted firm's too
     page = db.paginate(stmt, page=args.page, per_page=args.per_page, error_out=False)
     following = None
     if page.has_next:

@@ -25,6 +25,7 @@ class SuggestionStatus(Choice):
 
 class Suggestion(Timestamped, Versioned, Base):
     __tablename__ = "suggestion"
+    __gone_with__ = ("need",)  # and so with the need's firm (crm/queries.py)
     __table_args__ = (
         exactly_one("researcher_id", "achievement_id", "institution_id", name="one_candidate"),
         sa.CheckConstraint(

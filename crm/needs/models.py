@@ -25,6 +25,7 @@ class NeedStatus(Choice):
 
 class Need(Record, Base):
     __tablename__ = "need"
+    __gone_with__ = ("enterprise",)  # a deleted firm's needs are gone too (crm/queries.py)
     __table_args__ = (sa.CheckConstraint("budget IS NULL OR budget >= 0", name="budget_nonneg"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm import policy
 from crm.auth.models import User
 from crm.enterprises.models import Enterprise
-from crm.errors import Conflict, NotFound, ValidationError
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need, NeedStatus
 from crm.queries import get_live
@@ -33,10 +33,7 @@ class NeedData:
 
 
 def get_need(need_id: int) -> Need:
-    need = get_live(Need, need_id, message="技术需求不存在或已被删除。")
-    if need.enterprise.deleted_at is not None:  # gone with its enterprise
-        raise NotFound("技术需求不存在或已被删除。")
-    return need
+    return get_live(Need, need_id, message="技术需求不存在或已被删除。")  # or its firm
 
 
 def _apply(need: Need, data: NeedData) -> None:

@@ -26,6 +26,7 @@ visit_companion = sa.Table(
 
 class Visit(Record, Base):
     __tablename__ = "visit"
+    __gone_with__ = ("enterprise",)  # a deleted firm's visits are gone too (crm/queries.py)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(
