@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
+from flask_login import current_user
 
+from crm import policy
 from crm.config import PRODUCTION
 from crm.errors import NotFound, ValidationError
 
@@ -52,6 +54,8 @@ def install(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
+        if _private(response):  # names, phones, enterprises: never kept by a browser or proxy
+            headers["Cache-Control"] = "no-store"
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -62,3 +66,19 @@ def install(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         headers.pop("Server", None)  # no version banner (gunicorn's own is off in its config)
         return response
+
+
+def _private(response: Response) -> bool:
+    """Whether the answer may hold what only a signed-in user (or a token) may see: whatever
+    a view that needs a login answers (its redirect to the login page included), and any other
+    page shown to a signed-in user (the menu names them) — not static files, not the API's
+    public document."""
+    if request.endpoint == "static":
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    needed = policy.required_level(view, request.method) if view else None
+    if needed is not None and needed > policy.Level.PUBLIC:
+        return True
+    if request.path.startswith("/api/"):
+        return False
+    return bool(getattr(current_user, "is_authenticated", False))

@@ -51,6 +51,18 @@ class LiveServer:
             db.session.commit()
 
 
+def sign_out(page: Any) -> None:
+    """Through the user menu, as a person does (on a phone, the menu opens first); waits for
+    each part to finish opening, so a click never lands on a menu still sliding in."""
+    toggler = page.get_by_label("展开菜单")
+    if toggler.is_visible():
+        toggler.click()
+        page.locator(".navbar-collapse.show").wait_for()
+    page.get_by_test_id("current-user").click()
+    page.locator(".dropdown-menu.show").wait_for()
+    page.get_by_role("button", name="退出登录").click()
+
+
 @contextlib.contextmanager
 def _serving(app: Any) -> Iterator[LiveServer]:
     """The app on a loopback port in a thread, until the block ends."""
@@ -99,7 +111,12 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            # Playwright turns the back/forward cache off; a phone has it on
+            ignore_default_args=["--disable-back-forward-cache"],
+        )
         yield chromium
         chromium.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -31,12 +32,8 @@ def test_login_form_leads_to_the_users_home(live_server, browser, screenshot_dir
         assert scroll_width <= width
 
         if width < 992:  # the nav collapses behind the toggler on a phone
-            user_menu = page.get_by_test_id("current-user")
-            assert not user_menu.is_visible()
-            page.get_by_label("展开菜单").click()
-            user_menu.wait_for(state="visible")
-        page.get_by_test_id("current-user").click()
-        page.get_by_role("button", name="退出登录").click()
+            assert not page.get_by_test_id("current-user").is_visible()
+        sign_out(page)
         page.wait_for_url(f"{live_server.url}/login")
         assert "您已安全退出" in page.inner_text("main")
     finally:

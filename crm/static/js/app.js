@@ -100,3 +100,11 @@ document.querySelectorAll("[data-width]").forEach((element) => {
 document.querySelectorAll("[data-height]").forEach((element) => {
   element.style.height = `${element.dataset.height}px`;
 });
+
+// A signed-in page that a phone's back button brings back from its back/forward cache (after
+// signing out, say) is asked of the server again: it shows it only to whoever is signed in now.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && document.body.hasAttribute("data-signed-in")) {
+    window.location.reload();
+  }
+});
