@@ -126,6 +126,21 @@ def can_edit_enterprise(user: User | Any, enterprise: Any) -> bool:
     return user.department_id is not None and enterprise.department_id == user.department_id
 
 
+def can_edit_cooperation(user: User | Any, coop: Any) -> bool:
+    """Admins; the officer following it; whoever may edit its enterprise."""
+    if is_admin(user):
+        return True
+    if not can_write(user):
+        return False
+    return coop.officer_id == user.id or can_edit_enterprise(user, coop.enterprise)
+
+
+def can_decide_suggestion(user: User | Any, suggestion: Any) -> bool:
+    """已联系 / 采纳 / 否决: whoever may edit the need's enterprise (its lead lands in that
+    firm's pipeline)."""
+    return can_edit_enterprise(user, suggestion.need.enterprise)
+
+
 def authorize(allowed: bool, message: str | None = None) -> None:
     """Raise PermissionDenied unless `allowed`."""
     if not allowed:

@@ -6,6 +6,7 @@ in which case a throw-away database is created next to the one named and dropped
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
@@ -132,6 +133,7 @@ def _rollback(request: pytest.FixtureRequest) -> Iterator[None]:
             sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
             scopefunc=_app_ctx_id,
         )
+        request.node.db_connection = connection  # for `undone` below
         try:
             with app.app_context():
                 yield
@@ -160,6 +162,25 @@ class FreshContextClient(FlaskClient):
             context.run(response.make_sequence)
             context.run(response.close)
         return response
+
+
+@pytest.fixture
+def undone(request: pytest.FixtureRequest) -> Callable[[], Any]:
+    """`with undone(): …` — what the requests inside write is rolled back at the end of the
+    block (a savepoint around them), so that one test can try many writes from the same
+    starting point."""
+
+    @contextlib.contextmanager
+    def block() -> Iterator[None]:
+        connection = request.node.db_connection
+        savepoint = connection.begin_nested()
+        try:
+            yield
+        finally:
+            savepoint.rollback()
+            db.session.expire_all()
+
+    return block
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from flask import current_app
 from crm import policy
 from crm.auth.models import User
 from crm.cooperation.models import Attachment, Cooperation
-from crm.cooperation.services import can_edit
 from crm.errors import ValidationError
 from crm.extensions import db
 
@@ -53,7 +52,8 @@ def add(user: User, coop: Cooperation, filename: str, stream: IO[bytes]) -> Atta
     """Keep an uploaded file with the record, or refuse it in Chinese; nothing is left behind
     either way (a refused or failed upload removes its partial file)."""
     policy.authorize(
-        can_edit(user, coop), "只有负责该合作的联络员、本科室人员或管理员可以上传附件。"
+        policy.can_edit_cooperation(user, coop),
+        "只有负责该合作的联络员、本科室人员或管理员可以上传附件。",
     )
     limit = int(current_app.config["ATTACHMENT_MAX_MB"]) * 1024 * 1024
     head = stream.read(16)
@@ -113,7 +113,7 @@ def path_of(attachment: Attachment) -> Path:
 def remove(user: User, attachment: Attachment) -> None:
     """Delete it (the audit trail keeps who and when); the file goes after the commit."""
     policy.authorize(
-        can_edit(user, attachment.cooperation),
+        policy.can_edit_cooperation(user, attachment.cooperation),
         "只有负责该合作的联络员、本科室人员或管理员可以删除附件。",
     )
     db.session.delete(attachment)

@@ -44,15 +44,6 @@ def next_stages(stage: Stage) -> list[Stage]:
     return [FLOW[FLOW.index(stage) + 1], Stage.TERMINATED]
 
 
-def can_edit(user: User | Any, coop: Cooperation) -> bool:
-    """Admins; the officer following it; whoever may edit its enterprise."""
-    if policy.is_admin(user):
-        return True
-    if not policy.can_write(user):
-        return False
-    return coop.officer_id == user.id or policy.can_edit_enterprise(user, coop.enterprise)
-
-
 def get_cooperation(coop_id: int) -> Cooperation:
     coop = db.session.get(Cooperation, coop_id)
     if coop is None or coop.deleted_at is not None:
@@ -76,7 +67,10 @@ class Move:
 
 def move(user: User, coop: Cooperation, step: Move) -> Cooperation:
     """Move to the next stage (or 终止) by the rules, with a dated history entry."""
-    policy.authorize(can_edit(user, coop), "只有负责该合作的联络员、本科室人员或管理员可以推进。")
+    policy.authorize(
+        policy.can_edit_cooperation(user, coop),
+        "只有负责该合作的联络员、本科室人员或管理员可以推进。",
+    )
     if coop.version != step.version:
         raise Conflict("这条合作已被他人更新，请刷新后再操作。")
     if step.to == coop.stage:
@@ -274,7 +268,7 @@ def cards(user: User | Any, records: list[Cooperation]) -> dict[Stage, list[Card
                 last,
                 coop.stage in OPEN and (today - last) > timedelta(days=days),
                 partner,
-                next_stages(coop.stage) if can_edit(user, coop) else [],
+                next_stages(coop.stage) if policy.can_edit_cooperation(user, coop) else [],
             )
         )
     return board
@@ -418,7 +412,10 @@ def create(user: User, enterprise: Enterprise, details: Details) -> Cooperation:
 
 
 def update(user: User, coop: Cooperation, details: Details, version: int) -> Cooperation:
-    policy.authorize(can_edit(user, coop), "只有负责该合作的联络员、本科室人员或管理员可以修改。")
+    policy.authorize(
+        policy.can_edit_cooperation(user, coop),
+        "只有负责该合作的联络员、本科室人员或管理员可以修改。",
+    )
     if coop.version != version:
         raise Conflict()
     _apply(coop, details, existing=True)

@@ -121,7 +121,9 @@ def detail(coop_id: int) -> str:
 
 
 def _detail(coop: Any, form: MoveForm, status: int = 200) -> Any:
-    moves = services.next_stages(coop.stage) if services.can_edit(current_user, coop) else []
+    moves = (
+        services.next_stages(coop.stage) if policy.can_edit_cooperation(current_user, coop) else []
+    )
     form.to.choices = [(s.value, s.label) for s in moves]
     return render_template(
         "cooperation/detail.html", coop=coop, form=form, moves=moves, Stage=Stage
@@ -173,7 +175,7 @@ def move(coop_id: int) -> Response | tuple[str, int]:
 def upload(coop_id: int) -> Response:
     coop = services.get_cooperation(coop_id)
     policy.authorize(
-        services.can_edit(current_user, coop),
+        policy.can_edit_cooperation(current_user, coop),
         "只有负责该合作的联络员、本科室人员或管理员可以上传附件。",
     )
     upload = request.files.get("file")

@@ -387,8 +387,7 @@ def decide(
     """Mark a suggestion contacted, accepted (→ a cooperation lead) or rejected (with a reason):
     by whoever may edit the need's enterprise (its lead lands in that firm's pipeline)."""
     policy.authorize(
-        policy.can_edit_enterprise(user, suggestion.need.enterprise),
-        "您只能处理本人或本科室负责企业需求的推荐。",
+        policy.can_decide_suggestion(user, suggestion), "您只能处理本人或本科室负责企业需求的推荐。"
     )
     if suggestion.version != version:
         raise Conflict("这条推荐已被他人处理，请刷新后再看。")

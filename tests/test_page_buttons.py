@@ -1,0 +1,64 @@
+"""No button that is then refused: every page of `app.url_map`, rendered for each role — an
+admin, an officer of the records' department, the officer who owns them, an officer of another
+department, a viewer — and every form on it sent as the page offers it, by the same user. None
+may answer 403 (the page showed a button the service refuses: the templates ask the policy
+functions the services ask) or 405 (a form posting to nothing). Each sending is undone before
+the next, so every form is tried on the same records."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from tests.conftest import AuthActions
+from tests.pages import forms
+from tests.test_roles import _rules
+from tests.world import url_in, world_fixture  # noqa: F401 - the `world` fixture
+
+#: sending these ends the test's own session; they are always allowed to the signed-in
+NOT_SENT = {"auth.logout"}
+ROLES = ["admin", "owner", "officer", "stranger", "viewer"]
+
+
+def _pages(app: Flask) -> list:
+    return [
+        r
+        for r in _rules(app)
+        if "GET" in r.methods and not r.rule.startswith("/api/") and r.endpoint != "auth.login"
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_form_a_page_offers_is_allowed_to_whoever_sees_it(app, world, undone, role):
+    client = app.test_client()
+    AuthActions(client).login(world["users"][role].username)
+    adapter = app.url_map.bind("localhost")
+    refused, sent = [], 0
+    for rule in _pages(app):
+        url = url_in(rule, world)
+        page = client.get(url)
+        if page.status_code != 200 or page.mimetype != "text/html":
+            page.close()
+            continue
+        for form in forms(page.get_data(as_text=True), url):
+            if form.method != "POST":
+                continue
+            path = "/" + form.action.split("://", 1)[-1].split("/", 1)[-1].split("?")[0]
+            try:
+                endpoint, _ = adapter.match(path, "POST")
+            except MethodNotAllowed:
+                refused.append((url, form.action, 405))
+                continue
+            except NotFound:
+                refused.append((url, form.action, 404))
+                continue
+            if endpoint in NOT_SENT:
+                continue
+            with undone():
+                answer = client.post(form.action, data=form.data())
+                sent += 1
+            if answer.status_code in (403, 405):
+                refused.append((url, form.action, answer.status_code))
+    assert not refused, refused
+    assert sent >= (1 if role == "viewer" else 15), sent  # (a viewer: API tokens, password)
