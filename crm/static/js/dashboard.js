@@ -64,7 +64,11 @@
     const make = options[element.dataset.chart];
     if (!make) return;
     const chart = echarts.init(element, null, { renderer: "svg" });
-    chart.setOption({ animation: false, ...make() });
+    const option = make();
+    // tooltips drawn inside the chart's SVG: ECharts' HTML tooltips carry style attributes,
+    // which the content security policy refuses (and they lost their look)
+    option.tooltip = { ...option.tooltip, renderMode: "richText", confine: true };
+    chart.setOption({ animation: false, ...option });
     charts.push(chart);
   });
   window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
