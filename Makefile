@@ -1,6 +1,8 @@
 # Two commands on a fresh machine (Python 3.11+, pip, node/npm): `make run` and `make test`.
 PYTHON ?= python3
 PORT ?= 5000
+# the suite runs on every core (pytest-xdist); `make test PYTEST_ARGS=` runs it in one process
+PYTEST_ARGS ?= -n auto
 HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin

@@ -77,6 +77,8 @@ def save_form(
             flash(success(saved) if callable(success) else success, "success")
             return redirect(target)
     status = 400 if form.errors else 200
+    if form.errors:
+        logger.info("Form on %s refused: %s", request.path, form.errors)
     return render_template(template, form=form, conflict=None, record=record, **context), status
 
 

@@ -2,7 +2,8 @@
 admin, an officer of the records' department, the officer who owns them, an officer of another
 department, a viewer — and every form on it sent as the page offers it, by the same user. None
 may answer 403 (the page showed a button the service refuses: the templates ask the policy
-functions the services ask) or 405 (a form posting to nothing). Each sending is undone before
+functions the services ask) or 405 (a form posting to nothing), nor refuse it (400) without a
+word on the page about why (an edit form failing on a field it does not show). Each sending is undone before
 the next, so every form is tried on the same records."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from tests.world import url_in, world_fixture  # noqa: F401 - the `world` fixtur
 #: sending these ends the test's own session; they are always allowed to the signed-in
 NOT_SENT = {"auth.logout"}
 ROLES = ["admin", "owner", "officer", "stranger", "viewer"]
+#: how a refused form tells the user what to fix: a field's message or an alert
+SAYS_WHY = ("invalid-feedback", "alert-danger", "alert-warning", 'role="alert"')
 
 
 def _pages(app: Flask) -> list:
@@ -60,5 +63,9 @@ def test_every_form_a_page_offers_is_allowed_to_whoever_sees_it(app, world, undo
                 sent += 1
             if answer.status_code in (403, 405):
                 refused.append((url, form.action, answer.status_code))
+            elif answer.status_code == 400 and answer.mimetype == "text/html":
+                body = answer.get_data(as_text=True)
+                if not any(mark in body for mark in SAYS_WHY):
+                    refused.append((url, form.action, "400 without a word why"))
     assert not refused, refused
     assert sent >= (1 if role == "viewer" else 15), sent  # (a viewer: API tokens, password)

@@ -127,3 +127,35 @@ def test_a_researcher_of_a_deleted_institution_keeps_it_when_saved(client, make_
     assert "所选单位不存在或已被删除" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Researcher, other.id).institution_id is None
+
+
+def test_a_cooperation_with_a_deleted_institution_keeps_it_when_saved(
+    client, make_user, make_enterprise
+):
+    from crm.cooperation.models import Cooperation, CooperationType
+
+    officer = make_user()
+    admin = make_user(role=Role.ADMIN)
+    ent = make_enterprise(name="嵊州市合作保存有限公司", owner_id=officer.id)
+    inst = Institution(name="已并入研究所", kind=InstitutionKind.RESEARCH_INSTITUTE)
+    db.session.add(inst)
+    db.session.flush()
+    coop = Cooperation(
+        title="硅藻土提纯合作",
+        enterprise_id=ent.id,
+        institution_id=inst.id,
+        officer_id=officer.id,
+        type=CooperationType.DEVELOPMENT,
+    )
+    db.session.add(coop)
+    db.session.commit()
+    trash.delete(admin, "institution", inst.id)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    page = f"/cooperation/{coop.id}/edit"
+    assert "已并入研究所（已删除）" in client.get(page).get_data(as_text=True)
+    # (the edit form, sent as the browser sends it, was refused for a field it does not show)
+    assert _submit_unchanged(client, page, page, notes="补充备注").status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Cooperation, coop.id)
+    assert saved.institution_id == inst.id and saved.notes == "补充备注"

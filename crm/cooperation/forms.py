@@ -51,9 +51,10 @@ class CooperationForm(OnceForm):
         validators=[Optional(), NumberRange(min=0, message="金额不能为负数。")],
     )
     contract_no = StringField("技术合同登记号", validators=[Optional(), Length(max=64)])
-    origin = SelectField(
+    origin = SelectField(  # asked when registering only: the edit form does not show it
         "来源",
         choices=choices((o.value, o.label) for o in Origin if o != Origin.SUGGESTION),
+        default=Origin.MANUAL.value,
     )
     notes = TextAreaField(
         "备注", validators=[Optional(), Length(max=max_length(Cooperation.notes))]

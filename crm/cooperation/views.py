@@ -276,7 +276,12 @@ def create(enterprise_id: int) -> Response | tuple[str, int]:
 @bp.route("/cooperation/<int:coop_id>/edit", methods=["GET", "POST"])
 @access(Level.OFFICER)
 def edit(coop_id: int) -> Response | tuple[str, int]:
+    """Edit a cooperation's details (whoever may move it along); its stages are `move`'s."""
     coop = services.get_cooperation(coop_id)
+    policy.authorize(
+        policy.can_edit_cooperation(current_user, coop),
+        "只有负责该合作的联络员、本科室人员或管理员可以修改。",
+    )
     form = CooperationForm(obj=coop if request.method == "GET" else None)
     form.institution_id.choices = _institution_choices(coop.institution)
     if request.method == "GET":
