@@ -157,8 +157,12 @@ def register_error_handlers(app: Flask) -> None:
         first's). Nothing is saved; the user is told in Chinese, the log gets the detail."""
         db.session.rollback()
         status, message, _ = integrity_message(exc)
-        logger.warning(
-            "Refused by the database on %s %s (%d): %s", request.method, request.path, status, exc
+        logger.warning(  # the driver's message: the statement's values may be personal
+            "Refused by the database on %s %s (%d): %s",
+            request.method,
+            request.path,
+            status,
+            exc.orig,
         )
         return render_error(status, message)
 

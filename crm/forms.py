@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation
 
 from crm.errors import CRMError
 from crm.queries import MAX_ID
@@ -48,6 +49,7 @@ class VersionField(HiddenField):
             self.data = "0"
 
 
+CENT = Decimal("0.01")
 YUAN_MOST = Decimal(10) ** 14  # money columns: Numeric(16, 2) in yuan
 WAN_MOST = YUAN_MOST / 10_000  # the same in 万元, as forms ask for it
 
@@ -63,6 +65,21 @@ class MoneyField(DecimalField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        if self.data is not None and (not self.data.is_finite() or abs(self.data) >= self.most):
+        if self.data is None:
+            return
+        if self.data.is_finite() and abs(self.data) < self.most:
+            self.data = self.data.quantize(CENT, rounding=ROUND_HALF_UP)  # as stored, to the cent
+        if not self.data.is_finite() or abs(self.data) >= self.most:  # (99999999999999.999 too)
             self.data = None
             raise ValueError(f"请输入有效的金额（小于 {self.most:,}）。")
+
+
+class AtMost:
+    """A multiple select's most choices (its values reach a query as parameters)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        if field.data and len(field.data) > self.most:
+            raise StopValidation(f"最多选择 {self.most} 项。")

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
 from crm.db import Base, utcnow
+from crm.errors import ValidationError
 from crm.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ def claim(form: FlaskForm, user_id: int | None) -> FormSubmission | None:
             db.session.add(row)
     except sa.exc.IntegrityError:
         first = db.session.get(FormSubmission, key)
+        if first is not None and first.user_id != user_id:  # someone else's key: not theirs
+            logger.warning(
+                "Form key %s… of user %s sent by user %s", key[:8], first.user_id, user_id
+            )
+            raise ValidationError("这份表单已失效，请刷新页面后重新填写。") from None
         logger.info("Form %s… submitted again by user %s: shown %s", key[:8], user_id, first)
         raise AlreadySubmitted(first.result_url if first else None) from None
     return row

@@ -65,7 +65,7 @@ def save_form(
         except sa.exc.IntegrityError as exc:  # lost a race our checks could not see (USCC)
             db.session.rollback()
             status, message, column = integrity_message(exc)
-            logger.warning("Save refused by the database on %s: %s", request.path, exc)
+            logger.warning("Save refused by the database on %s: %s", request.path, exc.orig)
             attach_error(form, ValidationError(message, field=column), default=default_field)
             return render_template(
                 template, form=form, conflict=None, record=record, **context
@@ -112,7 +112,7 @@ def paginate(stmt: Any, per_page: int | None = None) -> Any:
 def year_arg(name: str = "year") -> int:
     """A year from the query string (1990–2100), or this year."""
     value = request.args.get(name, "")
-    if value.isdigit() and 1990 <= int(value) <= 2100:
+    if value.isascii() and value.isdigit() and 1990 <= int(value) <= 2100:
         return int(value)
     return local_today().year
 

@@ -198,3 +198,22 @@ def test_three_people_registering_one_uscc_at_once_get_one_firm_and_no_500(serve
             == 1
         )
         db.session.remove()
+
+
+def test_a_key_sent_by_another_user_shows_them_nothing(app, client, make_user, make_enterprise):
+    officer, ent, _ = _world(make_user, make_enterprise)
+    AuthActions(client).login(officer.username)
+    page = f"/enterprises/{ent.id}/needs/new"
+    form = form_to(client.get(page).get_data(as_text=True), page, page)
+    first = client.post(page, data=form.data(title="甲的需求"))
+    assert first.status_code == 302
+    other = app.test_client()
+    colleague = make_user(department=None)
+    ent.owner_id = colleague.id  # so the colleague may register needs of it too
+    db.session.commit()
+    AuthActions(other).login(colleague.username)
+    token = form_to(other.get(page).get_data(as_text=True), page, page).data()["csrf_token"]
+    stolen = other.post(page, data=form.data(title="乙的需求", csrf_token=token))
+    assert stolen.status_code == 400 and "表单已失效" in stolen.get_data(as_text=True)
+    assert first.headers["Location"] not in stolen.headers.get("Location", "")
+    assert _count(Need) == 1

@@ -84,7 +84,11 @@ class ListArgs:
         filters = {}
         for name, spec in resource.filters.items():
             if (raw := args.get(name)) is not None:
-                value = int(raw) if spec.field.type == "integer" and raw.isdigit() else raw
+                value = (
+                    int(raw)
+                    if spec.field.type == "integer" and raw.isascii() and raw.isdigit()
+                    else raw
+                )
                 filters[name] = spec.field.parse(name, value)
         return cls(page, per_page, since, filters)
 
@@ -93,7 +97,7 @@ def _int(args: MultiDict[str, str], name: str, default: int, low: int, high: int
     raw = args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise ValidationError(f"{name} 应为 {low} 到 {high} 之间的整数。", field=name)
     return int(raw)
 

@@ -100,7 +100,7 @@ class LoginThrottle(Base):
     scope: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned by it
     blocked_until: Mapped[datetime | None]
 
     def __repr__(self) -> str:

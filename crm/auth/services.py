@@ -201,7 +201,7 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
 
 def user_for_session(user_id: str, token: str | None) -> User | None:
     """The active user a session cookie belongs to, or None if it was revoked."""
-    if not token or not user_id.isdigit():
+    if not token or not (user_id.isascii() and user_id.isdigit()):
         return None
     return db.session.scalar(
         sa.select(User)
@@ -269,6 +269,8 @@ def _claim_checks(username: str, ip: str) -> list[tuple[str, str]]:
     for scope, key in scopes:
         until = throttle.claim(scope, key, now)
         if until is not None:
+            for earlier in claimed:  # not checked after all: not counted (Redis keeps counts)
+                throttle.release(*earlier, checked=False)
             minutes = throttle.minutes_until(until, now)
             logger.warning("Login throttled for %s %r: waits %d min", scope, key, minutes)
             raise LoginThrottled(REFUSALS[scope].format(m=minutes))

@@ -14,6 +14,9 @@ Three counters of failed logins, each in one row of `login_throttle` (or one Red
   (100), the address waits for accounts it has never signed in to; the office whose staff
   share that address signs in as usual.
 
+The account and address counters remember a day; a pair forgets after its quiet window plus
+the longest wait.
+
 Each attempt *claims* its check before the password is hashed, in one atomic statement (an
 upsert that counts the attempt and sets the wait it would earn if it fails, unless a wait is
 running) or one Redis script: 30 simultaneous guesses get 30 different counts, and only those
@@ -34,11 +37,15 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.auth.models import LoginAttempt, LoginThrottle
+from crm.db import utcnow
 from crm.extensions import db
 
 logger = logging.getLogger(__name__)
 KNOWN_FOR = timedelta(days=90)  # an address signed in from within this is "known"
 FIRST_WAIT = timedelta(minutes=1)
+#: the account and address counters remember a day (guessing spread over hours adds up); a
+#: pair forgets after its quiet window plus the longest wait (the user has gone away)
+LONG_MEMORY = timedelta(hours=24)
 
 LIMITS = {  # scope → the setting that says how many failures are free
     "pair": "LOGIN_PAIR_FAILURES",
@@ -52,6 +59,7 @@ class Rules:
     free: int
     max_wait: timedelta
     window: timedelta
+    long_memory: bool = False
 
     @classmethod
     def of(cls, scope: str) -> Rules:
@@ -60,6 +68,7 @@ class Rules:
             free=int(cfg[LIMITS[scope]]),
             max_wait=timedelta(minutes=int(cfg["LOGIN_MAX_DELAY_MINUTES"])),
             window=timedelta(minutes=int(cfg["LOGIN_FAILURE_WINDOW_MINUTES"])),
+            long_memory=scope != "pair",
         )
 
     def wait(self, failures: int) -> timedelta:
@@ -70,7 +79,8 @@ class Rules:
 
     @property
     def forget_after(self) -> timedelta:
-        return self.window + self.max_wait
+        quiet = self.window + self.max_wait
+        return max(quiet, LONG_MEMORY) if self.long_memory else quiet
 
 
 def is_known(username: str, ip: str, now: datetime) -> bool:
@@ -103,24 +113,28 @@ def claim(scope: str, key: str, now: datetime) -> datetime | None:
     return _claim_db(scope, key, rules, now)
 
 
-def release(scope: str, key: str) -> None:
-    """A right password: the pair starts afresh; the other counters give its place back."""
+def release(scope: str, key: str, checked: bool = True) -> None:
+    """Give back a claimed place: a right password (`checked`) starts its pair afresh; an
+    attempt refused by a later counter, never checked, is not counted at all."""
+    fresh = checked and scope == "pair"
     client = redis_client()
     if client is not None:
         try:
-            client.eval(_RELEASE, 1, _redis_key(scope, key), 1 if scope == "pair" else 0)
+            client.eval(_RELEASE, 1, _redis_key(scope, key), 1 if fresh else 0)
             return
         except Exception:  # noqa: BLE001
             logger.warning("Redis unavailable for login throttling; counting in the database")
     table = LoginThrottle.__table__
     where = sa.and_(table.c.scope == scope, table.c.key == key)
-    if scope == "pair":
+    if fresh:
         db.session.execute(sa.delete(table).where(where))
-    else:
+        forgotten = utcnow() - LONG_MEMORY - Rules.of(scope).max_wait  # nobody's any more
+        db.session.execute(sa.delete(table).where(table.c.last_at < forgotten))
+    else:  # a wait another attempt has started stays
         db.session.execute(
             sa.update(table)
             .where(where, table.c.failures > 0)
-            .values(failures=table.c.failures - 1, blocked_until=None)
+            .values(failures=table.c.failures - 1)
         )
 
 
@@ -194,7 +208,6 @@ _RELEASE = """
 if ARGV[1] == '1' then return redis.call('DEL', KEYS[1]) end
 if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then
   redis.call('HINCRBY', KEYS[1], 'n', -1)
-  redis.call('HSET', KEYS[1], 'until', 0)
 end
 return 0
 """

@@ -131,6 +131,7 @@ class Attachment(Timestamped, Base):
     stored outside the web root under a random name, served only through the app."""
 
     __tablename__ = "attachment"
+    __gone_with__ = ("cooperation",)  # crm/queries.py
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cooperation_id: Mapped[int] = mapped_column(

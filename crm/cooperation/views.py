@@ -30,6 +30,7 @@ from crm.extensions import db
 from crm.forms import attach_error
 from crm.institutions.models import Institution, Researcher
 from crm.policy import Level, access
+from crm.queries import get_live
 from crm.urls import is_safe_next
 from crm.web import act, id_arg, paginate, save_form, year_arg
 
@@ -193,7 +194,7 @@ def upload(coop_id: int) -> Response:
 @access(Level.SIGNED_IN)
 def attachment(attachment_id: int) -> Response:
     """The file, to whoever may see its cooperation record, as the type its content is."""
-    item = db.get_or_404(Attachment, attachment_id)
+    item = get_live(Attachment, attachment_id)
     services.get_cooperation(item.cooperation_id)  # a deleted record's files are gone too
     response = send_file(
         attachments.path_of(item),
@@ -212,7 +213,7 @@ def attachment(attachment_id: int) -> Response:
 @bp.route("/attachments/<int:attachment_id>/delete", methods=["POST"])
 @access(Level.OFFICER)
 def delete_attachment(attachment_id: int) -> Response:
-    item = db.get_or_404(Attachment, attachment_id)
+    item = get_live(Attachment, attachment_id)
     coop_id, path, name = item.cooperation_id, attachments.path_of(item), item.filename
     if FlaskForm().validate_on_submit():
         attachments.remove(current_user, item)

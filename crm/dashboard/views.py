@@ -58,7 +58,11 @@ def index() -> str:
 def report_download() -> Response:
     """The printable report of a year (or one month of it)."""
     month_arg = request.args.get("month", "")
-    month = int(month_arg) if month_arg.isdigit() and 1 <= int(month_arg) <= 12 else None
+    month = (
+        int(month_arg)
+        if month_arg.isascii() and month_arg.isdigit() and 1 <= int(month_arg) <= 12
+        else None
+    )
     period = report.Period(year_arg(), month)
     buffer = io.BytesIO()
     report.write(current_user, period, buffer)

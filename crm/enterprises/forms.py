@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm.db import max_length
 from crm.enterprises.models import Enterprise, RecognitionKind
 from crm.enterprises.services import SORTS
-from crm.forms import WAN_MOST, MoneyField, VersionField, choices, id_or_none
+from crm.forms import WAN_MOST, AtMost, MoneyField, VersionField, choices, id_or_none
 from crm.submissions import OnceForm
 
 
@@ -27,7 +27,9 @@ class EnterpriseForm(OnceForm):
         "统一社会信用代码", validators=[Optional(), Length(max=18, message="应为 18 位。")]
     )
     town_id = SelectField("所属乡镇街道", coerce=id_or_none, validate_choice=False)
-    industry_ids = SelectMultipleField("所属行业", coerce=id_or_none, validate_choice=False)
+    industry_ids = SelectMultipleField(
+        "所属行业", coerce=id_or_none, validate_choice=False, validators=[AtMost(20)]
+    )
     main_products = TextAreaField(
         "主营产品", validators=[Optional(), Length(max=max_length(Enterprise.main_products))]
     )

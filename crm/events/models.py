@@ -44,6 +44,7 @@ class EventParticipant(Timestamped, Base):
     """An enterprise, researcher or institution taking part in an event."""
 
     __tablename__ = "event_participant"
+    __gone_with__ = ("event",)  # crm/queries.py
     __table_args__ = (
         exactly_one("enterprise_id", "researcher_id", "institution_id", name="one_participant"),
         sa.UniqueConstraint("event_id", "enterprise_id"),
@@ -81,6 +82,7 @@ class EventPairing(Timestamped, Base):
     """A one-on-one meeting at an event: enterprise ↔ researcher, at a time slot and table."""
 
     __tablename__ = "event_pairing"
+    __gone_with__ = ("event", "enterprise")  # crm/queries.py
     __table_args__ = (
         sa.UniqueConstraint("event_id", "slot_starts_at", "table_no"),
         sa.UniqueConstraint("event_id", "slot_starts_at", "enterprise_id"),
@@ -98,7 +100,7 @@ class EventPairing(Timestamped, Base):
     outcome: Mapped[PairingOutcome] = enum_column(
         PairingOutcome, "pairing_outcome", default=PairingOutcome.PENDING
     )
-    outcome_note: Mapped[str | None] = mapped_column(sa.Text)
+    outcome_note: Mapped[str | None] = long_text(1000)
 
     event: Mapped[Event] = relationship(back_populates="pairings")
     enterprise: Mapped[Enterprise] = relationship()

@@ -15,6 +15,7 @@ from crm import policy
 from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.db import max_length
 from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import NotFound, ValidationError
 from crm.events.models import Event, EventPairing, EventParticipant, PairingOutcome
@@ -170,9 +171,14 @@ def record_outcome(
     """What a meeting led to: 形成合作意向 → a cooperation lead (origin 对接会, stage 意向);
     需跟进 → a follow-up task for the enterprise's officer (or the one recording it)."""
     policy.authorize(policy.can_write(user), "只有联络员和管理员可以登记对接结果。")
+    # read again under a row lock: two officers pressing at once make one lead, not two
+    db.session.refresh(pairing, with_for_update=True)
     if pairing.outcome != PairingOutcome.PENDING:
         raise ValidationError("这场对接已登记结果。")
-    pairing.outcome, pairing.outcome_note = outcome, (note or "").strip() or None
+    note = (note or "").strip() or None
+    if note and len(note) > max_length(EventPairing.outcome_note):
+        raise ValidationError(f"说明最多 {max_length(EventPairing.outcome_note)} 字。")
+    pairing.outcome, pairing.outcome_note = outcome, note
     enterprise = db.session.get(Enterprise, pairing.enterprise_id)
     event = db.session.get(Event, pairing.event_id)
     researcher = db.session.get(Researcher, pairing.researcher_id)

@@ -19,6 +19,7 @@ from crm.events.models import EventKind, EventPairing, EventParticipant, Pairing
 from crm.extensions import db
 from crm.institutions.models import Institution
 from crm.policy import Level, access
+from crm.queries import get_live
 from crm.web import act, save_form
 
 bp = Blueprint("events", __name__)
@@ -97,7 +98,7 @@ def schedule(event_id: int) -> Response:
 @bp.route("/events/pairings/<int:pairing_id>/move", methods=["POST"])
 @access(Level.OFFICER)
 def move(pairing_id: int) -> Response:
-    pairing = db.get_or_404(EventPairing, pairing_id)
+    pairing = get_live(EventPairing, pairing_id)
     act(
         lambda: services.move(
             current_user, pairing, _local(request.form.get("slot", "")), _int("table_no")
@@ -111,7 +112,7 @@ def move(pairing_id: int) -> Response:
 @access(Level.OFFICER)
 def outcome(pairing_id: int) -> Response:
     """After the event: what the meeting led to."""
-    pairing = db.get_or_404(EventPairing, pairing_id)
+    pairing = get_live(EventPairing, pairing_id)
     if FlaskForm().validate_on_submit():
         try:
             result = PairingOutcome(request.form.get("outcome", ""))
@@ -180,7 +181,7 @@ def add_participants(event_id: int) -> Response:
 @bp.route("/events/participants/<int:participant_id>/delete", methods=["POST"])
 @access(Level.OFFICER)
 def remove_participant(participant_id: int) -> Response:
-    participant = db.get_or_404(EventParticipant, participant_id)
+    participant = get_live(EventParticipant, participant_id)
     event_id = participant.event_id
     if FlaskForm().validate_on_submit():
         services.remove_participant(current_user, participant)

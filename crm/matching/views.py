@@ -19,6 +19,7 @@ from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import MatchRun, Suggestion, SuggestionStatus, ThesaurusEntry
 from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
+from crm.queries import get_live
 from crm.search.services import highlight
 from crm.submissions import OnceForm
 from crm.web import id_arg, save_form, version_arg
@@ -60,7 +61,7 @@ def generate_for_enterprise(enterprise_id: int) -> Response:
 @access(Level.OFFICER)
 def decide(suggestion_id: int) -> Response:
     """已联系 / 采纳 (→ 合作意向) / 否决 with a reason."""
-    suggestion = db.get_or_404(Suggestion, suggestion_id)
+    suggestion = get_live(Suggestion, suggestion_id)  # not of a deleted firm's need
     form = DecideForm()
     back = url_for("needs.detail", record_id=suggestion.need_id, _anchor="suggestions")
     if not form.validate_on_submit():

@@ -16,6 +16,7 @@ from crm.errors import NotFound, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.needs.models import Need
+from crm.queries import touch_gone_with
 from crm.visits.models import Task, Visit
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,9 @@ def delete(user: User, kind: str, record_id: int) -> Any:
     policy.authorize(_can_delete(user, kind, record), "您不能删除这条记录。")
     if record.deleted_at is not None:
         raise ValidationError("这条记录已经删除了。")
-    record.deleted_at = utcnow()
+    record.deleted_at = now = utcnow()
     db.session.flush()
+    touch_gone_with(record, now)  # a sync sees a firm's needs and visits go with it
     logger.info("%r moved to the recycle bin by %s", record, user.username)
     return record
 
@@ -84,6 +86,7 @@ def restore(user: User, kind: str, record_id: int) -> Any:
         raise ValidationError("这条记录没有被删除。")
     record.deleted_at = None
     db.session.flush()
+    touch_gone_with(record, utcnow())  # … and come back with it
     logger.info("%r restored by %s", record, user.username)
     return record
 

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.db import max_length
-from crm.forms import VersionField, id_or_none
+from crm.forms import AtMost, VersionField, id_or_none
 from crm.needs.models import Need
 from crm.submissions import OnceForm
 from crm.visits.models import Visit
@@ -33,7 +33,9 @@ class NeedEntryForm(Form):
 
 class VisitForm(OnceForm):
     visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
-    companions = SelectMultipleField("同行人员（可选）", coerce=id_or_none, validate_choice=False)
+    companions = SelectMultipleField(
+        "同行人员（可选）", coerce=id_or_none, validate_choice=False, validators=[AtMost(20)]
+    )
     notes = TextAreaField("走访记录", validators=[Optional(), Length(max=max_length(Visit.notes))])
     needs = FieldList(FormField(NeedEntryForm), min_entries=2, max_entries=10)
     next_step = StringField(

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from crm.auth.models import Role
+from crm.db import utcnow
 from crm.extensions import db
 from crm.institutions.models import Researcher
 from crm.matching.models import Suggestion
@@ -32,14 +33,16 @@ def gone(make_user, make_enterprise):
     suggestion = Suggestion(need_id=need.id, researcher_id=person.id, score=0.8)
     db.session.add(suggestion)
     db.session.commit()
+    synced_until = utcnow()  # a mirror's last sync, before the firm was deleted
     trash.delete(admin, "enterprise", ent.id)
     db.session.commit()
-    return admin, ent, {"needs": need, "visits": visit, "suggestions": suggestion}
+    return admin, ent, {"needs": need, "visits": visit, "suggestions": suggestion}, synced_until
 
 
 def test_a_deleted_firms_records_are_gone_from_the_api_as_from_the_web(client, gone):
-    admin, ent, records = gone
+    admin, ent, records, synced_until = gone
     token = bearer(admin)
+    since = synced_until.isoformat().replace("+00:00", "Z")
     for kind, record in records.items():
         one = get(client, f"/api/v1/{kind}/{record.id}", token)
         assert one.status_code == 404 and one.is_json, kind
@@ -58,10 +61,15 @@ def test_a_deleted_firms_records_are_gone_from_the_api_as_from_the_web(client, g
     assert web.get(f"/needs/{records['needs'].id}").status_code == 404
     assert web.get(f"/visits/{records['visits'].id}/edit").status_code == 404
 
+    restored_at = utcnow()
     trash.restore(admin, "enterprise", ent.id)  # back, with everything that went with it
     db.session.commit()
+    since = restored_at.isoformat().replace("+00:00", "Z")
     for kind, record in records.items():
         assert get(client, f"/api/v1/{kind}/{record.id}", token).status_code == 200, kind
+        synced = get(client, f"/api/v1/{kind}?updated_since={since}", token).get_json()
+        (item,) = [i for i in synced["items"] if i["id"] == record.id]
+        assert item["deleted"] is False, kind  # and the sync after brings it back
     assert web.get(f"/needs/{records['needs'].id}").status_code == 200
 
 

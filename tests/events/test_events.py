@@ -10,11 +10,13 @@ import sqlalchemy as sa
 
 from crm.auth.models import Role
 from crm.cooperation.models import Cooperation, Origin, Stage
-from crm.errors import ValidationError
+from crm.db import utcnow
+from crm.errors import NotFound, ValidationError
 from crm.events import services
 from crm.events.models import Event, EventKind, EventPairing, EventParticipant, PairingOutcome
 from crm.extensions import db
 from crm.needs.models import Need
+from crm.queries import get_live
 from crm.visits.models import Task
 from tests.conftest import AuthActions, csrf_token
 
@@ -82,6 +84,22 @@ def test_outcomes_become_leads_and_tasks_and_freeze_the_schedule(fair, make_user
         services.record_outcome(officer, motor, PairingOutcome.NO_INTEREST, None)
     with pytest.raises(ValidationError, match="不能重新排期"):
         services.propose(officer, event, _slots())
+
+
+def test_an_outcome_note_is_bounded_and_a_deleted_events_pairings_are_gone(fair, make_user):
+    event, people, _, _ = fair
+    officer = make_user()
+    services.propose(officer, event, _slots())
+    db.session.commit()
+    (pairing, *_) = services.pairings(event)
+    with pytest.raises(ValidationError, match="最多 1000 字"):
+        services.record_outcome(officer, pairing, PairingOutcome.LEAD, "字" * 1001)
+    db.session.rollback()
+    assert db.session.get(EventPairing, pairing.id).outcome == PairingOutcome.PENDING
+    event.deleted_at = utcnow()
+    db.session.commit()
+    with pytest.raises(NotFound):
+        get_live(EventPairing, pairing.id)
 
 
 def test_an_edit_that_would_double_book_is_refused(fair, make_user):
