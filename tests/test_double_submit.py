@@ -5,7 +5,6 @@ once: one firm, the others told why in Chinese — never a 500."""
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 import urllib.request
 from datetime import date
@@ -25,7 +24,7 @@ from crm.submissions import FormSubmission
 from crm.visits.models import Task, Visit
 from tests.conftest import PASSWORD, AuthActions, Databases, make_test_app
 from tests.pages import form_to
-from tests.serving import gunicorn
+from tests.serving import at_once, gunicorn
 from tests.test_concurrency import TOKEN, Browser
 
 USCC = "91330683MA2BXM0C0T"
@@ -123,22 +122,6 @@ def served(databases: Databases, tmp_path):
         db.engine.dispose()
 
 
-def _at_once(sends) -> list[tuple[int, str]]:
-    answers: list[tuple[int, str]] = [(0, "")] * len(sends)
-    barrier = threading.Barrier(len(sends))
-
-    def run(n: int) -> None:
-        barrier.wait()
-        answers[n] = sends[n]()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(sends))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return answers
-
-
 def test_a_double_tap_through_gunicorn_creates_once(served):
     app, base, ids = served
     officer = Browser(base)
@@ -148,7 +131,7 @@ def test_a_double_tap_through_gunicorn_creates_once(served):
         _, html = officer.get(page)
         form = form_to(html, base + page, page)
         body = form.data(**typed)
-        answers = _at_once([lambda body=body, page=page: officer.submit(page, body)] * 2)
+        answers = at_once([lambda body=body, page=page: officer.submit(page, body)] * 2)
         assert [status for status, _ in answers] == [302, 302], (page, answers)
         assert answers[0][1] == answers[1][1], answers  # both shown the one result
         counts[kind.__tablename__] = counts.get(kind.__tablename__, 0) + 1
@@ -183,7 +166,7 @@ def test_three_people_registering_one_uscc_at_once_get_one_firm_and_no_500(serve
 
         return go
 
-    answers = _at_once([send(n) for n in range(3)])
+    answers = at_once([send(n) for n in range(3)])
     statuses = sorted(status for status, _ in answers)
     assert statuses[0] == 302 and all(s in (400, 409) for s in statuses[1:]), statuses
     for status, page in answers:

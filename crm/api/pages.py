@@ -61,7 +61,11 @@ def index() -> tuple[str, int] | str:
     elif form.is_submitted():
         status = 400
     page = render_template(
-        "api/tokens.html", form=form, created=created, mine=tokens.owned(current_user)
+        "api/tokens.html",
+        form=form,
+        created=created,
+        mine=tokens.owned(current_user),
+        state=tokens.state,
     )
     return page, status
 

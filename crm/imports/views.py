@@ -7,7 +7,6 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ from flask import (
 from flask_login import current_user
 
 from crm import policy
+from crm.clock import local_today
 from crm.extensions import db
 from crm.imports import export, services
 from crm.imports.columns import EXPORTS, SHEETS
@@ -178,7 +178,7 @@ def download(spec: export.ExportSpec, fmt: str) -> Response:
     total = export.count(spec)
     export.record(current_user, spec, fmt, total)
     db.session.commit()
-    name = f"{EXPORTS[spec.kind].label}-{date.today():%Y%m%d}.{fmt}"
+    name = f"{EXPORTS[spec.kind].label}-{local_today():%Y%m%d}.{fmt}"
     # the body is read after this request's session is gone: nothing in it may need the session
     lines = export.rows(spec, policy.can_see_personal_data(current_user))
     if fmt == "csv":

@@ -6,7 +6,6 @@ exactly the allowance checked, on SQLite and PostgreSQL, through gunicorn's work
 from __future__ import annotations
 
 import logging
-import threading
 import urllib.parse
 import uuid
 from datetime import timedelta
@@ -21,7 +20,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from tests.conftest import PASSWORD, AuthActions, Databases, make_test_app
 from tests.redis_server import REDIS, redis_up
-from tests.serving import gunicorn
+from tests.serving import at_once, gunicorn
 from tests.test_concurrency import TOKEN, Browser
 
 WRONG = "wrong-password-123"
@@ -220,24 +219,17 @@ def test_thirty_guesses_at_once_get_only_the_allowance_checked(served):
         _, page = browser.get("/login")
         token = TOKEN.search(page).group(1)
         bodies.append({"csrf_token": token, "username": "guessed", "password": WRONG})
-    statuses: list[int] = [0] * 30
-    barrier = threading.Barrier(30)
 
-    def guess(n: int) -> None:
+    def guess(n: int) -> int:
         data = urllib.parse.urlencode(bodies[n]).encode()
-        barrier.wait()
         try:
             with browsers[n].opener.open(base + "/login", data=data, timeout=60) as r:
-                statuses[n] = r.status
+                return r.status
         except urllib.error.HTTPError as error:
             error.read()
-            statuses[n] = error.code
+            return error.code
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(30)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
+    statuses = at_once([lambda n=n: guess(n) for n in range(30)])
     assert sorted(statuses) == [200] * 5 + [429] * 25, statuses
     with app.app_context():
         checked = db.session.scalar(sa.select(sa.func.count(LoginAttempt.id)))
