@@ -67,7 +67,11 @@ class MoneyField(DecimalField):
         super().process_formdata(valuelist)
         if self.data is None:
             return
-        if self.data.is_finite() and abs(self.data) < self.most:
+        if (
+            self.data.is_finite()
+            and abs(self.data) < self.most
+            and self.data.as_tuple().exponent < -2
+        ):
             self.data = self.data.quantize(CENT, rounding=ROUND_HALF_UP)  # as stored, to the cent
         if not self.data.is_finite() or abs(self.data) >= self.most:  # (99999999999999.999 too)
             self.data = None

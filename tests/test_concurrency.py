@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import re
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -54,8 +56,11 @@ class Browser:
             return error.code, error.read().decode()
 
     def post(self, path: str, form_path: str, data: dict[str, str]) -> int:
-        _, page = self.get(form_path)
-        token = TOKEN.search(page).group(1)
+        status, page = self.get(form_path)
+        found = TOKEN.search(page)
+        if found is None:  # say what came instead of the form (a worker's error, a redirect)
+            raise AssertionError(f"GET {form_path}: {status} without a form: {page[:300]!r}")
+        token = found.group(1)
         body = urllib.parse.urlencode({**data, "csrf_token": token}).encode()
         try:
             with self.opener.open(self.base + path, data=body, timeout=30) as response:
@@ -215,8 +220,16 @@ def test_eight_officers_at_once_lose_no_write(databases: Databases, tmp_path):
         for p in officers:
             p.start()
         totals: dict[str, int] = {}
-        for _ in officers:
-            for key, count in results.get(timeout=900).items():
+        received, deadline = 0, time.monotonic() + 900
+        while received < len(officers):
+            try:
+                counts = results.get(timeout=5)
+            except queue.Empty:  # an officer that crashed fails the test now, not in 15 min
+                crashed = [p.exitcode for p in officers if p.exitcode not in (None, 0)]
+                assert not crashed and time.monotonic() < deadline, crashed
+                continue
+            received += 1
+            for key, count in counts.items():
                 totals[key] = totals.get(key, 0) + count
         for p in officers:
             p.join(30)

@@ -155,13 +155,20 @@ def _claim_db(scope: str, key: str, rules: Rules, now: datetime) -> datetime | N
         (failures == n, sa.literal(now + rules.wait(n), at))
         for n in range(rules.free, rules.free + steps)
     ]
+    # no wait earned: NULL, not "now" — a request that read the clock a moment earlier and
+    # waited for the lock would take a past "now" for a running wait
     blocked_until = sa.case(
-        (failures < rules.free, sa.literal(now, at)),
+        (failures < rules.free, sa.null()),
         *waits,
         else_=sa.literal(now + rules.max_wait, at),
     )
+    first_wait = rules.wait(1)
     insert = _dialect_insert(table).values(
-        scope=scope, key=key, failures=1, last_at=now, blocked_until=now + rules.wait(1)
+        scope=scope,
+        key=key,
+        failures=1,
+        last_at=now,
+        blocked_until=now + first_wait if first_wait else None,
     )
     statement = insert.on_conflict_do_update(
         index_elements=[table.c.scope, table.c.key],
@@ -197,11 +204,11 @@ local free, first, most, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(AR
 if last < stale then n = 0; till = 0 end
 if till > now then return {0, tostring(till)} end
 n = n + 1
-local wait = 0
-if n >= free then wait = math.min(most, first * 2 ^ math.min(n - free, 20)) end
-redis.call('HSET', KEYS[1], 'n', n, 'last', now, 'until', now + wait)
+local till_next = 0
+if n >= free then till_next = now + math.min(most, first * 2 ^ math.min(n - free, 20)) end
+redis.call('HSET', KEYS[1], 'n', n, 'last', now, 'until', till_next)
 redis.call('EXPIRE', KEYS[1], ttl)
-return {1, tostring(now + wait)}
+return {1, tostring(till_next)}
 """
 
 _RELEASE = """

@@ -114,8 +114,10 @@ def _number(name: str, code: str) -> Decimal | None:
         number = Decimal(raw)
     except InvalidOperation:
         raise ValidationError(f"“{raw}”不是数字。", field=code) from None
-    if number.is_finite() and abs(number) < TARGET_LIMIT:  # to two places, as stored
-        number = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # (…9.999: 1e10)
+    if number.is_finite() and abs(number) < TARGET_LIMIT and number.as_tuple().exponent < -2:
+        number = number.quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )  # as stored: …9.999 → 1e10
     if not number.is_finite() or abs(number) >= TARGET_LIMIT:  # NaN, Infinity, 1e400
         raise ValidationError(f"“{raw}”不是可用的数字（应小于 {TARGET_LIMIT:,}）。", field=code)
     return number
