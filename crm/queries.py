@@ -14,6 +14,14 @@ M = TypeVar("M")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 
 
+def find(model: type[M], record_id: int, *options: Any) -> M | None:
+    """The row with this id, or None — also for an id no 32-bit column holds (not asked of the
+    database, which would refuse the number)."""
+    if not 0 < record_id <= MAX_ID:
+        return None
+    return db.session.get(model, record_id, options=options)
+
+
 def is_gone(record: Any) -> bool:
     """Deleted, or belonging to something deleted: a record kind names in `__gone_with__` the
     relations whose deletion takes it along (a deleted firm's needs and visits, and their
@@ -63,9 +71,7 @@ def _touch(model: Any, ids: Any, now: Any) -> None:
 
 def get_live(model: type[M], record_id: int, *options: Any, message: str | None = None) -> M:
     """A record that exists and is not gone (`is_gone`), or NotFound (404) in Chinese."""
-    if not 0 < record_id <= MAX_ID:  # no such id in a 32-bit column: not asked of the database
-        raise NotFound(message or "记录不存在或已被删除。")
-    record = db.session.get(model, record_id, options=options)
+    record = find(model, record_id, *options)
     if record is None or is_gone(record):
         raise NotFound(message or "记录不存在或已被删除。")
     return record
@@ -79,7 +85,7 @@ def reference(
     been deleted — a save never unlinks what the user did not touch."""
     if record_id is None or record_id == current:
         return record_id
-    record = db.session.get(model, record_id) if 0 < record_id <= MAX_ID else None
+    record = find(model, record_id)
     if record is None or getattr(record, "deleted_at", None) is not None:
         raise ValidationError(f"所选{what}不存在或已被删除。", field=field)
     return record_id

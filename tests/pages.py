@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 
 @dataclass
@@ -18,6 +18,11 @@ class Form:
     buttons: list[str] = field(default_factory=list)  # the labels of its submit buttons
     enctype: str = ""
     types: dict[str, str] = field(default_factory=dict)  # input name → type (text, date, …)
+
+    @property
+    def path(self) -> str:
+        """The path the form sends to (no host, no query): what the url map matches."""
+        return urlsplit(self.action).path or "/"
 
     def data(self, **changes: str) -> dict[str, Any]:
         """What pressing its button sends (repeated names as lists), with `changes` applied."""

@@ -11,13 +11,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from crm import policy
+from crm import policy, queries
 from crm.api.models import ApiToken
 from crm.auth.models import Role, User
 from crm.db import utcnow
 from crm.errors import NotFound, ValidationError
 from crm.extensions import db
-from crm.queries import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def state(token: ApiToken) -> str:
 
 
 def find(token_id: int) -> ApiToken:
-    token = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
+    token = queries.find(ApiToken, token_id)
     if token is None:
         raise NotFound(f"没有编号为 {token_id} 的令牌。")
     return token
@@ -96,7 +95,7 @@ def find(token_id: int) -> ApiToken:
 
 def revoke(user: User | None, token_id: int) -> ApiToken:
     """Stop a token at once: its owner's, or any by an admin (`user` None: the shell)."""
-    token = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
+    token = queries.find(ApiToken, token_id)
     if token is None or (
         user is not None and token.user_id != user.id and not policy.is_admin(user)
     ):

@@ -35,7 +35,7 @@ from crm.keep import KEEP
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.suggestions import REJECT_REASONS, partner_name
 from crm.needs.models import Need
-from crm.queries import MAX_ID, get_live, reference
+from crm.queries import MAX_ID, find, get_live, reference
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
@@ -141,7 +141,7 @@ def _owner(user_id: int | None, current: int | None) -> int | None:
     enterprise already has, even if deactivated since (an unchanged save keeps them)."""
     if user_id is None or user_id == current:
         return user_id
-    owner = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    owner = find(User, user_id)
     if owner is None or not owner.active or owner.role == Role.VIEWER:
         raise ValidationError("负责联络员应为启用的联络员或管理员。", field="owner_id")
     return user_id

@@ -6,7 +6,6 @@ exactly the allowance checked, on SQLite and PostgreSQL, through gunicorn's work
 from __future__ import annotations
 
 import logging
-import urllib.parse
 import uuid
 from datetime import timedelta
 
@@ -215,25 +214,26 @@ def served(databases: Databases, tmp_path):
         db.engine.dispose()
 
 
-def test_thirty_guesses_at_once_get_only_the_allowance_checked(served):
-    app, base = served
-    browsers = [Browser(base) for _ in range(30)]
+def _sign_ins_at_once(base: str, attempts: list[tuple[str, str]]) -> list[int]:
+    """Each (username, password) from a browser of its own (the login page read first), all
+    sent at the same moment; their statuses in order."""
+    browsers = [Browser(base) for _ in attempts]
     bodies = []
-    for browser in browsers:
+    for browser, (username, password) in zip(browsers, attempts, strict=True):
         _, page = browser.get("/login")
         token = TOKEN.search(page).group(1)
-        bodies.append({"csrf_token": token, "username": "guessed", "password": WRONG})
+        bodies.append({"csrf_token": token, "username": username, "password": password})
+    return at_once(
+        [
+            lambda b=b, body=body: b.send("/login", body)
+            for b, body in zip(browsers, bodies, strict=True)
+        ]
+    )
 
-    def guess(n: int) -> int:
-        data = urllib.parse.urlencode(bodies[n]).encode()
-        try:
-            with browsers[n].opener.open(base + "/login", data=data, timeout=60) as r:
-                return r.status
-        except urllib.error.HTTPError as error:
-            error.read()
-            return error.code
 
-    statuses = at_once([lambda n=n: guess(n) for n in range(30)])
+def test_thirty_guesses_at_once_get_only_the_allowance_checked(served):
+    app, base = served
+    statuses = _sign_ins_at_once(base, [("guessed", WRONG)] * 30)
     assert sorted(statuses) == [200] * 5 + [429] * 25, statuses
     with app.app_context():
         checked = db.session.scalar(sa.select(sa.func.count(LoginAttempt.id)))
@@ -246,21 +246,6 @@ def test_an_office_signing_in_at_nine_gets_in_at_once(served):
     one address: all get in. (A counter with no wait earned once held the moment it was
     counted; a colleague whose request read the clock a moment earlier, and then waited for
     the database, took that for a running wait: 3 of 8 were told to wait a minute.)"""
-    app, base = served
-    browsers = [Browser(base) for _ in range(8)]
-    bodies = []
-    for n, browser in enumerate(browsers):
-        _, page = browser.get("/login")
-        token = TOKEN.search(page).group(1)
-        bodies.append({"csrf_token": token, "username": f"staff{n}", "password": PASSWORD})
-
-    def sign_in(n: int) -> int:
-        data = urllib.parse.urlencode(bodies[n]).encode()
-        try:
-            with browsers[n].opener.open(base + "/login", data=data, timeout=60) as r:
-                return r.status
-        except urllib.error.HTTPError as error:
-            error.read()
-            return error.code
-
-    assert at_once([lambda n=n: sign_in(n) for n in range(8)]) == [302] * 8
+    _, base = served
+    statuses = _sign_ins_at_once(base, [(f"staff{n}", PASSWORD) for n in range(8)])
+    assert statuses == [302] * 8, statuses
