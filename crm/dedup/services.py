@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -29,28 +28,16 @@ from crm.enterprises.models import Enterprise
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution, Researcher
-from crm.matching.text import get_analyzer, normalise
+from crm.matching.text import core_name, get_analyzer, institution_key, normalise
 
 logger = logging.getLogger(__name__)
 
-_REGION = re.compile(r"(浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)")
-_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|分公司|公司|集团|厂)$")
-_BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
-_SPACES = re.compile(r"[\s·.,，、\-_]+")
-
 
 def dedup_key(name: str | None, company: bool = True) -> str:
-    """浙江省嵊州市锦程领带（嵊州）有限公司 → 锦程领带. Institutions (`company=False`) keep
-    their place names: 浙江大学 and 东华大学 differ exactly there."""
-    text = normalise(name)
-    if company:
-        text = _REGION.sub("", text)
-    text = _SPACES.sub("", _BRACKETS.sub("", text))
-    if not company:
-        return text
-    for _ in range(2):  # 有限公司 after 集团 and the like
-        text = _SUFFIX.sub("", text)
-    return text or normalise(name)
+    """浙江省嵊州市锦程领带（嵊州）有限公司 → 锦程领带 (`text.core_name`, the key imports link
+    by). Institutions (`company=False`) keep their place names: 浙江大学 and 东华大学 differ
+    exactly there."""
+    return core_name(name) if company else institution_key(name)
 
 
 def similar_pairs(

@@ -14,7 +14,7 @@ from crm.auth.models import Role, User
 from crm.errors import cli_errors
 from crm.extensions import db
 from crm.imports import export, services
-from crm.imports.columns import KIND_CHOICES
+from crm.imports.columns import KIND_CHOICES, SHEETS
 
 
 def acting_user(username: str | None) -> User:
@@ -35,30 +35,90 @@ def acting_user(username: str | None) -> User:
     return user
 
 
+def _mapping(pairs: tuple[str, ...], kind: str | None) -> dict[str, str]:
+    """`--map "所属乡镇（街道）=所属乡镇"`: the file's header = our header, field key, or
+    nothing (`--map "序号="`: not imported)."""
+    mapping = {}
+    for pair in pairs:
+        header, sep, target = pair.partition("=")
+        if not sep or not header.strip():
+            raise click.BadParameter(f"“{pair}”应写成“文件中的列名=字段”。", param_hint="--map")
+        target = target.strip()
+        if target:
+            found = _field(target, kind)
+            if found is None:
+                raise click.BadParameter(f"没有名为“{target}”的字段。", param_hint="--map")
+            target = found
+        mapping[header.strip()] = target
+    return mapping
+
+
+def _field(name: str, kind: str | None) -> str | None:
+    sheets = [SHEETS[kind]] if kind else list(SHEETS.values())
+    for sheet in sheets:
+        for col in sheet.columns:
+            if name in (col.key, col.header, *col.aliases):
+                return col.key
+    return None
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(KIND_CHOICES), help="Default: inferred from the headers.")
+@click.option(
+    "--sheet", help="The worksheet to read (default: the first visible one with a table)."
+)
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    help='A column mapping, e.g. --map "所属乡镇（街道）=所属乡镇"; "序号=" ignores a column.',
+)
+@click.option(
+    "--year", type=click.IntRange(1990, 2100), help="Year of figures whose header has none."
+)
+@click.option(
+    "--above-scale/--no-above-scale",
+    default=None,
+    help="Mark the firms 规上 for the year (default: when the title says 规上).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would happen; write nothing.")
 @click.option("--user", "username", help="Act as this user (default: the first admin).")
 @with_appcontext
-def import_cli(file: Path, kind: str | None, dry_run: bool, username: str | None) -> None:
+def import_cli(
+    file: Path,
+    kind: str | None,
+    sheet: str | None,
+    pairs: tuple[str, ...],
+    year: int | None,
+    above_scale: bool | None,
+    dry_run: bool,
+    username: str | None,
+) -> None:
     """Import an .xlsx or .csv file (企业、高校院所、专家、需求、成果、联系人)."""
     user = acting_user(username)
+    options = services.Options(kind, sheet, _mapping(pairs, kind), year, above_scale)
     started = time.perf_counter()
     with cli_errors():
         report = services.run_import(
             user,
             file,
             file.name,
-            kind,
+            options,
             dry_run=dry_run,
             progress=lambda rows: click.echo(f"已处理 {rows:,} 行…", err=True),
         )
     if dry_run:
         db.session.rollback()
     else:
+        services.remember_mapping(user, report.kind, report.headers, report.matches)
         db.session.commit()
     elapsed = time.perf_counter() - started
+    click.echo(f"{report.where}；列的对应：")
+    for m in report.matches:
+        if m.header:
+            target = m.column.header if m.column else "（不导入）"
+            click.echo(f"  {m.header} → {target}（{m.label}）")
     for issue in report.issues:
         where = f"第 {issue.row} 行" if issue.row else "文件"
         column = f"【{issue.column}】" if issue.column else ""

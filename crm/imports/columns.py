@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz, process
+
 
 @dataclass(frozen=True)
 class Column:
@@ -20,6 +22,8 @@ class Column:
     example: str = ""
     note: str = ""  # shown in the README and the template's second sheet
     personal: bool = False  # personal data: masked in a viewer's export
+    exported: bool = True  # in the export and the template's header (else import only)
+    yearly: bool = False  # a figure of one year: the year comes from the header or the page
 
 
 @dataclass(frozen=True)
@@ -27,20 +31,19 @@ class Sheet:
     kind: str
     label: str
     columns: tuple[Column, ...]
+    #: at least one of these keys must be mapped (a needs sheet: 需求名称 or 需求描述)
+    one_of: tuple[str, ...] = ()
 
     @property
     def required(self) -> list[Column]:
         return [c for c in self.columns if c.required]
 
+    @property
+    def exported(self) -> list[Column]:
+        return [c for c in self.columns if c.exported]
+
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
-
-
-def header_key(text: str) -> str:
-    """How a header is compared: half-width, no spaces, brackets, stars or colons, lower case."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = re.sub(r"[\s*:：()（）\[\]【】]", "", text)
-    return text.lower()
 
 
 SHEETS: dict[str, Sheet] = {
@@ -67,7 +70,7 @@ SHEETS: dict[str, Sheet] = {
                 Column(
                     "town",
                     "所属乡镇",
-                    ("乡镇", "乡镇街道", "所在乡镇", "town"),
+                    ("乡镇", "乡镇街道", "所在乡镇", "所属镇街", "镇街", "镇乡街道", "town"),
                     example="经济开发区",
                     note="嵊州市的乡镇街道名称",
                 ),
@@ -101,6 +104,49 @@ SHEETS: dict[str, Sheet] = {
                     note="是 / 否",
                 ),
                 Column("notes", "备注", ("说明", "notes")),
+                Column(
+                    "revenue",
+                    "营业收入（万元）",
+                    ("营业收入", "主营业务收入", "销售收入", "营收", "revenue"),
+                    exported=False,
+                    yearly=True,
+                    note="某一年的数字，年份写在表头里（如“2025年营业收入（万元）”）或在导入页选择",
+                ),
+                Column(
+                    "rnd_spend",
+                    "研发投入（万元）",
+                    (
+                        "研发投入",
+                        "研发费用",
+                        "研发经费",
+                        "R&D经费",
+                        "科技活动经费支出",
+                        "研发经费支出",
+                    ),
+                    exported=False,
+                    yearly=True,
+                ),
+                Column(
+                    "industrial_output",
+                    "工业总产值（万元）",
+                    ("工业总产值", "总产值"),
+                    exported=False,
+                    yearly=True,
+                ),
+                Column(
+                    "hitech_output",
+                    "高新技术产品产值（万元）",
+                    ("高新技术产品产值", "高新技术产业产值", "高新产品产值"),
+                    exported=False,
+                    yearly=True,
+                ),
+                Column(
+                    "hitech",
+                    "是否高新技术企业",
+                    ("高新技术企业", "是否高新", "国家高新技术企业", "国家高新"),
+                    exported=False,
+                    note="是 / 否；“是”而系统中没有记录的，补记一条国家级高新技术企业认定",
+                ),
             ),
         ),
         Sheet(
@@ -141,7 +187,7 @@ SHEETS: dict[str, Sheet] = {
             "researchers",
             "专家",
             (
-                Column("name", "姓名", ("专家姓名", "名字", "name"), True, "陈某某"),
+                Column("name", "姓名", ("专家姓名", "名字", "专家", "name"), True, "陈某某"),
                 Column(
                     "institution",
                     "所在单位",
@@ -181,9 +227,9 @@ SHEETS: dict[str, Sheet] = {
                 Column(
                     "title",
                     "需求名称",
-                    ("需求", "需求标题", "项目名称", "title"),
-                    True,
-                    "真丝领带起皱问题",
+                    ("需求", "需求标题", "项目名称", "技术需求名称", "title"),
+                    example="真丝领带起皱问题",
+                    note="没有这一列时，取需求描述的第一句（不超过 30 字）",
                 ),
                 Column(
                     "description",
@@ -192,9 +238,28 @@ SHEETS: dict[str, Sheet] = {
                     example="洗后容易起皱，希望找到抗皱整理工艺",
                 ),
                 Column(
-                    "budget", "预算（万元）", ("预算", "拟投入", "预算万元", "budget"), example="20"
+                    "budget",
+                    "预算（万元）",
+                    ("预算", "拟投入", "预算万元", "拟投入资金", "budget"),
+                    example="20",
+                    note="数字；“约30”“面议”之类保留在描述里并提醒",
+                ),
+                Column(
+                    "contact",
+                    "联系人",
+                    ("联系人姓名", "企业联系人", "contact"),
+                    exported=False,
+                    note="按姓名对应到企业已有的联系人，没有则新建",
+                ),
+                Column(
+                    "phone",
+                    "联系电话",
+                    ("电话", "手机", "联系方式", "phone", "mobile"),
+                    personal=True,
+                    exported=False,
                 ),
             ),
+            one_of=("title", "description"),
         ),
         Sheet(
             "achievements",
@@ -289,40 +354,163 @@ EXPORT_ONLY: dict[str, Sheet] = {
 EXPORTS: dict[str, Sheet] = SHEETS | EXPORT_ONLY
 
 
-def map_headers(sheet: Sheet, headers: list[str]) -> tuple[dict[int, Column], list[str]]:
-    """Which column of the file feeds which field, and the headers nobody knows."""
-    lookup: dict[str, Column] = {}
+#: headers every office list has that hold nothing to import (a row counter)
+IGNORED_HEADERS = frozenset({"序号", "编号", "序", "no", "no.", "行号"})
+IGNORE = ""  # a mapping's value for a column the officer chose not to import
+
+_BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
+SIMILARITY_CUTOFF = 80.0
+
+
+def header_key(text: str) -> str:
+    """How a header is compared: half-width, no spaces, brackets, stars or colons, lower case."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"[\s*:：()（）\[\]【】]", "", text)
+    return text.lower()
+
+
+def plain_header(text: str) -> str:
+    """The header without what qualifies it: `所属乡镇（街道）` → 所属乡镇,
+    `2025年营业收入（万元）` → 营业收入, `*企业名称` → 企业名称."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _YEAR.sub("", _BRACKETED.sub("", text))
+    return header_key(text)
+
+
+def header_year(text: str) -> int | None:
+    """The year a header names (`2025年营业收入（万元）` → 2025)."""
+    found = _YEAR.search(unicodedata.normalize("NFKC", text or ""))
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class Match:
+    """What one column of a file feeds: a field, how it was recognised, the year it names."""
+
+    header: str
+    column: Column | None
+    how: str  # exact / normalised / similar / chosen / ignored / unknown
+    year: int | None = None
+
+    @property
+    def label(self) -> str:
+        return {
+            "exact": "表头一致",
+            "normalised": "去掉括号、年份后一致",
+            "similar": "名称相近，请核对",
+            "chosen": "按您的选择",
+            "ignored": "不导入",
+            "unknown": "未识别",
+        }[self.how]
+
+
+def _names(sheet: Sheet) -> dict[str, Column]:
+    names: dict[str, Column] = {}
     for col in sheet.columns:
         for name in (col.header, *col.aliases):
-            lookup.setdefault(header_key(name), col)
-    mapping: dict[int, Column] = {}
-    unknown = []
-    for i, header in enumerate(headers):
-        col = lookup.get(header_key(header))
-        if col is not None and col not in mapping.values():
-            mapping[i] = col
-        elif header.strip():
-            unknown.append(header.strip())
-    return mapping, unknown
+            names.setdefault(header_key(name), col)
+            names.setdefault(plain_header(name), col)
+    return names
+
+
+def match_header(sheet: Sheet, header: str) -> Match:
+    """Exact (the header or an alias), then without brackets and year, then by similarity
+    (rapidfuzz) or by holding a known name — those are marked for the officer to check."""
+    text = (header or "").strip()
+    if not text:
+        return Match(text, None, "ignored")
+    names = _names(sheet)
+    year = header_year(text)
+    if (col := names.get(header_key(text))) is not None:
+        return Match(text, col, "exact", year)
+    plain = plain_header(text)
+    if plain in IGNORED_HEADERS or header_key(text) in IGNORED_HEADERS:
+        return Match(text, None, "ignored")
+    if (col := names.get(plain)) is not None:
+        return Match(text, col, "normalised", year)
+    if len(plain) >= 2:
+        best = process.extractOne(plain, list(names), scorer=fuzz.ratio)
+        if best is not None and best[1] >= SIMILARITY_CUTOFF:
+            return Match(text, names[best[0]], "similar", year)
+        held = [n for n in names if len(n) >= 2 and n in plain]
+        if held:
+            return Match(text, names[max(held, key=len)], "similar", year)
+    return Match(text, None, "unknown", year)
+
+
+def map_columns(
+    sheet: Sheet, headers: list[str], chosen: dict[str, str] | None = None
+) -> list[Match]:
+    """One match per column of the file. `chosen` maps a header (as written) to a field key,
+    or to IGNORE, and wins over the matcher. A field fed by two columns keeps the first; the
+    second is reported as unknown (it would silently overwrite)."""
+    chosen = chosen or {}
+    by_key = {c.key: c for c in sheet.columns}
+    matches = []
+    for header in headers:
+        text = (header or "").strip()
+        if text in chosen:
+            key = chosen[text]
+            col = by_key.get(key)
+            if col is not None:
+                matches.append(Match(text, col, "chosen", header_year(text)))
+                continue
+            if key == IGNORE:
+                matches.append(Match(text, None, "ignored"))
+                continue
+        matches.append(match_header(sheet, text))
+    taken: set[tuple[str, int | None]] = set()
+    for i, m in enumerate(matches):
+        if m.column is None:
+            continue
+        slot = (m.column.key, m.year if m.column.yearly else None)
+        if slot in taken:
+            matches[i] = Match(m.header, None, "unknown", m.year)
+        taken.add(slot)
+    return matches
+
+
+def missing_required(sheet: Sheet, matches: list[Match]) -> list[str]:
+    """Headers the file must have and does not."""
+    found = {m.column.key for m in matches if m.column is not None}
+    missing = [c.header for c in sheet.required if c.key not in found]
+    if sheet.one_of and not found & set(sheet.one_of):
+        missing.append("或".join(sheet.column(k).header for k in sheet.one_of))
+    return missing
+
+
+def header_score(cells: list[str | None]) -> int:
+    """How much a row looks like a header: cells any kind of sheet recognises, without
+    guessing (exact or normalised), plus row counters such as 序号."""
+    score = 0
+    for cell in cells:
+        if not cell or len(cell) > 30:
+            continue
+        plain = plain_header(cell)
+        if plain in IGNORED_HEADERS or any(
+            header_key(cell) in names or plain in names for names in _ALL_NAMES
+        ):
+            score += 1
+    return score
 
 
 def infer_kind(headers: list[str]) -> str | None:
     """The kind whose required headers are all present and which explains the most headers."""
     best, best_score = None, 0
     for sheet in SHEETS.values():
-        mapping, _ = map_headers(sheet, headers)
-        found = set(mapping.values())
-        if not all(c in found for c in sheet.required):
+        matches = map_columns(sheet, headers)
+        if missing_required(sheet, matches):
             continue
-        # the primary (first) header counts double: 企业名称 first means enterprises
-        score = len(found) + (
-            1
-            if sheet.columns[0] in found
-            and headers
-            and header_key(headers[0])
-            in {header_key(n) for n in (sheet.columns[0].header, *sheet.columns[0].aliases)}
-            else 0
-        )
+        found = [m for m in matches if m.column is not None]
+        score = sum(2 if m.how in ("exact", "normalised") else 1 for m in found)
+        # the primary (first) field first counts extra: 企业名称 first means enterprises
+        first = next((m for m in matches if m.how != "ignored"), None)
+        if first is not None and first.column is sheet.columns[0]:
+            score += 1
         if score > best_score:
             best, best_score = sheet.kind, score
     return best
+
+
+_ALL_NAMES = [_names(s) for s in SHEETS.values()]

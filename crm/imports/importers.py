@@ -9,10 +9,10 @@ so the audit and search hooks see them like any edit.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,14 +25,15 @@ from crm.enterprises.models import (
     Contact,
     Enterprise,
     EnterpriseAlias,
+    EnterpriseYear,
     Industry,
-    Town,
+    Recognition,
+    RecognitionKind,
     enterprise_industry,
 )
-from crm.enterprises.services import EMAIL, PHONE, WAN, clean_uscc
-from crm.errors import ValidationError
+from crm.enterprises.services import EMAIL
 from crm.extensions import db
-from crm.imports import bulk, linking
+from crm.imports import bulk, labels, linking, values
 from crm.imports.columns import SHEETS, Sheet
 from crm.institutions.models import (
     Achievement,
@@ -44,24 +45,28 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.institutions.services import parse_aliases
-from crm.matching.text import normalise
+from crm.matching.text import core_name, institution_key, normalise
 from crm.needs.models import Need
-
-_YES = {"是", "y", "yes", "true", "1", "√", "规上"}
-_NO = {"否", "n", "no", "false", "0", "×", ""}
 
 
 class RowError(Exception):
+    """A row cannot be imported; `problems` lists every reason at once: (column key, message)."""
+
     def __init__(self, column: str | None, message: str) -> None:
         super().__init__(message)
-        self.column = column
-        self.message = message
+        self.problems: list[tuple[str | None, str]] = [(column, message)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[str | None, str]]) -> RowError:
+        error = cls(*problems[0])
+        error.problems = list(problems)
+        return error
 
 
 @dataclass
 class Issue:
     row: int | None
-    column: str | None  # the header as the template names it
+    column: str | None  # the header as the file names it
     message: str
     level: str = "error"  # error: row skipped / warning: imported, please check / note
 
@@ -75,73 +80,139 @@ class Issue:
 
 
 @dataclass
+class Outcome:
+    """What happened to one row, for the preview: created / updated / unchanged / skipped."""
+
+    row: int
+    outcome: str
+    label: str  # the record as the row names it
+    detail: str = ""  # the changed fields, or why it was skipped
+
+
+@dataclass
 class Context:
     user: User
     analysts: bulk.Analysts
     dedup_threshold: float = 85.0
     issues: list[Issue] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    headers: dict[str, str] = field(default_factory=dict)  # field key → the file's header
+    year: int | None = None  # the year of figures whose header names none
+    above_scale_year: int | None = None  # a 规上 list: its firms are 规上 in this year
+    #: an officer's answers to “is this the same firm?”: name → enterprise id, or 0 for new
+    decisions: dict[str, int] = field(default_factory=dict)
+    #: questions the preview asks: name as written → [(enterprise id, name, score)]
+    questions: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
 
     def note(self, row: int | None, column: str | None, message: str, level: str) -> None:
-        self.issues.append(Issue(row, column, message, level))
+        self.issues.append(Issue(row, self.headers.get(column or "", column), message, level))
 
 
-# ---- cell parsers ------------------------------------------------------------------------------
+class Row:
+    """One row's cells by field key, with what the importer found wrong with them: problems
+    with key fields skip the row (all of them reported together), others are warnings and
+    the row is kept without that value. Text that belongs nowhere else goes to `extras`."""
+
+    def __init__(self, ctx: Context, number: int, values: dict[str, str | None]) -> None:
+        self.ctx = ctx
+        self.number = number
+        self.values = values
+        self.problems: list[tuple[str | None, str]] = []
+        self.extras: list[str] = []
+        self.label = ""
+        self.detail = ""
+
+    def get(self, key: str) -> str | None:
+        value = self.values.get(key)
+        return value.strip() or None if value is not None else None
+
+    def warn(self, key: str | None, message: str) -> None:
+        self.ctx.note(self.number, key, message, "warning")
+
+    def fail(self, key: str | None, message: str) -> None:
+        self.problems.append((key, message))
+
+    def check(self) -> None:
+        if self.problems:
+            raise RowError.of(self.problems)
+
+    def text(
+        self, key: str, limit: int | None = None, *, required: str | None = None
+    ) -> str | None:
+        """The cell as text; too long: a warning (kept without it) or, for a key, a problem."""
+        value = self.get(key)
+        if value is None:
+            if required:
+                self.fail(key, required)
+            return None
+        if limit is not None and len(value) > limit:
+            message = f"内容过长（{len(value)} 字），最多 {limit} 字"
+            if required:
+                self.fail(key, message + "。")
+            else:
+                self.warn(key, message + "，未导入这一格。")
+            return None
+        return value
+
+    def name(self, key: str, limit: int, *, required: str | None = None) -> str | None:
+        """A person's name: inner spaces of Chinese names dropped (`李  梅` → 李梅)."""
+        value = self.text(key, limit, required=required)
+        return values.person_name(value)
+
+    def tolerant(self, key: str, read: Any) -> Any:
+        """`read(cell)`; a BadValue is a warning, its `extra` goes to the notes."""
+        value = self.get(key)
+        if value is None:
+            return None
+        try:
+            return read(value)
+        except values.BadValue as exc:
+            self.warn(key, exc.message)
+            if exc.extra:
+                self.extras.append(f"{self.ctx.headers.get(key, key)}：{exc.extra}")
+            return None
+
+    def choice(self, key: str, enum_cls: type[Choice], synonyms: dict[str, Choice]) -> Any:
+        value = self.get(key)
+        if value is None:
+            return None
+        by_label = {m.label: m for m in enum_cls} | {m.value: m for m in enum_cls} | synonyms
+        found = by_label.get(values.half_width(value).strip())
+        if found is None:
+            found = next((m for label, m in by_label.items() if value in label), None)
+        if found is None:
+            allowed = " / ".join(m.label for m in enum_cls)
+            self.warn(key, f"“{value}”不是可选值（{allowed}），未填入。")
+        return found
+
+    def money_wan(self, key: str) -> Decimal | None:
+        """A figure in 万元, as yuan."""
+        return self.tolerant(key, lambda v: values.wan_to_yuan(values.number(v)))
+
+    def phones(self, key: str) -> str | None:
+        found = self.tolerant(key, values.phones)
+        if found is None:
+            return None
+        if found.extra:
+            self.extras.append(found.extra)
+        return found.phone
+
+    def uscc(self, key: str = "uscc") -> str | None:
+        return self.tolerant(key, values.uscc)
+
+    def notes_with_extras(self, notes: str | None) -> str | None:
+        """The notes cell with what had no field of its own appended (once)."""
+        parts = [notes] if notes else []
+        parts += [e for e in self.extras if not notes or e not in notes]
+        return "；".join(parts) or None
 
 
-def text(values: dict[str, str | None], key: str, limit: int | None = None) -> str | None:
-    value = values.get(key)
-    if value is None:
-        return None
-    if limit is not None and len(value) > limit:
-        raise RowError(key, f"内容过长（{len(value)} 字），最多 {limit} 字。")
-    return value
-
-
-def choice(
-    values: dict[str, str | None], key: str, enum_cls: type[Choice], synonyms: dict[str, Choice]
-) -> Any:
-    value = values.get(key)
-    if value is None:
-        return None
-    by_label = {m.label: m for m in enum_cls} | {m.value: m for m in enum_cls} | synonyms
-    found = by_label.get(value.strip())
-    if found is None:
-        allowed = " / ".join(m.label for m in enum_cls)
-        raise RowError(key, f"“{value}”不是可选值（{allowed}）。")
-    return found
-
-
-def money_wan(values: dict[str, str | None], key: str) -> Decimal | None:
-    value = values.get(key)
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value.replace(",", "").replace("万元", "").replace("万", "").strip())
-    except InvalidOperation:
-        raise RowError(key, f"“{value}”不是金额（以万元为单位的数字）。") from None
-    if amount < 0 or not amount.is_finite():
-        raise RowError(key, "金额不能为负数。")
-    return (amount * WAN).quantize(Decimal("0.01"))
-
-
-def yes_no(values: dict[str, str | None], key: str) -> bool | None:
-    value = values.get(key)
-    if value is None:
-        return None
-    v = value.strip().lower()
-    if v in _YES:
-        return True
-    if v in _NO:
-        return False
-    raise RowError(key, f"“{value}”请填“是”或“否”。")
-
-
-def phone(values: dict[str, str | None], key: str) -> str | None:
-    value = text(values, key, 32)
-    if value and not PHONE.match(value):
-        raise RowError(key, f"电话“{value}”只能包含数字、空格、“-”和开头的“+”。")
-    return value
+def with_extras(stored: str | None, extras: list[str]) -> str | None:
+    """Stored notes with the extras not in them yet (re-importing adds nothing twice)."""
+    new = [e for e in dict.fromkeys(extras) if not stored or e not in stored]
+    if not new:
+        return stored
+    return "；".join(([stored] if stored else []) + new)
 
 
 # ---- the importers -----------------------------------------------------------------------------
@@ -157,24 +228,29 @@ class Importer:
     def prepare(self) -> None:
         """Load what rows are matched against."""
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
+    def handle(self, row: Row) -> str:
         """created / updated / unchanged / skipped; raises RowError."""
         raise NotImplementedError
 
     def finish(self) -> None:
         """Write what is still buffered."""
 
-    def first_time(self, key: Any, row: int) -> bool:
+    def first_time(self, key: Any, row: Row) -> bool:
         if key in self.seen:
-            self.ctx.note(row, None, f"与第 {self.seen[key]} 行重复，已跳过。", "warning")
+            row.detail = f"与第 {self.seen[key]} 行重复"
+            self.ctx.note(row.number, None, f"与第 {self.seen[key]} 行重复，已跳过。", "warning")
             return False
-        self.seen[key] = row
+        self.seen[key] = row.number
         return True
 
     @staticmethod
     def changes(record: Any, wanted: dict[str, Any]) -> dict[str, Any]:
         """The non-blank values that differ from the stored ones."""
         return {k: v for k, v in wanted.items() if v is not None and getattr(record, k) != v}
+
+    def changed(self, row: Row, keys: Any) -> None:
+        """Name the changed fields in the row's outcome, as the file's headers name them."""
+        row.detail = "、".join(dict.fromkeys(self.ctx.headers.get(k, k) for k in keys))
 
 
 class InstitutionLinks:
@@ -184,7 +260,7 @@ class InstitutionLinks:
         self.ctx = ctx
         self.index = linking.institution_index()
 
-    def resolve(self, row: int, name: str | None, header: str) -> int | None:
+    def resolve(self, row: int, name: str | None, key: str) -> int | None:
         if not name:
             return None
         link = self.index.find(name)
@@ -192,7 +268,7 @@ class InstitutionLinks:
             linking.remember_alias(InstitutionAlias, "institution_id", link.record_id, name)
             self.ctx.note(
                 row,
-                header,
+                key,
                 f"“{name}”对应到已有单位“{link.matched_name}”，已记为它的别名，请核对。",
                 "note",
             )
@@ -205,15 +281,17 @@ class InstitutionLinks:
         message = f"新建单位“{inst.name}”（类型暂为“其他”）。"
         if link.how == "ambiguous":
             message += f"它与{'、'.join(link.candidates)}都相近，请在“查重合并”中核对。"
-        self.ctx.note(row, header, message, "warning" if link.how == "ambiguous" else "note")
+        self.ctx.note(row, key, message, "warning" if link.how == "ambiguous" else "note")
         return inst.id
 
 
 NEW: Any = object()  # an enterprise created from an earlier row of the same file
+YEAR_FIELDS = ("revenue", "rnd_spend", "industrial_output", "hitech_output")
 
 
 class EnterpriseImporter(Importer):
     sheet = SHEETS["enterprises"]
+    FIELDS = ("name", "uscc", "town_id", "main_products", "address", "is_above_scale", "notes")
 
     def prepare(self) -> None:
         self.by_uscc: dict[str, Enterprise] = {}
@@ -222,80 +300,132 @@ class EnterpriseImporter(Importer):
             if ent.uscc:
                 self.by_uscc[ent.uscc] = ent
             if ent.deleted_at is None:
-                self.by_name.setdefault(normalise(ent.name), ent)
-        self.towns: dict[str, int] = {}
-        for town in db.session.scalars(sa.select(Town)):
-            self.towns[town.name] = town.id
-            self.towns.setdefault(re.sub(r"(街道|镇|乡)$", "", town.name), town.id)
-        self.industries: dict[str, int] = {}
-        for ind in db.session.scalars(sa.select(Industry)):
-            self.industries[normalise(ind.name)] = ind.id
-            self.industries[normalise(ind.code)] = ind.id
+                self.by_name.setdefault(core_name(ent.name), ent)
+        self.towns = labels.towns()
+        self.industries = labels.industries()
         self.creator = bulk.Creator(Enterprise, self.ctx.analysts)
         self.contacts = bulk.Creator(Contact, self.ctx.analysts)
         self.links: list[dict[str, int]] = []
+        self.years: list[tuple[int, dict[int, dict[str, Any]]]] = []  # (enterprise, figures)
         self.existing = [(e.name, e.uscc) for e in self.by_name.values()]
         self.created: list[tuple[int, str, str | None]] = []  # row, name, USCC
+        self.unrecorded_hitech: list[str] = []
 
-    def _parse(self, values: dict[str, str | None]) -> dict[str, Any]:
-        name = text(values, "name", 120)
-        if not name:
-            raise RowError("name", "企业名称不能为空。")
-        try:
-            uscc = clean_uscc(values.get("uscc"))
-        except ValidationError as exc:
-            raise RowError("uscc", exc.message) from None
-        town_id = None
-        if town := values.get("town"):
-            town_id = self.towns.get(town.strip()) or self.towns.get(
-                re.sub(r"(街道|镇|乡)$", "", town.strip())
-            )
-            if town_id is None:
-                raise RowError("town", f"没有名为“{town}”的乡镇街道。")
+    def _figures(self, row: Row) -> dict[int, dict[str, Any]]:
+        """Yearly figures by year: {2025: {"revenue": …, "above_scale": True}}."""
+        by_year: dict[int, dict[str, Any]] = {}
+        for key in row.values:
+            base, _, year_text = key.partition("@")
+            if base not in YEAR_FIELDS:
+                continue
+            amount = row.money_wan(key)
+            if amount is not None:
+                year = int(year_text) if year_text else self.ctx.year
+                if year is not None:
+                    by_year.setdefault(year, {})[base] = amount
+        return by_year
+
+    def _parse(self, row: Row) -> dict[str, Any]:
+        name = row.text("name", 120, required="企业名称不能为空。")
+        uscc = row.uscc()
+        town_id, notes_extra = None, []
+        if town := row.get("town"):
+            found = self.towns.resolve(town)
+            town_id = found.target_id
+            if found.keep_as_note or town_id is None:
+                notes_extra.append(f"所属乡镇：{town}")
         industry_ids = []
-        for part in parse_aliases(values.get("industries")):
-            ind = self.industries.get(normalise(part))
-            if ind is None:
-                raise RowError("industries", f"没有名为“{part}”的行业。")
-            industry_ids.append(ind)
+        for part in labels.split_labels(row.get("industries")):
+            found = self.industries.resolve(part)
+            if found.target_id is not None:
+                industry_ids.append(found.target_id)
+            else:
+                notes_extra.append(f"行业：{part}")
+        above = row.tolerant("above_scale", values.yes_no)
+        figures = self._figures(row)
+        year = self.ctx.above_scale_year
+        if above is None and year is not None:
+            above = True
+        if above is not None:
+            target = year or self.ctx.year
+            if target is not None:
+                figures.setdefault(target, {})["above_scale"] = above
+        hitech = row.get("hitech")
+        row.extras = notes_extra + row.extras
+        row.check()
+        row.label = name or ""
         return {
             "name": name,
             "uscc": uscc,
             "town_id": town_id,
-            "industry_ids": industry_ids,
-            "main_products": text(values, "main_products"),
-            "address": text(values, "address", 200),
-            "is_above_scale": yes_no(values, "above_scale"),
-            "notes": text(values, "notes"),
-            "contact": text(values, "contact", 64),
-            "phone": phone(values, "phone"),
+            "industry_ids": list(dict.fromkeys(industry_ids)),
+            "main_products": row.text("main_products", 2000),
+            "address": row.text("address", 200),
+            "is_above_scale": above,
+            "notes": row.text("notes", 5000),
+            "contact": row.name("contact", 64),
+            "phone": row.phones("phone"),
+            "figures": figures,
+            "hitech": hitech,
         }
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
-        data = self._parse(values)
+    def handle(self, row: Row) -> str:
+        data = self._parse(row)
         ent = self.by_uscc.get(data["uscc"]) if data["uscc"] else None
+        data["by_name"] = ent is None
         if ent is None:
-            ent = self.by_name.get(normalise(data["name"]))
+            ent = self.by_name.get(core_name(data["name"]))
             if ent not in (None, NEW) and ent.uscc and data["uscc"] and ent.uscc != data["uscc"]:
                 raise RowError("uscc", f"已有同名企业“{ent.name}”，但信用代码不同，请核对。")
-        key = data["uscc"] or normalise(data["name"])
+            if ent not in (None, NEW) and normalise(ent.name) != normalise(data["name"]):
+                self.ctx.note(
+                    row.number,
+                    "name",
+                    f"“{data['name']}”按名称对应到已有企业“{ent.name}”。",
+                    "note",
+                )
+        key = data["uscc"] or core_name(data["name"])
         if not self.first_time(key, row):
             return "skipped"
+        self._hitech(row, ent if ent not in (None, NEW) else None, data)
         if ent is None:
-            self.created.append((row, data["name"], data["uscc"]))
-            return self._create(data)
+            self.created.append((row.number, data["name"], data["uscc"]))
+            return self._create(row, data)
         return self._update(row, ent, data)
 
-    def _create(self, data: dict[str, Any]) -> str:
+    def _hitech(self, row: Row, ent: Enterprise | None, data: dict[str, Any]) -> None:
+        """是否高新技术企业: a recognition is recorded only with the date or year the cell
+        gives (`是（2023年认定）`); a bare 是 for a firm without one is listed for the officer —
+        an invented date would count as a new recognition in the bureau's targets."""
+        cell = data["hitech"]
+        data["recognition"] = None
+        try:
+            if not cell or values.yes_no(cell) is not True:
+                return
+        except values.BadValue:
+            return
+        has = ent is not None and any(
+            r.kind == RecognitionKind.HITECH_NATIONAL for r in ent.recognitions
+        )
+        if has:
+            return
+        granted = values.date_in(cell)
+        if granted is None and (year := values.year_in(cell)) is not None:
+            granted = date(year, 1, 1)
+        if granted is None:
+            self.unrecorded_hitech.append(data["name"])
+            return
+        data["recognition"] = granted
+
+    def _create(self, row: Row, data: dict[str, Any]) -> str:
         user = self.ctx.user
-        values = {
-            k: data[k] for k in ("name", "uscc", "town_id", "main_products", "address", "notes")
-        } | {
+        values_ = {k: data[k] for k in ("name", "uscc", "town_id", "main_products", "address")} | {
+            "notes": row.notes_with_extras(data["notes"]),
             "is_above_scale": bool(data["is_above_scale"]),
             "owner_id": user.id,
             "department_id": user.department_id,
         }
-        self.by_name.setdefault(normalise(data["name"]), NEW)
+        self.by_name.setdefault(core_name(data["name"]), NEW)
         if data["uscc"]:
             self.by_uscc[data["uscc"]] = NEW
 
@@ -311,26 +441,22 @@ class EnterpriseImporter(Importer):
                         "phone": data["phone"],
                     }
                 )
+            if data["figures"] or data["recognition"]:
+                self.years.append((enterprise_id, data["figures"], data["recognition"]))
 
-        self.creator.add(values, then)
+        self.creator.add(values_, then)
         return "created"
 
-    def _update(self, row: int, ent: Enterprise, data: dict[str, Any]) -> str:
+    def _update(self, row: Row, ent: Enterprise, data: dict[str, Any]) -> str:
         if ent is NEW:  # created from an earlier row of this file under another key
-            self.ctx.note(row, None, "与本文件前面的行是同一家企业，已跳过。", "warning")
+            row.detail = "与本文件前面的行是同一家企业"
+            self.ctx.note(row.number, None, "与本文件前面的行是同一家企业，已跳过。", "warning")
             return "skipped"
-        wanted = {
-            k: data[k]
-            for k in (
-                "name",
-                "uscc",
-                "town_id",
-                "main_products",
-                "address",
-                "is_above_scale",
-                "notes",
-            )
-        }
+        wanted = {k: data[k] for k in self.FIELDS}
+        if data["by_name"]:  # found by its name as people write it: the stored name stays
+            wanted.pop("name")
+        base = data["notes"] or ent.notes
+        wanted["notes"] = with_extras(base, row.extras) if data["notes"] or row.extras else None
         changed = self.changes(ent, wanted)
         restore = ent.deleted_at is not None
         contact = None
@@ -342,7 +468,16 @@ class EnterpriseImporter(Importer):
         new_contact = data["contact"] and contact is None
         new_phone = contact is not None and data["phone"] and contact.phone != data["phone"]
         add_industries = data["industry_ids"] and not ent.industries
-        if not (changed or restore or new_contact or new_phone or add_industries):
+        year_changes = _year_changes(ent, data["figures"])
+        if not (
+            changed
+            or restore
+            or new_contact
+            or new_phone
+            or add_industries
+            or year_changes
+            or data["recognition"]
+        ):
             return "unchanged"
         if not policy.can_edit_enterprise(self.ctx.user, ent):
             raise RowError(None, f"您无权修改企业“{ent.name}”（不是您或本科室负责的企业）。")
@@ -358,14 +493,93 @@ class EnterpriseImporter(Importer):
             db.session.add(Contact(enterprise=ent, name=data["contact"], phone=data["phone"]))
         if new_phone:
             contact.phone = data["phone"]
+        _apply_years(ent.id, year_changes, data["recognition"])
         db.session.flush()
+        keys = [*changed, *(["industries"] if add_industries else [])]
+        keys += ["contact"] * bool(new_contact) + ["phone"] * bool(new_phone)
+        keys += [f"{k}@{y}" for y, figures in year_changes.items() for k in figures]
+        self.changed(
+            row, [{"town_id": "town", "is_above_scale": "above_scale"}.get(k, k) for k in keys]
+        )
+        if restore:
+            row.detail = "从回收站恢复" + (f"；{row.detail}" if row.detail else "")
         return "updated"
 
     def finish(self) -> None:
         self.creator.finish()
         bulk.insert_links(enterprise_industry, self.links)
         self.contacts.finish()
-        flag_similar(self.ctx, self.created, self.existing, "企业", "企业名称")
+        for enterprise_id, figures, granted in self.years:
+            _apply_years(enterprise_id, figures, granted)
+        db.session.flush()
+        flag_similar(self.ctx, self.created, self.existing, "企业", "name")
+        for label_index, column in ((self.towns, "town"), (self.industries, "industries")):
+            for label, rows in label_index.unknown.most_common():
+                self.ctx.note(
+                    None,
+                    column,
+                    f"{label_index.kind.label}“{label}”未识别：{rows} 行（已留空，原文写入备注；"
+                    "管理员可在“导入 → 名称对照”中把它对应到已有项）。",
+                    "warning",
+                )
+        if self.unrecorded_hitech:
+            names = "、".join(self.unrecorded_hitech[:10])
+            more = (
+                f"等 {len(self.unrecorded_hitech)} 家" if len(self.unrecorded_hitech) > 10 else ""
+            )
+            self.ctx.note(
+                None,
+                "hitech",
+                f"{names}{more}写明是高新技术企业，但系统中没有认定记录；表中没有认定日期，"
+                "未自动补记（会计入当年新认定数），请在企业页补录认定日期和证书号。",
+                "warning",
+            )
+
+
+def _year_changes(ent: Enterprise, figures: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    stored = {y.year: y for y in ent.years}
+    out: dict[int, dict[str, Any]] = {}
+    for year, wanted in figures.items():
+        have = stored.get(year)
+        diff = {k: v for k, v in wanted.items() if have is None or getattr(have, k) != v}
+        if diff:
+            out[year] = diff
+    return out
+
+
+def _apply_years(
+    enterprise_id: int, figures: dict[int, dict[str, Any]], granted: date | None
+) -> None:
+    for year, wanted in figures.items():
+        row = db.session.scalar(
+            sa.select(EnterpriseYear).where(
+                EnterpriseYear.enterprise_id == enterprise_id, EnterpriseYear.year == year
+            )
+        )
+        if row is None:
+            row = EnterpriseYear(enterprise_id=enterprise_id, year=year)
+            db.session.add(row)
+        for k, v in wanted.items():
+            setattr(row, k, v)
+    if granted is not None:
+        db.session.add(
+            Recognition(
+                enterprise_id=enterprise_id,
+                kind=RecognitionKind.HITECH_NATIONAL,
+                granted_on=granted,
+                note="由导入表中的“是否高新技术企业”补记",
+            )
+        )
+    latest = max(figures, default=None)
+    if latest is not None and "above_scale" in figures[latest]:
+        newest = db.session.scalar(
+            sa.select(sa.func.max(EnterpriseYear.year)).where(
+                EnterpriseYear.enterprise_id == enterprise_id
+            )
+        )
+        if newest is None or latest >= newest:
+            ent = db.session.get(Enterprise, enterprise_id)
+            ent.is_above_scale = figures[latest]["above_scale"]
 
 
 def flag_similar(
@@ -414,30 +628,32 @@ class InstitutionImporter(Importer):
         self.created: list[tuple[int, str, str | None]] = []
 
     def finish(self) -> None:
-        flag_similar(self.ctx, self.created, self.existing, "单位", "单位名称")
+        flag_similar(self.ctx, self.created, self.existing, "单位", "name")
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
-        name = text(values, "name", 120)
-        if not name:
-            raise RowError("name", "单位名称不能为空。")
-        kind = choice(values, "kind", InstitutionKind, self.KIND_SYNONYMS)
-        aliases = [a[:120] for a in parse_aliases(values.get("aliases")) if a != name]
+    def handle(self, row: Row) -> str:
+        name = row.text("name", 120, required="单位名称不能为空。")
+        kind = row.choice("kind", InstitutionKind, self.KIND_SYNONYMS)
+        aliases = [a[:120] for a in parse_aliases(row.get("aliases")) if a != name]
         wanted = {
             "kind": kind,
-            "region": text(values, "region", 60),
-            "description": text(values, "description"),
+            "region": row.text("region", 60),
+            "description": row.text("description", 5000),
         }
-        if not self.first_time(normalise(name), row):
+        row.check()
+        row.label = name
+        if not self.first_time(institution_key(name), row):
             return "skipped"
-        rid = self.index.exact.get(normalise(name))
+        rid = self.index.exact.get(self.index.key(name))
         for alias in aliases:
-            owner = self.index.exact.get(normalise(alias))
+            owner = self.index.exact.get(self.index.key(alias))
             if owner is not None and owner != rid:
-                raise RowError(
-                    "aliases", f"别名“{alias}”已属于其他单位“{self.index.names.get(owner)}”。"
+                row.warn(
+                    "aliases",
+                    f"别名“{alias}”已属于其他单位“{self.index.names.get(owner)}”，未加入。",
                 )
+        aliases = [a for a in aliases if self.index.exact.get(self.index.key(a)) in (None, rid)]
         if rid is None:
-            self.created.append((row, name, None))
+            self.created.append((row.number, name, None))
             inst = linking.create_institution(name)  # or brought back from the recycle bin
             for key, value in wanted.items():
                 if value is not None:
@@ -459,6 +675,7 @@ class InstitutionImporter(Importer):
             setattr(inst, k, v)
         inst.aliases.extend(InstitutionAlias(alias=a) for a in extra)
         db.session.flush()
+        self.changed(row, [*changed, *(["aliases"] if extra else [])])
         return "updated"
 
 
@@ -477,23 +694,24 @@ class ResearcherImporter(Importer):
             Researcher.deleted_at,
         ]
         for r in db.session.execute(sa.select(*cols)):
-            key = (normalise(r.name), r.institution_id)
+            key = (_person_key(r.name), r.institution_id)
             if key not in self.existing or self.existing[key][-1] is not None:
                 self.existing[key] = tuple(r)
         self.creator = bulk.Creator(Researcher, self.ctx.analysts)
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
-        name = text(values, "name", 64)
-        if not name:
-            raise RowError("name", "姓名不能为空。")
+    def handle(self, row: Row) -> str:
+        name = row.name("name", 64, required="姓名不能为空。")
         wanted = {
-            "title": text(values, "title", 64),
-            "research_directions": text(values, "research_directions"),
-            "bio": text(values, "bio"),
-            "team": text(values, "team", 120),
+            "title": row.text("title", 64),
+            "research_directions": row.text("research_directions", 5000),
+            "bio": row.text("bio", 5000),
+            "team": row.text("team", 120),
         }
-        inst_id = self.links.resolve(row, values.get("institution"), "所在单位")
-        key = (normalise(name), inst_id)
+        institution = row.text("institution", 120)
+        row.check()
+        row.label = name
+        inst_id = self.links.resolve(row.number, institution, "institution")
+        key = (_person_key(name), inst_id)
         if not self.first_time(key, row):
             return "skipped"
         found = self.existing.get(key)
@@ -509,10 +727,16 @@ class ResearcherImporter(Importer):
             setattr(person, k, v)
         person.deleted_at = None
         db.session.flush()
+        self.changed(row, changed)
         return "updated"
 
     def finish(self) -> None:
         self.creator.finish()
+
+
+def _person_key(name: str) -> str:
+    """A person's name compared: 李  梅 (stored padded before imports cleaned it) is 李梅."""
+    return normalise(values.person_name(name))
 
 
 class NeedImporter(Importer):
@@ -527,31 +751,42 @@ class NeedImporter(Importer):
             self.existing[(ent_id, normalise(title))] = rid
         self.creator = bulk.Creator(Need, self.ctx.analysts)
         self.allowed: dict[int, bool] = {}
+        self.contacts: dict[tuple[int, str], Contact | None] = {}
 
-    def _enterprise(self, row: int, values: dict[str, str | None]) -> int:
-        name = values.get("enterprise") or ""
-        try:
-            uscc = clean_uscc(values.get("uscc"))
-        except ValidationError as exc:
-            raise RowError("uscc", exc.message) from None
+    def _enterprise(self, row: Row, name: str, uscc: str | None) -> int:
         if uscc and uscc in self.by_uscc:
             return self.by_uscc[uscc]
-        link = self.names.find(name)
-        if link.how == "fuzzy":
-            linking.remember_alias(EnterpriseAlias, "enterprise_id", link.record_id, name)
-            self.names.exact[self.names.key(name)] = link.record_id
+        decided = self.ctx.decisions.pop(name, None)
+        if decided:  # the officer said which firm this name means: remembered as its alias
+            linking.remember_alias(EnterpriseAlias, "enterprise_id", decided, name)
+            self.names.exact[self.names.key(name)] = decided
             self.ctx.note(
-                row,
-                "企业名称",
-                f"“{name}”对应到已有企业“{link.matched_name}”，已记为它的别名，请核对。",
+                row.number,
+                "enterprise",
+                f"按您的选择，“{name}”对应到“{self.names.names.get(decided, decided)}”，"
+                "已记为它的别名。",
                 "note",
             )
-        if link.record_id is not None:
+            return decided
+        link = self.names.find(name)
+        if decided == 0 and link.how != "exact":  # the officer said: a new firm
+            link = linking.Link(None, "none")
+        if link.how == "exact":
+            if link.matched_name and normalise(link.matched_name) != normalise(name):
+                self.ctx.note(
+                    row.number,
+                    "enterprise",
+                    f"“{name}”按名称对应到已有企业“{link.matched_name}”。",
+                    "note",
+                )
             return link.record_id
-        if link.how == "ambiguous":
+        if decided is None and (near := self.names.near(name, self.ctx.dedup_threshold)):
+            self.ctx.questions.setdefault(name, near)
+            options = "、".join(f"“{n}”（{score:.0f} 分）" for _, n, score in near)
             raise RowError(
                 "enterprise",
-                f"“{name}”与多家企业相近（{'、'.join(link.candidates)}），请写全称或填信用代码。",
+                f"“{name}”与已有企业{options}相近，不确定是不是同一家："
+                "请在预览页选择对应的企业或“新建”，或在文件中写全称、填信用代码。",
             )
         user = self.ctx.user
         ent = Enterprise(
@@ -563,17 +798,27 @@ class NeedImporter(Importer):
         if uscc:
             self.by_uscc[uscc] = ent.id
         self.ctx.counts["enterprises_created"] += 1
-        self.ctx.note(row, "企业名称", f"新建企业“{ent.name}”。", "note")
+        self.ctx.note(row.number, "enterprise", f"新建企业“{ent.name}”。", "note")
         return ent.id
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
-        if not values.get("enterprise"):
-            raise RowError("enterprise", "企业名称不能为空。")
-        title = text(values, "title", 200)
-        if not title:
-            raise RowError("title", "需求名称不能为空。")
-        description, budget = text(values, "description"), money_wan(values, "budget")
-        ent_id = self._enterprise(row, values)
+    def handle(self, row: Row) -> str:
+        name = row.text("enterprise", 120, required="企业名称不能为空。")
+        description = row.text("description", 5000)
+        title = row.text("title", 200)
+        if title is None and description:
+            title = values.derive_title(description)
+            self.ctx.note(row.number, "title", f"没有需求名称，取描述的第一句：“{title}”。", "note")
+        if title is None:
+            row.fail("title", "需求名称和需求描述都是空的。")
+        budget = row.money_wan("budget")
+        uscc = row.uscc()
+        contact = row.name("contact", 64)
+        phone = row.phones("phone")
+        row.check()
+        row.label = f"{name}：{title}"
+        if row.extras:  # a vague budget stays with the need, in its own words
+            description = with_extras(description, row.extras)
+        ent_id = self._enterprise(row, name, uscc)
         if ent_id not in self.allowed:
             ent = db.session.get(Enterprise, ent_id)
             self.allowed[ent_id] = policy.can_edit_enterprise(self.ctx.user, ent)
@@ -582,6 +827,8 @@ class NeedImporter(Importer):
         key = (ent_id, normalise(title))
         if not self.first_time(key, row):
             return "skipped"
+        if contact:
+            self._contact(ent_id, contact, phone)
         rid = self.existing.get(key)
         if rid is None:
             self.creator.add(
@@ -600,7 +847,30 @@ class NeedImporter(Importer):
         for k, v in changed.items():
             setattr(need, k, v)
         db.session.flush()
+        self.changed(row, changed)
         return "updated"
+
+    def _contact(self, ent_id: int, name: str, phone: str | None) -> None:
+        """联系人 on a needs sheet: the firm's contact of that name, created if new."""
+        key = (ent_id, normalise(name))
+        if key not in self.contacts:
+            self.contacts[key] = db.session.scalar(
+                sa.select(Contact).where(
+                    Contact.enterprise_id == ent_id,
+                    Contact.name == name,
+                    Contact.deleted_at.is_(None),
+                )
+            )
+        contact = self.contacts[key]
+        if contact is None:
+            contact = Contact(enterprise_id=ent_id, name=name, phone=phone)
+            db.session.add(contact)
+            db.session.flush()
+            self.contacts[key] = contact
+            self.ctx.counts["contacts_created"] += 1
+        elif phone and contact.phone != phone:
+            contact.phone = phone
+            db.session.flush()
 
     def finish(self) -> None:
         self.creator.finish()
@@ -618,7 +888,7 @@ class AchievementImporter(Importer):
                 Researcher.deleted_at.is_(None)
             )
         ):
-            self.people.setdefault((normalise(name), inst), rid)
+            self.people.setdefault((_person_key(name), inst), rid)
         self.existing: dict[tuple[str, int | None], int] = {}
         for rid, title, inst in db.session.execute(
             sa.select(Achievement.id, Achievement.title, Achievement.institution_id).where(
@@ -628,22 +898,22 @@ class AchievementImporter(Importer):
             self.existing[(normalise(title), inst)] = rid
         self.creator = bulk.Creator(Achievement, self.ctx.analysts)
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
-        title = text(values, "title", 200)
-        if not title:
-            raise RowError("title", "成果名称不能为空。")
+    def handle(self, row: Row) -> str:
+        title = row.text("title", 200, required="成果名称不能为空。")
         wanted = {
-            "description": text(values, "description"),
-            "maturity": choice(values, "maturity", Maturity, {}),
-            "transfer_mode": choice(values, "transfer_mode", TransferMode, {}),
+            "description": row.text("description", 5000),
+            "maturity": row.choice("maturity", Maturity, {}),
+            "transfer_mode": row.choice("transfer_mode", TransferMode, {}),
         }
-        inst_id = self.links.resolve(row, values.get("institution"), "完成单位")
-        if person := values.get("researcher"):
-            wanted["researcher_id"] = self.people.get((normalise(person), inst_id))
+        institution = row.text("institution", 120)
+        person = row.name("researcher", 64)
+        row.check()
+        row.label = title
+        inst_id = self.links.resolve(row.number, institution, "institution")
+        if person:
+            wanted["researcher_id"] = self.people.get((_person_key(person), inst_id))
             if wanted["researcher_id"] is None:
-                self.ctx.note(
-                    row, "完成人", f"在该单位的专家中没有找到“{person}”，未关联完成人。", "warning"
-                )
+                row.warn("researcher", f"在该单位的专家中没有找到“{person}”，未关联完成人。")
         key = (normalise(title), inst_id)
         if not self.first_time(key, row):
             return "skipped"
@@ -658,6 +928,7 @@ class AchievementImporter(Importer):
         for k, v in changed.items():
             setattr(item, k, v)
         db.session.flush()
+        self.changed(row, changed)
         return "updated"
 
     def finish(self) -> None:
@@ -671,20 +942,20 @@ class ContactImporter(Importer):
         self.enterprises, self.by_uscc = linking.enterprise_index()
         self.institutions = linking.institution_index()
 
-    def handle(self, row: int, values: dict[str, str | None]) -> str:
-        org, name = values.get("organisation") or "", text(values, "name", 64)
-        if not name:
-            raise RowError("name", "姓名不能为空。")
-        if not org:
-            raise RowError("organisation", "所在单位不能为空。")
-        email = text(values, "email", 120)
-        if email and not EMAIL.match(email):
-            raise RowError("email", f"电子邮箱“{email}”格式不正确。")
+    def handle(self, row: Row) -> str:
+        org = row.text("organisation", 120, required="所在单位不能为空。")
+        name = row.name("name", 64, required="姓名不能为空。")
+        email = row.text("email", 120)
+        if email and not EMAIL.match(values.half_width(email)):
+            row.warn("email", f"电子邮箱“{email}”格式不正确，未填入。")
+            email = None
         wanted = {
-            "position": text(values, "position", 64),
-            "phone": phone(values, "phone"),
-            "email": email,
+            "position": row.text("position", 64),
+            "phone": row.phones("phone"),
+            "email": values.half_width(email) if email else None,
         }
+        row.check()
+        row.label = f"{org}：{name}"
         target = self._organisation(row, org)
         if not self.first_time((target, normalise(name)), row):
             return "skipped"
@@ -698,19 +969,23 @@ class ContactImporter(Importer):
             ent = db.session.get(Enterprise, target[1])
             if not policy.can_edit_enterprise(self.ctx.user, ent):
                 raise RowError(None, f"您无权修改企业“{ent.name}”的联系人。")
+        notes = with_extras(contact.notes if contact else None, row.extras) if row.extras else None
         if contact is None:
-            db.session.add(Contact(name=name, **{f"{target[0]}_id": target[1]}, **wanted))
+            db.session.add(
+                Contact(name=name, notes=notes, **{f"{target[0]}_id": target[1]}, **wanted)
+            )
             db.session.flush()
             return "created"
-        changed = self.changes(contact, wanted)
+        changed = self.changes(contact, wanted | {"notes": notes})
         if not changed:
             return "unchanged"
         for k, v in changed.items():
             setattr(contact, k, v)
         db.session.flush()
+        self.changed(row, changed)
         return "updated"
 
-    def _organisation(self, row: int, org: str) -> tuple[str, int]:
+    def _organisation(self, row: Row, org: str) -> tuple[str, int]:
         for kind, index in (("enterprise", self.enterprises), ("institution", self.institutions)):
             if index.key(org) in index.exact:
                 return kind, index.exact[index.key(org)]
@@ -718,7 +993,10 @@ class ContactImporter(Importer):
             link = index.find(org)
             if link.how == "fuzzy" and link.record_id is not None:
                 self.ctx.note(
-                    row, "所在单位", f"“{org}”对应到“{link.matched_name}”，请核对。", "note"
+                    row.number,
+                    "organisation",
+                    f"“{org}”对应到“{link.matched_name}”，请核对。",
+                    "note",
                 )
                 return kind, link.record_id
         raise RowError("organisation", f"找不到企业或单位“{org}”，请先导入该企业或单位。")

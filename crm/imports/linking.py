@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from crm.enterprises.models import Enterprise, EnterpriseAlias
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind
-from crm.matching.text import core_name, normalise
+from crm.matching.text import core_name, institution_key
 
 FUZZY_CUTOFF = 85.0
 
@@ -79,9 +79,33 @@ class NameIndex:
             return Link(None, "ambiguous", candidates=tuple(self.names[o] for o in owners))
         return Link(owners[0], "fuzzy", self.names.get(owners[0]))
 
+    def near(self, text: str, cutoff: float) -> list[tuple[int, str, float]]:
+        """Records whose names come close to `text` without being it — a typo, an
+        abbreviation: (id, name, score), best first, for a person to choose among."""
+        k = self.key(text)
+        if not k:
+            return []
+        if self._choices is None:
+            self._choices = list(self.exact)
+            self._owners = [self.exact[c] for c in self._choices]
+        found: dict[int, float] = {}
+        for _, score, i in process.extract(
+            k, self._choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3
+        ):
+            found[self._owners[i]] = max(found.get(self._owners[i], 0), score)
+        link = self.find(text)
+        if link.how == "fuzzy" and link.record_id is not None:
+            found.setdefault(link.record_id, FUZZY_CUTOFF)
+        for name in link.candidates:
+            rid = next((r for r, n in self.names.items() if n == name), None)
+            if rid is not None:
+                found.setdefault(rid, FUZZY_CUTOFF)
+        best = sorted(found.items(), key=lambda item: -item[1])[:3]
+        return [(rid, self.names.get(rid, ""), score) for rid, score in best]
+
 
 def institution_index() -> NameIndex:
-    idx = NameIndex(normalise)
+    idx = NameIndex(institution_key)
     rows = db.session.execute(
         sa.select(Institution.id, Institution.name).where(Institution.deleted_at.is_(None))
     )

@@ -48,3 +48,39 @@ class ImportUpload(Base):
     filename: Mapped[str] = mapped_column(sa.String(255))  # as uploaded, for display only
     body: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LabelKind(Choice):
+    TOWN = "town", "所属乡镇"
+    INDUSTRY = "industry", "所属行业"
+
+
+class LabelAlias(Base):
+    """How a label officers write maps to a town or an industry (经济开发区 → 剡湖街道, 纺织 →
+    领带服装), or that it is kept in the record's notes instead (`target_id` empty). Kept by
+    admins; the importer reads it before its own guesses."""
+
+    __tablename__ = "label_alias"
+    __table_args__ = (sa.UniqueConstraint("kind", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[LabelKind] = enum_column(LabelKind, "label_kind")
+    label: Mapped[str] = mapped_column(sa.String(60))
+    target_id: Mapped[int | None]  # town.id or industry.id; empty: keep the label in the notes
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportMapping(Base):
+    """The column mapping an officer confirmed for a file with these headers, offered again for
+    the next file with the same headers (the same office's list next month)."""
+
+    __tablename__ = "import_mapping"
+    __table_args__ = (sa.UniqueConstraint("kind", "signature"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    signature: Mapped[str] = mapped_column(sa.String(64))  # sha256 of the headers
+    headers: Mapped[list[str]] = mapped_column(sa.JSON)
+    mapping: Mapped[dict[str, str]] = mapped_column(sa.JSON)  # header → field key or ""
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

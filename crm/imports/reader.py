@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
+import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string
 
 from crm.errors import ValidationError
 
@@ -37,14 +40,41 @@ class ImportFileError(ValidationError):
 
 
 @dataclass
+class SheetInfo:
+    name: str
+    hidden: bool
+
+
+@dataclass
 class Table:
-    """A sheet's header and its rows; `rows` yields (row number as Excel shows it, cells)."""
+    """The table found in a file: its header, where it was found, and its rows.
+
+    `rows` yields (row number as Excel shows it, cells) with merged cells filled in and
+    footer lines (合计, 备注, 填表人 …) left out; what was filled or left out is added to
+    `notes` as the rows are read (row number or None, message)."""
 
     headers: list[str]
-    header_row: int
+    header_row: int  # the (first) header row, as Excel numbers it
     rows: Iterator[tuple[int, list[str | None]]]
     format: str  # "xlsx" / "csv"
     encoding: str | None = None
+    sheet: str | None = None  # the worksheet read (xlsx)
+    sheets: list[SheetInfo] = field(default_factory=list)
+    header_rows: int = 1  # 2 for a header with merged parents over children
+    title: str | None = None  # text above the header (“2026年嵊州市规模以上工业企业名单”)
+    notes: list[tuple[int | None, str]] = field(default_factory=list)
+    sample: list[list[str | None]] = field(default_factory=list)  # the first data rows
+
+    @property
+    def where(self) -> str:
+        """“工作表“企业名单”第 3 行是表头” — said on every preview."""
+        place = f"工作表“{self.sheet}”" if self.sheet else "文件"
+        rows = (
+            f"第 {self.header_row}–{self.header_row + 1} 行"
+            if self.header_rows == 2
+            else f"第 {self.header_row} 行"
+        )
+        return f"{place}{rows}是表头"
 
 
 def unescape(value: str) -> str:
@@ -69,19 +99,41 @@ def _cell_text(value: Any) -> str | None:
     return text or None
 
 
-def open_table(path: Path, max_rows: int) -> Table:
-    """The first sheet of the file with data, checked; raises ImportFileError."""
+Cells = list[str | None]
+Score = Callable[[Cells], int]
+LOOK_FOR_HEADER = 30  # rows searched for the header
+SAMPLE_ROWS = 5
+FOOTER = re.compile(
+    r"^\s*(合\s*计|小\s*计|总\s*计|共\s*计|备\s*注|说\s*明|注|填表人|填报人|审核人|审核|"
+    r"制表人?|统计人|单位负责人|负责人|联系电话|联系人|填表日期|填报日期|报送日期|制表日期|日期)"
+    r"\s*(?:[:：\d（(]|$)"
+)
+TOTALS = re.compile(r"^\s*(合\s*计|小\s*计|总\s*计|共\s*计)\s*(?:[:：\d（(]|$)")
+
+
+def open_table(
+    path: Path, max_rows: int, *, sheet: str | None = None, score: Score | None = None
+) -> Table:
+    """The table of the file, checked; raises ImportFileError. For a workbook: the sheet named
+    `sheet`, else the first visible sheet that holds a table (hidden sheets are skipped).
+    `score` tells how much a row looks like a header (default: the importer's known headers)."""
+    if score is None:
+        from crm.imports.columns import header_score as score
     with path.open("rb") as fh:
         head = fh.read(8)
     if not head:
         raise ImportFileError("文件是空的。")
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path, max_rows)
+        return _open_xlsx(path, max_rows, sheet, score)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 后再导入。")
+        raise ImportFileError(
+            "这是旧版 Excel（.xls）文件，请另存为 .xlsx 后再导入："
+            "Excel 中点“文件 → 另存为”，保存类型选“Excel 工作簿(*.xlsx)”；"
+            "WPS 中点“文件 → 另存为”，文件类型选“Microsoft Excel 文件(*.xlsx)”。"
+        )
     if head.startswith((b"MZ", b"\x7fELF", b"%PDF", b"\x89PNG", b"\xff\xd8")):
         raise ImportFileError("这不是表格文件，请上传 .xlsx 或 .csv 文件。")
-    return _open_csv(path, max_rows)
+    return _open_csv(path, max_rows, score)
 
 
 # ---- xlsx --------------------------------------------------------------------------------------
@@ -103,7 +155,38 @@ def _check_zip(path: Path) -> None:
         raise ImportFileError("文件解压后异常巨大（疑似压缩炸弹），已拒绝。")
 
 
-def _open_xlsx(path: Path, max_rows: int) -> Table:
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+[0-9]+):([A-Z]+[0-9]+)\"")
+
+
+def _merged_ranges(path: Path, part: str) -> list[tuple[int, int, int, int]]:
+    """(first row, first column, last row, last column) of each merged range of a sheet,
+    1-based. Read-only openpyxl does not report them; they sit after the rows in the sheet's
+    XML, so the part is scanned for them (a regular expression over bytes, no parsing)."""
+    ranges = []
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
+            tail = b""
+            while block := fh.read(1 << 20):
+                text = tail + block
+                for first, last in _MERGE.findall(text):
+                    (c1, r1), (c2, r2) = (
+                        coordinate_to_tuple_text(first),
+                        coordinate_to_tuple_text(last),
+                    )
+                    ranges.append((r1, c1, r2, c2))
+                tail = text[-200:] if not text.endswith(b">") else b""
+    except KeyError:
+        return []
+    return sorted(set(ranges))
+
+
+def coordinate_to_tuple_text(ref: bytes) -> tuple[int, int]:
+    """b"C12" → (column 3, row 12)."""
+    letters = ref.rstrip(b"0123456789")
+    return column_index_from_string(letters.decode()), int(ref[len(letters) :])
+
+
+def _open_xlsx(path: Path, max_rows: int, wanted: str | None, score: Score) -> Table:
     _check_zip(path)
     # a file object, not the path: openpyxl would refuse our stored name's extension
     fh = path.open("rb")
@@ -118,33 +201,77 @@ def _open_xlsx(path: Path, max_rows: int) -> Table:
         wb.close()
         fh.close()
 
-    ws = next((s for s in wb.worksheets if (s.max_row or 0) > 0), wb.worksheets[0])
-    if ws.max_row and ws.max_row > max_rows + 1:  # the sheet's own dimension says so
-        close()
-        raise _too_many(max_rows)
-    cells = _xlsx_cells(ws, path.name)
+    sheets = [SheetInfo(ws.title, ws.sheet_state != "visible") for ws in wb.worksheets]
+    notes: list[tuple[int | None, str]] = []
+    if wanted is not None:
+        candidates = [ws for ws in wb.worksheets if ws.title == wanted]
+        if not candidates:
+            close()
+            names = "、".join(f"“{s.name}”" for s in sheets)
+            raise ImportFileError(f"文件中没有名为“{wanted}”的工作表（有：{names}）。")
+    else:
+        candidates = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+        hidden = [s.name for s in sheets if s.hidden]
+        if hidden:
+            notes.append((None, f"跳过了隐藏的工作表：{'、'.join(hidden)}。"))
+    failures: list[ImportFileError] = []
+    for ws in candidates:
+        max_row = ws.max_row or 0
+        if max_row > max_rows + LOOK_FOR_HEADER:  # the sheet's own dimension says so
+            close()
+            raise _too_many(max_rows)
+        merges = _merged_ranges(path, ws._worksheet_path)  # noqa: SLF001 — not public
+        ws.reset_dimensions()  # some writers state a wrong size; read what is there
+        cells = _filled(_xlsx_cells(ws, path.name), merges)
+        try:
+            table = _find_table(cells, score, merges, max_rows, close, _empty_check(path, close))
+        except ImportFileError as exc:
+            failures.append(exc)
+            if wanted is not None or len(candidates) == 1:
+                close()
+                raise _with_formula_hint(path, exc) from None
+            continue
+        table.format, table.sheet, table.sheets = "xlsx", ws.title, sheets
+        table.notes[:0] = notes
+        skipped = candidates[: candidates.index(ws)]
+        if skipped:
+            table.notes.insert(
+                0,
+                (
+                    None,
+                    f"工作表{'、'.join(f'“{s.title}”' for s in skipped)}中没有找到表头，"
+                    f"读取的是“{ws.title}”。",
+                ),
+            )
+        return table
+    close()
+    if not candidates:
+        raise ImportFileError("工作簿中没有可见的工作表。")
+    raise _with_formula_hint(path, failures[0])
 
+
+def _empty_check(path: Path, close: Callable[[], None]) -> Callable[[str], ImportFileError]:
     def empty(message: str) -> ImportFileError:
         close()
-        if _has_formulas(path):
-            return ImportFileError(
-                "表格中的公式没有计算结果，请在 Excel 中打开并保存"
-                "（或复制后“选择性粘贴 → 数值”）再导入。"
-            )
-        return ImportFileError(message)
+        return _with_formula_hint(path, ImportFileError(message))
 
-    try:
-        header_row, headers = _header(cells)
-    except ImportFileError as exc:
-        raise empty(exc.message) from None
-    return Table(headers, header_row, _limited(cells, max_rows, close, empty), "xlsx")
+    return empty
 
 
-def _xlsx_cells(ws: Any, name: str) -> Iterator[tuple[int, list[str | None]]]:
+def _with_formula_hint(path: Path, exc: ImportFileError) -> ImportFileError:
+    if _has_formulas(path):
+        return ImportFileError(
+            "表格中的公式没有计算结果，请在 Excel 中打开并保存"
+            "（或复制后“选择性粘贴 → 数值”）再导入。"
+        )
+    return exc
+
+
+def _xlsx_cells(ws: Any, name: str) -> Iterator[tuple[int, Cells]]:
     """Rows as text; XML trouble met halfway (defusedxml refusing entities, a truncated part)
     becomes the same clear error as at opening."""
     try:
-        for n, row in enumerate(ws.iter_rows(values_only=True), 1):
+        for n, row in enumerate(ws.iter_rows(min_row=1, min_col=1, values_only=True), 1):
             yield n, [_cell_text(v) for v in row]
     except ImportFileError:
         raise
@@ -154,8 +281,11 @@ def _xlsx_cells(ws: Any, name: str) -> Iterator[tuple[int, list[str | None]]]:
 
 
 def _has_formulas(path: Path) -> bool:
-    fh = path.open("rb")
-    wb = load_workbook(fh, read_only=True, data_only=False)
+    try:
+        fh = path.open("rb")
+        wb = load_workbook(fh, read_only=True, data_only=False)
+    except Exception:  # the file is what it is; the caller's error stands
+        return False
     try:
         for ws in wb.worksheets:
             for row in ws.iter_rows(max_row=200):
@@ -165,6 +295,32 @@ def _has_formulas(path: Path) -> bool:
     finally:
         wb.close()
         fh.close()
+
+
+def _filled(
+    cells: Iterator[tuple[int, Cells]], merges: list[tuple[int, int, int, int]]
+) -> Iterator[tuple[int, Cells]]:
+    """Every cell of a merged range gets the value of its first cell (Excel keeps the value
+    only there): a town merged down over its firms, a header merged across its children."""
+    if not merges:
+        yield from cells
+        return
+    starts: dict[int, list[tuple[int, int, int, int]]] = {}
+    for m in merges:
+        starts.setdefault(m[0], []).append(m)
+    active: list[tuple[tuple[int, int, int, int], str | None]] = []
+    for number, values in cells:
+        for m in starts.get(number, ()):
+            active.append((m, values[m[1] - 1] if m[1] - 1 < len(values) else None))
+        active = [(m, v) for m, v in active if m[2] >= number]
+        for (_, c1, _, c2), value in active:
+            if value is None:
+                continue
+            if len(values) < c2:
+                values = values + [None] * (c2 - len(values))
+            for c in range(c1 - 1, c2):
+                values[c] = value
+        yield number, values
 
 
 # ---- csv ---------------------------------------------------------------------------------------
@@ -185,14 +341,15 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def _dialect(text: str) -> type[csv.Dialect]:
-    """Excel's CSV rules with the delimiter the header line uses (comma, tab or semicolon).
-    csv.Sniffer guesses quoting too, and guesses wrong on short files."""
-    header = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = max(",\t;", key=header.count) if any(d in header for d in ",\t;") else ","
+    """Excel's CSV rules with the delimiter the file uses most in its first lines (comma, tab
+    or semicolon; a title line above the header has none). csv.Sniffer guesses quoting too,
+    and guesses wrong on short files."""
+    head = "\n".join(text.lstrip("\r\n").split("\n", 10)[:10])
+    delimiter = max(",\t;", key=head.count) if any(d in head for d in ",\t;") else ","
     return type("Sheet", (csv.excel,), {"delimiter": delimiter})
 
 
-def _open_csv(path: Path, max_rows: int) -> Table:
+def _open_csv(path: Path, max_rows: int, score: Score) -> Table:
     data = path.read_bytes()
     text, encoding = decode(data)
     if "\x00" in text[:65536]:
@@ -200,39 +357,148 @@ def _open_csv(path: Path, max_rows: int) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
     cells = ((n, [_cell_text(v) for v in row]) for n, row in enumerate(reader, 1))
     try:
-        header_row, headers = _header(cells)
+        table = _find_table(cells, score, [], max_rows, None, ImportFileError)
     except csv.Error as exc:
         raise ImportFileError(f"CSV 格式有误：{exc}") from exc
-    return Table(
-        headers, header_row, _limited(cells, max_rows, None, ImportFileError), "csv", encoding
-    )
+    table.format, table.encoding = "csv", encoding
+    return table
 
 
 # ---- shared ------------------------------------------------------------------------------------
 
 
-def _header(cells: Iterator[tuple[int, list[str | None]]]) -> tuple[int, list[str]]:
-    """The first non-blank row is the header."""
-    for number, values in cells:
-        if any(values):
-            return number, [v or "" for v in values]
-        if number > 50:
-            break
-    raise ImportFileError("文件中没有数据（找不到表头）。")
-
-
-def _limited(
-    cells: Iterator[tuple[int, list[str | None]]],
+def _find_table(
+    cells: Iterator[tuple[int, Cells]],
+    score: Score,
+    merges: list[tuple[int, int, int, int]],
     max_rows: int,
-    close: Any,
+    close: Callable[[], None] | None,
     empty: Callable[[str], ImportFileError],
-) -> Iterator[tuple[int, list[str | None]]]:
-    """Non-blank rows; stops with an error at the first row past the limit, or at the end if
-    there were none."""
+) -> Table:
+    """The header is the row among the first LOOK_FOR_HEADER that looks most like one (title
+    and date rows above it score nothing); a row of sub-headers under merged parents joins it."""
+    head: list[tuple[int, Cells]] = []
+    for number, values in cells:
+        head.append((number, values))
+        if number >= LOOK_FOR_HEADER:
+            break
+    filled = [(n, v) for n, v in head if any(v)]
+    if not filled:
+        raise empty("文件中没有数据（找不到表头）。")
+    scores = [score(v) for _, v in filled]
+    best = max(scores)
+    if best == 0:
+        looked = "；".join(f"第 {n} 行“{'、'.join(c for c in v if c)[:40]}”" for n, v in filled[:6])
+        from crm.imports.columns import SHEETS
+
+        expected = "；".join(
+            f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()
+        )
+        raise empty(
+            f"在前 {LOOK_FOR_HEADER} 行中找不到表头。看过的行：{looked}。"
+            f"表头应包含这样的列名——{expected}。"
+        )
+    at = scores.index(best)
+    header_row, headers = filled[at][0], [v or "" for v in filled[at][1]]
+    title_lines = [" ".join(dict.fromkeys(c for c in v if c)) for n, v in filled[:at]]
+    notes: list[tuple[int | None, str]] = []
+    if title_lines:
+        notes.append(
+            (
+                None,
+                f"第 {filled[0][0]}–{header_row - 1} 行是标题（“{title_lines[0][:40]}”），已跳过。"
+                if header_row - 1 > filled[0][0]
+                else f"第 {filled[0][0]} 行是标题（“{title_lines[0][:40]}”），已跳过。",
+            )
+        )
+    header_rows = 1
+    below = next(((n, v) for n, v in head if n > header_row), None)
+    if below is not None and below[0] == header_row + 1:
+        combined = _sub_headers(headers, below[1], merges, header_row, score)
+        if combined is not None:
+            headers, header_rows = combined, 2
+    rest = ((n, v) for n, v in head if n >= header_row + header_rows)
+    width = max((i + 1 for i, h in enumerate(headers) if h), default=0)
+    table = Table(
+        headers,
+        header_row,
+        iter(()),
+        "",
+        header_rows=header_rows,
+        title=title_lines[0] if title_lines else None,
+        notes=notes,
+    )
+    rows = _data_rows(itertools.chain(rest, cells), table, merges, width, max_rows, close, empty)
+    # the first rows are read now, for the mapping page's samples; the rest stream
+    first = list(itertools.islice(rows, SAMPLE_ROWS))
+    table.sample = [v for _, v in first]
+    table.rows = itertools.chain(first, rows)
+    return table
+
+
+def _sub_headers(
+    headers: list[str],
+    below: Cells,
+    merges: list[tuple[int, int, int, int]],
+    header_row: int,
+    score: Score,
+) -> list[str] | None:
+    """A second header row: cells under a parent merged across them (联系人 over 姓名 / 手机),
+    or under a blank continuing the parent on its left (a CSV of such a sheet)."""
+    spanned: set[int] = set()
+    for r1, c1, r2, c2 in merges:
+        if r1 <= header_row <= r2 and c2 > c1:
+            spanned.update(range(c1 - 1, c2))
+    for i, h in enumerate(headers):
+        if not h and i > 0 and (headers[i - 1] or i - 1 in spanned):
+            spanned.add(i)
+    children = {i: v for i, v in enumerate(below) if v and i in spanned}
+    if not children or score([children[i] for i in children]) == 0:
+        return None
+    combined = list(headers) + [""] * max(0, len(below) - len(headers))
+    parent = ""
+    for i in range(len(combined)):
+        if combined[i]:
+            parent = combined[i]
+        if i in children:
+            child = children[i]
+            joined = f"{parent}{child}" if parent and parent != child else child
+            combined[i] = joined if score([joined]) else child
+    return combined
+
+
+def _data_rows(
+    cells: Iterator[tuple[int, Cells]],
+    table: Table,
+    merges: list[tuple[int, int, int, int]],
+    width: int,
+    max_rows: int,
+    close: Callable[[], None] | None,
+    empty: Callable[[str], ImportFileError],
+) -> Iterator[tuple[int, Cells]]:
+    """Non-blank rows that are data: footer lines and whole-row merged text are noted and
+    left out; merged ranges filled down are noted once per column. Stops with an error at the
+    first row past the limit, or at the end if there were none."""
+    whole_rows = {
+        r
+        for r1, c1, r2, c2 in merges
+        for r in range(r1, r2 + 1)
+        if c2 - c1 + 1 >= max(width - 1, 2) and c1 <= 2
+    }
+    header_end = table.header_row + table.header_rows - 1
+    down: dict[int, list[tuple[int, int]]] = {}
+    for r1, c1, r2, c2 in merges:
+        if r1 > header_end and r2 > r1:
+            for c in range(c1, c2 + 1):
+                down.setdefault(c - 1, []).append((r1, r2))
     count = 0
     try:
         for number, values in cells:
             if not any(values):
+                continue
+            text = [v for v in values if v]
+            if number in whole_rows or _is_footer(text, values):
+                table.notes.append((number, f"“{text[0][:30]}”是合计、备注或说明行，已跳过。"))
                 continue
             count += 1
             if count > max_rows:
@@ -240,11 +506,35 @@ def _limited(
             yield number, values
         if count == 0:
             raise empty("文件只有表头，没有数据行。")
+        for column, spans in sorted(down.items()):
+            header = table.headers[column] if column < len(table.headers) else ""
+            spans = [s for s in spans if s[0] > header_end]
+            if header and spans:
+                rows = sum(r2 - r1 + 1 for r1, r2 in spans)
+                first = "、".join(f"第 {r1}–{r2} 行" for r1, r2 in spans[:3])
+                more = "等" if len(spans) > 3 else ""
+                table.notes.append(
+                    (
+                        None,
+                        f"【{header}】有 {len(spans)} 处合并单元格（{first}{more}，共 {rows} 行），"
+                        "已把合并单元格的内容填到每一行。",
+                    )
+                )
     except csv.Error as exc:
         raise ImportFileError(f"CSV 格式有误：{exc}") from exc
     finally:
         if close is not None:
             close()
+
+
+def _is_footer(text: list[str], values: Cells) -> bool:
+    """合计 / 小计 in the first cells; a line of 备注：, 填表人：, 审核人：… (every filled cell
+    one of those, or at most two cells starting with one)."""
+    if any(TOTALS.match(v) for v in values[:3] if v):
+        return True
+    if all(FOOTER.match(v) for v in text):
+        return True
+    return len(text) <= 2 and bool(FOOTER.match(text[0]))
 
 
 def _too_many(max_rows: int) -> ImportFileError:

@@ -11,6 +11,7 @@ import enum
 import hashlib
 import io
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,13 +29,22 @@ from crm import policy
 from crm.audit import services as audit
 from crm.audit.models import AuditEntry
 from crm.auth.models import User
+from crm.clock import local_today
 from crm.db import Base, utcnow
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.imports import bulk, reader
-from crm.imports.columns import SHEETS, infer_kind, map_headers
-from crm.imports.importers import IMPORTERS, Context, Issue, RowError
-from crm.imports.models import ImportBatch, ImportStatus, ImportUpload
+from crm.imports.columns import (
+    IGNORE,
+    SHEETS,
+    Match,
+    header_year,
+    infer_kind,
+    map_columns,
+    missing_required,
+)
+from crm.imports.importers import IMPORTERS, Context, Issue, Outcome, Row, RowError
+from crm.imports.models import ImportBatch, ImportMapping, ImportStatus, ImportUpload
 from crm.institutions.models import InstitutionAlias
 
 logger = logging.getLogger(__name__)
@@ -42,6 +52,18 @@ logger = logging.getLogger(__name__)
 MAX_STORED_ISSUES = 2000  # a batch keeps this many row messages; the count is always exact
 OUTCOMES = ("created", "updated", "unchanged", "skipped")
 PROGRESS_EVERY = 5000
+
+
+@dataclass
+class Options:
+    """What the officer chose on the mapping page (or the CLI's options); empty: automatic."""
+
+    kind: str | None = None
+    sheet: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)  # header → field key, or "" to ignore
+    year: int | None = None  # the year of figures whose header names none
+    above_scale: bool | None = None  # a 规上 list: mark its firms 规上 (None: from the title)
+    decisions: dict[str, int] = field(default_factory=dict)  # name → enterprise id, 0 = new
 
 
 @dataclass
@@ -55,6 +77,18 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
     format: str = ""
     encoding: str | None = None
+    where: str = ""  # which sheet and row held the header
+    sheet: str | None = None
+    headers: list[str] = field(default_factory=list)
+    sheets: list[reader.SheetInfo] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    questions: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
+    sample: list[list[str | None]] = field(default_factory=list)
+    title: str | None = None
+    year: int | None = None
+    above_scale_year: int | None = None
+    options: Options = field(default_factory=Options)
 
     @property
     def errors(self) -> list[Issue]:
@@ -72,6 +106,10 @@ class Report:
             f"新增 {created}，更新 {updated}，未变 {unchanged}，"
             f"跳过 {skipped}（其中错误 {len(self.errors)} 行）"
         )
+
+    def samples(self, column: int) -> list[str]:
+        """A column's first values, for the mapping page."""
+        return [r[column] for r in self.sample if column < len(r) and r[column]][:3]
 
 
 def sha256_of(path: Path) -> str:
@@ -111,38 +149,100 @@ def take_upload(user: User, token: str) -> tuple[str, bytes] | None:
     return (row.filename, row.body) if row else None
 
 
+def signature(headers: list[str]) -> str:
+    """Headers as a key: the same office's list next month has the same one."""
+    return hashlib.sha256("\x1f".join(h.strip() for h in headers).encode("utf-8")).hexdigest()
+
+
+def saved_mapping(headers: list[str]) -> dict[str, str]:
+    found = db.session.scalar(
+        sa.select(ImportMapping)
+        .where(ImportMapping.signature == signature(headers))
+        .order_by(ImportMapping.updated_at.desc())
+        .limit(1)
+    )
+    return dict(found.mapping) if found is not None else {}
+
+
+def remember_mapping(user: User, kind: str, headers: list[str], matches: list[Match]) -> None:
+    """Keep the mapping the officer confirmed (where it differs from what the matcher finds on
+    its own, and the rest too: a later matcher change must not move a confirmed column)."""
+    mapping = {m.header: (m.column.key if m.column else IGNORE) for m in matches if m.header}
+    sig = signature(headers)
+    row = db.session.scalar(
+        sa.select(ImportMapping).where(ImportMapping.kind == kind, ImportMapping.signature == sig)
+    )
+    if row is None:
+        row = ImportMapping(kind=kind, signature=sig, headers=headers)
+        db.session.add(row)
+    row.mapping, row.user_id = mapping, user.id
+
+
+_ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
+
+
+def _kind_and_matches(
+    table: reader.Table, options: Options
+) -> tuple[str, list[Match], dict[str, str]]:
+    chosen = saved_mapping(table.headers) | options.mapping
+    kind = options.kind or infer_kind(table.headers)
+    if kind is None:
+        expected = "；".join(
+            f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()
+        )
+        raise reader.ImportFileError(
+            f"{table.where}，但无法从表头（{'、'.join(h for h in table.headers if h)[:80]}）"
+            f"判断要导入的数据。请在上传时选择数据类型，或使用模板的表头（{expected}）。"
+        )
+    if kind not in SHEETS:
+        raise ValidationError(f"不支持导入“{kind}”。")
+    return kind, map_columns(SHEETS[kind], table.headers, chosen), chosen
+
+
+def open_file(path: Path, options: Options) -> reader.Table:
+    return reader.open_table(
+        path, int(current_app.config["IMPORT_MAX_ROWS"]), sheet=options.sheet or None
+    )
+
+
 def run_import(
     user: User,
     path: Path,
     filename: str,
-    kind: str | None = None,
+    options: Options | None = None,
     *,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Import one file as one batch; raises reader.ImportFileError for a file it cannot use."""
     policy.authorize(policy.can_write(user), "只有联络员和管理员可以导入数据。")
-    table = reader.open_table(path, int(current_app.config["IMPORT_MAX_ROWS"]))
-    kind = kind or infer_kind(table.headers)
-    if kind is None:
-        expected = "；".join(
-            f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()
-        )
-        raise reader.ImportFileError(
-            f"无法从表头判断要导入的数据。请使用模板的表头（{expected}）。"
-        )
-    if kind not in SHEETS:
-        raise ValidationError(f"不支持导入“{kind}”。")
+    options = options or Options()
+    table = open_file(path, options)
+    kind, matches, _ = _kind_and_matches(table, options)
     sheet = SHEETS[kind]
-    mapping, unknown = map_headers(sheet, table.headers)
-    missing = [c.header for c in sheet.required if c not in mapping.values()]
+    missing = missing_required(sheet, matches)
     if missing:
         raise reader.ImportFileError(
-            f"缺少必填列：{'、'.join(missing)}（第 {table.header_row} 行是表头）。"
+            f"{table.where}，缺少必填列：{'、'.join(missing)}。"
+            "请在预览页把对应的列选为这些字段，或在文件中补上这些列。"
         )
 
     digest = sha256_of(path)
-    report = Report(kind, filename, dry_run, format=table.format, encoding=table.encoding)
+    report = Report(
+        kind,
+        filename,
+        dry_run,
+        format=table.format,
+        encoding=table.encoding,
+        where=table.where,
+        sheet=table.sheet,
+        headers=table.headers,
+        sheets=table.sheets,
+        matches=matches,
+        sample=table.sample,
+        title=table.title,
+        options=options,
+    )
     earlier = db.session.scalar(
         sa.select(ImportBatch)
         .where(ImportBatch.sha256 == digest, ImportBatch.status == ImportStatus.COMMITTED)
@@ -153,8 +253,13 @@ def run_import(
     db.session.flush()
     workers = int(current_app.config["IMPORT_WORKERS"]) or bulk.default_workers()
     ctx = Context(
-        user, bulk.Analysts(workers), dedup_threshold=float(current_app.config["DEDUP_THRESHOLD"])
+        user,
+        bulk.Analysts(workers),
+        dedup_threshold=float(current_app.config["DEDUP_THRESHOLD"]),
+        decisions=dict(options.decisions),
     )
+    _years(ctx, report, table, matches, options)
+    ctx.note(None, None, f"{table.where}。", "note")
     if earlier is not None:
         ctx.note(
             None,
@@ -163,49 +268,111 @@ def run_import(
             "已有的记录不会重复新增。",
             "note",
         )
+    unknown = [m.header for m in matches if m.how == "unknown"]
     if unknown:
-        ctx.note(table.header_row, None, f"忽略未识别的列：{'、'.join(unknown)}。", "warning")
-    headers = {c.key: c.header for c in sheet.columns}
+        ctx.note(
+            table.header_row,
+            None,
+            f"这些列没有对应的字段，不会导入：{'、'.join(unknown)}（可在预览页为它们选择字段）。",
+            "warning",
+        )
+    similar = [
+        f"“{m.header}”→{m.column.header}" for m in matches if m.how == "similar" and m.column
+    ]
+    if similar:
+        ctx.note(
+            table.header_row, None, f"按相近的名称对应的列：{'、'.join(similar)}，请核对。", "note"
+        )
+    slots: dict[int, str] = {}
+    for i, m in enumerate(matches):
+        if m.column is None:
+            continue
+        key = f"{m.column.key}@{m.year}" if m.column.yearly and m.year else m.column.key
+        slots[i] = key
+        ctx.headers[key] = m.header
     try:
         with audit.acting_as(user.id, batch.id), bulk.big_cache(db.session.connection()):
             importer = IMPORTERS[kind](ctx)
             importer.prepare()
             for number, cells in table.rows:
-                values = {
-                    col.key: cells[i] if i < len(cells) else None for i, col in mapping.items()
-                }
+                values = {key: cells[i] if i < len(cells) else None for i, key in slots.items()}
                 report.rows += 1
+                row = Row(ctx, number, values)
                 try:
-                    outcome = importer.handle(number, values)
+                    outcome = importer.handle(row)
                 except RowError as exc:
-                    ctx.note(
-                        number, headers.get(exc.column or "", exc.column), exc.message, "error"
-                    )
+                    for column, message in exc.problems:
+                        ctx.note(number, column, message, "error")
                     outcome = "skipped"
+                    row.detail = "；".join(message for _, message in exc.problems)
                 ctx.counts[outcome] += 1
+                report.outcomes.append(Outcome(number, outcome, row.label, row.detail))
                 if progress is not None and report.rows % PROGRESS_EVERY == 0:
                     progress(report.rows)
             importer.finish()
     finally:
         ctx.analysts.close()
+    for row_number, message in table.notes:
+        ctx.note(row_number, None, message, "note")
     report.counts = {k: ctx.counts.get(k, 0) for k in OUTCOMES} | {
         k: v for k, v in ctx.counts.items() if k not in OUTCOMES
     }
-    report.issues = ctx.issues
+    report.issues = sorted(ctx.issues, key=lambda i: (i.row is not None, i.row or 0))
+    report.questions = ctx.questions
     batch.counts = report.counts | {"rows": report.rows, "errors": len(report.errors)}
-    batch.row_errors = [i.as_dict() for i in ctx.issues[:MAX_STORED_ISSUES]]
+    batch.row_errors = [i.as_dict() for i in report.issues[:MAX_STORED_ISSUES]]
     db.session.flush()
     report.batch_id = batch.id
     logger.info(
-        "Import %s of %s (%s) by %s: %s%s",
+        "Import %s of %s (%s, %s) by %s: %s%s",
         batch.id,
         filename,
         kind,
+        table.where,
         user.username,
         report.counts,
         " [dry run]" if dry_run else "",
     )
     return report
+
+
+def _years(
+    ctx: Context, report: Report, table: reader.Table, matches: list[Match], options: Options
+) -> None:
+    """The year of figures whose header names none, and whether a 规上 list marks its firms."""
+    title_year = header_year(table.title or "")
+    yearly = [m for m in matches if m.column is not None and m.column.yearly]
+    named = {m.year for m in yearly if m.year is not None}
+    # figures without a year are of the year the other figures' headers name, if just one
+    ctx.year = (
+        options.year
+        or (named.pop() if len(named) == 1 else None)
+        or title_year
+        or (local_today().year - 1)
+    )
+    if any(m.year is None for m in yearly):
+        ctx.note(
+            None,
+            None,
+            f"表头没有写年份的年度数字（{'、'.join(m.header for m in yearly if m.year is None)}）"
+            f"按 {ctx.year} 年记。",
+            "note",
+        )
+    has_column = any(m.column is not None and m.column.key == "above_scale" for m in matches)
+    titled = bool(table.title and _ABOVE_SCALE_TITLE.search(table.title))
+    mark = options.above_scale if options.above_scale is not None else titled
+    if report.kind == "enterprises" and mark and not has_column:
+        ctx.above_scale_year = options.year or title_year or local_today().year
+        ctx.note(
+            None,
+            None,
+            f"标题“{table.title}”是规上企业名单：本表的企业记为 {ctx.above_scale_year} 年规上"
+            "（不需要时可在预览页取消）。"
+            if titled and options.above_scale is None
+            else f"本表的企业记为 {ctx.above_scale_year} 年规上。",
+            "note",
+        )
+    report.year, report.above_scale_year = ctx.year, ctx.above_scale_year
 
 
 # ---- revert ------------------------------------------------------------------------------------
@@ -318,7 +485,9 @@ def template(kind: str) -> bytes:
     for col in sheet.columns:
         notes.append([col.header, "是" if col.required else "", "、".join(col.aliases), col.note])
     notes.append([])
-    notes.append(["第 2 行是示例，导入前请删除或改成真实数据。只有第一个工作表会被导入。"])
+    notes.append(
+        ["第 2 行是示例，导入前请删除或改成真实数据。导入时读取第一个有表头的可见工作表。"]
+    )
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -84,7 +84,11 @@ def preview() -> tuple[str, int] | str:
         form.file.data.save(path)
         try:
             report = services.run_import(
-                current_user, path, filename, form.kind.data or None, dry_run=True
+                current_user,
+                path,
+                filename,
+                services.Options(kind=form.kind.data or None),
+                dry_run=True,
             )
         except ImportFileError as exc:
             current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
@@ -113,7 +117,9 @@ def commit() -> Response:
     filename, body = upload
     with _scratch(body) as path:
         try:
-            report = services.run_import(current_user, path, filename, form.kind.data)
+            report = services.run_import(
+                current_user, path, filename, services.Options(kind=form.kind.data)
+            )
         except ImportFileError as exc:
             db.session.rollback()  # the upload is kept: it can be confirmed again
             flash(exc.message, "danger")

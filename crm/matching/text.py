@@ -256,15 +256,30 @@ def get_analyzer() -> Analyzer:
 
 # ---- names and pinyin --------------------------------------------------------------------------
 
-_REGION_PREFIX = re.compile(r"^(浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)+")
-_COMPANY_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|专业合作社|集团|公司|厂)$")
+_REGION = re.compile(r"(浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)")
+_COMPANY_SUFFIX = re.compile(
+    r"(股份有限公司|有限责任公司|有限公司|分公司|专业合作社|集团|公司|厂)$"
+)
+_BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
+_NAME_PUNCT = re.compile(r"[\s·.,，、\-_]+")
 
 
 def core_name(name: str | None) -> str:
-    """The part of an enterprise name people say: 浙江锦程领带有限公司 → 锦程领带."""
+    """The part of an enterprise name people say, the one key that linking an import, the
+    duplicate check and search share: 浙江锦程领带有限公司, 锦程领带（嵊州）有限公司 and
+    嵊州市 锦程领带有限责任公司 → 锦程领带. Place names go wherever they stand, with brackets,
+    spaces and punctuation, then the company form (twice: 有限公司 after 集团)."""
     normal = normalise(name)
-    core = _COMPANY_SUFFIX.sub("", _REGION_PREFIX.sub("", normal))
-    return core or normal
+    text = _NAME_PUNCT.sub("", _BRACKETS.sub("", _REGION.sub("", normal)))
+    for _ in range(2):
+        text = _COMPANY_SUFFIX.sub("", text)
+    return text or _NAME_PUNCT.sub("", normal)
+
+
+def institution_key(name: str | None) -> str:
+    """An institution's name compared: without brackets, spaces and punctuation, but with its
+    place names (浙江大学 and 东华大学 differ exactly there)."""
+    return _NAME_PUNCT.sub("", _BRACKETS.sub("", normalise(name)))
 
 
 def pinyin_syllables(text: str | None) -> list[str]:

@@ -45,7 +45,7 @@ def count(model) -> int:
 
 
 def run(user, path, kind=None, dry_run=False):
-    report = services.run_import(user, path, path.name, kind, dry_run=dry_run)
+    report = services.run_import(user, path, path.name, services.Options(kind), dry_run=dry_run)
     if dry_run:
         db.session.rollback()
     else:
@@ -147,15 +147,27 @@ def test_row_errors_name_row_and_column_and_skip_only_that_row(tmp_path, make_us
     ]
     report = run(admin, write_xlsx(tmp_path / "e.xlsx", rows))
     assert report.kind == "enterprises"
+    # only a missing key skips a row; a bad optional value is a warning and the row stays
     errors = {(i.row, i.column): i.message for i in report.errors}
+    assert list(errors) == [(5, "企业名称")] and "不能为空" in errors[(5, "企业名称")]
+    warnings = {(i.row, i.column): i.message for i in report.issues if i.level == "warning"}
     assert (
-        "统一社会信用代码" in errors[(3, "统一社会信用代码")]
-        or "18 位" in errors[(3, "统一社会信用代码")]
+        "校验位" in warnings[(3, "统一社会信用代码")]
+        or "18 位" in warnings[(3, "统一社会信用代码")]
     )
-    assert "火星镇" in errors[(4, "所属乡镇")]
-    assert "不能为空" in errors[(5, "企业名称")]
-    assert "纺织" in errors[(6, "所属行业")]
-    assert report.counts == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 4}
+    unknown = [i.message for i in report.issues if i.row is None and "未识别" in i.message]
+    assert any("“火星镇”未识别：1 行" in m for m in unknown)
+    assert any("“纺织”未识别：1 行" in m for m in unknown)
+    assert report.counts == {"created": 4, "updated": 0, "unchanged": 0, "skipped": 1}
+    stored = {
+        e.name: e
+        for e in db.session.scalars(sa.select(Enterprise).where(Enterprise.deleted_at.is_(None)))
+    }
+    assert stored["嵊州市好运电机有限公司"].uscc is None
+    assert stored["嵊州市某某厨具有限公司"].town is None
+    assert "所属乡镇：火星镇" in stored["嵊州市某某厨具有限公司"].notes  # not lost
+    huayi = stored["嵊州市华艺纺织有限公司"]
+    assert [i.name for i in huayi.industries] == ["领带服装"] and "行业：纺织" in huayi.notes
 
 
 def test_enterprises_with_uscc_town_industry_and_contact(tmp_path, make_user, places):
@@ -238,29 +250,47 @@ def test_needs_link_by_uscc_then_name_and_unknown_enterprise_is_created(
     assert needs["集成灶噪声"].budget == Decimal("200000.00")
     assert needs["领带起皱"].enterprise_id == by_name.id  # 锦程领带 is its core name
     assert needs["茶叶保鲜"].enterprise.name == "嵊州市新开户食品有限公司"
-    assert report.errors[0].row == 5 and report.errors[0].column == "预算（万元）"
+    # a budget that is not a number is a warning: the need is kept, the words with it
+    assert report.errors == []
+    warning = next(i for i in report.issues if i.level == "warning")
+    assert (warning.row, warning.column) == (5, "预算（万元）")
+    assert needs["坏预算"].budget is None and "预算（万元）：很多" in needs["坏预算"].description
     assert report.counts["enterprises_created"] == 1
 
 
-def test_fuzzy_enterprise_link_is_kept_as_an_alias(tmp_path, make_user, make_enterprise):
+def test_near_enterprise_name_is_asked_not_guessed_then_kept_as_an_alias(
+    tmp_path, make_user, make_enterprise
+):
     admin = make_user(role=Role.ADMIN)
     ent = make_enterprise(name="嵊州市锦程领带服饰有限公司")
     rows = [["企业名称", "需求名称"], ["锦程领带", "领带起皱"]]
-    report = run(admin, write_csv(tmp_path / "n.csv", rows))
+    path = write_csv(tmp_path / "n.csv", rows)
+    report = run(admin, path)
+    assert count(Need) == 0 and count(Enterprise) == 1  # neither linked nor a new firm
+    assert "请在预览页选择" in report.errors[0].message
+    assert [rid for rid, _, _ in report.questions["锦程领带"]] == [ent.id]
+
+    answered = services.Options(decisions={"锦程领带": ent.id})
+    report = services.run_import(admin, path, "n.csv", answered)
+    db.session.commit()
     assert db.session.scalars(sa.select(Need)).one().enterprise_id == ent.id
-    assert any("已记为它的别名" in i.message for i in report.issues)
     alias = db.session.scalars(sa.select(EnterpriseAlias)).one()
     assert (alias.alias, alias.enterprise_id) == ("锦程领带", ent.id)
+    again = run(
+        admin, write_csv(tmp_path / "m.csv", [["企业名称", "需求名称"], ["锦程领带", "换色"]])
+    )
+    assert again.errors == [] and count(Need) == 2  # the alias answers the next file
 
 
 def test_unknown_headers_are_refused_with_the_expected_ones(tmp_path, make_user):
     admin = make_user(role=Role.ADMIN)
     path = write_csv(tmp_path / "x.csv", [["甲", "乙"], ["1", "2"]])
-    with pytest.raises(ImportFileError, match="无法从表头判断"):
+    with pytest.raises(ImportFileError, match="找不到表头") as refused:
         services.run_import(admin, path, "x.csv")
-    path = write_csv(tmp_path / "n.csv", [["企业名称", "需求描述"], ["某公司", "描述"]])
-    with pytest.raises(ImportFileError, match="缺少必填列：需求名称"):
-        services.run_import(admin, path, "n.csv", "needs")
+    assert "第 1 行“甲、乙”" in refused.value.message and "企业名称" in refused.value.message
+    path = write_csv(tmp_path / "n.csv", [["企业名称", "预算（万元）"], ["某公司", "20"]])
+    with pytest.raises(ImportFileError, match="缺少必填列：需求名称或需求描述"):
+        services.run_import(admin, path, "n.csv", services.Options(kind="needs"))
 
 
 def test_revert_removes_what_was_created_and_restores_what_was_changed(tmp_path, make_user, polyu):
@@ -356,7 +386,9 @@ def test_institutions_import_then_revert_then_again(tmp_path, make_user):
     path = write_xlsx(tmp_path / "i.xlsx", rows)
     report = run(admin, path)
     assert report.kind == "institutions"
-    assert report.counts["created"] == 2 and report.errors[0].column == "类型"
+    # an unknown type is a warning: the institution is kept, its type left as 其他
+    assert report.counts["created"] == 3 and report.errors == []
+    assert [i.column for i in report.issues if i.level == "warning"] == ["类型"]
     polyu = db.session.scalars(
         sa.select(Institution).where(Institution.name == "香港理工大学")
     ).one()
@@ -367,7 +399,7 @@ def test_institutions_import_then_revert_then_again(tmp_path, make_user):
     db.session.expire_all()
     assert polyu.deleted_at is not None and polyu.aliases == []
     again = run(admin, path)  # names are unique: the trashed records come back
-    assert again.counts["created"] == 2
+    assert again.counts["created"] == 3
     db.session.expire_all()
     assert polyu.deleted_at is None and sorted(a.alias for a in polyu.aliases) == [
         "PolyU",
@@ -379,13 +411,22 @@ def test_new_enterprise_like_an_existing_one_is_flagged_not_merged(
     tmp_path, make_user, make_enterprise
 ):
     admin = make_user(role=Role.ADMIN)
-    make_enterprise(name="嵊州市锦程领带有限公司")
-    rows = [["企业名称"], ["浙江锦程领带有限责任公司"], ["嵊州市好运电机有限公司"]]
+    make_enterprise(name="嵊州市锦程真丝领带织造有限公司")
+    rows = [
+        ["企业名称"],
+        ["浙江锦程真丝领带制造有限责任公司"],  # one character apart: flagged, not merged
+        ["嵊州市好运电机有限公司"],
+        ["锦程真丝领带织造（嵊州）有限公司"],  # the same firm as dedup sees it: linked
+    ]
     report = run(admin, write_csv(tmp_path / "e.csv", rows))
-    assert report.counts["created"] == 2 and count(Enterprise) == 3
+    assert report.counts["created"] == 2 and report.counts["unchanged"] == 1
+    assert count(Enterprise) == 3
     warnings = [i for i in report.issues if i.level == "warning"]
     assert [(w.row, w.column) for w in warnings] == [(2, "企业名称")]
-    assert "嵊州市锦程领带有限公司" in warnings[0].message and "查重合并" in warnings[0].message
+    assert "嵊州市锦程真丝领带织造有限公司" in warnings[0].message
+    assert "查重合并" in warnings[0].message
+    linked = next(i for i in report.issues if i.row == 4)
+    assert "对应到已有企业“嵊州市锦程真丝领带织造有限公司”" in linked.message
 
 
 def test_new_institution_like_a_known_one_is_flagged(tmp_path, make_user, polyu):

@@ -1,0 +1,102 @@
+"""Towns and industries as officers write them: by name, alias, containment, or not at all.
+
+A label resolves in this order: the admins' alias list (`LabelAlias`: a town or industry, or
+"keep in the notes"), the exact name or code, the name without its 镇/乡/街道, then
+containment when it names one record only (厨具 → 厨具/集成灶, 领带 → 领带服装, 嵊州市甘霖镇 →
+甘霖镇) — but not a label that ends a longer name (新材料 is not 硅藻土新材料: that is one kind
+of it). A label nothing explains leaves the field blank and is counted, so the
+import reports it once with its number of rows rather than skipping those rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from crm.enterprises.models import Industry, Town
+from crm.extensions import db
+from crm.imports.models import LabelAlias, LabelKind
+from crm.matching.text import normalise
+
+_TOWN_SUFFIX = re.compile(r"(街道办事处|街道|镇|乡)$")
+_REGION = re.compile(r"^(浙江省|绍兴市|嵊州市)+")
+
+
+@dataclass
+class Resolved:
+    target_id: int | None
+    keep_as_note: bool = False  # an alias says: no record, keep the label in the notes
+
+
+@dataclass
+class LabelIndex:
+    kind: LabelKind
+    exact: dict[str, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    aliases: dict[str, int | None] = field(default_factory=dict)
+    unknown: Counter[str] = field(default_factory=Counter)
+
+    def key(self, label: str) -> str:
+        text = _REGION.sub("", normalise(label).replace(" ", ""))
+        return _TOWN_SUFFIX.sub("", text) if self.kind == LabelKind.TOWN else text
+
+    def resolve(self, label: str) -> Resolved:
+        raw = normalise(label).replace(" ", "")
+        if raw in self.aliases:
+            target = self.aliases[raw]
+            return Resolved(target, keep_as_note=target is None)
+        k = self.key(label)
+        if not k:
+            return Resolved(None)
+        if k in self.exact:
+            return Resolved(self.exact[k])
+        if len(k) >= 2:
+            # 领带 in 领带服装, 甘霖镇 in 嵊州市甘霖镇; not 新材料 in 硅藻土新材料: a name that ends
+            # with the label is a narrower kind of it, not what the label means
+            hits = {
+                rid
+                for name, rid in self.exact.items()
+                if len(name) >= 2 and ((k in name and not name.endswith(k)) or name in k)
+            }
+            if len(hits) == 1:
+                return Resolved(hits.pop())
+        self.unknown[label.strip()] += 1
+        return Resolved(None)
+
+
+def towns() -> LabelIndex:
+    index = LabelIndex(LabelKind.TOWN)
+    for town in db.session.scalars(sa.select(Town)):
+        index.names[town.id] = town.name
+        index.exact.setdefault(index.key(town.name), town.id)
+        index.exact.setdefault(normalise(town.name), town.id)
+    _aliases(index)
+    return index
+
+
+def industries() -> LabelIndex:
+    index = LabelIndex(LabelKind.INDUSTRY)
+    for ind in db.session.scalars(sa.select(Industry)):
+        index.names[ind.id] = ind.name
+        index.exact.setdefault(index.key(ind.name), ind.id)
+        index.exact.setdefault(normalise(ind.code), ind.id)
+        for part in re.split(r"[/／、]", ind.name):  # 厨具/集成灶: 厨具 and 集成灶
+            if len(part) >= 2:
+                index.exact.setdefault(index.key(part), ind.id)
+    _aliases(index)
+    return index
+
+
+def _aliases(index: LabelIndex) -> None:
+    for alias in db.session.scalars(sa.select(LabelAlias).where(LabelAlias.kind == index.kind)):
+        index.aliases[normalise(alias.label).replace(" ", "")] = alias.target_id
+
+
+def split_labels(text: str | None) -> list[str]:
+    """`领带、服装` / `电机,机械` / `电机；机械` → the labels."""
+    if not text:
+        return []
+    return [p.strip() for p in re.split(r"[、,，;；\n]+", text) if p.strip()]

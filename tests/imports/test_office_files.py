@@ -1,0 +1,188 @@
+"""Offices' own files go in with no hand edits: every row with a valid key is in, with its town,
+institution and industry, and every value that could not be stored is named in the report."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import Role
+from crm.enterprises.models import Contact, Enterprise, EnterpriseYear, RecognitionKind, Town
+from crm.extensions import db
+from crm.imports import services
+from crm.imports.models import LabelAlias, LabelKind
+from crm.institutions.models import Institution, InstitutionKind, Researcher
+from crm.needs.models import Need
+from crm.seed.services import load_reference
+from tests.fixtures import office_files as office
+
+
+@pytest.fixture
+def reference(app):
+    load_reference()
+    db.session.commit()
+
+
+def run(user, path, options=None, dry_run=False):
+    report = services.run_import(user, path, path.name, options, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return report
+
+
+def live(model):
+    return list(db.session.scalars(sa.select(model).where(model.deleted_at.is_(None))))
+
+
+def messages(report, level=None):
+    return [i.message for i in report.issues if level is None or i.level == level]
+
+
+def test_above_scale_list_with_title_merged_towns_footers_and_a_hidden_sheet(
+    tmp_path, make_user, reference
+):
+    admin = make_user(role=Role.ADMIN)
+    report = run(admin, office.above_scale_list(tmp_path / "规上.xlsx"))
+    assert report.kind == "enterprises"
+    assert report.sheet == "规上企业" and report.where == "工作表“规上企业”第 3 行是表头"
+    assert any("隐藏的工作表：2024年（旧）" in m for m in messages(report))
+    assert any("第 1–2 行是标题" in m and "规模以上工业企业名单" in m for m in messages(report))
+    assert report.errors == []  # nothing skipped: 合计/备注/填表人 are not firms
+    assert report.counts["created"] == 12 and report.rows == 12
+    footers = [i.row for i in report.issues if "合计、备注或说明行" in i.message]
+    assert footers == [16, 17, 18]
+
+    firms = {e.name: e for e in live(Enterprise)}
+    assert "嵊州市旧名单企业有限公司" not in firms
+    # 甘霖镇 merged down over five firms: every one of them has it
+    for name, *_ in office.ABOVE_SCALE_FIRMS[:5]:
+        assert firms[name].town.name == "甘霖镇", name
+    assert any("【所属乡镇（街道）】有 2 处合并单元格" in m for m in messages(report))
+    # industries by containment (领带 → 领带服装, 厨具 → 厨具/集成灶); unknown ones counted once
+    assert [i.name for i in firms["嵊州市锦程领带服饰有限公司"].industries] == ["领带服装"]
+    assert [i.name for i in firms["嵊州市丽珩厨电有限公司"].industries] == ["厨具/集成灶"]
+    unknown = messages(report, "warning")
+    assert any("所属行业“新材料”未识别：2 行" in m for m in unknown)
+    assert any("所属乡镇“经济开发区”未识别：3 行" in m for m in unknown)
+    assert "所属乡镇：经济开发区" in firms["嵊州市东升集成灶有限公司"].notes
+    assert "行业：新材料" in firms["嵊州市绿硅新材料有限公司"].notes
+    # phones as offices write them: the first number is the phone, the rest in the notes
+    contacts = {c.enterprise.name: c for c in live(Contact)}
+    assert contacts["嵊州市锦程领带服饰有限公司"].phone == "0575-83219876"
+    assert contacts["嵊州市锦程领带服饰有限公司"].name == "王建"  # padded name, cleaned
+    assert contacts["嵊州市华彩丝绸有限公司"].phone == "0575-83451234"
+    assert contacts["嵊州市华彩丝绸有限公司"].name == "李梅"
+    assert contacts["嵊州市丽珩厨电有限公司"].phone == "0575-83123456"
+    assert "分机 8001" in firms["嵊州市丽珩厨电有限公司"].notes
+    assert contacts["嵊州市恒远电机有限公司"].phone == "13857500007"
+    assert "0575-83771234" in firms["嵊州市恒远电机有限公司"].notes
+    assert contacts["嵊州市绿硅新材料有限公司"].phone == "13857500018"  # full-width digits
+    # codes: full-width read; an Excel number explained, the firm kept without it
+    assert firms["嵊州市全角代码电子有限公司"].uscc == office.FULL_WIDTH_USCC
+    assert firms["嵊州市数字代码机电有限公司"].uscc is None
+    assert any("单元格格式设置为“文本”" in m for m in unknown)
+    # figures of 2025 (from the headers), 规上 from the title, vague figures kept in notes
+    jincheng = firms["嵊州市锦程领带服饰有限公司"]
+    years = {
+        y.year: y
+        for y in db.session.scalars(
+            sa.select(EnterpriseYear).where(EnterpriseYear.enterprise_id == jincheng.id)
+        )
+    }
+    assert years[2025].revenue == Decimal("123456000.00")  # 12,345.6 万元
+    assert years[2025].rnd_spend == Decimal("4200000.00")  # 研发投入 has no year: the title's
+    assert all(e.is_above_scale for e in firms.values())
+    assert any("规上企业名单" in m for m in messages(report))
+    lih = firms["嵊州市丽珩厨电有限公司"]
+    assert "约50" in lih.notes
+    assert [(r.kind, r.granted_on.year) for r in lih.recognitions] == [
+        (RecognitionKind.HITECH_NATIONAL, 2023)
+    ]
+    assert any("东升集成灶" in m and "没有认定记录" in m for m in unknown)
+
+    # the same file again changes nothing, and adds no note twice
+    again = run(admin, office.above_scale_list(tmp_path / "规上2.xlsx"))
+    assert again.counts["unchanged"] == 12 and again.counts["created"] == 0
+    db.session.expire_all()
+    assert db.session.get(Enterprise, lih.id).notes.count("约50") == 1
+
+
+def test_admin_label_aliases_map_a_label_or_keep_it_as_a_note(tmp_path, make_user, reference):
+    admin = make_user(role=Role.ADMIN)
+    sanjiang = db.session.scalar(sa.select(Town).where(Town.name == "三江街道"))
+    db.session.add(LabelAlias(kind=LabelKind.TOWN, label="经济开发区", target_id=sanjiang.id))
+    db.session.commit()
+    run(admin, office.above_scale_list(tmp_path / "规上.xlsx"))
+    firm = db.session.scalar(
+        sa.select(Enterprise).where(Enterprise.name == "嵊州市东升集成灶有限公司")
+    )
+    assert firm.town.name == "三江街道"
+
+
+def test_research_office_list_fills_merged_institutions(tmp_path, make_user, reference):
+    admin = make_user(role=Role.ADMIN)
+    polyu = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(polyu)
+    db.session.add(Researcher(name="陈思远", institution=polyu, title="教授"))
+    db.session.commit()
+    report = run(admin, office.research_office_list(tmp_path / "专家.xlsx"))
+    assert report.kind == "researchers" and report.errors == []
+    people = {r.name: r for r in live(Researcher)}
+    assert len(people) == 6  # 陈  思远 is the 陈思远 already known, not a duplicate
+    assert report.counts == {"created": 5, "updated": 1, "unchanged": 0, "skipped": 0} | {
+        "institutions_created": 2
+    }
+    assert people["黄嘉怡"].institution.name == "香港理工大学"
+    assert people["周雪梅"].institution.name == "浙江理工大学"
+    assert people["林浩然"].institution.name == "浙江理工大学"
+    assert any("说明" in m for m in messages(report))
+
+
+def test_two_row_header_keeps_the_phone_column(tmp_path, make_user, reference):
+    admin = make_user(role=Role.ADMIN)
+    report = run(admin, office.two_row_header_list(tmp_path / "双行.xlsx"))
+    assert report.where == "工作表“走访企业”第 1–2 行是表头"
+    fields = {m.header: (m.column.key if m.column else None) for m in report.matches}
+    assert fields["联系人姓名"] == "contact" and fields["手机"] == "phone"
+    assert report.rows == 2 and report.errors == []
+    contacts = {c.name: c.phone for c in live(Contact)}
+    assert contacts == {"钱多": "13857500031", "孙少": "13857500032"}
+
+
+def test_meeting_needs_without_titles_link_to_firms_dedup_calls_the_same(
+    tmp_path, make_user, make_enterprise, reference
+):
+    admin = make_user(role=Role.ADMIN)
+    yuefeng = make_enterprise(name="嵊州市越丰电机有限公司")
+    huacai = make_enterprise(name="嵊州市华彩丝绸有限公司")
+    report = run(admin, office.meeting_needs_csv(tmp_path / "需求.csv"))
+    assert report.kind == "needs" and report.encoding == "gb18030"
+    assert report.errors == [] and report.counts["created"] == 3
+    assert report.counts["enterprises_created"] == 1  # only the firm nobody knew
+    needs = {n.enterprise_id: n for n in live(Need)}
+    assert needs[yuefeng.id].title == "电机运行时噪声偏大"
+    assert needs[huacai.id].title == "真丝面料洗后容易起皱"
+    assert needs[yuefeng.id].budget is None and "约30" in needs[yuefeng.id].description
+    assert "面议" in needs[huacai.id].description
+    assert any("约30" in m for m in messages(report, "warning"))
+    contacts = {c.name: c for c in live(Contact)}
+    assert contacts["马力"].enterprise_id == yuefeng.id
+    assert contacts["何静"].phone == "0575-83000042"
+
+
+def test_a_sheet_and_a_mapping_can_be_chosen(tmp_path, make_user, reference):
+    admin = make_user(role=Role.ADMIN)
+    path = office.above_scale_list(tmp_path / "规上.xlsx")
+    old = run(admin, path, services.Options(sheet="2024年（旧）"), dry_run=True)
+    assert old.sheet == "2024年（旧）" and old.rows == 1
+    # the officer says 联系电话 is not to be imported, and 所属行业 holds main products
+    chosen = services.Options(mapping={"联系电话": "", "所属行业": "main_products"})
+    report = run(admin, path, chosen, dry_run=True)
+    fields = {m.header: m for m in report.matches}
+    assert fields["联系电话"].column is None and fields["联系电话"].how == "ignored"
+    assert fields["所属行业"].column.key == "main_products" and fields["所属行业"].how == "chosen"
+    assert not any("未识别" in m and "行业" in m for m in messages(report))
