@@ -8,7 +8,7 @@ from crm.api.cli import token_cli
 from crm.auth.cli import user_cli
 from crm.dashboard.cli import report_cli
 from crm.dedup.cli import dedup_cli
-from crm.imports.cli import export_cli, import_cli
+from crm.imports.cli import export_cli, import_cli, import_job_cli
 from crm.matching.cli import match_cli
 from crm.ops.cli import backup_cli, check_cli, restore_cli
 from crm.search.cli import search_cli
@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(export_cli)
+    app.cli.add_command(import_job_cli)
     app.cli.add_command(dedup_cli)
     app.cli.add_command(match_cli)
     app.cli.add_command(report_cli)

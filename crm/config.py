@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_MB": 10,  # CRM_IMPORT_MAX_MB: largest upload (a bigger one gets a 413 page)
     "IMPORT_MAX_ROWS": 200000,  # CRM_IMPORT_MAX_ROWS: a longer file is refused
     "IMPORT_WORKERS": 0,  # CRM_IMPORT_WORKERS: processes analysing text; 0 = one per core (≤ 4)
+    "IMPORT_BACKGROUND_ROWS": 3000,  # CRM_IMPORT_BACKGROUND_ROWS: a longer upload runs as a job
+    "IMPORT_JOB_DIR": None,  # CRM_IMPORT_JOB_DIR: import jobs' progress (instance/import-jobs)
     "DEDUP_THRESHOLD": 85,  # CRM_DEDUP_THRESHOLD: name similarity (0–100) listed as duplicates
     "ATTACHMENT_MAX_MB": 10,  # CRM_ATTACHMENT_MAX_MB: largest cooperation attachment (PDF/image)
     "ATTACHMENT_DIR": None,  # CRM_ATTACHMENT_DIR: where they are kept (instance/attachments)

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from crm.auth.models import Role, User
 from crm.errors import cli_errors
 from crm.extensions import db
-from crm.imports import export, services
+from crm.imports import export, jobs, services
 from crm.imports.columns import KIND_CHOICES, SHEETS
 
 
@@ -148,3 +148,11 @@ def export_cli(kind: str, fmt: str, output: Path, username: str | None) -> None:
             rows = export.write(user, spec, fmt, fh)
     db.session.commit()
     click.echo(f"已导出 {rows} 条到 {output}")
+
+
+@click.command("import-job", hidden=True)
+@click.argument("job_id", type=int)
+@with_appcontext
+def import_job_cli(job_id: int) -> None:
+    """Run an import job started from the web (its process; see crm/imports/jobs.py)."""
+    jobs.execute(job_id)

@@ -457,7 +457,7 @@ def map_columns(
                 matches.append(Match(text, col, "chosen", header_year(text)))
                 continue
             if key == IGNORE:
-                matches.append(Match(text, None, "ignored"))
+                matches.append(Match(text, None, "chosen"))
                 continue
         matches.append(match_header(sheet, text))
     taken: set[tuple[str, int | None]] = set()

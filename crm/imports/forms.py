@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired, Optional, Regexp
+from wtforms import HiddenField, IntegerField, SelectField
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
 
 from crm.forms import choices
-from crm.imports.columns import SHEETS
+from crm.imports.columns import IGNORE, SHEETS
+from crm.imports.services import Options
+from crm.queries import MAX_ID
 
 
 class UploadForm(FlaskForm):
@@ -20,6 +25,94 @@ class UploadForm(FlaskForm):
     )
 
 
+MAX_COLUMNS = 200  # columns a mapping may name; a sheet wider than this is not an office list
+
+
 class CommitForm(FlaskForm):
+    """The preview's settings and its two buttons: 重新预览 with these settings, or 确认导入.
+
+    The column mapping and the answers about firms are per column / per name, so they are read
+    from `map-N` / `map-header-N` and `ask-N` / `ask-name-N` pairs (`mapping_from` and
+    `decisions_from`), each checked against what the page offered."""
+
     token = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
-    kind = HiddenField(validators=[DataRequired()])
+    kind = SelectField("数据类型", choices=choices([(k, s.label) for k, s in SHEETS.items()]))
+    sheet = SelectField("工作表", choices=[], validate_choice=False, validators=[Optional()])
+    year = IntegerField(
+        "年度数字的年份",
+        validators=[Optional(), NumberRange(1990, 2100, "年份应在 1990–2100 之间。")],
+        description="表头没有写年份的营业收入、研发投入等，按这一年记。",
+    )
+    above_scale = SelectField(
+        "规上企业",
+        choices=choices(
+            [
+                ("", "按标题判断（标题含“规上”“规模以上”时标记）"),
+                ("1", "本表企业都标为规上"),
+                ("0", "不标记"),
+            ]
+        ),
+        validators=[Optional()],
+    )
+    mapping = HiddenField()  # the officer's earlier choices, as JSON
+    decided = HiddenField()  # earlier answers about firms, as JSON
+    previewed = HiddenField()  # the settings the shown preview used
+
+    def options(self, form_data: Mapping[str, str]) -> Options:
+        kind = self.kind.data
+        sheet = self.sheet.data or None  # sent only when the file has several sheets
+        above = {"1": True, "0": False}.get(self.above_scale.data or "")
+        return Options(
+            kind=kind,
+            sheet=sheet,
+            mapping=mapping_from(kind, self.mapping.data, form_data),
+            year=self.year.data,
+            above_scale=above,
+            decisions=decisions_from(self.decided.data, form_data),
+        )
+
+
+def mapping_from(kind: str, earlier: str | None, form_data: Mapping[str, str]) -> dict[str, str]:
+    """The columns' chosen fields: earlier choices (JSON) updated by the selects, keeping only
+    fields of this kind (or "" for 不导入)."""
+    allowed = {c.key for c in SHEETS[kind].columns} | {IGNORE} if kind in SHEETS else {IGNORE}
+    mapping: dict[str, str] = {}
+    try:
+        loaded = json.loads(earlier or "{}")
+    except ValueError:
+        loaded = {}
+    if isinstance(loaded, dict):
+        mapping.update(
+            (str(h)[:100], v) for h, v in list(loaded.items())[:MAX_COLUMNS] if v in allowed
+        )
+    for i in range(MAX_COLUMNS):
+        header = form_data.get(f"map-header-{i}")
+        if header is None:
+            break
+        value = form_data.get(f"map-{i}", "")
+        auto = form_data.get(f"map-auto-{i}", "")
+        if value in allowed and (value != auto or header.strip() in mapping):
+            mapping[header.strip()[:100]] = value
+    return mapping
+
+
+def decisions_from(earlier: str | None, form_data: Mapping[str, str]) -> dict[str, int]:
+    """Answers to “which firm is this?”: a firm's id, or 0 for a new firm; unanswered left out.
+    Earlier answers (JSON) stay: their questions are not asked again."""
+    decisions: dict[str, int] = {}
+    try:
+        loaded = json.loads(earlier or "{}")
+    except ValueError:
+        loaded = {}
+    if isinstance(loaded, dict):
+        for name, value in list(loaded.items())[:MAX_COLUMNS]:
+            if isinstance(value, int) and 0 <= value <= MAX_ID:
+                decisions[str(name)[:120]] = value
+    for i in range(MAX_COLUMNS):
+        name = form_data.get(f"ask-name-{i}")
+        if name is None:
+            break
+        value = form_data.get(f"ask-{i}", "")
+        if value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
+            decisions[name.strip()[:120]] = int(value)
+    return decisions

@@ -752,19 +752,20 @@ class NeedImporter(Importer):
         self.creator = bulk.Creator(Need, self.ctx.analysts)
         self.allowed: dict[int, bool] = {}
         self.contacts: dict[tuple[int, str], Contact | None] = {}
+        self.aliases: list[tuple[int, str]] = []  # (enterprise, name) the officer confirmed
 
     def _enterprise(self, row: Row, name: str, uscc: str | None) -> int:
+        self.aliases.clear()
         if uscc and uscc in self.by_uscc:
             return self.by_uscc[uscc]
         decided = self.ctx.decisions.pop(name, None)
-        if decided:  # the officer said which firm this name means: remembered as its alias
-            linking.remember_alias(EnterpriseAlias, "enterprise_id", decided, name)
+        if decided and decided in self.names.names:  # the officer said which firm it is
             self.names.exact[self.names.key(name)] = decided
+            self.aliases.append((decided, name))  # remembered once the row is allowed
             self.ctx.note(
                 row.number,
                 "enterprise",
-                f"按您的选择，“{name}”对应到“{self.names.names.get(decided, decided)}”，"
-                "已记为它的别名。",
+                f"按您的选择，“{name}”对应到“{self.names.names[decided]}”，已记为它的别名。",
                 "note",
             )
             return decided
@@ -824,6 +825,9 @@ class NeedImporter(Importer):
             self.allowed[ent_id] = policy.can_edit_enterprise(self.ctx.user, ent)
         if not self.allowed[ent_id]:
             raise RowError(None, "您只能为本人或本科室负责的企业登记需求。")
+        for owner, alias in self.aliases:
+            linking.remember_alias(EnterpriseAlias, "enterprise_id", owner, alias)
+        self.aliases.clear()
         key = (ent_id, normalise(title))
         if not self.first_time(key, row):
             return "skipped"

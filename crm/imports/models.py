@@ -84,3 +84,40 @@ class ImportMapping(Base):
     mapping: Mapped[dict[str, str]] = mapped_column(sa.JSON)  # header → field key or ""
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class JobStatus(Choice):
+    RUNNING = "running", "进行中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class ImportJob(Base):
+    """A big file's preview or import, run by a process of its own (`crm import-job ID`) while
+    the officer's page polls its progress; they may leave and come back to it. The row holds
+    the settings, then the outcome: the preview's report, or the committed batch."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(sa.String(32))  # the upload it reads
+    #: set on a commit job only: a second 确认导入 of one upload cannot start a second job
+    commit_token: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    options: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[JobStatus] = enum_column(
+        JobStatus, "import_job_status", default=JobStatus.RUNNING
+    )
+    stage: Mapped[str] = mapped_column(sa.String(40), default="排队")
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    batch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("import_batch.id", ondelete="SET NULL")
+    )
+    message: Mapped[str | None] = mapped_column(sa.String(500))

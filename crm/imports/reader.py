@@ -136,6 +136,31 @@ def open_table(
     return _open_csv(path, max_rows, score)
 
 
+def estimate_rows(path: Path) -> int:
+    """About how many rows the file has, without reading it: the first visible sheet's stated
+    size for a workbook, the line count for a CSV (0 when it cannot tell)."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            _check_zip(path)
+            with path.open("rb") as fh:
+                wb = load_workbook(fh, read_only=True, data_only=True)
+                try:
+                    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
+                    return max((ws.max_row or 0 for ws in visible[:1]), default=0)
+                finally:
+                    wb.close()
+        except Exception:  # the real reading reports what is wrong with the file
+            return 0
+    return estimate_rows_of(path.read_bytes()) if head else 0
+
+
+def estimate_rows_of(body: bytes) -> int:
+    """Lines of a CSV; for a workbook's bytes, 0 (the reader reports its progress anyway)."""
+    return 0 if body.startswith(b"PK\x03\x04") else body.count(b"\n")
+
+
 # ---- xlsx --------------------------------------------------------------------------------------
 
 

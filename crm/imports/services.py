@@ -7,9 +7,11 @@ shows exactly what a commit would do). The CLI and the upload page both call it.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import io
+import json
 import logging
 import re
 import secrets
@@ -50,6 +52,7 @@ from crm.institutions.models import InstitutionAlias
 logger = logging.getLogger(__name__)
 
 MAX_STORED_ISSUES = 2000  # a batch keeps this many row messages; the count is always exact
+MAX_SHOWN_OUTCOMES = 5000  # the preview lists this many rows' outcomes; the counts are exact
 OUTCOMES = ("created", "updated", "unchanged", "skipped")
 PROGRESS_EVERY = 5000
 
@@ -90,9 +93,18 @@ class Report:
     above_scale_year: int | None = None
     options: Options = field(default_factory=Options)
 
+    error_total: int | None = None  # when issues were cut to MAX_STORED_ISSUES
+
     @property
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.level == "error"]
+
+    @property
+    def error_count(self) -> int:
+        """Rows skipped for errors (a row may have several)."""
+        if self.error_total is not None:
+            return self.error_total
+        return len({i.row for i in self.errors})
 
     @property
     def label(self) -> str:
@@ -104,12 +116,97 @@ class Report:
         unchanged, skipped = c.get("unchanged", 0), c.get("skipped", 0)
         return (
             f"新增 {created}，更新 {updated}，未变 {unchanged}，"
-            f"跳过 {skipped}（其中错误 {len(self.errors)} 行）"
+            f"跳过 {skipped}（其中有错误的 {self.error_count} 行）"
         )
 
     def samples(self, column: int) -> list[str]:
         """A column's first values, for the mapping page."""
         return [r[column] for r in self.sample if column < len(r) and r[column]][:3]
+
+    @property
+    def yearly(self) -> bool:
+        return any(m.column is not None and m.column.yearly for m in self.matches)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as a background job keeps it (outcomes and issues bounded)."""
+        return {
+            "kind": self.kind,
+            "filename": self.filename,
+            "dry_run": self.dry_run,
+            "batch_id": self.batch_id,
+            "rows": self.rows,
+            "counts": self.counts,
+            "issues": [i.as_dict() for i in self.issues[:MAX_STORED_ISSUES]],
+            "issue_count": len(self.issues),
+            "error_count": self.error_count,
+            "format": self.format,
+            "encoding": self.encoding,
+            "where": self.where,
+            "sheet": self.sheet,
+            "headers": self.headers,
+            "sheets": [[s.name, s.hidden] for s in self.sheets],
+            "matches": [
+                [m.header, m.column.key if m.column else None, m.how, m.year] for m in self.matches
+            ],
+            "outcomes": [
+                [o.row, o.outcome, o.label, o.detail] for o in self.outcomes[:MAX_SHOWN_OUTCOMES]
+            ],
+            "questions": self.questions,
+            "sample": self.sample,
+            "title": self.title,
+            "year": self.year,
+            "above_scale_year": self.above_scale_year,
+            "options": options_json(self.options),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        sheet = SHEETS[data["kind"]]
+        by_key = {c.key: c for c in sheet.columns}
+        report = cls(
+            data["kind"],
+            data["filename"],
+            data["dry_run"],
+            batch_id=data["batch_id"],
+            rows=data["rows"],
+            counts=data["counts"],
+            issues=[Issue(**i) for i in data["issues"]],
+            format=data["format"],
+            encoding=data["encoding"],
+            where=data["where"],
+            sheet=data["sheet"],
+            headers=data["headers"],
+            sheets=[reader.SheetInfo(name, hidden) for name, hidden in data["sheets"]],
+            matches=[
+                Match(h, by_key.get(k) if k else None, how, y) for h, k, how, y in data["matches"]
+            ],
+            outcomes=[Outcome(*o) for o in data["outcomes"]],
+            questions={k: [tuple(c) for c in v] for k, v in data["questions"].items()},
+            sample=data["sample"],
+            title=data["title"],
+            year=data["year"],
+            above_scale_year=data["above_scale_year"],
+            options=options_from_json(data["options"]),
+        )
+        report.error_total = data["error_count"]
+        return report
+
+
+def options_json(options: Options) -> dict[str, Any]:
+    return dataclasses.asdict(options)
+
+
+def options_from_json(data: dict[str, Any]) -> Options:
+    data = dict(data)
+    data["decisions"] = {str(k): int(v) for k, v in (data.get("decisions") or {}).items()}
+    data["mapping"] = {str(k): str(v) for k, v in (data.get("mapping") or {}).items()}
+    return Options(**data)
+
+
+def options_signature(options: Options) -> str:
+    """The settings of a preview, to tell whether the page's settings changed since."""
+    text = json.dumps(options_json(options), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def sha256_of(path: Path) -> str:
@@ -132,6 +229,18 @@ def keep_upload(user: User, filename: str, body: bytes) -> str:
     token = secrets.token_hex(16)
     db.session.add(ImportUpload(token=token, user_id=user.id, filename=filename, body=body))
     return token
+
+
+def peek_upload(user: User, token: str) -> tuple[str, bytes] | None:
+    """The user's kept upload (name, bytes), left in place (a preview with other settings)."""
+    row = db.session.execute(
+        sa.select(ImportUpload.filename, ImportUpload.body).where(
+            ImportUpload.token == token,
+            ImportUpload.user_id == user.id,
+            ImportUpload.created_at >= utcnow() - UPLOAD_TTL,
+        )
+    ).first()
+    return (row.filename, row.body) if row else None
 
 
 def take_upload(user: User, token: str) -> tuple[str, bytes] | None:
@@ -213,6 +322,8 @@ def run_import(
     *,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    progress_every: int = PROGRESS_EVERY,
+    stage: Callable[[str], None] | None = None,
 ) -> Report:
     """Import one file as one batch; raises reader.ImportFileError for a file it cannot use."""
     policy.authorize(policy.can_write(user), "只有联络员和管理员可以导入数据。")
@@ -307,8 +418,12 @@ def run_import(
                     row.detail = "；".join(message for _, message in exc.problems)
                 ctx.counts[outcome] += 1
                 report.outcomes.append(Outcome(number, outcome, row.label, row.detail))
-                if progress is not None and report.rows % PROGRESS_EVERY == 0:
+                if progress is not None and report.rows % progress_every == 0:
                     progress(report.rows)
+            if progress is not None:
+                progress(report.rows)
+            if stage is not None:
+                stage("写入")
             importer.finish()
     finally:
         ctx.analysts.close()
@@ -319,7 +434,7 @@ def run_import(
     }
     report.issues = sorted(ctx.issues, key=lambda i: (i.row is not None, i.row or 0))
     report.questions = ctx.questions
-    batch.counts = report.counts | {"rows": report.rows, "errors": len(report.errors)}
+    batch.counts = report.counts | {"rows": report.rows, "errors": report.error_count}
     batch.row_errors = [i.as_dict() for i in report.issues[:MAX_STORED_ISSUES]]
     db.session.flush()
     report.batch_id = batch.id

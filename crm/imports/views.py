@@ -4,18 +4,21 @@ the export download every list page offers."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -23,14 +26,15 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from crm import policy
 from crm.clock import local_today
 from crm.extensions import db
-from crm.imports import export, services
+from crm.imports import export, jobs, services
 from crm.imports.columns import EXPORTS, SHEETS
 from crm.imports.forms import CommitForm, UploadForm
-from crm.imports.models import ImportBatch
+from crm.imports.models import ImportBatch, ImportJob
 from crm.imports.reader import ImportFileError
 from crm.policy import Level, access
 
@@ -62,7 +66,11 @@ def _upload_page(form: UploadForm, status: int = 200) -> tuple[str, int]:
     if not policy.is_admin(current_user):
         stmt = stmt.where(ImportBatch.user_id == current_user.id)
     recent = db.session.scalars(stmt.limit(20)).all()
-    return render_template("imports/index.html", form=form, sheets=SHEETS, recent=recent), status
+    going = [j for j in jobs.recent(current_user) if jobs.state(j)["status"] == "running"]
+    return (
+        render_template("imports/index.html", form=form, sheets=SHEETS, recent=recent, going=going),
+        status,
+    )
 
 
 @bp.route("/", methods=["GET"])
@@ -74,59 +82,190 @@ def index() -> tuple[str, int]:
 
 @bp.route("/preview", methods=["POST"])
 @access(Level.OFFICER)
-def preview() -> tuple[str, int] | str:
-    """Show what importing the upload would do, and keep it for 确认导入."""
+def preview() -> tuple[str, int] | str | Response:
+    """Keep the upload and show what importing it would do (a big file: as a job)."""
     form = UploadForm()
     if not form.validate_on_submit():
         return _upload_page(form, 400)
     filename = _display_name(form.file.data.filename)
+    options = services.Options(kind=form.kind.data or None)
     with _scratch() as path:
         form.file.data.save(path)
+        if jobs.is_big(path):
+            token = services.keep_upload(current_user, filename, path.read_bytes())
+            return _start_job(token, filename, options, dry_run=True)
         try:
-            report = services.run_import(
-                current_user,
-                path,
-                filename,
-                services.Options(kind=form.kind.data or None),
-                dry_run=True,
-            )
+            report = _dry_run(path, filename, options)
         except ImportFileError as exc:
             current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
             form.file.errors = [exc.message]
             return _upload_page(form, 400)
-        finally:
-            db.session.rollback()  # a preview writes nothing
         token = services.keep_upload(current_user, filename, path.read_bytes())
     db.session.commit()
-    confirm = CommitForm(formdata=None, token=token, kind=report.kind)  # not the upload's fields
-    return render_template("imports/preview.html", report=report, form=confirm)
+    return _preview_page(report, token)
+
+
+def _dry_run(path: Path, filename: str, options: services.Options) -> services.Report:
+    try:
+        return services.run_import(current_user, path, filename, options, dry_run=True)
+    finally:
+        db.session.rollback()  # a preview writes nothing
+
+
+def _preview_page(
+    report: services.Report, token: str, form: CommitForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    """The preview: where the table was found, the column mapping to check and change, the
+    firms to confirm, every row's outcome and every message — and the settings form."""
+    if form is None:
+        form = CommitForm(formdata=None, token=token, kind=report.kind)
+    form.token.data, form.kind.data = token, report.kind
+    form.sheet.choices = [
+        (s.name, f"{s.name}（隐藏）" if s.hidden else s.name) for s in report.sheets
+    ]
+    form.sheet.data = report.sheet or ""
+    shows_year = report.yearly or report.kind == "enterprises"
+    form.year.data = (report.options.year or report.year) if shows_year else None
+    above = report.options.above_scale if report.kind == "enterprises" else None
+    form.above_scale.data = "" if above is None else ("1" if above else "0")
+    form.mapping.data = json.dumps(report.options.mapping, ensure_ascii=False)
+    form.decided.data = json.dumps(report.options.decisions, ensure_ascii=False)
+    # the settings exactly as this page will send them back when nothing is changed
+    shown = services.Options(
+        kind=report.kind,
+        sheet=report.sheet if len(report.sheets) > 1 else None,
+        mapping=report.options.mapping,
+        year=form.year.data,
+        above_scale=above,
+        decisions=report.options.decisions,
+    )
+    form.previewed.data = services.options_signature(shown)
+    return (
+        render_template(
+            "imports/preview.html",
+            report=report,
+            form=form,
+            fields=SHEETS[report.kind].columns,
+            shows_year=shows_year,
+        ),
+        status,
+    )
+
+
+def _start_job(token: str, filename: str, options: services.Options, dry_run: bool) -> Response:
+    try:
+        job = jobs.start(current_user, token, filename, options, dry_run)
+        db.session.commit()
+    except IntegrityError:  # 确认导入 pressed twice: the first press's job goes on
+        db.session.rollback()
+        job = db.session.scalar(sa.select(ImportJob).where(ImportJob.commit_token == token))
+        if job is None or job.user_id != current_user.id:
+            abort(409)
+        return redirect(url_for("imports.job", job_id=job.id))
+    jobs.launch(job)
+    return redirect(url_for("imports.job", job_id=job.id))
 
 
 @bp.route("/commit", methods=["POST"])
 @access(Level.OFFICER)
-def commit() -> Response:
-    """Import the previewed file for real, in one transaction."""
+def commit() -> Response | tuple[str, int]:
+    """The preview's form: 重新预览 with changed settings, or import the file for real, in one
+    transaction. Settings changed since the preview shown are previewed first, never imported
+    unseen."""
     form = CommitForm()
-    upload = (
-        services.take_upload(current_user, form.token.data) if form.validate_on_submit() else None
-    )
-    if upload is None:  # never previewed, someone else's, expired, or already imported
+    if not form.validate_on_submit() or form.kind.data not in SHEETS:
+        if form.token.data and form.errors.keys() <= {"year"} and form.kind.data in SHEETS:
+            form.year.data = None  # shown with its error, not used
+            return _repreview(form, form.options(request.form))
         db.session.rollback()
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
         return redirect(url_for("imports.index"))
-    filename, body = upload
+    options = form.options(request.form)
+    changed = form.previewed.data and form.previewed.data != services.options_signature(options)
+    if request.form.get("action") == "preview" or changed:
+        return _repreview(form, options, changed=bool(changed))
+    peek = services.peek_upload(current_user, form.token.data)
+    if peek is None:  # never previewed, someone else's, expired, or already imported
+        db.session.rollback()
+        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
+        return redirect(url_for("imports.index"))
+    filename, body = peek
+    with _scratch(body) as path:
+        if jobs.is_big(path):
+            return _start_job(form.token.data, filename, options, dry_run=False)
+    upload = services.take_upload(current_user, form.token.data)
+    if upload is None:  # the other press of 确认导入 took it a moment ago
+        db.session.rollback()
+        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
+        return redirect(url_for("imports.index"))
     with _scratch(body) as path:
         try:
-            report = services.run_import(
-                current_user, path, filename, services.Options(kind=form.kind.data)
-            )
+            report = services.run_import(current_user, path, filename, options)
         except ImportFileError as exc:
             db.session.rollback()  # the upload is kept: it can be confirmed again
             flash(exc.message, "danger")
             return redirect(url_for("imports.index"))
+    services.remember_mapping(current_user, report.kind, report.headers, report.matches)
     db.session.commit()
     flash(f"已导入{report.label}：{report.summary()}。", "success")
     return redirect(url_for("imports.batch", batch_id=report.batch_id))
+
+
+def _repreview(
+    form: CommitForm, options: services.Options, changed: bool = False
+) -> Response | tuple[str, int]:
+    token = form.token.data
+    peek = services.peek_upload(current_user, token)
+    if peek is None:
+        db.session.rollback()
+        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
+        return redirect(url_for("imports.index"))
+    filename, body = peek
+    if form.kind.data != request.form.get("kind-shown") or (
+        (form.sheet.data or "") != request.form.get("sheet-shown", "")
+    ):
+        options.mapping = {}  # another kind or sheet: the columns are another set
+    with _scratch(body) as path:
+        if jobs.is_big(path):
+            return _start_job(token, filename, options, dry_run=True)
+        try:
+            report = _dry_run(path, filename, options)
+        except ImportFileError as exc:
+            flash(exc.message, "danger")
+            options = services.Options(kind=form.kind.data)
+            report = _dry_run(path, filename, options)
+    if changed:
+        flash("设置有改动，这是按新设置的预览；确认无误后再点“确认导入”。", "info")
+    status = 400 if form.errors else 200
+    return _preview_page(report, token, form, status)
+
+
+@bp.route("/jobs/<int:job_id>")
+@access(Level.OFFICER)
+def job(job_id: int) -> Response | tuple[str, int] | str:
+    """A big file's job: its progress while it runs, then its preview or its batch."""
+    item = db.get_or_404(ImportJob, job_id)
+    if item.user_id != current_user.id:
+        abort(404)
+    state = jobs.state(item)
+    if state["status"] == "done" and item.dry_run and item.report:
+        if services.peek_upload(current_user, item.token) is None:
+            flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
+            return redirect(url_for("imports.index"))
+        return _preview_page(services.Report.from_json(item.report), item.token)
+    if state["status"] == "done" and item.batch_id:
+        return redirect(url_for("imports.batch", batch_id=item.batch_id))
+    return render_template("imports/job.html", job=item, state=state)
+
+
+@bp.route("/jobs/<int:job_id>.json")
+@access(Level.OFFICER)
+def job_state(job_id: int) -> Response:
+    """What the job's page polls."""
+    item = db.get_or_404(ImportJob, job_id)
+    if item.user_id != current_user.id:
+        abort(404)
+    return jsonify(jobs.state(item))
 
 
 @bp.route("/<int:batch_id>")

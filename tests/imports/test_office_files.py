@@ -183,6 +183,6 @@ def test_a_sheet_and_a_mapping_can_be_chosen(tmp_path, make_user, reference):
     chosen = services.Options(mapping={"联系电话": "", "所属行业": "main_products"})
     report = run(admin, path, chosen, dry_run=True)
     fields = {m.header: m for m in report.matches}
-    assert fields["联系电话"].column is None and fields["联系电话"].how == "ignored"
+    assert fields["联系电话"].column is None and fields["联系电话"].how == "chosen"
     assert fields["所属行业"].column.key == "main_products" and fields["所属行业"].how == "chosen"
     assert not any("未识别" in m and "行业" in m for m in messages(report))

@@ -17,6 +17,7 @@ from crm.imports.models import ImportBatch, ImportStatus, ImportUpload
 from crm.institutions.models import Researcher
 from tests.conftest import AuthActions, csrf_token
 from tests.imports.helpers import RESEARCHERS, read_xlsx, write_xlsx
+from tests.pages import form_to
 
 TOKEN = re.compile(r'name="token"[^>]*value="([0-9a-f]{32})"')
 
@@ -48,13 +49,11 @@ def test_preview_commit_and_revert(app, client, tmp_path, make_user):
     assert db.session.scalar(sa.select(sa.func.count(Researcher.id))) == 0  # nothing written
     assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 0
     token = TOKEN.search(html).group(1)
-    kind = re.search(r'name="kind"[^>]*value="([a-z]+)"', html).group(1)
-    assert kind == "researchers"  # inferred, and carried by the confirm form
+    confirm = form_to(html, "http://localhost/imports/preview", "/imports/commit")
+    assert confirm.data()["kind"] == "researchers"  # inferred, and carried by the confirm form
+    assert "确认导入" in confirm.buttons and "按以上设置重新预览" in confirm.buttons
 
-    response = client.post(
-        "/imports/commit",
-        data={"csrf_token": csrf_token(client, "/imports/"), "token": token, "kind": kind},
-    )
+    response = client.post("/imports/commit", data=confirm.data(action="commit"))
     assert response.status_code == 302
     batch = db.session.scalars(sa.select(ImportBatch)).one()
     assert batch.filename == "专家名单.xlsx"  # the name is shown, never used as a path

@@ -21,6 +21,7 @@ if (runCard) {
         field("done").textContent = run.done;
         field("total").textContent = run.total;
         field("label").textContent = run.label;
+        if (field("stage")) field("stage").textContent = run.stage;
         const bar = field("bar");
         bar.style.width = `${run.percent}%`;
         bar.textContent = `${run.percent}%`;
@@ -107,4 +108,20 @@ window.addEventListener("pageshow", (event) => {
   if (event.persisted && document.body.hasAttribute("data-signed-in")) {
     window.location.reload();
   }
+});
+
+// An import preview's outcome filter: 全部 / 新增 / 更新 / 未变 / 跳过 (without script, all rows show).
+document.querySelectorAll("[data-filter-for]").forEach((group) => {
+  const table = document.getElementById(group.dataset.filterFor);
+  group.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-filter]");
+    if (!button || !table) return;
+    group.querySelectorAll("[data-filter]").forEach((b) => {
+      b.classList.toggle("active", b === button);
+      b.setAttribute("aria-pressed", String(b === button));
+    });
+    table.querySelectorAll("tbody tr").forEach((row) => {
+      row.hidden = Boolean(button.dataset.filter) && row.dataset.outcome !== button.dataset.filter;
+    });
+  });
 });
