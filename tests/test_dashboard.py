@@ -138,6 +138,8 @@ def test_the_report_downloads_from_the_dashboard(year_of_work, client):
     assert response.status_code == 200
     assert "filename*=UTF-8''%E7%A7%91" in response.headers["Content-Disposition"]
     book = load_workbook(BytesIO(response.data))
-    assert book["走访与需求"]["A1"].value == f"{YEAR} 年 {TODAY.month} 月各联络员走访和登记需求"
+    title = book["走访与需求"]["A1"].value
+    assert title.startswith(f"{YEAR} 年 {TODAY.month} 月各联络员走访和登记需求")
+    assert "制表日期：" in title and "第 &P 页" in book["走访与需求"].oddFooter.center.text
     rows = list(book["走访与需求"].iter_rows(min_row=3, values_only=True))
     assert ("甲联络员", 2, 1, 0) in rows and rows[-1][:2] == ("合计", 3)

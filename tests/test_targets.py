@@ -141,7 +141,7 @@ def test_every_actual_is_counted_from_the_records(bureau):
 def test_targets_and_department_shares_give_the_progress(bureau):
     overall = {r.metric.code: r for r in services.overview(YEAR).rows}
     assert (
-        overall["new_hitech_national"].target == 3 and overall["new_hitech_national"].percent == 66
+        overall["new_hitech_national"].target == 3 and overall["new_hitech_national"].percent == 67
     )
     mine = {r.metric.code: r for r in services.overview(YEAR, bureau["a"].id).rows}
     assert mine["new_hitech_national"].target == 2 and mine["new_hitech_national"].percent == 50
@@ -230,7 +230,8 @@ def test_the_report_leadership_receives(bureau, runner, make_user, tmp_path):
     assert sheet.column_dimensions["A"].width == 44
     rows = {r[0]: r for r in sheet.iter_rows(min_row=3, values_only=True)}
     hitech = rows["新增国家级高新技术企业"]
-    assert hitech[2:5] == (3, 2, 0.66)
+    assert hitech[2:4] == (3, 2) and hitech[4] == pytest.approx(2 / 3)  # shown 66.7%
+    assert sheet["E3"].number_format == "0.0%"
     assert rows["新上省级以上科技项目"][5] == "暂无可统计的记录来源"
     split = [r for r in book["分科室"].iter_rows(min_row=3, values_only=True)]
     assert ("测试科A", "新增国家级高新技术企业", "家", 2, 1, 0.5) in split

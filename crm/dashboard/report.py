@@ -22,12 +22,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from crm.audit import services as audit
 from crm.auth.models import Department, User
+from crm.clock import local_today
 from crm.cooperation import services as pipeline
 from crm.cooperation.models import Cooperation, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.imports.export import guard
 from crm.needs.models import Need
+from crm.spreadsheets import as_text, clean, row_height
 from crm.targets import services as targets
 from crm.visits.models import Visit
 
@@ -80,10 +81,12 @@ def write(user: User, period: Period, out: IO[bytes]) -> None:
 
 
 def _sheet(ws: Worksheet, title: str, heading: str, headers: list[str], widths: list[int]) -> None:
-    """Title row, header row (bold, filled, repeated on every printed page), widths, frozen
-    panes, landscape A4 fitted to the page width."""
+    """Title row with the date the report was made, header row (bold, filled, repeated on
+    every printed page), widths, frozen panes, landscape A4 fitted to the page width, page
+    numbers in the footer."""
+    made = local_today()
     ws.title = title
-    ws.append([heading])
+    ws.append([f"{heading}　　制表日期：{made:%Y-%m-%d}"])
     ws["A1"].font = TITLE
     ws.append(headers)
     for col, (width, cell) in enumerate(zip(widths, ws[2], strict=True), 1):
@@ -96,14 +99,35 @@ def _sheet(ws: Worksheet, title: str, heading: str, headers: list[str], widths: 
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddHeader.left.text = f"嵊州市科学技术局 · {title}"
+    ws.oddHeader.right.text = f"制表日期：{made:%Y-%m-%d}"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def _rows(ws: Worksheet, rows: list[list[Any]]) -> None:
+    """Data rows: text as text (never a formula), boxed, wrapped, and each row as tall as
+    its longest wrapped text needs (Excel and LibreOffice do not grow rows of a file written
+    by a program)."""
+    widths = [
+        ws.column_dimensions[get_column_letter(i)].width or 10 for i in range(1, ws.max_column + 1)
+    ]
     for row in rows:
-        ws.append([guard(v) if isinstance(v, str) else v for v in row])
+        ws.append([clean(v) for v in row])
         for cell in ws[ws.max_row]:
+            as_text(cell)
             cell.border = BOX
             cell.alignment = Alignment(vertical="top", wrap_text=True)
+        height = row_height([clean(v) for v in row], widths)
+        if height is not None:
+            ws.row_dimensions[ws.max_row].height = height
+
+
+def _rate(actual: Decimal | None, target: Decimal | None) -> float | None:
+    """Done ÷ target as a fraction, shown as a percentage rounded to one decimal (14 of 3 is
+    466.7%, not a truncated 466%)."""
+    if actual is None or not target:
+        return None
+    return float(Decimal(actual) / Decimal(target))
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -127,14 +151,14 @@ def _targets_sheet(ws: Worksheet, period: Period) -> None:
                 r.metric.unit,
                 _number(r.target),
                 _number(r.actual),
-                None if r.percent is None else r.percent / 100,
+                _rate(r.actual, r.target),
                 r.source or "暂无可统计的记录来源",
             ]
             for r in overview.rows
         ],
     )
     for cell in ws["E"][2:]:
-        cell.number_format = "0%"
+        cell.number_format = "0.0%"
 
 
 def _departments_sheet(ws: Worksheet, period: Period) -> None:
@@ -152,7 +176,7 @@ def _departments_sheet(ws: Worksheet, period: Period) -> None:
     for department in departments:
         for r in targets.overview(period.year, department.id).rows:
             if r.target is not None:
-                percent = None if r.percent is None else r.percent / 100
+                percent = _rate(r.actual, r.target)
                 rows.append(
                     [
                         department.name,
@@ -165,7 +189,7 @@ def _departments_sheet(ws: Worksheet, period: Period) -> None:
                 )
     _rows(ws, rows)
     for cell in ws["F"][2:]:
-        cell.number_format = "0%"
+        cell.number_format = "0.0%"
 
 
 def _cooperation_sheet(ws: Worksheet, period: Period) -> None:

@@ -390,7 +390,7 @@ class Match:
 
     header: str
     column: Column | None
-    how: str  # exact / normalised / similar / chosen / ignored / unknown
+    how: str  # exact / normalised / similar / chosen / saved / ignored / unknown
     year: int | None = None
 
     @property
@@ -400,6 +400,7 @@ class Match:
             "normalised": "去掉括号、年份后一致",
             "similar": "名称相近，请核对",
             "chosen": "按您的选择",
+            "saved": "沿用上次的选择",
             "ignored": "不导入",
             "unknown": "未识别",
         }[self.how]
@@ -440,12 +441,17 @@ def match_header(sheet: Sheet, header: str) -> Match:
 
 
 def map_columns(
-    sheet: Sheet, headers: list[str], chosen: dict[str, str] | None = None
+    sheet: Sheet,
+    headers: list[str],
+    chosen: dict[str, str] | None = None,
+    saved: dict[str, str] | None = None,
 ) -> list[Match]:
     """One match per column of the file. `chosen` maps a header (as written) to a field key,
-    or to IGNORE, and wins over the matcher. A field fed by two columns keeps the first; the
-    second is reported as unknown (it would silently overwrite)."""
-    chosen = chosen or {}
+    or to IGNORE, and wins over the matcher; `saved` (what was chosen for a file with these
+    headers before) wins over the matcher too, labelled as such. A field fed by two columns
+    keeps the first; the second is reported as unknown (it would silently overwrite)."""
+    saved = {h: k for h, k in (saved or {}).items() if h not in (chosen or {})}
+    chosen = (chosen or {}) | saved
     by_key = {c.key: c for c in sheet.columns}
     matches = []
     for header in headers:
@@ -453,11 +459,12 @@ def map_columns(
         if text in chosen:
             key = chosen[text]
             col = by_key.get(key)
+            how = "saved" if text in saved else "chosen"
             if col is not None:
-                matches.append(Match(text, col, "chosen", header_year(text)))
+                matches.append(Match(text, col, how, header_year(text)))
                 continue
             if key == IGNORE:
-                matches.append(Match(text, None, "chosen"))
+                matches.append(Match(text, None, how))
                 continue
         matches.append(match_header(sheet, text))
     taken: set[tuple[str, int | None]] = set()

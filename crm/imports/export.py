@@ -1,15 +1,18 @@
 """Exporting what a list shows, laid out like the import templates (so an export re-imports).
 
-Cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) get a
-leading apostrophe (EspoCRM shipped without this: espocrm/espocrm#2052); the importer takes it
-off again, so `+86 138…` survives the round trip. Personal data is masked for those who see it
-masked on screen, and every export is an audit entry: who, which filter, how many rows.
+In a CSV, cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first)
+get a leading apostrophe (EspoCRM shipped without this: espocrm/espocrm#2052; OWASP's advice);
+the importer takes it off again, so `+86 138…` survives the round trip. In an .xlsx they are
+typed text cells instead, which no program evaluates and which show no apostrophe. Personal
+data is masked for those who see it masked on screen, and every export is an audit entry: who,
+which filter, how many rows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,8 +22,8 @@ from typing import IO, Any
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import selectinload
 
 from crm import policy, privacy
@@ -33,6 +36,7 @@ from crm.imports.columns import EXPORTS
 from crm.imports.reader import FORMULA_TRIGGERS
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.needs.models import Need
+from crm.spreadsheets import as_text, clean, fitted_widths, lines_needed, row_height
 from crm.visits.models import Task
 
 BATCH = 500
@@ -45,11 +49,13 @@ def guard(value: Any) -> Any:
     return value
 
 
-def _money(amount: Any) -> str | None:
-    """Yuan as the 万元 figure the template asks for: 200000.00 → "20"."""
+def _money(amount: Any) -> int | float | None:
+    """Yuan as the 万元 figure the template asks for, a number (200000.00 → 20, 55000 → 5.5):
+    a number cell in a workbook, the same digits in a CSV."""
     if amount is None:
         return None
-    return format((Decimal(amount) / WAN).normalize(), "f")
+    wan = (Decimal(amount) / WAN).normalize()
+    return int(wan) if wan == wan.to_integral_value() else float(wan)
 
 
 def _enterprise(e: Enterprise, personal: bool) -> list[Any]:
@@ -189,7 +195,7 @@ def rows(spec: ExportSpec, personal: bool) -> Iterator[list[Any]]:
     runs this after its request's session is gone (an ORM object from it would be detached).
     `personal`: phones and e-mails in full (else masked)."""
     layout = LAYOUTS[spec.kind]
-    yield [c.header for c in EXPORTS[spec.kind].columns]
+    yield [c.header for c in EXPORTS[spec.kind].exported]
     stmt = spec.query.options(*layout.options()).execution_options(yield_per=BATCH)
     for record in db.session.scalars(stmt):
         yield layout.row(record, personal)
@@ -227,30 +233,47 @@ def _csv_safe(value: Any) -> Any:
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
-def _xlsx_safe(value: Any) -> Any:
-    """Without the control characters a worksheet cannot hold (openpyxl would refuse the
-    whole file), and with line ends as XML will read them back."""
-    if not isinstance(value, str):
-        return value
-    return ILLEGAL_CHARACTERS_RE.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _bold(ws: Any, value: Any) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+def _header_cell(ws: Any, value: Any) -> WriteOnlyCell:
+    cell = as_text(WriteOnlyCell(ws, value=value))
     cell.font = Font(bold=True)
+    cell.alignment = Alignment(vertical="center", wrap_text=True)
     return cell
 
 
+FIT_ROWS = 200  # column widths are fitted to the header and the first rows
+
+
 def xlsx_file(lines: Iterable[list[Any]], title: str) -> IO[bytes]:
-    """A write-only workbook spooled to a temporary file (memory stays flat)."""
+    """A write-only workbook spooled to a temporary file (memory stays flat): text cells typed
+    as text (no apostrophe guard: see crm/spreadsheets.py), columns fitted to the first rows,
+    the header frozen and repeated on printed pages, long text wrapped in a row tall enough."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title)
     ws.freeze_panes = "A2"
-    for n, line in enumerate(lines):
-        if n == 0:
-            ws.append([_bold(ws, value) for value in line])
-        else:
-            ws.append([guard(_xlsx_safe(v)) for v in line])
+    ws.print_title_rows = "1:1"
+    rows = iter(lines)
+    first = [[clean(v) for v in line] for line in itertools.islice(rows, FIT_ROWS + 1)]
+    widths = fitted_widths(first)
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for n, line in enumerate(itertools.chain(first, ([clean(v) for v in r] for r in rows)), 1):
+        if n == 1:
+            ws.append([_header_cell(ws, value) for value in line])
+            continue
+        height = row_height(line, widths)
+        cells: list[Any] = []
+        for i, value in enumerate(line):
+            if not isinstance(value, str):
+                cells.append(value)
+                continue
+            cell = as_text(WriteOnlyCell(ws, value=value))
+            if height is not None and i < len(widths) and lines_needed(value, widths[i]) > 1:
+                cell.alignment = wrap
+            cells.append(cell)
+        if height is not None:
+            ws.row_dimensions[n].height = height
+        ws.append(cells)
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     wb.save(out)
     out.seek(0)

@@ -45,6 +45,7 @@ class CommitForm(FlaskForm):
     )
     above_scale = SelectField(
         "规上企业",
+        description="标题含“规上”“规模以上”时，按标题判断会把本表企业标为规上。",
         choices=choices(
             [
                 ("", "按标题判断（标题含“规上”“规模以上”时标记）"),

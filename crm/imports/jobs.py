@@ -103,9 +103,9 @@ def execute(job_id: int) -> None:
     filename, body = upload.filename, upload.body
     dry_run, token = job.dry_run, job.token
     db.session.rollback()  # the import runs in a transaction of its own
-    publish(job_id, "读取并核对", 0, reader.estimate_rows_of(body))
     path = _folder() / f"{job_id}.upload"
     path.write_bytes(body)
+    publish(job_id, "读取并核对", 0, reader.estimate_rows(path))
     try:
         if not dry_run and services.take_upload(user, token) is None:
             db.session.rollback()

@@ -147,18 +147,28 @@ def estimate_rows(path: Path) -> int:
             with path.open("rb") as fh:
                 wb = load_workbook(fh, read_only=True, data_only=True)
                 try:
-                    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"]
-                    return max((ws.max_row or 0 for ws in visible[:1]), default=0)
+                    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"][:1]
+                    if not visible:
+                        return 0
+                    stated = visible[0].max_row or 0
+                    part = visible[0]._worksheet_path  # noqa: SLF001 — not public
                 finally:
                     wb.close()
+            # some writers state no size (openpyxl's write-only mode): count the rows' tags
+            return stated if stated > 1 else _count_rows(path, part)
         except Exception:  # the real reading reports what is wrong with the file
             return 0
-    return estimate_rows_of(path.read_bytes()) if head else 0
+    return path.read_bytes().count(b"\n") if head else 0
 
 
-def estimate_rows_of(body: bytes) -> int:
-    """Lines of a CSV; for a workbook's bytes, 0 (the reader reports its progress anyway)."""
-    return 0 if body.startswith(b"PK\x03\x04") else body.count(b"\n")
+def _count_rows(path: Path, part: str) -> int:
+    count, tail = 0, b""
+    with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
+        while block := fh.read(1 << 20):
+            text = tail + block
+            count += len(re.findall(rb"<(?:\w+:)?row[\s>]", text))
+            tail = text[-8:] if not text.endswith(b">") else b""
+    return count
 
 
 # ---- xlsx --------------------------------------------------------------------------------------

@@ -274,13 +274,19 @@ def saved_mapping(headers: list[str]) -> dict[str, str]:
 
 
 def remember_mapping(user: User, kind: str, headers: list[str], matches: list[Match]) -> None:
-    """Keep the mapping the officer confirmed (where it differs from what the matcher finds on
-    its own, and the rest too: a later matcher change must not move a confirmed column)."""
-    mapping = {m.header: (m.column.key if m.column else IGNORE) for m in matches if m.header}
+    """Keep the columns the officer mapped by hand (chosen now or before) for the next file
+    with these headers; what the matcher finds on its own is found again without help."""
+    mapping = {
+        m.header: (m.column.key if m.column else IGNORE)
+        for m in matches
+        if m.header and m.how in ("chosen", "saved")
+    }
     sig = signature(headers)
     row = db.session.scalar(
         sa.select(ImportMapping).where(ImportMapping.kind == kind, ImportMapping.signature == sig)
     )
+    if row is None and not mapping:
+        return
     if row is None:
         row = ImportMapping(kind=kind, signature=sig, headers=headers)
         db.session.add(row)
@@ -293,7 +299,6 @@ _ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
 def _kind_and_matches(
     table: reader.Table, options: Options
 ) -> tuple[str, list[Match], dict[str, str]]:
-    chosen = saved_mapping(table.headers) | options.mapping
     kind = options.kind or infer_kind(table.headers)
     if kind is None:
         expected = "；".join(
@@ -305,7 +310,8 @@ def _kind_and_matches(
         )
     if kind not in SHEETS:
         raise ValidationError(f"不支持导入“{kind}”。")
-    return kind, map_columns(SHEETS[kind], table.headers, chosen), chosen
+    saved = saved_mapping(table.headers)
+    return kind, map_columns(SHEETS[kind], table.headers, options.mapping, saved), saved
 
 
 def open_file(path: Path, options: Options) -> reader.Table:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -341,7 +341,8 @@ class Progress:
     def percent(self) -> int | None:
         if self.target is None or self.actual is None or not self.target:
             return None
-        return int(self.actual * 100 / self.target)
+        # rounded, not truncated: 14 of 3 is 467%, not 466%
+        return int((self.actual * 100 / self.target).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 @dataclass

@@ -87,6 +87,7 @@ def test_preview_names_the_sheet_and_header_then_a_changed_mapping_is_used_and_r
     assert "设置有改动" in page and count(ImportBatch) == 0  # never imported unseen
     form = settings(page)
     assert form.data()[select_named(form, "所属行业")] == ""
+    assert "沿用上次的选择" in again.get_data(as_text=True)
     assert "按您的选择" in page
     response = client.post("/imports/commit", data=form.data(action="commit"))
     assert response.status_code == 302 and count(ImportBatch) == 1
@@ -100,6 +101,7 @@ def test_preview_names_the_sheet_and_header_then_a_changed_mapping_is_used_and_r
     again = upload(client, office.above_scale_list(tmp_path / "b.xlsx").read_bytes(), "x.xlsx")
     form = settings(again.get_data(as_text=True))
     assert form.data()[select_named(form, "所属行业")] == ""
+    assert "沿用上次的选择" in again.get_data(as_text=True)
 
 
 def test_near_firm_names_are_asked_on_the_page(client, officer, tmp_path, make_enterprise):
