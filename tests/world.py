@@ -18,7 +18,7 @@ from crm.cooperation.models import Cooperation, CooperationType
 from crm.db import utcnow
 from crm.events.models import Event, EventKind, EventPairing, EventParticipant
 from crm.extensions import db
-from crm.imports.models import ImportBatch
+from crm.imports.models import ImportBatch, ImportJob, LabelAlias, LabelKind
 from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
@@ -73,7 +73,9 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
     batch = ImportBatch(kind="researchers", filename="x.csv", sha256="0" * 64, user_id=officer_a.id)
     entry = ThesaurusEntry(spoken="矩阵口语", experts="矩阵术语")
     run = MatchRun(started_by_id=admin.id)
-    db.session.add_all([task, participant, pairing, batch, entry, run])
+    job = ImportJob(user_id=officer_a.id, token="0" * 32, filename="矩阵.xlsx")
+    alias = LabelAlias(kind=LabelKind.TOWN, label="矩阵开发区")
+    db.session.add_all([task, participant, pairing, batch, entry, run, job, alias])
     db.session.flush()
     attachment = attachments.add(officer_a, coop, "合同.png", io.BytesIO(PNG))
     token, _ = tokens.create(officer_a, tokens.TokenData("矩阵令牌", Role.OFFICER, 30))
@@ -91,6 +93,8 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
         "batch_id": batch.id,
         "entry_id": entry.id,
         "run_id": run.id,
+        "job_id": job.id,
+        "alias_id": alias.id,
         "token_id": token.id,
         "merge_id": 1,
         "username": officer_a.username,

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SelectField
-from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
+from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from crm.forms import choices
 from crm.imports.columns import IGNORE, SHEETS
@@ -117,3 +117,21 @@ def decisions_from(earlier: str | None, form_data: Mapping[str, str]) -> dict[st
         if value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
             decisions[name.strip()[:120]] = int(value)
     return decisions
+
+
+NOTE = "note"  # a label alias's target: no town or industry, the label kept in the notes
+
+
+class LabelAliasForm(FlaskForm):
+    """One label as officers write it, and the town or industry it means (or none)."""
+
+    label = StringField(
+        "表中写的名称",
+        validators=[DataRequired("请填写表中写的名称。"), Length(max=60, message="最多 60 字。")],
+        description="如“经济开发区”“纺织”“厨具行业”。",
+    )
+    target = SelectField("对应到", choices=[], validators=[DataRequired("请选择对应到哪一项。")])
+
+
+class DeleteForm(FlaskForm):
+    """A delete button's form (its CSRF token)."""

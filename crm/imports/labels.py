@@ -100,3 +100,53 @@ def split_labels(text: str | None) -> list[str]:
     if not text:
         return []
     return [p.strip() for p in re.split(r"[、,，;；\n]+", text) if p.strip()]
+
+
+def alias_targets() -> list[tuple[str, str]]:
+    """The choices of the admins' alias page: every town and industry, or the notes."""
+    choices = [
+        ("note-town", "乡镇：不对应任何乡镇，原文保留在备注"),
+        ("note-industry", "行业：不对应任何行业，原文保留在备注"),
+    ]
+    choices += [
+        (f"town-{t.id}", f"乡镇：{t.name}")
+        for t in db.session.scalars(sa.select(Town).order_by(Town.code))
+    ]
+    choices += [
+        (f"industry-{i.id}", f"行业：{i.name}")
+        for i in db.session.scalars(sa.select(Industry).order_by(Industry.sort_order, Industry.id))
+    ]
+    return choices
+
+
+def save_alias(label: str, target: str) -> LabelAlias:
+    """Add or change an alias (the caller commits); `target` is one of `alias_targets`."""
+    label = " ".join(label.split())[:60]
+    name, _, raw = target.partition("-")
+    if name == "note":
+        kind, target_id = LabelKind(raw), None
+    else:
+        kind, target_id = LabelKind(name), int(raw)
+    alias = db.session.scalar(
+        sa.select(LabelAlias).where(LabelAlias.kind == kind, LabelAlias.label == label)
+    )
+    if alias is None:
+        alias = LabelAlias(kind=kind, label=label)
+        db.session.add(alias)
+    alias.target_id = target_id
+    db.session.flush()
+    return alias
+
+
+def aliases() -> list[tuple[LabelAlias, str]]:
+    """Every alias with what it means, for the admins' page."""
+    towns = dict(db.session.execute(sa.select(Town.id, Town.name)).all())
+    inds = dict(db.session.execute(sa.select(Industry.id, Industry.name)).all())
+    out = []
+    for alias in db.session.scalars(
+        sa.select(LabelAlias).order_by(LabelAlias.kind, LabelAlias.label)
+    ):
+        names = towns if alias.kind == LabelKind.TOWN else inds
+        meaning = names.get(alias.target_id, "") if alias.target_id else "原文保留在备注"
+        out.append((alias, meaning))
+    return out

@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from crm import policy
 from crm.clock import local_today
 from crm.extensions import db
-from crm.imports import export, jobs, services
+from crm.imports import export, jobs, labels, services
 from crm.imports.columns import EXPORTS, SHEETS
-from crm.imports.forms import CommitForm, UploadForm
-from crm.imports.models import ImportBatch, ImportJob
+from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
+from crm.imports.models import ImportBatch, ImportJob, LabelAlias
 from crm.imports.reader import ImportFileError
 from crm.policy import Level, access
 
@@ -245,7 +245,7 @@ def _repreview(
 def job(job_id: int) -> Response | tuple[str, int] | str:
     """A big file's job: its progress while it runs, then its preview or its batch."""
     item = db.get_or_404(ImportJob, job_id)
-    if item.user_id != current_user.id:
+    if not (policy.is_admin(current_user) or item.user_id == current_user.id):
         abort(404)
     state = jobs.state(item)
     if state["status"] == "done" and item.dry_run and item.report:
@@ -263,7 +263,7 @@ def job(job_id: int) -> Response | tuple[str, int] | str:
 def job_state(job_id: int) -> Response:
     """What the job's page polls."""
     item = db.get_or_404(ImportJob, job_id)
-    if item.user_id != current_user.id:
+    if not (policy.is_admin(current_user) or item.user_id == current_user.id):
         abort(404)
     return jsonify(jobs.state(item))
 
@@ -293,6 +293,37 @@ def revert(batch_id: int) -> Response:
         message += f"；{len(result.kept)} 处在导入后又被修改过，保留了现值"
     flash(message + "。", "success")
     return redirect(url_for("imports.batch", batch_id=item.id))
+
+
+@bp.route("/labels", methods=["GET", "POST"])
+@access(Level.ADMIN)
+def label_aliases() -> Response | tuple[str, int]:
+    """名称对照: what the labels offices write (经济开发区, 纺织) mean, for every import."""
+    form = LabelAliasForm()
+    form.target.choices = labels.alias_targets()
+    if form.validate_on_submit():
+        alias = labels.save_alias(form.label.data, form.target.data)
+        db.session.commit()
+        flash(f"已保存：“{alias.label}”。以后导入时按它对应。", "success")
+        return redirect(url_for("imports.label_aliases"))
+    status = 400 if form.errors else 200
+    return (
+        render_template(
+            "imports/labels.html", form=form, aliases=labels.aliases(), delete=DeleteForm()
+        ),
+        status,
+    )
+
+
+@bp.route("/labels/<int:alias_id>/delete", methods=["POST"])
+@access(Level.ADMIN)
+def delete_label_alias(alias_id: int) -> Response:
+    alias = db.get_or_404(LabelAlias, alias_id)
+    if DeleteForm().validate_on_submit():
+        db.session.delete(alias)
+        db.session.commit()
+        flash(f"已删除“{alias.label}”的对照。", "success")
+    return redirect(url_for("imports.label_aliases"))
 
 
 @bp.route("/templates/<kind>.xlsx")

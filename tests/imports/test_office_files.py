@@ -186,3 +186,36 @@ def test_a_sheet_and_a_mapping_can_be_chosen(tmp_path, make_user, reference):
     assert fields["联系电话"].column is None and fields["联系电话"].how == "chosen"
     assert fields["所属行业"].column.key == "main_products" and fields["所属行业"].how == "chosen"
     assert not any("未识别" in m and "行业" in m for m in messages(report))
+
+
+def test_admins_keep_label_aliases_on_a_page(app, client, make_user, reference, tmp_path):
+    from tests.conftest import AuthActions, csrf_token
+
+    officer = make_user()
+    AuthActions(client).login(officer.username)
+    assert client.get("/imports/labels").status_code == 403
+    admin_client = app.test_client()
+    admin = make_user(role=Role.ADMIN)
+    AuthActions(admin_client).login(admin.username)
+    page = admin_client.get("/imports/labels").get_data(as_text=True)
+    assert "乡镇：剡湖街道" in page and "行业：领带服装" in page
+    town = db.session.scalar(sa.select(Town).where(Town.name == "剡湖街道"))
+    token = csrf_token(admin_client, "/imports/labels")
+    refused = admin_client.post(
+        "/imports/labels", data={"csrf_token": token, "label": "", "target": f"town-{town.id}"}
+    )
+    assert refused.status_code == 400 and "请填写表中写的名称" in refused.get_data(as_text=True)
+    for label, target in (("经济开发区", f"town-{town.id}"), ("纺织", "note-industry")):
+        response = admin_client.post(
+            "/imports/labels", data={"csrf_token": token, "label": label, "target": target}
+        )
+        assert response.status_code == 302
+    report = run(admin, office.above_scale_list(tmp_path / "规上.xlsx"))
+    firms = {e.name: e for e in live(Enterprise)}
+    assert firms["嵊州市东升集成灶有限公司"].town.name == "剡湖街道"
+    assert "行业：纺织" in firms["嵊州市华彩丝绸有限公司"].notes  # kept, as the admin said
+    assert not any("纺织" in m and "未识别" in m for m in messages(report))
+    alias = db.session.scalar(sa.select(LabelAlias).where(LabelAlias.label == "纺织"))
+    response = admin_client.post(f"/imports/labels/{alias.id}/delete", data={"csrf_token": token})
+    db.session.expire_all()
+    assert response.status_code == 302 and db.session.get(LabelAlias, alias.id) is None
