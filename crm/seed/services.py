@@ -94,8 +94,24 @@ def _money(value: str) -> Decimal | None:
     return Decimal(value) if value else None
 
 
+def _institutions(loader: Loader, relative: str) -> None:
+    """Institutions with the names people write for them (港理工, 浙大, 中科院过程所 …)."""
+    for row in read_csv(relative):
+        inst, _ = loader.ensure(
+            Institution,
+            {"name": row["name"]},
+            kind=InstitutionKind(row["kind"]),
+            region=row["region"] or None,
+            description=row["description"] or None,
+        )
+        for alias in filter(None, row["aliases"].split("|")):
+            if loader.find(InstitutionAlias, alias=alias) is None:
+                loader.ensure(InstitutionAlias, {"alias": alias}, institution=inst)
+
+
 def load_reference(loader: Loader | None = None) -> Loader:
-    """Towns and industries: the lists every installation needs."""
+    """Towns, industries and the well-known institutions with their aliases: the lists every
+    installation needs, so that an expert list's 港理工 or 中科院过程所 links at once."""
     loader = loader or Loader()
     for row in read_csv("towns.csv"):
         loader.ensure(Town, {"code": row["code"]}, name=row["name"], kind=row["kind"])
@@ -103,6 +119,7 @@ def load_reference(loader: Loader | None = None) -> Loader:
         loader.ensure(
             Industry, {"code": row["code"]}, name=row["name"], sort_order=int(row["sort_order"])
         )
+    _institutions(loader, "institutions.csv")
     return loader
 
 
@@ -144,16 +161,7 @@ def load_demo(today: date) -> Loader:
     def user(username: str) -> User:
         return loader.need(User, username=username)
 
-    for row in read_csv(d + "institutions.csv"):
-        inst, _ = loader.ensure(
-            Institution,
-            {"name": row["name"]},
-            kind=InstitutionKind(row["kind"]),
-            region=row["region"] or None,
-            description=row["description"] or None,
-        )
-        for alias in filter(None, row["aliases"].split("|")):
-            loader.ensure(InstitutionAlias, {"alias": alias}, institution=inst)
+    _institutions(loader, d + "institutions.csv")
 
     for row in read_csv(d + "researchers.csv"):
         inst = loader.need(Institution, name=row["institution"])

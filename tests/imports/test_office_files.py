@@ -13,7 +13,7 @@ from crm.enterprises.models import Contact, Enterprise, EnterpriseYear, Recognit
 from crm.extensions import db
 from crm.imports import services
 from crm.imports.models import LabelAlias, LabelKind
-from crm.institutions.models import Institution, InstitutionKind, Researcher
+from crm.institutions.models import Institution, Researcher
 from crm.needs.models import Need
 from crm.seed.services import load_reference
 from tests.fixtures import office_files as office
@@ -125,21 +125,39 @@ def test_admin_label_aliases_map_a_label_or_keep_it_as_a_note(tmp_path, make_use
 
 def test_research_office_list_fills_merged_institutions(tmp_path, make_user, reference):
     admin = make_user(role=Role.ADMIN)
-    polyu = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY)
-    db.session.add(polyu)
+    polyu = db.session.scalar(sa.select(Institution).where(Institution.name == "香港理工大学"))
     db.session.add(Researcher(name="陈思远", institution=polyu, title="教授"))
     db.session.commit()
     report = run(admin, office.research_office_list(tmp_path / "专家.xlsx"))
     assert report.kind == "researchers" and report.errors == []
     people = {r.name: r for r in live(Researcher)}
     assert len(people) == 6  # 陈  思远 is the 陈思远 already known, not a duplicate
-    assert report.counts == {"created": 5, "updated": 1, "unchanged": 0, "skipped": 0} | {
-        "institutions_created": 2
-    }
+    # the institutions are reference data (crm seed reference): none is created
+    assert report.counts == {"created": 5, "updated": 1, "unchanged": 0, "skipped": 0}
     assert people["黄嘉怡"].institution.name == "香港理工大学"
     assert people["周雪梅"].institution.name == "浙江理工大学"
     assert people["林浩然"].institution.name == "浙江理工大学"
+    assert people["郭立群"].institution.name == "中国科学院过程工程研究所"
     assert any("说明" in m for m in messages(report))
+
+
+def test_reference_institutions_answer_the_names_people_write(tmp_path, make_user, reference):
+    admin = make_user(role=Role.ADMIN)
+    rows = [["姓名", "所在单位"], ["甲", "港理工"], ["乙", "香港理工大學"], ["丙", "PolyU"]]
+    rows += [["丁", "中科院过程所"], ["戊", "浙大"], ["己", "上海交大"]]
+    from tests.imports.helpers import write_csv
+
+    report = run(admin, write_csv(tmp_path / "r.csv", rows))
+    assert report.counts.get("institutions_created", 0) == 0
+    people = {r.name: r.institution.name for r in live(Researcher)}
+    assert people == {
+        "甲": "香港理工大学",
+        "乙": "香港理工大学",
+        "丙": "香港理工大学",
+        "丁": "中国科学院过程工程研究所",
+        "戊": "浙江大学",
+        "己": "上海交通大学",
+    }
 
 
 def test_two_row_header_keeps_the_phone_column(tmp_path, make_user, reference):
