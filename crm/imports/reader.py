@@ -518,7 +518,7 @@ def _data_rows(
         r
         for r1, c1, r2, c2 in merges
         for r in range(r1, r2 + 1)
-        if c2 - c1 + 1 >= max(width - 1, 2) and c1 <= 2
+        if c2 - c1 + 1 >= max(width - 1, 3) and c1 <= 2
     }
     header_end = table.header_row + table.header_rows - 1
     down: dict[int, list[tuple[int, int]]] = {}
@@ -532,7 +532,8 @@ def _data_rows(
             if not any(values):
                 continue
             text = [v for v in values if v]
-            if number in whole_rows or _is_footer(text, values):
+            one_text = number in whole_rows and len(set(text)) == 1
+            if one_text or _is_footer(text, values):
                 table.notes.append((number, f"“{text[0][:30]}”是合计、备注或说明行，已跳过。"))
                 continue
             count += 1

@@ -152,3 +152,30 @@ def test_too_many_rows_is_refused_at_the_limit(tmp_path):
     xlsx = write_xlsx(tmp_path / "big.xlsx", rows)
     with pytest.raises(ImportFileError, match="上限"):
         open_table(xlsx, 20)  # the sheet's dimension says so: refused before reading rows
+
+
+def test_a_narrow_merge_in_the_data_is_data_and_a_merged_line_is_not(tmp_path):
+    """A name merged over two columns of a three-column list is a firm; a note merged across
+    the table is not."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["企业名称", None, "所属乡镇"])
+    ws.merge_cells("A1:B1")
+    ws.append(["嵊州市合并名称有限公司", None, "甘霖镇"])
+    ws.merge_cells("A2:B2")
+    ws.append(["以上企业由各乡镇推荐，排名不分先后"])
+    ws.merge_cells("A3:C3")
+    path = tmp_path / "narrow.xlsx"
+    wb.save(path)
+    table = open_table(path, 10)
+    assert rows_of(table) == [["嵊州市合并名称有限公司", "嵊州市合并名称有限公司", "甘霖镇"]]
+    assert any("排名不分先后" in message for _, message in table.notes)
+
+
+def test_a_title_above_a_csv_header_is_skipped(tmp_path):
+    path = write_csv(
+        tmp_path / "t.csv", [["2026年专家名单"], ["填报日期：2026年3月"], *RESEARCHERS]
+    )
+    table = open_table(path, 10)
+    assert table.header_row == 3 and table.headers == RESEARCHERS[0]
+    assert table.title == "2026年专家名单" and len(rows_of(table)) == 3
