@@ -230,10 +230,15 @@ def _repreview(
             return _start_job(token, filename, options, dry_run=True)
         try:
             report = _dry_run(path, filename, options)
-        except ImportFileError as exc:
+        except ImportFileError as exc:  # e.g. a kind whose required columns the file lacks
             flash(exc.message, "danger")
-            options = services.Options(kind=form.kind.data)
-            report = _dry_run(path, filename, options)
+            shown = request.form.get("kind-shown")
+            try:
+                report = _dry_run(
+                    path, filename, services.Options(kind=shown if shown in SHEETS else None)
+                )
+            except ImportFileError:
+                return redirect(url_for("imports.index"))
     if changed:
         flash("设置有改动，这是按新设置的预览；确认无误后再点“确认导入”。", "info")
     status = 400 if form.errors else 200

@@ -205,12 +205,24 @@ def _to_simplified(text: str) -> str:
 
 
 def normalise(text: str | None) -> str:
-    """Half-width, Simplified, lower-case text with single spaces."""
+    """Half-width, Simplified, lower-case text with single spaces.
+
+    Short texts — the names of institutions, towns, industries, titles — recur in every
+    roster and are normalised once (a bounded cache: OpenCC's conversion is most of the cost)."""
     if not text:
         return ""
+    if len(text) <= 64:
+        return _normalise_short(text)
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _to_simplified(text)
     return _SPACE.sub(" ", text).strip().lower()
+
+
+_normalise_short = functools.lru_cache(maxsize=50_000)(_normalise)
 
 
 def pinyin_keys(text: str | None) -> tuple[str, str]:
