@@ -46,10 +46,14 @@ def gunicorn(database_url: str, workers: int, log: Path | None = None) -> Iterat
 
 
 @contextlib.contextmanager
-def serve(database_url: str, workers: int, log: Path | None = None) -> Iterator[Served]:
-    """As gunicorn(), yielding the master's pid too (to kill its workers)."""
+def serve(
+    database_url: str, workers: int, log: Path | None = None, **settings: str
+) -> Iterator[Served]:
+    """As gunicorn(), yielding the master's pid too (to kill its workers); `settings` are
+    extra environment variables (CRM_…)."""
     port = free_port()
     env = {
+        **settings,
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "served-in-tests-0123456789abcdef",

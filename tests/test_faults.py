@@ -89,7 +89,9 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_nothing_and_it_can_be
     log = tmp_path / "gunicorn.log"
     # SQLite is served by one worker (`crm check --deploy` refuses more); PostgreSQL by two
     workers = 2 if databases.kind == "postgresql" else 1
-    with serve(url, workers=workers, log=log) as server:
+    # imported inside the request (a bigger file would go to a job process of its own)
+    inline = {"CRM_IMPORT_BACKGROUND_ROWS": str(ROWS * 2)}
+    with serve(url, workers=workers, log=log, **inline) as server:
         officer = Browser(server.base)
         assert officer.post("/login", "/login", {"username": "killed", "password": PASSWORD}) == 302
         started = time.monotonic()

@@ -24,6 +24,7 @@ class Column:
     personal: bool = False  # personal data: masked in a viewer's export
     exported: bool = True  # in the export and the template's header (else import only)
     yearly: bool = False  # a figure of one year: the year comes from the header or the page
+    money: bool = False  # an amount in 万元 (or in the unit its header names)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,18 @@ SHEETS: dict[str, Sheet] = {
                 Column(
                     "town",
                     "所属乡镇",
-                    ("乡镇", "乡镇街道", "所在乡镇", "所属镇街", "镇街", "镇乡街道", "town"),
+                    (
+                        "乡镇",
+                        "乡镇街道",
+                        "所在乡镇",
+                        "所属镇街",
+                        "镇街",
+                        "镇乡街道",
+                        "镇",
+                        "街道",
+                        "所在镇",
+                        "town",
+                    ),
                     example="经济开发区",
                     note="嵊州市的乡镇街道名称",
                 ),
@@ -110,6 +122,7 @@ SHEETS: dict[str, Sheet] = {
                     ("营业收入", "主营业务收入", "销售收入", "营收", "revenue"),
                     exported=False,
                     yearly=True,
+                    money=True,
                     note="某一年的数字，年份写在表头里（如“2025年营业收入（万元）”）或在导入页选择",
                 ),
                 Column(
@@ -125,6 +138,7 @@ SHEETS: dict[str, Sheet] = {
                     ),
                     exported=False,
                     yearly=True,
+                    money=True,
                 ),
                 Column(
                     "industrial_output",
@@ -132,6 +146,7 @@ SHEETS: dict[str, Sheet] = {
                     ("工业总产值", "总产值"),
                     exported=False,
                     yearly=True,
+                    money=True,
                 ),
                 Column(
                     "hitech_output",
@@ -139,6 +154,7 @@ SHEETS: dict[str, Sheet] = {
                     ("高新技术产品产值", "高新技术产业产值", "高新产品产值"),
                     exported=False,
                     yearly=True,
+                    money=True,
                 ),
                 Column(
                     "hitech",
@@ -242,6 +258,7 @@ SHEETS: dict[str, Sheet] = {
                     "预算（万元）",
                     ("预算", "拟投入", "预算万元", "拟投入资金", "budget"),
                     example="20",
+                    money=True,
                     note="数字；“约30”“面议”之类保留在描述里并提醒",
                 ),
                 Column(
@@ -390,7 +407,7 @@ class Match:
 
     header: str
     column: Column | None
-    how: str  # exact / normalised / similar / chosen / saved / ignored / unknown
+    how: str  # exact / normalised / similar / chosen / saved / extra / ignored / unknown
     year: int | None = None
 
     @property
@@ -403,6 +420,7 @@ class Match:
             "saved": "沿用上次的选择",
             "ignored": "不导入",
             "unknown": "未识别",
+            "extra": "同一字段已有一列：写入备注",
         }[self.how]
 
 
@@ -434,7 +452,12 @@ def match_header(sheet: Sheet, header: str) -> Match:
         best = process.extractOne(plain, list(names), scorer=fuzz.ratio)
         if best is not None and best[1] >= SIMILARITY_CUTOFF:
             return Match(text, names[best[0]], "similar", year)
-        held = [n for n in names if len(n) >= 2 and n in plain]
+        # a header holding a known name of three or more characters (企业联系电话), or ending
+        # with one of two (办公电话, 联系人手机: the last word names the thing); not 需求 in
+        # 需求类型 — two characters elsewhere in a header say too little
+        held = [
+            n for n in names if (len(n) >= 3 and n in plain) or (len(n) == 2 and plain.endswith(n))
+        ]
         if held:
             return Match(text, names[max(held, key=len)], "similar", year)
     return Match(text, None, "unknown", year)
@@ -472,8 +495,8 @@ def map_columns(
         if m.column is None:
             continue
         slot = (m.column.key, m.year if m.column.yearly else None)
-        if slot in taken:
-            matches[i] = Match(m.header, None, "unknown", m.year)
+        if slot in taken:  # 办公电话 beside 手机: kept, in the record's notes
+            matches[i] = Match(m.header, m.column, "extra", m.year)
         taken.add(slot)
     return matches
 
@@ -503,20 +526,27 @@ def header_score(cells: list[str | None]) -> int:
 
 
 def infer_kind(headers: list[str]) -> str | None:
-    """The kind whose required headers are all present and which explains the most headers."""
-    best, best_score = None, 0
-    for sheet in SHEETS.values():
-        matches = map_columns(sheet, headers)
-        if missing_required(sheet, matches):
+    """The kind whose required headers are all present and which explains the headers best:
+    a header counts more the fewer kinds know it (研究方向 says 专家; 姓名 and 联系电话 say
+    little), and a guessed match counts half."""
+    matched = {
+        kind: [m for m in map_columns(sheet, headers) if m.column is not None and m.how != "extra"]
+        for kind, sheet in SHEETS.items()
+    }
+    known_by: dict[str, int] = {}
+    for found in matched.values():
+        for m in found:
+            known_by[m.header] = known_by.get(m.header, 0) + 1
+    best, best_score = None, 0.0
+    for kind, sheet in SHEETS.items():
+        found = matched[kind]
+        if missing_required(sheet, [*found]):
             continue
-        found = [m for m in matches if m.column is not None]
-        score = sum(2 if m.how in ("exact", "normalised") else 1 for m in found)
-        # the primary (first) field first counts extra: 企业名称 first means enterprises
-        first = next((m for m in matches if m.how != "ignored"), None)
-        if first is not None and first.column is sheet.columns[0]:
-            score += 1
+        score = sum(
+            (1.0 if m.how in ("exact", "normalised") else 0.5) / known_by[m.header] for m in found
+        )
         if score > best_score:
-            best, best_score = sheet.kind, score
+            best, best_score = kind, score
     return best
 
 

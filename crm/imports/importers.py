@@ -97,6 +97,8 @@ class Context:
     issues: list[Issue] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     headers: dict[str, str] = field(default_factory=dict)  # field key → the file's header
+    units: dict[str, Decimal] = field(default_factory=dict)  # money key → 万元 per unit
+    renumbered: int = 0  # names that had a list number (`1.`, `（一）`) taken off
     year: int | None = None  # the year of figures whose header names none
     above_scale_year: int | None = None  # a 规上 list: its firms are 规上 in this year
     #: an officer's answers to “is this the same firm?”: name → enterprise id, or 0 for new
@@ -108,19 +110,26 @@ class Context:
         self.issues.append(Issue(row, self.headers.get(column or "", column), message, level))
 
 
+EXTRA = "extra:"  # the key of a column whose field another column already feeds
+
+
 class Row:
     """One row's cells by field key, with what the importer found wrong with them: problems
     with key fields skip the row (all of them reported together), others are warnings and
     the row is kept without that value. Text that belongs nowhere else goes to `extras`."""
 
-    def __init__(self, ctx: Context, number: int, values: dict[str, str | None]) -> None:
+    def __init__(self, ctx: Context, number: int, cells: dict[str, str | None]) -> None:
         self.ctx = ctx
         self.number = number
-        self.values = values
+        self.values = cells
         self.problems: list[tuple[str | None, str]] = []
         self.extras: list[str] = []
         self.label = ""
         self.detail = ""
+        for key in [k for k in cells if k.startswith(EXTRA)]:  # a second column of a field
+            cell = cells.pop(key)
+            if cell and not values.is_blank(cell):
+                self.extras.append(f"{key[len(EXTRA) :]}：{cell.strip()}")
 
     def get(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -159,6 +168,14 @@ class Row:
         value = self.text(key, limit, required=required)
         return values.person_name(value)
 
+    def organisation(self, key: str, limit: int, *, required: str | None = None) -> str | None:
+        """A firm's or an institution's name, without a list's number in front (`1.`)."""
+        value, renumbered = values.organisation_name(self.get(key))
+        if renumbered:
+            self.ctx.renumbered += 1
+            self.values[key] = value
+        return self.text(key, limit, required=required)
+
     def tolerant(self, key: str, read: Any) -> Any:
         """`read(cell)`; a BadValue is a warning, its `extra` goes to the notes."""
         value = self.get(key)
@@ -178,16 +195,25 @@ class Row:
             return None
         by_label = {m.label: m for m in enum_cls} | {m.value: m for m in enum_cls} | synonyms
         found = by_label.get(values.half_width(value).strip())
-        if found is None:
-            found = next((m for label, m in by_label.items() if value in label), None)
+        if found is None:  # 小试阶段 → 小试, 技术转让 → 转让
+            found = next(
+                (m for label, m in by_label.items() if len(label) >= 2 and label in value), None
+            )
         if found is None:
             allowed = " / ".join(m.label for m in enum_cls)
-            self.warn(key, f"“{value}”不是可选值（{allowed}），未填入。")
+            self.warn(key, f"“{value}”不是可选值（{allowed}），未填入，原文已放入备注。")
+            self.extras.append(f"{self.ctx.headers.get(key, key)}：{value}")
         return found
 
     def money_wan(self, key: str) -> Decimal | None:
-        """A figure in 万元, as yuan."""
-        return self.tolerant(key, lambda v: values.wan_to_yuan(values.number(v)))
+        """A figure in 万元 (or in the unit its header names: 亿元, 元), as yuan."""
+        unit = self.ctx.units.get(key, Decimal(1))
+
+        def read(cell: str) -> Decimal | None:
+            amount = values.number(cell)
+            return values.wan_to_yuan(None if amount is None else amount * unit)
+
+        return self.tolerant(key, read)
 
     def phones(self, key: str) -> str | None:
         found = self.tolerant(key, values.phones)
@@ -264,7 +290,9 @@ class InstitutionLinks:
         if not name:
             return None
         link = self.index.find(name)
-        if link.how == "fuzzy":
+        if link.how == "none":  # 浙江大学 机械工程学院: a school of a known university
+            link = self.index.prefix(name)
+        if link.how in ("fuzzy", "prefix"):
             linking.remember_alias(InstitutionAlias, "institution_id", link.record_id, name)
             self.ctx.note(
                 row,
@@ -326,7 +354,7 @@ class EnterpriseImporter(Importer):
         return by_year
 
     def _parse(self, row: Row) -> dict[str, Any]:
-        name = row.text("name", 120, required="企业名称不能为空。")
+        name = row.organisation("name", 120, required="企业名称不能为空。")
         uscc = row.uscc()
         town_id, notes_extra = None, []
         if town := row.get("town"):
@@ -336,10 +364,9 @@ class EnterpriseImporter(Importer):
                 notes_extra.append(f"所属乡镇：{town}")
         industry_ids = []
         for part in labels.split_labels(row.get("industries")):
-            found = self.industries.resolve(part)
-            if found.target_id is not None:
-                industry_ids.append(found.target_id)
-            else:
+            found = self.industries.resolve_all(part)
+            industry_ids += [f.target_id for f in found if f.target_id is not None]
+            if any(f.target_id is None for f in found):
                 notes_extra.append(f"行业：{part}")
         above = row.tolerant("above_scale", values.yes_no)
         figures = self._figures(row)
@@ -351,6 +378,9 @@ class EnterpriseImporter(Importer):
             if target is not None:
                 figures.setdefault(target, {})["above_scale"] = above
         hitech = row.get("hitech")
+        contact, phone = row.name("contact", 64), row.phones("phone")
+        if phone and not contact:  # no one to hang it on: the firm's notes keep it
+            row.extras.append(f"{self.ctx.headers.get('phone', '联系电话')}：{phone}")
         row.extras = notes_extra + row.extras
         row.check()
         row.label = name or ""
@@ -363,8 +393,8 @@ class EnterpriseImporter(Importer):
             "address": row.text("address", 200),
             "is_above_scale": above,
             "notes": row.text("notes", 5000),
-            "contact": row.name("contact", 64),
-            "phone": row.phones("phone"),
+            "contact": contact,
+            "phone": phone if contact else None,
             "figures": figures,
             "hitech": hitech,
         }
@@ -399,10 +429,16 @@ class EnterpriseImporter(Importer):
         an invented date would count as a new recognition in the bureau's targets."""
         cell = data["hitech"]
         data["recognition"] = None
+        dated = values.date_in(cell) or values.year_in(cell)  # `2022-12-24`, `2023`: a yes
+        if cell and values.is_blank(cell) and not dated:
+            return
         try:
-            if not cell or values.yes_no(cell) is not True:
-                return
+            said = values.yes_no(cell) if cell else None
         except values.BadValue:
+            said = None
+            if not dated:
+                row.warn("hitech", f"“{cell}”请填“是”或“否”（可带认定年份），未处理。")
+        if not cell or (said is not True and not dated):
             return
         has = ent is not None and any(
             r.kind == RecognitionKind.HITECH_NATIONAL for r in ent.recognitions
@@ -467,7 +503,8 @@ class EnterpriseImporter(Importer):
             )
         new_contact = data["contact"] and contact is None
         new_phone = contact is not None and data["phone"] and contact.phone != data["phone"]
-        add_industries = data["industry_ids"] and not ent.industries
+        have = {i.id for i in ent.industries}
+        add_industries = [i for i in data["industry_ids"] if i not in have]
         year_changes = _year_changes(ent, data["figures"])
         if not (
             changed
@@ -485,9 +522,9 @@ class EnterpriseImporter(Importer):
             setattr(ent, k, v)
         if restore:
             ent.deleted_at = None
-        if add_industries:
-            ent.industries = list(
-                db.session.scalars(sa.select(Industry).where(Industry.id.in_(data["industry_ids"])))
+        if add_industries:  # added to the firm's; a file never takes one away
+            ent.industries += list(
+                db.session.scalars(sa.select(Industry).where(Industry.id.in_(add_industries)))
             )
         if new_contact:
             db.session.add(Contact(enterprise=ent, name=data["contact"], phone=data["phone"]))
@@ -631,7 +668,7 @@ class InstitutionImporter(Importer):
         flag_similar(self.ctx, self.created, self.existing, "单位", "name")
 
     def handle(self, row: Row) -> str:
-        name = row.text("name", 120, required="单位名称不能为空。")
+        name = row.organisation("name", 120, required="单位名称不能为空。")
         kind = row.choice("kind", InstitutionKind, self.KIND_SYNONYMS)
         aliases = [a[:120] for a in parse_aliases(row.get("aliases")) if a != name]
         wanted = {
@@ -641,6 +678,8 @@ class InstitutionImporter(Importer):
         }
         row.check()
         row.label = name
+        if row.extras:
+            wanted["description"] = with_extras(wanted["description"], row.extras)
         if not self.first_time(institution_key(name), row):
             return "skipped"
         rid = self.index.exact.get(self.index.key(name))
@@ -707,9 +746,11 @@ class ResearcherImporter(Importer):
             "bio": row.text("bio", 5000),
             "team": row.text("team", 120),
         }
-        institution = row.text("institution", 120)
+        institution, _ = values.organisation_name(row.text("institution", 120))
         row.check()
         row.label = name
+        if row.extras:  # a second phone column, an unknown 职称 … stay with the person
+            wanted["bio"] = with_extras(wanted["bio"], row.extras)
         inst_id = self.links.resolve(row.number, institution, "institution")
         key = (_person_key(name), inst_id)
         if not self.first_time(key, row):
@@ -803,7 +844,7 @@ class NeedImporter(Importer):
         return ent.id
 
     def handle(self, row: Row) -> str:
-        name = row.text("enterprise", 120, required="企业名称不能为空。")
+        name = row.organisation("enterprise", 120, required="企业名称不能为空。")
         description = row.text("description", 5000)
         title = row.text("title", 200)
         if title is None and description:
@@ -909,11 +950,14 @@ class AchievementImporter(Importer):
             "maturity": row.choice("maturity", Maturity, {}),
             "transfer_mode": row.choice("transfer_mode", TransferMode, {}),
         }
-        institution = row.text("institution", 120)
+        institution, _ = values.organisation_name(row.text("institution", 120))
         person = row.name("researcher", 64)
         row.check()
         row.label = title
+        if row.extras:
+            wanted["description"] = with_extras(wanted["description"], row.extras)
         inst_id = self.links.resolve(row.number, institution, "institution")
+        wanted["researcher_id"] = None  # every new row has the same columns (one insert)
         if person:
             wanted["researcher_id"] = self.people.get((_person_key(person), inst_id))
             if wanted["researcher_id"] is None:
@@ -947,9 +991,11 @@ class ContactImporter(Importer):
         self.institutions = linking.institution_index()
 
     def handle(self, row: Row) -> str:
-        org = row.text("organisation", 120, required="所在单位不能为空。")
+        org = row.organisation("organisation", 120, required="所在单位不能为空。")
         name = row.name("name", 64, required="姓名不能为空。")
         email = row.text("email", 120)
+        if email and values.is_blank(email):
+            email = None
         if email and not EMAIL.match(values.half_width(email)):
             row.warn("email", f"电子邮箱“{email}”格式不正确，未填入。")
             email = None

@@ -43,7 +43,7 @@ class LabelIndex:
         text = _REGION.sub("", normalise(label).replace(" ", ""))
         return _TOWN_SUFFIX.sub("", text) if self.kind == LabelKind.TOWN else text
 
-    def resolve(self, label: str) -> Resolved:
+    def resolve(self, label: str, count: bool = True) -> Resolved:
         raw = normalise(label).replace(" ", "")
         if raw in self.aliases:
             target = self.aliases[raw]
@@ -63,8 +63,20 @@ class LabelIndex:
             }
             if len(hits) == 1:
                 return Resolved(hits.pop())
-        self.unknown[label.strip()] += 1
+        if count:
+            self.unknown[label.strip()] += 1
         return Resolved(None)
+
+    def resolve_all(self, label: str) -> list[Resolved]:
+        """A label, or when it is unknown as a whole, its parts (`电机/机械`, `厨具 电机`,
+        `电机|厨具`: 厨具/集成灶 is one industry, so `/` is tried whole first)."""
+        whole = self.resolve(label, count=False)
+        if whole.target_id is not None or whole.keep_as_note:
+            return [whole]
+        parts = [p for p in re.split(r"[/／|｜\s]+", label) if p]
+        if len(parts) > 1:
+            return [(self.resolve(p), p)[0] for p in parts]
+        return [self.resolve(label)]
 
 
 def towns() -> LabelIndex:

@@ -79,6 +79,17 @@ class NameIndex:
             return Link(None, "ambiguous", candidates=tuple(self.names[o] for o in owners))
         return Link(owners[0], "fuzzy", self.names.get(owners[0]))
 
+    def prefix(self, text: str) -> Link:
+        """The one record whose name (or alias) `text` starts with, the rest naming a part of
+        it: 浙江大学 机械工程学院 → 浙江大学 (the longest such name; at least four characters)."""
+        k = self.key(text)
+        heads = [name for name in self.exact if len(name) >= 4 and k.startswith(name)]
+        if not heads or len(k) - len(max(heads, key=len)) < 2:
+            return Link(None, "none")
+        head = max(heads, key=len)
+        rid = self.exact[head]
+        return Link(rid, "prefix", self.names.get(rid))
+
     def near(self, text: str, cutoff: float) -> list[tuple[int, str, float]]:
         """Records whose names come close to `text` without being it — a typo, an
         abbreviation: (id, name, score), best first, for a person to choose among."""

@@ -64,6 +64,7 @@ class Table:
     title: str | None = None  # text above the header (“2026年嵊州市规模以上工业企业名单”)
     notes: list[tuple[int | None, str]] = field(default_factory=list)
     sample: list[list[str | None]] = field(default_factory=list)  # the first data rows
+    close: Callable[[], None] = lambda: None  # the file, when the rows are not read to the end
 
     @property
     def where(self) -> str:
@@ -108,7 +109,18 @@ FOOTER = re.compile(
     r"制表人?|统计人|单位负责人|负责人|联系电话|联系人|填表日期|填报日期|报送日期|制表日期|日期)"
     r"\s*(?:[:：\d（(]|$)"
 )
-TOTALS = re.compile(r"^\s*(合\s*计|小\s*计|总\s*计|共\s*计)\s*(?:[:：\d（(]|$)")
+TOTALS = re.compile(r"^\s*(合\s*计|小\s*计|总\s*计|共\s*计|其\s*中)\s*(?:[:：\d（(]|$)")
+SUBTOTAL = re.compile(r"(合\s*计|小\s*计|总\s*计)\s*[:：]?\s*$")  # 甘霖镇 小计, 电机行业小计
+SECTION = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十]+[)）]|以下|以上)"
+)
+
+
+def _repeats_header(values: Cells, headers: list[str]) -> bool:
+    """A row that is the header again (a second list pasted under the first)."""
+    named = [(v, h) for v, h in zip(values, headers, strict=False) if h]
+    same = sum(1 for v, h in named if v and " ".join(v.split()) == h)
+    return len(named) >= 2 and same >= max(2, len(named) // 2)
 
 
 def open_table(
@@ -258,14 +270,12 @@ def _open_xlsx(path: Path, max_rows: int, wanted: str | None, score: Score) -> T
         merges = _merged_ranges(path, ws._worksheet_path)  # noqa: SLF001 — not public
         ws.reset_dimensions()  # some writers state a wrong size; read what is there
         cells = _filled(_xlsx_cells(ws, path.name), merges)
-        try:
-            table = _find_table(cells, score, merges, max_rows, close, _empty_check(path, close))
+        try:  # the workbook stays open: a sheet without a table sends us to the next one
+            table = _find_table(cells, score, merges, max_rows, None, ImportFileError)
         except ImportFileError as exc:
             failures.append(exc)
-            if wanted is not None or len(candidates) == 1:
-                close()
-                raise _with_formula_hint(path, exc) from None
             continue
+        table.rows, table.close = _closing(table.rows, close), close
         table.format, table.sheet, table.sheets = "xlsx", ws.title, sheets
         table.notes[:0] = notes
         skipped = candidates[: candidates.index(ws)]
@@ -280,17 +290,30 @@ def _open_xlsx(path: Path, max_rows: int, wanted: str | None, score: Score) -> T
             )
         return table
     close()
+    hidden = [s.name for s in sheets if s.hidden]
+    where = (
+        f"（隐藏的工作表{'、'.join(f'“{h}”' for h in hidden)}没有读取：要导入它，请在 Excel 或 "
+        "WPS 中取消隐藏，或用 --sheet 指定）"
+        if hidden and wanted is None
+        else ""
+    )
     if not candidates:
-        raise ImportFileError("工作簿中没有可见的工作表。")
-    raise _with_formula_hint(path, failures[0])
+        raise ImportFileError(f"工作簿中没有可见的工作表{where}。")
+    first = failures[0]
+    if len(candidates) > 1:
+        first = ImportFileError(
+            f"{len(candidates)} 个工作表中都没有找到表头。第一个工作表：{first.message}"
+        )
+    raise _with_formula_hint(path, ImportFileError(first.message + where))
 
 
-def _empty_check(path: Path, close: Callable[[], None]) -> Callable[[str], ImportFileError]:
-    def empty(message: str) -> ImportFileError:
+def _closing(
+    rows: Iterator[tuple[int, Cells]], close: Callable[[], None]
+) -> Iterator[tuple[int, Cells]]:
+    try:
+        yield from rows
+    finally:
         close()
-        return _with_formula_hint(path, ImportFileError(message))
-
-    return empty
 
 
 def _with_formula_hint(path: Path, exc: ImportFileError) -> ImportFileError:
@@ -376,12 +399,27 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def _dialect(text: str) -> type[csv.Dialect]:
-    """Excel's CSV rules with the delimiter the file uses most in its first lines (comma, tab
-    or semicolon; a title line above the header has none). csv.Sniffer guesses quoting too,
-    and guesses wrong on short files."""
-    head = "\n".join(text.lstrip("\r\n").split("\n", 10)[:10])
-    delimiter = max(",\t;", key=head.count) if any(d in head for d in ",\t;") else ","
-    return type("Sheet", (csv.excel,), {"delimiter": delimiter})
+    """Excel's CSV rules with the delimiter (comma, tab or semicolon) that splits the first
+    lines into the same number of fields most often — not the one that merely occurs most: a
+    semicolon inside cells (“纺织；印染”) must not win over the commas between them. A title
+    line above the header has none. csv.Sniffer guesses quoting too, and guesses wrong on
+    short files."""
+    head = "\n".join(text.lstrip("\r\n").split("\n", 20)[:20])
+
+    def fit(delimiter: str) -> tuple[int, int]:
+        dialect = type("Probe", (csv.excel,), {"delimiter": delimiter})
+        try:
+            widths = [len(r) for r in csv.reader(io.StringIO(head), dialect) if any(r)]
+        except csv.Error:
+            return (0, 0)
+        wide = [w for w in widths if w > 1]
+        if not wide:
+            return (0, 0)
+        common = max(set(wide), key=wide.count)
+        return (wide.count(common), common)
+
+    delimiter = max(",\t;", key=fit)
+    return type("Sheet", (csv.excel,), {"delimiter": delimiter if fit(delimiter)[0] else ","})
 
 
 def _open_csv(path: Path, max_rows: int, score: Score) -> Table:
@@ -434,7 +472,8 @@ def _find_table(
             f"表头应包含这样的列名——{expected}。"
         )
     at = scores.index(best)
-    header_row, headers = filled[at][0], [v or "" for v in filled[at][1]]
+    header_row = filled[at][0]
+    headers = [" ".join((v or "").split()) for v in filled[at][1]]  # “企业\n名称” → 企业 名称
     title_lines = [" ".join(dict.fromkeys(c for c in v if c)) for n, v in filled[:at]]
     notes: list[tuple[int | None, str]] = []
     if title_lines:
@@ -533,8 +572,11 @@ def _data_rows(
                 continue
             text = [v for v in values if v]
             one_text = number in whole_rows and len(set(text)) == 1
-            if one_text or _is_footer(text, values):
+            if one_text or _is_footer(text):
                 table.notes.append((number, f"“{text[0][:30]}”是合计、备注或说明行，已跳过。"))
+                continue
+            if _repeats_header(values, table.headers):
+                table.notes.append((number, "这一行重复了表头（两张表接在一起），已跳过。"))
                 continue
             count += 1
             if count > max_rows:
@@ -563,14 +605,17 @@ def _data_rows(
             close()
 
 
-def _is_footer(text: list[str], values: Cells) -> bool:
-    """合计 / 小计 in the first cells; a line of 备注：, 填表人：, 审核人：… (every filled cell
-    one of those, or at most two cells starting with one)."""
-    if any(TOTALS.match(v) for v in values[:3] if v):
+def _is_footer(text: list[str]) -> bool:
+    """合计 / 小计 / 其中 in the first filled cells (“甘霖镇 小计”, “电机行业小计” too); a line
+    of 备注：, 填表人：, 审核人：… (every filled cell one of those, or at most two cells
+    starting with one); a section line alone in its row (“二、领带行业”, “以下为新增企业”)."""
+    if any(TOTALS.match(v) or SUBTOTAL.search(v) for v in text[:3]):
         return True
     if all(FOOTER.match(v) for v in text):
         return True
-    return len(text) <= 2 and bool(FOOTER.match(text[0]))
+    if len(text) <= 2 and FOOTER.match(text[0]):
+        return True
+    return len(set(text)) == 1 and bool(SECTION.match(text[0]))
 
 
 def _too_many(max_rows: int) -> ImportFileError:

@@ -35,7 +35,7 @@ from crm.clock import local_today
 from crm.db import Base, utcnow
 from crm.errors import ValidationError
 from crm.extensions import db
-from crm.imports import bulk, reader
+from crm.imports import bulk, reader, values
 from crm.imports.columns import (
     IGNORE,
     SHEETS,
@@ -45,7 +45,7 @@ from crm.imports.columns import (
     map_columns,
     missing_required,
 )
-from crm.imports.importers import IMPORTERS, Context, Issue, Outcome, Row, RowError
+from crm.imports.importers import EXTRA, IMPORTERS, Context, Issue, Outcome, Row, RowError
 from crm.imports.models import ImportBatch, ImportMapping, ImportStatus, ImportUpload
 from crm.institutions.models import InstitutionAlias
 
@@ -335,6 +335,23 @@ def run_import(
     policy.authorize(policy.can_write(user), "只有联络员和管理员可以导入数据。")
     options = options or Options()
     table = open_file(path, options)
+    try:
+        return _run(user, path, filename, options, table, dry_run, progress, progress_every, stage)
+    finally:
+        table.close()
+
+
+def _run(
+    user: User,
+    path: Path,
+    filename: str,
+    options: Options,
+    table: reader.Table,
+    dry_run: bool,
+    progress: Callable[[int], None] | None,
+    progress_every: int,
+    stage: Callable[[str], None] | None,
+) -> Report:
     kind, matches, _ = _kind_and_matches(table, options)
     sheet = SHEETS[kind]
     missing = missing_required(sheet, matches)
@@ -404,17 +421,31 @@ def run_import(
     for i, m in enumerate(matches):
         if m.column is None:
             continue
+        if m.how == "extra":
+            slots[i] = EXTRA + m.header
+            continue
         key = f"{m.column.key}@{m.year}" if m.column.yearly and m.year else m.column.key
         slots[i] = key
         ctx.headers[key] = m.header
+        if m.column.money and (unit := values.unit_of(m.header)) and unit[0] not in ("万元", "万"):
+            ctx.units[key] = unit[1]
+            ctx.note(None, key, f"按表头的单位“{unit[0]}”换算为万元。", "note")
+    extra = [m.header for m in matches if m.how == "extra"]
+    if extra:
+        ctx.note(
+            table.header_row,
+            None,
+            f"这些列与前面的列是同一字段，内容写入备注：{'、'.join(extra)}。",
+            "note",
+        )
     try:
         with audit.acting_as(user.id, batch.id), bulk.big_cache(db.session.connection()):
             importer = IMPORTERS[kind](ctx)
             importer.prepare()
             for number, cells in table.rows:
-                values = {key: cells[i] if i < len(cells) else None for i, key in slots.items()}
+                by_key = {key: cells[i] if i < len(cells) else None for i, key in slots.items()}
                 report.rows += 1
-                row = Row(ctx, number, values)
+                row = Row(ctx, number, by_key)
                 try:
                     outcome = importer.handle(row)
                 except RowError as exc:
@@ -435,6 +466,10 @@ def run_import(
         ctx.analysts.close()
     for row_number, message in table.notes:
         ctx.note(row_number, None, message, "note")
+    if ctx.renumbered:
+        ctx.note(
+            None, None, f"{ctx.renumbered} 行的名称前有序号（如“1.”“（一）”），已去掉。", "note"
+        )
     report.counts = {k: ctx.counts.get(k, 0) for k in OUTCOMES} | {
         k: v for k, v in ctx.counts.items() if k not in OUTCOMES
     }

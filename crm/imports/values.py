@@ -31,6 +31,53 @@ _YES = {"是", "y", "yes", "true", "1", "√", "✓", "有", "规上", "是的"}
 _NO = {"否", "n", "no", "false", "0", "×", "✗", "无", "不是", "非规上", "-", "/"}
 
 
+#: what offices write in a cell that has nothing to say
+PLACEHOLDERS = frozenset(
+    {
+        "-",
+        "--",
+        "—",
+        "——",
+        "－",
+        "/",
+        "\\",
+        "无",
+        "暂无",
+        "没有",
+        "空",
+        "n/a",
+        "na",
+        "null",
+        "none",
+        "不详",
+        "×",
+    }
+)
+
+
+def is_blank(text: str | None) -> bool:
+    return text is None or half_width(text).strip().lower() in PLACEHOLDERS or not text.strip()
+
+
+_ENUMERATION = re.compile(
+    r"^\s*(?:[(（]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|[一二三四五六七八九十]{1,3}\s*[、.．]|"
+    r"\d{1,4}\s*[、.．)）](?!\d)|[①-⑳])\s*"
+)
+
+
+def organisation_name(text: str | None) -> tuple[str | None, bool]:
+    """A firm's or an institution's name without what lists put before it (`1.`, `（一）`,
+    `2、`, `⑤`) or pasted into it (zero-width spaces); and whether a number was taken off."""
+    if not text:
+        return None, False
+    name = _INVISIBLE.sub("", text).strip()
+    stripped = _ENUMERATION.sub("", name, count=1).strip()
+    return (stripped or name), bool(stripped) and stripped != name
+
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+
+
 class BadValue(ValueError):
     def __init__(self, message: str, extra: str | None = None) -> None:
         super().__init__(message)
@@ -47,7 +94,7 @@ def person_name(text: str | None) -> str | None:
     """`李  梅` and `王　伟` → 李梅 / 王伟; a Latin name keeps its single spaces."""
     if not text:
         return None
-    name = _INNER_SPACE.sub("", half_width(text).strip())
+    name = _INNER_SPACE.sub("", _INVISIBLE.sub("", half_width(text)).strip())
     return re.sub(r"\s+", " ", name) or None
 
 
@@ -61,7 +108,7 @@ def phones(text: str | None) -> Phones:
     """`(0575)83219876`, `0575—83451234`, `0575-83123456转8001`, `13857500007、0575-83771234`,
     full-width digits: the first number as the phone, the rest (and any extension) as extra
     text. Raises BadValue for a cell with no usable number in it."""
-    if not text:
+    if is_blank(text):
         return Phones(None, None)
     value = _DASHES.sub("-", half_width(text)).strip()
     numbers, rest = [], []
@@ -85,7 +132,7 @@ def phones(text: str | None) -> Phones:
         else:
             rest.append(part + (f" 转 {extension}" if extension else ""))
     if not numbers:
-        raise BadValue(f"电话“{text}”中没有可用的号码，已放入备注。", extra=f"电话：{text}")
+        raise BadValue(f"电话“{text}”中没有可用的号码，已放入备注。", extra=text)
     phone = numbers[0][:32]
     extra = f"其他电话：{'；'.join(rest)}" if rest else None
     return Phones(phone, extra)
@@ -94,7 +141,7 @@ def phones(text: str | None) -> Phones:
 def number(text: str | None) -> Decimal | None:
     """`1,234.5`, `１２３４`, `800万元` → a Decimal. A vague figure (`约800`, `面议`,
     `30-50`) raises BadValue whose extra keeps it as typed."""
-    if text is None:
+    if is_blank(text):
         return None
     value = half_width(text).strip().replace(",", "").replace(" ", "")
     value = _UNITS.sub("", value)
@@ -114,6 +161,29 @@ def number(text: str | None) -> Decimal | None:
     raise BadValue(f"“{text}”不是数字，未填入，原文已放入备注。", extra=text)
 
 
+#: a money header's unit → how many 万元 one of it is (`工业总产值（亿元）`, `（元）`)
+UNITS = {
+    "亿元": Decimal(10000),
+    "亿": Decimal(10000),
+    "万元": Decimal(1),
+    "万": Decimal(1),
+    "千元": Decimal("0.1"),
+    "元": Decimal("0.0001"),
+}
+_UNIT_IN_HEADER = re.compile(
+    r"[（(]\s*(亿元|亿|万元|万|千元|元)\s*[)）]|单位\s*[:：]\s*(亿元|万元|千元|元)"
+)
+
+
+def unit_of(header: str) -> tuple[str, Decimal] | None:
+    """The money unit a header names, with its size in 万元; None when it names none."""
+    found = _UNIT_IN_HEADER.search(header or "")
+    if not found:
+        return None
+    unit = found.group(1) or found.group(2)
+    return unit, UNITS[unit]
+
+
 def wan_to_yuan(amount: Decimal | None) -> Decimal | None:
     """A figure in 万元 as the yuan we store, to the cent."""
     if amount is None:
@@ -124,7 +194,7 @@ def wan_to_yuan(amount: Decimal | None) -> Decimal | None:
 
 
 def yes_no(text: str | None) -> bool | None:
-    if text is None:
+    if text is None or half_width(text).strip().lower() in PLACEHOLDERS - {"无", "×"}:
         return None
     v = half_width(text).strip().lower()
     if v in _YES:

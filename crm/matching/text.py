@@ -216,8 +216,11 @@ def normalise(text: str | None) -> str:
     return _normalise(text)
 
 
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")  # zero-width, soft hyphen
+
+
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
     text = _to_simplified(text)
     return _SPACE.sub(" ", text).strip().lower()
 
@@ -273,6 +276,7 @@ _COMPANY_SUFFIX = re.compile(
     r"(股份有限公司|有限责任公司|有限公司|分公司|专业合作社|集团|公司|厂)$"
 )
 _BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
+_FORMER = re.compile(r"[(（]\s*(?:原|曾用名|原名)[^()（）]*[)）]")
 _NAME_PUNCT = re.compile(r"[\s·.,，、\-_]+")
 
 
@@ -281,7 +285,7 @@ def core_name(name: str | None) -> str:
     duplicate check and search share: 浙江锦程领带有限公司, 锦程领带（嵊州）有限公司 and
     嵊州市 锦程领带有限责任公司 → 锦程领带. Place names go wherever they stand, with brackets,
     spaces and punctuation, then the company form (twice: 有限公司 after 集团)."""
-    normal = normalise(name)
+    normal = _FORMER.sub("", normalise(name))  # 越丰电机有限公司（原越丰电器厂）
     text = _NAME_PUNCT.sub("", _BRACKETS.sub("", _REGION.sub("", normal)))
     for _ in range(2):
         text = _COMPANY_SUFFIX.sub("", text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -15,8 +16,11 @@ pytestmark = pytest.mark.browser
 def test_search_from_the_nav_bar(live_server, browser, screenshot_dir):
     live_server.add_user("e2esearch", "俞建国")
     with live_server.app.app_context():
-        polyu = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY, region="香港")
-        polyu.aliases = [InstitutionAlias(alias="港理工"), InstitutionAlias(alias="PolyU")]
+        # reference data (crm seed reference) may have brought it already, with its aliases
+        polyu = db.session.scalar(sa.select(Institution).where(Institution.name == "香港理工大学"))
+        if polyu is None:
+            polyu = Institution(name="香港理工大学", kind=InstitutionKind.UNIVERSITY, region="香港")
+            polyu.aliases = [InstitutionAlias(alias="港理工"), InstitutionAlias(alias="PolyU")]
         miner = Enterprise(name="嵊州市崇仁硅藻土有限公司")
         db.session.add_all(
             [

@@ -184,7 +184,7 @@ def test_someone_elses_job_is_not_shown(app, client, officer, tmp_path, monkeypa
 def test_a_kind_the_file_cannot_be_is_refused_on_the_page(client, officer, tmp_path):
     data = office.above_scale_list(tmp_path / "a.xlsx").read_bytes()
     form = settings(upload(client, data, "a.xlsx").get_data(as_text=True))
-    response = client.post("/imports/commit", data=form.data(kind="achievements", action="preview"))
+    response = client.post("/imports/commit", data=form.data(kind="needs", action="preview"))
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "缺少必填列：成果名称" in page
+    assert response.status_code == 200 and "缺少必填列：需求名称或需求描述" in page
     assert "导入预览：企业" in page and count(ImportBatch) == 0  # the preview as it was

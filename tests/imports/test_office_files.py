@@ -237,3 +237,89 @@ def test_admins_keep_label_aliases_on_a_page(app, client, make_user, reference, 
     response = admin_client.post(f"/imports/labels/{alias_id}/delete", data={"csrf_token": token})
     left = sa.select(sa.func.count()).select_from(LabelAlias).where(LabelAlias.id == alias_id)
     assert response.status_code == 302 and db.session.scalar(left) == 0
+
+
+# ---- what an outside probe of more office files found -----------------------------------------
+
+
+def test_a_prose_sheet_first_sends_the_reader_to_the_next_sheet(tmp_path, make_user, reference):
+    report = run(make_user(role=Role.ADMIN), office.instructions_first(tmp_path / "a.xlsx"))
+    assert report.sheet == "企业信息表" and report.counts["created"] == 1
+    assert any("“填表说明”中没有找到表头" in m for m in messages(report))
+
+
+def test_sections_subtotals_and_a_second_header_are_not_firms(tmp_path, make_user, reference):
+    report = run(make_user(role=Role.ADMIN), office.subtotals_from_column_b(tmp_path / "b.xlsx"))
+    assert report.errors == [] and report.counts["created"] == 4
+    names = {e.name for e in live(Enterprise)}
+    assert names == {f"嵊州市分节{n}有限公司" for n in ("一电机", "二电机", "三领带", "四厨具")}
+    skipped = [i.row for i in report.issues if "已跳过" in i.message and i.row]
+    assert skipped == [2, 5, 6, 7, 9, 10, 11, 13]
+
+
+def test_numbered_names_units_dates_and_second_phones(
+    tmp_path, make_user, make_enterprise, reference
+):
+    yuefeng = make_enterprise(name="嵊州市越丰电机有限公司")
+    huacai = make_enterprise(name="嵊州市华彩丝绸有限公司")
+    report = run(make_user(role=Role.ADMIN), office.odd_values(tmp_path / "c.xlsx"))
+    assert report.errors == []
+    firms = {e.name: e for e in live(Enterprise)}
+    one = firms["嵊州市编号一机电有限公司"]  # the list's 1. is not part of the name
+    # a zero-width space and a former name in brackets: the firms already known
+    assert "嵊州市编号二厨具有限公司" in firms and len(firms) == 4
+    assert sorted(i.name for i in one.industries) == ["机械制造", "电机"]
+    assert sorted(i.name for i in firms["嵊州市编号二厨具有限公司"].industries) == [
+        "厨具/集成灶",
+        "电机",
+    ]
+    year = db.session.scalar(
+        sa.select(EnterpriseYear).where(EnterpriseYear.enterprise_id == one.id)
+    )
+    assert year.industrial_output == Decimal("125000000.00")  # 1.25 亿元
+    assert year.revenue == Decimal("3000000.00")  # 3,000,000 元
+    assert [r.granted_on.year for r in one.recognitions] == [2023]  # a year alone says 是
+    assert "13857500051" in one.notes and "办公电话：0575-83000051" in one.notes
+    assert any("“亿元”换算为万元" in m for m in messages(report))
+    assert any("2 行的名称前有序号" in m for m in messages(report))
+    db.session.refresh(yuefeng)
+    db.session.refresh(huacai)
+    assert [i.name for i in yuefeng.industries] == ["生物医药"]
+    assert [i.name for i in huacai.industries] == ["领带服装"]
+    assert not any("不是数字" in m or "暂无" in m for m in messages(report, "warning"))
+
+
+def test_an_expert_list_with_phones_is_still_experts(tmp_path, make_user, reference):
+    report = run(make_user(role=Role.ADMIN), office.experts_with_contacts(tmp_path / "d.xlsx"))
+    assert report.kind == "researchers" and report.counts["created"] == 2
+    people = {r.name: r for r in live(Researcher)}
+    assert people["陈小勇"].institution.name == "浙江大学"
+    assert people["赵雅"].institution.name == "香港理工大学"
+    # an expert has no phone field: the columns are named as not imported, not dropped quietly
+    dropped = next(m for m in messages(report, "warning") if "不会导入" in m)
+    assert all(h in dropped for h in ("性别", "联系电话", "电子邮箱"))
+
+
+def test_achievements_where_some_rows_name_no_one(tmp_path, make_user, reference):
+    from crm.institutions.models import Achievement, Maturity, TransferMode
+
+    report = run(make_user(role=Role.ADMIN), office.achievements_mixed(tmp_path / "e.xlsx"))
+    assert report.counts["created"] == 3
+    items = {a.title: a for a in live(Achievement)}
+    assert items["硅藻土提纯新工艺"].maturity == Maturity.PILOT
+    assert items["硅藻土提纯新工艺"].transfer_mode == TransferMode.TRANSFER
+    assert items["领带面料抗皱整理"].transfer_mode == TransferMode.LICENSE
+    assert "成熟度：概念验证" in items["电机降噪设计方法"].description  # kept, with a warning
+
+
+def test_a_type_column_is_not_a_needs_title(tmp_path, make_user, reference):
+    report = run(make_user(role=Role.ADMIN), office.needs_with_type_column(tmp_path / "f.xlsx"))
+    assert report.counts["created"] == 2 and report.errors == []
+    assert sorted(n.title for n in live(Need)) == ["电机温升过高", "绕线工序人工多"]
+
+
+def test_semicolons_inside_cells_do_not_split_a_comma_csv(tmp_path, make_user, reference):
+    report = run(make_user(role=Role.ADMIN), office.semicolons_in_cells_csv(tmp_path / "g.csv"))
+    assert report.kind == "researchers" and report.counts["created"] == 2
+    people = {r.name: r.research_directions for r in live(Researcher)}
+    assert people["钱分号"] == "数码印花;色彩管理;纺织品设计;丝绸"
