@@ -536,16 +536,21 @@ def infer_kind(headers: list[str]) -> str | None:
     known_by: dict[str, int] = {}
     for found in matched.values():
         for m in found:
-            known_by[m.header] = known_by.get(m.header, 0) + 1
+            if m.how in ("exact", "normalised"):
+                known_by[m.header] = known_by.get(m.header, 0) + 1
     best, best_score = None, 0.0
     for kind, sheet in SHEETS.items():
         found = matched[kind]
         if missing_required(sheet, [*found]):
             continue
-        score = sum(
-            (1.0 if m.how in ("exact", "normalised") else 0.5) / known_by[m.header] for m in found
+        score = round(
+            sum(
+                (1.0 if m.how in ("exact", "normalised") else 0.5) / known_by.get(m.header, 1)
+                for m in found
+            ),
+            6,
         )
-        if score > best_score:
+        if score > best_score:  # a tie goes to the kind listed first (企业 before 联系人)
             best, best_score = kind, score
     return best
 

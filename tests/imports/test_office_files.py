@@ -323,3 +323,16 @@ def test_semicolons_inside_cells_do_not_split_a_comma_csv(tmp_path, make_user, r
     assert report.kind == "researchers" and report.counts["created"] == 2
     people = {r.name: r.research_directions for r in live(Researcher)}
     assert people["钱分号"] == "数码印花;色彩管理;纺织品设计;丝绸"
+
+
+def test_an_enterprise_list_with_a_contact_way_header_is_enterprises(
+    tmp_path, make_user, reference
+):
+    report = run(
+        make_user(role=Role.ADMIN), office.contact_way_over_two_columns(tmp_path / "h.xlsx")
+    )
+    assert report.kind == "enterprises" and report.counts["created"] == 1
+    firm = live(Enterprise)[0]
+    assert firm.town.name == "崇仁镇" and firm.contacts[0].name == "周强"
+    assert firm.contacts[0].phone == "13857500071"
+    assert any("邮箱" in m and "不会导入" in m for m in messages(report, "warning"))
