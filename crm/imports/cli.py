@@ -111,8 +111,8 @@ def import_cli(
     if dry_run:
         db.session.rollback()
     else:
-        services.remember_mapping(user, report.kind, report.headers, report.matches)
         db.session.commit()
+        services.remember_mapping(user, report.kind, report.headers, report.matches)
     elapsed = time.perf_counter() - started
     click.echo(f"{report.where}；列的对应：")
     for m in report.matches:

@@ -378,6 +378,7 @@ IGNORE = ""  # a mapping's value for a column the officer chose not to import
 _BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
 SIMILARITY_CUTOFF = 80.0
+_DERIVED = re.compile(r"率|比重|占比|增长|增速|增幅|同比|环比|%|排名|名次|序列")
 
 
 def header_key(text: str) -> str:
@@ -409,6 +410,11 @@ class Match:
     column: Column | None
     how: str  # exact / normalised / similar / chosen / saved / extra / ignored / unknown
     year: int | None = None
+    ident: str = ""  # the header, or `电话#2` for its second column: what a mapping names
+
+    @property
+    def key(self) -> str:
+        return self.ident or self.header
 
     @property
     def label(self) -> str:
@@ -447,8 +453,12 @@ def match_header(sheet: Sheet, header: str) -> Match:
     if plain in IGNORED_HEADERS or header_key(text) in IGNORED_HEADERS:
         return Match(text, None, "ignored")
     if (col := names.get(plain)) is not None:
+        if col.money and _DERIVED.search(text):  # 营业收入（%）: a share, not an amount
+            return Match(text, None, "unknown", year)
         return Match(text, col, "normalised", year)
     if len(plain) >= 2:
+        if _DERIVED.search(plain):  # 营业收入增长率, 研发投入占比: about a field, not the field
+            return Match(text, None, "unknown", year)
         best = process.extractOne(plain, list(names), scorer=fuzz.ratio)
         if best is not None and best[1] >= SIMILARITY_CUTOFF:
             return Match(text, names[best[0]], "similar", year)
@@ -477,28 +487,43 @@ def map_columns(
     chosen = (chosen or {}) | saved
     by_key = {c.key: c for c in sheet.columns}
     matches = []
-    for header in headers:
-        text = (header or "").strip()
-        if text in chosen:
-            key = chosen[text]
+    for text, ident in zip(*column_idents(headers), strict=True):
+        if ident in chosen:
+            key = chosen[ident]
             col = by_key.get(key)
-            how = "saved" if text in saved else "chosen"
+            how = "saved" if ident in saved else "chosen"
             if col is not None:
-                matches.append(Match(text, col, how, header_year(text)))
+                matches.append(Match(text, col, how, header_year(text), ident))
                 continue
             if key == IGNORE:
-                matches.append(Match(text, None, how))
+                matches.append(Match(text, None, how, None, ident))
                 continue
-        matches.append(match_header(sheet, text))
+        found = match_header(sheet, text)
+        matches.append(Match(found.header, found.column, found.how, found.year, ident))
     taken: set[tuple[str, int | None]] = set()
+    yeared = {m.column.key for m in matches if m.column is not None and m.year is not None}
     for i, m in enumerate(matches):
         if m.column is None:
             continue
         slot = (m.column.key, m.year if m.column.yearly else None)
-        if slot in taken:  # 办公电话 beside 手机: kept, in the record's notes
-            matches[i] = Match(m.header, m.column, "extra", m.year)
+        # 办公电话 beside 手机, or 营业收入 without a year beside 2025年营业收入 (its year is not
+        # known here and could be that one): kept, in the record's notes
+        if slot in taken or (m.column.yearly and m.year is None and m.column.key in yeared):
+            matches[i] = Match(m.header, m.column, "extra", m.year, m.ident)
         taken.add(slot)
     return matches
+
+
+def column_idents(headers: list[str]) -> tuple[list[str], list[str]]:
+    """The headers as shown, and as a mapping names them: a header that appears again is
+    `电话#2` there, so each of two 电话 columns can be mapped on its own."""
+    shown, idents, seen = [], [], {}
+    for header in headers:
+        text = (header or "").strip()
+        seen[text] = seen.get(text, 0) + 1
+        shown.append(text)
+        idents.append(text if seen[text] == 1 else f"{text}#{seen[text]}")
+    return shown, idents
 
 
 def missing_required(sheet: Sheet, matches: list[Match]) -> list[str]:

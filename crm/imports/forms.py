@@ -41,7 +41,7 @@ class CommitForm(FlaskForm):
     year = IntegerField(
         "年度数字的年份",
         validators=[Optional(), NumberRange(1990, 2100, "年份应在 1990–2100 之间。")],
-        description="表头没有写年份的营业收入、研发投入等，按这一年记。",
+        description="表头没有写年份的营业收入、研发投入等，以及规上名单，按这一年记。",
     )
     above_scale = SelectField(
         "规上企业",
@@ -86,15 +86,24 @@ def mapping_from(kind: str, earlier: str | None, form_data: Mapping[str, str]) -
         mapping.update(
             (str(h)[:100], v) for h, v in list(loaded.items())[:MAX_COLUMNS] if v in allowed
         )
-    for i in range(MAX_COLUMNS):
-        header = form_data.get(f"map-header-{i}")
-        if header is None:
-            break
+    for i in _indices(form_data, "map-header-"):
+        header = form_data.get(f"map-header-{i}") or ""
         value = form_data.get(f"map-{i}", "")
         auto = form_data.get(f"map-auto-{i}", "")
         if value in allowed and (value != auto or header.strip() in mapping):
             mapping[header.strip()[:100]] = value
     return mapping
+
+
+def _indices(form_data: Mapping[str, str], prefix: str) -> list[int]:
+    """The N of the `prefix-N` fields sent (the page skips columns without a header, so the
+    numbers may have gaps), at most MAX_COLUMNS of them."""
+    found = sorted(
+        int(k[len(prefix) :])
+        for k in form_data
+        if k.startswith(prefix) and k[len(prefix) :].isdigit()
+    )
+    return found[:MAX_COLUMNS]
 
 
 def decisions_from(earlier: str | None, form_data: Mapping[str, str]) -> dict[str, int]:
@@ -109,10 +118,8 @@ def decisions_from(earlier: str | None, form_data: Mapping[str, str]) -> dict[st
         for name, value in list(loaded.items())[:MAX_COLUMNS]:
             if isinstance(value, int) and 0 <= value <= MAX_ID:
                 decisions[str(name)[:120]] = value
-    for i in range(MAX_COLUMNS):
-        name = form_data.get(f"ask-name-{i}")
-        if name is None:
-            break
+    for i in _indices(form_data, "ask-name-"):
+        name = form_data.get(f"ask-name-{i}") or ""
         value = form_data.get(f"ask-{i}", "")
         if value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
             decisions[name.strip()[:120]] = int(value)

@@ -132,6 +132,12 @@ class Row:
                 self.extras.append(f"{key[len(EXTRA) :]}：{cell.strip()}")
 
     def get(self, key: str) -> str | None:
+        """The cell's text; a placeholder (—, /, 暂无, 无) is a blank and never erases what is
+        stored. Yes/no cells keep 无 / × (they mean 否): see `raw`."""
+        value = self.raw(key)
+        return None if value is None or values.is_blank(value) else value
+
+    def raw(self, key: str) -> str | None:
         value = self.values.get(key)
         return value.strip() or None if value is not None else None
 
@@ -176,9 +182,9 @@ class Row:
             self.values[key] = value
         return self.text(key, limit, required=required)
 
-    def tolerant(self, key: str, read: Any) -> Any:
+    def tolerant(self, key: str, read: Any, raw: bool = False) -> Any:
         """`read(cell)`; a BadValue is a warning, its `extra` goes to the notes."""
-        value = self.get(key)
+        value = self.raw(key) if raw else self.get(key)
         if value is None:
             return None
         try:
@@ -319,7 +325,9 @@ YEAR_FIELDS = ("revenue", "rnd_spend", "industrial_output", "hitech_output")
 
 class EnterpriseImporter(Importer):
     sheet = SHEETS["enterprises"]
-    FIELDS = ("name", "uscc", "town_id", "main_products", "address", "is_above_scale", "notes")
+    # on an update, 规上 goes through the year it belongs to (`_apply_years`): an old year's
+    # list must not change the current flag
+    FIELDS = ("name", "uscc", "town_id", "main_products", "address", "notes")
 
     def prepare(self) -> None:
         self.by_uscc: dict[str, Enterprise] = {}
@@ -368,7 +376,7 @@ class EnterpriseImporter(Importer):
             industry_ids += [f.target_id for f in found if f.target_id is not None]
             if any(f.target_id is None for f in found):
                 notes_extra.append(f"行业：{part}")
-        above = row.tolerant("above_scale", values.yes_no)
+        above = row.tolerant("above_scale", values.yes_no, raw=True)
         figures = self._figures(row)
         year = self.ctx.above_scale_year
         if above is None and year is not None:
@@ -377,7 +385,7 @@ class EnterpriseImporter(Importer):
             target = year or self.ctx.year
             if target is not None:
                 figures.setdefault(target, {})["above_scale"] = above
-        hitech = row.get("hitech")
+        hitech = row.raw("hitech")
         contact, phone = row.name("contact", 64), row.phones("phone")
         if phone and not contact:  # no one to hang it on: the firm's notes keep it
             row.extras.append(f"{self.ctx.headers.get('phone', '联系电话')}：{phone}")
@@ -438,7 +446,7 @@ class EnterpriseImporter(Importer):
             said = None
             if not dated:
                 row.warn("hitech", f"“{cell}”请填“是”或“否”（可带认定年份），未处理。")
-        if not cell or (said is not True and not dated):
+        if not cell or said is False or (said is not True and not dated):
             return
         has = ent is not None and any(
             r.kind == RecognitionKind.HITECH_NATIONAL for r in ent.recognitions

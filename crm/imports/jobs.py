@@ -104,9 +104,9 @@ def execute(job_id: int) -> None:
     dry_run, token = job.dry_run, job.token
     db.session.rollback()  # the import runs in a transaction of its own
     path = _folder() / f"{job_id}.upload"
-    path.write_bytes(body)
-    publish(job_id, "读取并核对", 0, reader.estimate_rows(path))
     try:
+        path.write_bytes(body)
+        publish(job_id, "读取并核对", 0, reader.estimate_rows(path))
         if not dry_run and services.take_upload(user, token) is None:
             db.session.rollback()
             return _fail(job_id, "这份上传已失效或已经导入，请重新上传文件。")
@@ -124,8 +124,8 @@ def execute(job_id: int) -> None:
             db.session.rollback()
         else:
             publish(job_id, "提交", None, None)
-            services.remember_mapping(user, report.kind, report.headers, report.matches)
             db.session.commit()
+            services.remember_mapping(user, report.kind, report.headers, report.matches)
     except reader.ImportFileError as exc:
         db.session.rollback()
         return _fail(job_id, exc.message)
@@ -156,11 +156,19 @@ def execute(job_id: int) -> None:
 
 
 def _fail(job_id: int, message: str) -> None:
+    """The job's end when it fails. Nothing of the import was written (one transaction), so
+    the upload is still there: its commit token is released for another 确认导入."""
     now = utcnow()
     db.session.execute(
         sa.update(ImportJob)
         .where(ImportJob.id == job_id)
-        .values(status=JobStatus.FAILED, message=message[:500], finished_at=now, heartbeat_at=now)
+        .values(
+            status=JobStatus.FAILED,
+            message=message[:500],
+            finished_at=now,
+            heartbeat_at=now,
+            commit_token=None,
+        )
     )
     db.session.commit()
     _progress_file(job_id).unlink(missing_ok=True)

@@ -149,8 +149,8 @@ def open_table(
 
 
 def estimate_rows(path: Path) -> int:
-    """About how many rows the file has, without reading it: the first visible sheet's stated
-    size for a workbook, the line count for a CSV (0 when it cannot tell)."""
+    """About how many rows the file has, without reading it: the biggest visible sheet's
+    stated size for a workbook, the line count for a CSV (0 when it cannot tell)."""
     with path.open("rb") as fh:
         head = fh.read(4)
     if head.startswith(b"PK\x03\x04"):
@@ -159,15 +159,19 @@ def estimate_rows(path: Path) -> int:
             with path.open("rb") as fh:
                 wb = load_workbook(fh, read_only=True, data_only=True)
                 try:
-                    visible = [ws for ws in wb.worksheets if ws.sheet_state == "visible"][:1]
-                    if not visible:
-                        return 0
-                    stated = visible[0].max_row or 0
-                    part = visible[0]._worksheet_path  # noqa: SLF001 — not public
+                    sheets = [
+                        (ws.max_row or 0, ws._worksheet_path)  # noqa: SLF001 — not public
+                        for ws in wb.worksheets
+                        if ws.sheet_state == "visible"
+                    ]
                 finally:
                     wb.close()
-            # some writers state no size (openpyxl's write-only mode): count the rows' tags
-            return stated if stated > 1 else _count_rows(path, part)
+            # the biggest visible sheet (a 填表说明 sheet may come first); some writers state
+            # no size (openpyxl's write-only mode): their rows' tags are counted
+            return max(
+                (stated if stated > 1 else _count_rows(path, part) for stated, part in sheets),
+                default=0,
+            )
         except Exception:  # the real reading reports what is wrong with the file
             return 0
     return path.read_bytes().count(b"\n") if head else 0

@@ -146,7 +146,8 @@ class Report:
             "headers": self.headers,
             "sheets": [[s.name, s.hidden] for s in self.sheets],
             "matches": [
-                [m.header, m.column.key if m.column else None, m.how, m.year] for m in self.matches
+                [m.header, m.column.key if m.column else None, m.how, m.year, m.ident]
+                for m in self.matches
             ],
             "outcomes": [
                 [o.row, o.outcome, o.label, o.detail] for o in self.outcomes[:MAX_SHOWN_OUTCOMES]
@@ -178,7 +179,8 @@ class Report:
             headers=data["headers"],
             sheets=[reader.SheetInfo(name, hidden) for name, hidden in data["sheets"]],
             matches=[
-                Match(h, by_key.get(k) if k else None, how, y) for h, k, how, y in data["matches"]
+                Match(h, by_key.get(k) if k else None, how, y, ident)
+                for h, k, how, y, ident in data["matches"]
             ],
             outcomes=[Outcome(*o) for o in data["outcomes"]],
             questions={k: [tuple(c) for c in v] for k, v in data["questions"].items()},
@@ -263,10 +265,22 @@ def signature(headers: list[str]) -> str:
     return hashlib.sha256("\x1f".join(h.strip() for h in headers).encode("utf-8")).hexdigest()
 
 
-def saved_mapping(headers: list[str]) -> dict[str, str]:
+def _kind_chosen_before(headers: list[str]) -> str | None:
+    """The kind an officer imported a file with these headers as (by hand-mapped columns)."""
+    return db.session.scalar(
+        sa.select(ImportMapping.kind)
+        .where(ImportMapping.signature == signature(headers))
+        .order_by(ImportMapping.updated_at.desc())
+        .limit(1)
+    )
+
+
+def saved_mapping(kind: str, headers: list[str]) -> dict[str, str]:
+    """What officers chose for a file of this kind with these headers (the office's format:
+    shared by everyone who imports it)."""
     found = db.session.scalar(
         sa.select(ImportMapping)
-        .where(ImportMapping.signature == signature(headers))
+        .where(ImportMapping.kind == kind, ImportMapping.signature == signature(headers))
         .order_by(ImportMapping.updated_at.desc())
         .limit(1)
     )
@@ -275,22 +289,37 @@ def saved_mapping(headers: list[str]) -> dict[str, str]:
 
 def remember_mapping(user: User, kind: str, headers: list[str], matches: list[Match]) -> None:
     """Keep the columns the officer mapped by hand (chosen now or before) for the next file
-    with these headers; what the matcher finds on its own is found again without help."""
+    with these headers; what the matcher finds on its own is found again without help.
+
+    Called after the import has committed, in a transaction of its own: two officers
+    importing the same new format at once must not fail each other's import over it."""
     mapping = {
-        m.header: (m.column.key if m.column else IGNORE)
+        m.key: (m.column.key if m.column else IGNORE)
         for m in matches
         if m.header and m.how in ("chosen", "saved")
     }
     sig = signature(headers)
-    row = db.session.scalar(
-        sa.select(ImportMapping).where(ImportMapping.kind == kind, ImportMapping.signature == sig)
-    )
-    if row is None and not mapping:
-        return
-    if row is None:
-        row = ImportMapping(kind=kind, signature=sig, headers=headers)
-        db.session.add(row)
-    row.mapping, row.user_id = mapping, user.id
+    try:
+        row = db.session.scalar(
+            sa.select(ImportMapping).where(
+                ImportMapping.kind == kind, ImportMapping.signature == sig
+            )
+        )
+        if row is None and not mapping:
+            return
+        user_id = user.id  # read before anything is added (it may load, and flush)
+        if row is None:
+            db.session.add(
+                ImportMapping(
+                    kind=kind, signature=sig, headers=headers, mapping=mapping, user_id=user_id
+                )
+            )
+        else:
+            row.mapping, row.user_id = mapping, user_id
+        db.session.commit()
+    except sa.exc.SQLAlchemyError as exc:  # the other import saved it a moment ago, most likely
+        db.session.rollback()
+        logger.warning("Mapping of %s headers %s not saved: %r", kind, sig[:8], exc)
 
 
 _ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
@@ -299,7 +328,7 @@ _ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
 def _kind_and_matches(
     table: reader.Table, options: Options
 ) -> tuple[str, list[Match], dict[str, str]]:
-    kind = options.kind or infer_kind(table.headers)
+    kind = options.kind or infer_kind(table.headers) or _kind_chosen_before(table.headers)
     if kind is None:
         expected = "；".join(
             f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()
@@ -310,7 +339,7 @@ def _kind_and_matches(
         )
     if kind not in SHEETS:
         raise ValidationError(f"不支持导入“{kind}”。")
-    saved = saved_mapping(table.headers)
+    saved = saved_mapping(kind, table.headers)
     return kind, map_columns(SHEETS[kind], table.headers, options.mapping, saved), saved
 
 

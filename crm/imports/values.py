@@ -203,6 +203,10 @@ def yes_no(text: str | None) -> bool | None:
         return False
     if v.startswith("是"):
         return True
+    if v.startswith(("否", "不", "非", "未", "无")) or any(
+        word in v for word in ("未通过", "未认定", "过期", "失效", "撤销", "取消")
+    ):  # 否（2025年申报中）, 2022年未通过, 2019年认定已过期
+        return False
     raise BadValue(f"“{text}”请填“是”或“否”，未填入。")
 
 

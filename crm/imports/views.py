@@ -125,7 +125,8 @@ def _preview_page(
     ]
     form.sheet.data = report.sheet or ""
     shows_year = report.yearly or report.kind == "enterprises"
-    form.year.data = (report.options.year or report.year) if shows_year else None
+    # what the officer chose, or blank: the page says which year the file itself gave
+    form.year.data = report.options.year if shows_year else None
     above = report.options.above_scale if report.kind == "enterprises" else None
     form.above_scale.data = "" if above is None else ("1" if above else "0")
     form.mapping.data = json.dumps(report.options.mapping, ensure_ascii=False)
@@ -205,8 +206,8 @@ def commit() -> Response | tuple[str, int]:
             db.session.rollback()  # the upload is kept: it can be confirmed again
             flash(exc.message, "danger")
             return redirect(url_for("imports.index"))
-    services.remember_mapping(current_user, report.kind, report.headers, report.matches)
     db.session.commit()
+    services.remember_mapping(current_user, report.kind, report.headers, report.matches)
     flash(f"已导入{report.label}：{report.summary()}。", "success")
     return redirect(url_for("imports.batch", batch_id=report.batch_id))
 

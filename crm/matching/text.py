@@ -271,10 +271,10 @@ def get_analyzer() -> Analyzer:
 
 # ---- names and pinyin --------------------------------------------------------------------------
 
-_REGION = re.compile(r"(浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)")
-_COMPANY_SUFFIX = re.compile(
-    r"(股份有限公司|有限责任公司|有限公司|分公司|专业合作社|集团|公司|厂)$"
-)
+_REGION = re.compile(r"^(?:浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)+")  # in front of a name
+_REGION_IN_BRACKETS = re.compile(r"[(（]\s*(?:浙江省|浙江|绍兴市|绍兴|嵊州市|嵊州)\s*[)）]")
+# the company form, once; not 集团 (a group is not its member firm) nor 分公司 (a branch)
+_COMPANY_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|专业合作社|(?<!分)公司|厂)$")
 _BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
 _FORMER = re.compile(r"[(（]\s*(?:原|曾用名|原名)[^()（）]*[)）]")
 _NAME_PUNCT = re.compile(r"[\s·.,，、\-_]+")
@@ -283,12 +283,12 @@ _NAME_PUNCT = re.compile(r"[\s·.,，、\-_]+")
 def core_name(name: str | None) -> str:
     """The part of an enterprise name people say, the one key that linking an import, the
     duplicate check and search share: 浙江锦程领带有限公司, 锦程领带（嵊州）有限公司 and
-    嵊州市 锦程领带有限责任公司 → 锦程领带. Place names go wherever they stand, with brackets,
-    spaces and punctuation, then the company form (twice: 有限公司 after 集团)."""
+    嵊州市 锦程领带有限责任公司 → 锦程领带. Place names go in front of the name or in brackets
+    (not inside it: 新嵊州电机 is not 新电机), with brackets, spaces and punctuation, then the
+    company form. 集团 and 分公司 stay: a group and a branch are firms of their own."""
     normal = _FORMER.sub("", normalise(name))  # 越丰电机有限公司（原越丰电器厂）
-    text = _NAME_PUNCT.sub("", _BRACKETS.sub("", _REGION.sub("", normal)))
-    for _ in range(2):
-        text = _COMPANY_SUFFIX.sub("", text)
+    normal = _REGION.sub("", _REGION_IN_BRACKETS.sub("", normal).strip())
+    text = _COMPANY_SUFFIX.sub("", _NAME_PUNCT.sub("", _BRACKETS.sub("", normal)))
     return text or _NAME_PUNCT.sub("", normal)
 
 

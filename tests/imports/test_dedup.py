@@ -29,7 +29,12 @@ from tests.imports.helpers import valid_uscc
         ("嵊州市锦程领带（嵊州）有限责任公司", "锦程领带"),
         ("绍兴市锦程领带股份有限公司", "锦程领带"),
         ("ＡＢＣ电机（嵊州）有限公司", "abc电机"),
-        ("锦程 领带 集团有限公司", "锦程领带"),
+        ("锦程 领带 有限公司", "锦程领带"),
+        # a group and a branch are firms of their own; a place inside a name is part of it
+        ("锦程领带集团有限公司", "锦程领带集团"),
+        ("锦程领带有限公司嵊州分公司", "锦程领带有限公司嵊州分公司"),
+        ("新嵊州电机有限公司", "新嵊州电机"),
+        ("嵊州市越丰电机有限公司（原嵊州市越丰电器厂）", "越丰电机"),
     ],
 )
 def test_dedup_key(name, key):
