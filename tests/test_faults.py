@@ -216,7 +216,10 @@ def relayed(databases: Databases, tmp_path) -> Iterator[tuple[str, Relay, object
     parts = sa.engine.make_url(url)
     relay = Relay((parts.host or "127.0.0.1", parts.port or 5432))
     through = parts.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
-    app = make_test_app(through, tmp_path / "instance", TESTING=False)
+    # imported inside the request (a bigger file would go to a job process of its own)
+    app = make_test_app(
+        through, tmp_path / "instance", TESTING=False, IMPORT_BACKGROUND_ROWS=RELAYED_ROWS * 2
+    )
     yield url, relay, app
     relay.cut()
     _end_backends(url)

@@ -22,6 +22,7 @@ import logging
 import os
 import subprocess  # nosec B404
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ def launch(job: ImportJob) -> None:
         if child.poll() is not None:
             _children.remove(child)
     folder = _folder()
+    week_ago = time.time() - 7 * 24 * 3600
+    for old in folder.glob("*.log"):  # a job's log is kept a week
+        if old.stat().st_mtime < week_ago:
+            old.unlink(missing_ok=True)
     env = {
         **os.environ,
         "DATABASE_URL": str(current_app.config["SQLALCHEMY_DATABASE_URI"]),

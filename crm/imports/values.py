@@ -56,7 +56,13 @@ PLACEHOLDERS = frozenset(
 
 
 def is_blank(text: str | None) -> bool:
-    return text is None or half_width(text).strip().lower() in PLACEHOLDERS or not text.strip()
+    """Empty, or a placeholder (—, /, 暂无 …); cheap for the long cells most are."""
+    if text is None:
+        return True
+    value = text.strip()
+    if len(value) > 4:
+        return False
+    return not value or half_width(value).lower() in PLACEHOLDERS
 
 
 _ENUMERATION = re.compile(
