@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess  # nosec B404
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,11 +32,11 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.imports import reader, services
 from crm.imports.models import ImportJob, ImportUpload, JobStatus
+from crm.processes import start_command
 
 logger = logging.getLogger(__name__)
 STALE = timedelta(minutes=5)
 EVERY = 500  # rows between progress reports
-_children: list[subprocess.Popen[bytes]] = []
 
 
 def is_big(path: Path) -> bool:
@@ -66,33 +63,15 @@ def start(
 
 
 def launch(job: ImportJob) -> None:
-    """Start the job's process for a committed job row."""
-    for child in list(_children):
-        if child.poll() is not None:
-            _children.remove(child)
+    """Start the job's process for a committed job row (`crm import-job ID`)."""
     folder = _folder()
     week_ago = time.time() - 7 * 24 * 3600
     for old in folder.glob("*.log"):  # a job's log is kept a week
         if old.stat().st_mtime < week_ago:
             old.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(current_app.config["SQLALCHEMY_DATABASE_URI"]),
-        "SECRET_KEY": str(current_app.config["SECRET_KEY"]),
-        "CRM_IMPORT_JOB_DIR": str(folder),
-    }
-    with open(folder / f"{job.id}.log", "ab") as log:
-        # our own interpreter, module and arguments; nothing from the request reaches them
-        child = subprocess.Popen(  # noqa: S603  # nosec B603
-            [sys.executable, "-m", "crm.manage", "import-job", str(job.id)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    _children.append(child)
-    logger.info("Import job %s launched as process %s", job.id, child.pid)
+    start_command(
+        ["import-job", str(job.id)], folder / f"{job.id}.log", CRM_IMPORT_JOB_DIR=str(folder)
+    )
 
 
 def execute(job_id: int) -> None:
@@ -140,40 +119,31 @@ def execute(job_id: int) -> None:
         return _fail(job_id, "导入中途出错，没有写入任何数据；详情见服务器日志。")
     finally:
         path.unlink(missing_ok=True)
-    now = utcnow()
-    db.session.execute(
-        sa.update(ImportJob)
-        .where(ImportJob.id == job_id)
-        .values(
-            status=JobStatus.DONE,
-            stage="完成",
-            rows_done=report.rows,
-            rows_total=report.rows,
-            report=report.to_json(),
-            batch_id=None if dry_run else report.batch_id,
-            finished_at=now,
-            heartbeat_at=now,
-        )
+    _end(
+        job_id,
+        status=JobStatus.DONE,
+        stage="完成",
+        rows_done=report.rows,
+        rows_total=report.rows,
+        report=report.to_json(),
+        batch_id=None if dry_run else report.batch_id,
     )
-    db.session.commit()
-    _progress_file(job_id).unlink(missing_ok=True)
     logger.info("Import job %s done: %s", job_id, report.counts)
 
 
 def _fail(job_id: int, message: str) -> None:
     """The job's end when it fails. Nothing of the import was written (one transaction), so
     the upload is still there: its commit token is released for another 确认导入."""
+    _end(job_id, status=JobStatus.FAILED, message=message[:500], commit_token=None)
+
+
+def _end(job_id: int, **values: Any) -> None:
+    """The job row's outcome, committed; its progress file goes."""
     now = utcnow()
     db.session.execute(
         sa.update(ImportJob)
         .where(ImportJob.id == job_id)
-        .values(
-            status=JobStatus.FAILED,
-            message=message[:500],
-            finished_at=now,
-            heartbeat_at=now,
-            commit_token=None,
-        )
+        .values(finished_at=now, heartbeat_at=now, **values)
     )
     db.session.commit()
     _progress_file(job_id).unlink(missing_ok=True)

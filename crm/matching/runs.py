@@ -9,11 +9,9 @@ heartbeat is older than `STALE` (the process was killed) no longer blocks a new 
 from __future__ import annotations
 
 import logging
-import os
-import subprocess  # nosec B404
-import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,10 +25,10 @@ from crm.matching import suggestions
 from crm.matching.models import MatchRun, RunStatus
 from crm.matching.suggestions import Generated
 from crm.needs.models import Need, NeedStatus
+from crm.processes import start_command
 
 logger = logging.getLogger(__name__)
 STALE = timedelta(minutes=10)
-_children: list[subprocess.Popen[bytes]] = []  # launched here; reaped on the next launch
 
 
 def latest(limit: int = 10) -> list[MatchRun]:
@@ -69,29 +67,8 @@ def start(user: User) -> MatchRun:
 def launch(run: MatchRun, user: User) -> None:
     """Start the process for a committed run; its output goes to a log in the instance
     folder. It runs in a session of its own, so a worker restart does not stop it."""
-    for child in list(_children):
-        if child.poll() is not None:
-            _children.remove(child)
-    os.makedirs(current_app.instance_path, exist_ok=True)
-    log_path = os.path.join(current_app.instance_path, f"match-run-{run.id}.log")
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(current_app.config["SQLALCHEMY_DATABASE_URI"]),
-        "SECRET_KEY": str(current_app.config["SECRET_KEY"]),
-    }
-    command = [sys.executable, "-m", "crm.manage", "match", "--all", "--user", user.username]
-    with open(log_path, "ab") as log:
-        # our own interpreter, module and arguments; nothing from the request reaches them
-        child = subprocess.Popen(  # noqa: S603  # nosec B603
-            [*command, "--run", str(run.id)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    _children.append(child)
-    logger.info("Match run %s launched as process %s (log %s)", run.id, child.pid, log_path)
+    log = Path(current_app.instance_path) / f"match-run-{run.id}.log"
+    start_command(["match", "--all", "--user", user.username, "--run", str(run.id)], log)
 
 
 def execute(

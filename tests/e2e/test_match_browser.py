@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from crm import processes
 from crm.auth.models import Role
 from crm.cooperation.models import Cooperation, Origin, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
-from crm.matching import runs
 from crm.matching.models import Suggestion
 from crm.needs.models import Need
 
@@ -135,5 +135,4 @@ def test_an_admin_runs_the_batch_and_watches_it_finish(demo_server, browser, scr
             assert db.session.scalar(sa.select(sa.func.count(Suggestion.id))) > 50
     finally:
         context.close()
-        for child in runs._children:  # noqa: SLF001 - reap the run this test started
-            child.wait(30)
+        processes.wait_for_children(30)  # reap the run this test started

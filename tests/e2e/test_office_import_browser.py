@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from crm import processes
 from crm.auth.models import Role
 from crm.enterprises.models import Enterprise, Industry
 from crm.extensions import db
@@ -25,6 +26,13 @@ def _reference(app) -> None:
         if db.session.scalar(sa.select(sa.func.count(Industry.id))) == 0:
             load_reference()
             db.session.commit()
+
+
+def _upload(page, live_server, path) -> None:
+    """The upload page: choose the file, 上传并预览."""
+    page.goto(f"{live_server.url}/imports/")
+    page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(path))
+    page.get_by_role("button", name="上传并预览").click()
 
 
 def _firm(app, name: str) -> Enterprise | None:
@@ -48,9 +56,7 @@ def test_an_office_list_goes_in_with_one_column_remapped(
     page = context.new_page()
     try:
         live_server.sign_in(page, username)
-        page.goto(f"{live_server.url}/imports/")
-        page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(path))
-        page.get_by_role("button", name="上传并预览").click()
+        _upload(page, live_server, path)
         page.wait_for_url("**/imports/preview")
         where = page.get_by_test_id("import-where").inner_text()
         assert "工作表“规上企业”第 3 行是表头" in where
@@ -103,9 +109,7 @@ def test_a_20k_row_file_shows_its_progress_and_goes_in(
     page = context.new_page()
     try:
         live_server.sign_in(page, username)
-        page.goto(f"{live_server.url}/imports/")
-        page.get_by_label("表格文件（.xlsx 或 .csv）").set_input_files(str(path))
-        page.get_by_role("button", name="上传并预览").click()
+        _upload(page, live_server, path)
         page.wait_for_url("**/imports/jobs/*")
         bar = page.get_by_test_id("job-progress")
         bar.wait_for()
@@ -136,3 +140,4 @@ def test_a_20k_row_file_shows_its_progress_and_goes_in(
         page.screenshot(path=screenshot_dir / "bigfile-batch-375.png", full_page=True)
     finally:
         context.close()
+        processes.wait_for_children(60)  # reap the job processes this test started

@@ -50,3 +50,18 @@ RESEARCHERS = [
     ["刘海峰", "浙江理工", "副教授", "数码印花；色彩管理", "主持省部级项目3项"],
     ["周雪梅", "东海新材料研究院", "研究员", "硅藻土提纯；矿物加工", None],
 ]
+
+
+def upload(client: Any, data: bytes, filename: str, kind: str = "") -> Any:
+    """The upload page's 上传并预览 with this file (the kind left to the headers by default)."""
+    from tests.conftest import csrf_token
+
+    return client.post(
+        "/imports/preview",
+        data={
+            "csrf_token": csrf_token(client, "/imports/"),
+            "kind": kind,
+            "file": (io.BytesIO(data), filename),
+        },
+        content_type="multipart/form-data",
+    )

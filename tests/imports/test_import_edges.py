@@ -4,7 +4,6 @@ cleanly."""
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
@@ -18,9 +17,9 @@ from crm.extensions import db
 from crm.imports import jobs, reader, services
 from crm.imports.models import ImportJob, ImportUpload, JobStatus
 from crm.seed.services import load_reference
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import AuthActions
 from tests.fixtures import office_files as office
-from tests.imports.helpers import write_xlsx
+from tests.imports.helpers import upload, write_xlsx
 from tests.pages import form_to
 
 
@@ -100,15 +99,7 @@ def test_two_columns_with_one_header_are_mapped_one_by_one(app, client, tmp_path
         ["嵊州市两个电话有限公司", "王强", "13857500081", "0575-83000081"],
     ]
     data = write_xlsx(tmp_path / "t.xlsx", rows).read_bytes()
-    page = client.post(
-        "/imports/preview",
-        data={
-            "csrf_token": csrf_token(client, "/imports/"),
-            "kind": "",
-            "file": (io.BytesIO(data), "t.xlsx"),
-        },
-        content_type="multipart/form-data",
-    ).get_data(as_text=True)
+    page = upload(client, data, "t.xlsx").get_data(as_text=True)
     form = form_to(page, "http://localhost/imports/preview", "/imports/commit")
     sent = form.data()
     second = next(k for k, v in sent.items() if k.startswith("map-header-") and v == "电话#2")
@@ -126,15 +117,7 @@ def test_a_table_from_column_b_keeps_the_officers_choices(app, client, tmp_path,
     """The page skips the blank column A: the choices after it still count."""
     AuthActions(client).login(admin.username)
     data = office.subtotals_from_column_b(tmp_path / "b.xlsx").read_bytes()
-    page = client.post(
-        "/imports/preview",
-        data={
-            "csrf_token": csrf_token(client, "/imports/"),
-            "kind": "",
-            "file": (io.BytesIO(data), "b.xlsx"),
-        },
-        content_type="multipart/form-data",
-    ).get_data(as_text=True)
+    page = upload(client, data, "b.xlsx").get_data(as_text=True)
     form = form_to(page, "http://localhost/imports/preview", "/imports/commit")
     sent = form.data()
     town = next(k for k, v in sent.items() if k.startswith("map-header-") and v == "所属乡镇")
@@ -148,15 +131,7 @@ def test_a_table_from_column_b_keeps_the_officers_choices(app, client, tmp_path,
 def test_a_title_year_list_is_marked_for_the_year_the_preview_said(app, client, tmp_path, admin):
     AuthActions(client).login(admin.username)
     data = office.above_scale_list(tmp_path / "a.xlsx").read_bytes()
-    page = client.post(
-        "/imports/preview",
-        data={
-            "csrf_token": csrf_token(client, "/imports/"),
-            "kind": "",
-            "file": (io.BytesIO(data), "a.xlsx"),
-        },
-        content_type="multipart/form-data",
-    ).get_data(as_text=True)
+    page = upload(client, data, "a.xlsx").get_data(as_text=True)
     assert "本表的企业记为 2026 年规上" in page or "记为 2026 年规上" in page
     form = form_to(page, "http://localhost/imports/preview", "/imports/commit")
     assert client.post("/imports/commit", data=form.data(action="commit")).status_code == 302

@@ -3,8 +3,6 @@ re-mapped, near firm names answered, settings never imported unseen, big files a
 
 from __future__ import annotations
 
-import io
-
 import pytest
 import sqlalchemy as sa
 
@@ -16,9 +14,9 @@ from crm.imports.models import ImportBatch, ImportJob, ImportMapping
 from crm.institutions.models import Researcher
 from crm.needs.models import Need
 from crm.seed.services import load_reference
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import AuthActions
 from tests.fixtures import office_files as office
-from tests.imports.helpers import write_csv, write_xlsx
+from tests.imports.helpers import upload, write_csv, write_xlsx
 from tests.pages import form_to
 
 PREVIEW = "http://localhost/imports/preview"
@@ -31,18 +29,6 @@ def officer(app, client, make_user):
     user = make_user(role=Role.ADMIN)
     AuthActions(client).login(user.username)
     return user
-
-
-def upload(client, data: bytes, filename: str):
-    return client.post(
-        "/imports/preview",
-        data={
-            "csrf_token": csrf_token(client, "/imports/"),
-            "kind": "",
-            "file": (io.BytesIO(data), filename),
-        },
-        content_type="multipart/form-data",
-    )
 
 
 def settings(html: str):

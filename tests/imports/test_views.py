@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from crm.imports.columns import SHEETS
 from crm.imports.models import ImportBatch, ImportStatus, ImportUpload
 from crm.institutions.models import Researcher
 from tests.conftest import AuthActions, csrf_token
-from tests.imports.helpers import RESEARCHERS, read_xlsx, write_xlsx
+from tests.imports.helpers import RESEARCHERS, read_xlsx, upload, write_xlsx
 from tests.pages import form_to
 
 TOKEN = re.compile(r'name="token"[^>]*value="([0-9a-f]{32})"')
@@ -28,21 +27,12 @@ def _kept(token: str) -> int:
     )
 
 
-def _upload(client, data: bytes, filename: str, kind: str = ""):
-    token = csrf_token(client, "/imports/")
-    return client.post(
-        "/imports/preview",
-        data={"csrf_token": token, "kind": kind, "file": (io.BytesIO(data), filename)},
-        content_type="multipart/form-data",
-    )
-
-
 def test_preview_commit_and_revert(app, client, tmp_path, make_user):
     admin = make_user(role=Role.ADMIN)
     AuthActions(client).login(admin.username)
     rows = RESEARCHERS + [[None, "港理工", "教授"]]
     data = write_xlsx(tmp_path / "r.xlsx", rows).read_bytes()
-    response = _upload(client, data, "../../etc/专家名单.xlsx")
+    response = upload(client, data, "../../etc/专家名单.xlsx")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "尚未写入" in html and "姓名不能为空" in html and "有 1 行存在错误" in html
@@ -85,11 +75,11 @@ def test_preview_commit_and_revert(app, client, tmp_path, make_user):
 
 def test_bad_file_gets_a_clear_message_and_writes_nothing(client, make_user):
     AuthActions(client).login(make_user().username)
-    response = _upload(client, b"MZ" + b"\x00" * 500, "名单.xlsx")
+    response = upload(client, b"MZ" + b"\x00" * 500, "名单.xlsx")
     assert response.status_code == 400
     assert "这不是表格文件" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 0
-    response = _upload(client, "姓名,所在单位\n".encode(), "空.csv")
+    response = upload(client, "姓名,所在单位\n".encode(), "空.csv")
     assert response.status_code == 400 and "只有表头" in response.get_data(as_text=True)
 
 
@@ -137,7 +127,7 @@ def test_viewers_and_strangers_cannot_import_or_see_batches(app, client, tmp_pat
     officer_a, officer_b = app.test_client(), app.test_client()
     AuthActions(officer_a).login(make_user().username)
     data = write_xlsx(tmp_path / "r.xlsx", RESEARCHERS).read_bytes()
-    html = _upload(officer_a, data, "r.xlsx").get_data(as_text=True)
+    html = upload(officer_a, data, "r.xlsx").get_data(as_text=True)
     token = TOKEN.search(html).group(1)
     # another officer cannot commit someone else's upload
     AuthActions(officer_b).login(make_user().username)
@@ -173,7 +163,7 @@ def test_the_preview_is_kept_in_the_database_so_any_server_can_confirm_it(
     """Preview on one app server, 确认导入 on another: nothing of the upload is on a disk."""
     AuthActions(client).login(make_user().username)
     data = write_xlsx(tmp_path / "r.xlsx", RESEARCHERS).read_bytes()
-    html = _upload(client, data, "r.xlsx").get_data(as_text=True)
+    html = upload(client, data, "r.xlsx").get_data(as_text=True)
     token = TOKEN.search(html).group(1)
     kept = db.session.get(ImportUpload, token)
     assert kept is not None and kept.body == data and kept.filename == "r.xlsx"
@@ -195,7 +185,7 @@ def test_the_preview_is_kept_in_the_database_so_any_server_can_confirm_it(
 def test_a_preview_older_than_a_day_is_refused_and_dropped(client, tmp_path, make_user):
     AuthActions(client).login(make_user().username)
     data = write_xlsx(tmp_path / "r.xlsx", RESEARCHERS).read_bytes()
-    token = TOKEN.search(_upload(client, data, "r.xlsx").get_data(as_text=True)).group(1)
+    token = TOKEN.search(upload(client, data, "r.xlsx").get_data(as_text=True)).group(1)
     db.session.get(ImportUpload, token).created_at = utcnow() - timedelta(hours=25)
     db.session.commit()
     response = client.post(
@@ -205,5 +195,5 @@ def test_a_preview_older_than_a_day_is_refused_and_dropped(client, tmp_path, mak
     )
     assert "这份预览已失效或已经导入" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(ImportBatch.id))) == 0
-    _upload(client, data, "r.xlsx")  # the next preview clears what has expired
+    upload(client, data, "r.xlsx")  # the next preview clears what has expired
     assert not _kept(token)

@@ -16,12 +16,13 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
+from crm import processes
 from crm.auth import services as auth
 from crm.auth.models import Role
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import index, runs, services, thesaurus
+from crm.matching import index, services, thesaurus
 from crm.matching.models import MatchRun
 from crm.needs.models import Need
 from tests.conftest import PASSWORD, AuthActions, Databases, csrf_token, make_test_app
@@ -145,8 +146,7 @@ def test_a_run_started_in_the_web_runs_as_its_own_process(workers):
         time.sleep(0.2)
     assert status["status"] == "done", status
     assert (status["done"], status["total"]) == (1, 1) and status["added"] >= 1
-    for child in runs._children:  # noqa: SLF001 - reap what this test started
-        child.wait(10)
+    processes.wait_for_children(10)  # reap what this test started
 
 
 def test_the_wsgi_module_loads_jieba_and_the_index_before_the_fork(workers):
