@@ -63,10 +63,14 @@ class CommitForm(FlaskForm):
         kind = self.kind.data
         sheet = self.sheet.data or None  # sent only when the file has several sheets
         above = {"1": True, "0": False}.get(self.above_scale.data or "")
+        # another kind or sheet than the page showed: its columns are another set
+        same_columns = kind == form_data.get("kind-shown") and (sheet or "") == form_data.get(
+            "sheet-shown", ""
+        )
         return Options(
             kind=kind,
             sheet=sheet,
-            mapping=mapping_from(kind, self.mapping.data, form_data),
+            mapping=mapping_from(kind, self.mapping.data, form_data) if same_columns else {},
             year=self.year.data,
             above_scale=above,
             decisions=decisions_from(self.decided.data, form_data),

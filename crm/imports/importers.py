@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
@@ -325,14 +326,21 @@ YEAR_FIELDS = ("revenue", "rnd_spend", "industrial_output", "hitech_output")
 
 class EnterpriseImporter(Importer):
     sheet = SHEETS["enterprises"]
-    # on an update, 规上 goes through the year it belongs to (`_apply_years`): an old year's
+    # on an update, 规上 goes through the year it belongs to (`_update_years`): an old year's
     # list must not change the current flag
     FIELDS = ("name", "uscc", "town_id", "main_products", "address", "notes")
 
     def prepare(self) -> None:
         self.by_uscc: dict[str, Enterprise] = {}
         self.by_name: dict[str, Enterprise] = {}
-        for ent in db.session.scalars(sa.select(Enterprise)):
+        # what a row is compared with, loaded once for all firms (not a query per row)
+        loaded = sa.select(Enterprise).options(
+            selectinload(Enterprise.contacts),
+            selectinload(Enterprise.industries),
+            selectinload(Enterprise.years),
+            selectinload(Enterprise.recognitions),
+        )
+        for ent in db.session.scalars(loaded):
             if ent.uscc:
                 self.by_uscc[ent.uscc] = ent
             if ent.deleted_at is None:
@@ -538,7 +546,7 @@ class EnterpriseImporter(Importer):
             db.session.add(Contact(enterprise=ent, name=data["contact"], phone=data["phone"]))
         if new_phone:
             contact.phone = data["phone"]
-        _apply_years(ent.id, year_changes, data["recognition"])
+        _update_years(ent, year_changes, data["recognition"])
         db.session.flush()
         keys = [*changed, *(["industries"] if add_industries else [])]
         keys += ["contact"] * bool(new_contact) + ["phone"] * bool(new_phone)
@@ -555,7 +563,7 @@ class EnterpriseImporter(Importer):
         bulk.insert_links(enterprise_industry, self.links)
         self.contacts.finish()
         for enterprise_id, figures, granted in self.years:
-            _apply_years(enterprise_id, figures, granted)
+            _add_years(enterprise_id, figures, granted)
         db.session.flush()
         flag_similar(self.ctx, self.created, self.existing, "企业", "name")
         for label_index, column in ((self.towns, "town"), (self.industries, "industries")):
@@ -592,39 +600,46 @@ def _year_changes(ent: Enterprise, figures: dict[int, dict[str, Any]]) -> dict[i
     return out
 
 
-def _apply_years(
+def _add_years(
     enterprise_id: int, figures: dict[int, dict[str, Any]], granted: date | None
 ) -> None:
+    """A new firm's figures and recognition: nothing to look up (its 规上 flag was set when it
+    was created, from the same cell)."""
+    db.session.add_all(
+        EnterpriseYear(enterprise_id=enterprise_id, year=year, **wanted)
+        for year, wanted in figures.items()
+    )
+    if granted is not None:
+        db.session.add(_recognition(enterprise_id, granted))
+
+
+def _update_years(
+    ent: Enterprise, figures: dict[int, dict[str, Any]], granted: date | None
+) -> None:
+    """A known firm's changed figures (its years are loaded already); its 规上 flag follows only
+    its newest year, so an old year's list fills that year alone."""
+    stored = {y.year: y for y in ent.years}
     for year, wanted in figures.items():
-        row = db.session.scalar(
-            sa.select(EnterpriseYear).where(
-                EnterpriseYear.enterprise_id == enterprise_id, EnterpriseYear.year == year
-            )
-        )
+        row = stored.get(year)
         if row is None:
-            row = EnterpriseYear(enterprise_id=enterprise_id, year=year)
-            db.session.add(row)
+            row = stored[year] = EnterpriseYear(enterprise_id=ent.id, year=year)
+            ent.years.append(row)
         for k, v in wanted.items():
             setattr(row, k, v)
     if granted is not None:
-        db.session.add(
-            Recognition(
-                enterprise_id=enterprise_id,
-                kind=RecognitionKind.HITECH_NATIONAL,
-                granted_on=granted,
-                note="由导入表中的“是否高新技术企业”补记",
-            )
-        )
+        db.session.add(_recognition(ent.id, granted))
     latest = max(figures, default=None)
-    if latest is not None and "above_scale" in figures[latest]:
-        newest = db.session.scalar(
-            sa.select(sa.func.max(EnterpriseYear.year)).where(
-                EnterpriseYear.enterprise_id == enterprise_id
-            )
-        )
-        if newest is None or latest >= newest:
-            ent = db.session.get(Enterprise, enterprise_id)
-            ent.is_above_scale = figures[latest]["above_scale"]
+    if latest is not None and "above_scale" in figures[latest] and latest >= max(stored):
+        ent.is_above_scale = figures[latest]["above_scale"]
+
+
+def _recognition(enterprise_id: int, granted: date) -> Recognition:
+    return Recognition(
+        enterprise_id=enterprise_id,
+        kind=RecognitionKind.HITECH_NATIONAL,
+        granted_on=granted,
+        note="由导入表中的“是否高新技术企业”补记",
+    )
 
 
 def flag_similar(

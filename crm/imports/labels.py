@@ -80,24 +80,28 @@ class LabelIndex:
 
 
 def towns() -> LabelIndex:
-    index = LabelIndex(LabelKind.TOWN)
-    for town in db.session.scalars(sa.select(Town)):
-        index.names[town.id] = town.name
-        index.exact.setdefault(index.key(town.name), town.id)
-        index.exact.setdefault(normalise(town.name), town.id)
-    _aliases(index)
-    return index
+    return _index(LabelKind.TOWN, [(t.id, t.name, ()) for t in db.session.scalars(sa.select(Town))])
 
 
 def industries() -> LabelIndex:
-    index = LabelIndex(LabelKind.INDUSTRY)
-    for ind in db.session.scalars(sa.select(Industry)):
-        index.names[ind.id] = ind.name
-        index.exact.setdefault(index.key(ind.name), ind.id)
-        index.exact.setdefault(normalise(ind.code), ind.id)
-        for part in re.split(r"[/／、]", ind.name):  # 厨具/集成灶: 厨具 and 集成灶
-            if len(part) >= 2:
-                index.exact.setdefault(index.key(part), ind.id)
+    """Industries by name, code and each part of a name (厨具/集成灶: 厨具 and 集成灶)."""
+    return _index(
+        LabelKind.INDUSTRY,
+        [
+            (i.id, i.name, (i.code, *(p for p in re.split(r"[/／、]", i.name) if len(p) >= 2)))
+            for i in db.session.scalars(sa.select(Industry))
+        ],
+    )
+
+
+def _index(kind: LabelKind, records: list[tuple[int, str, tuple[str, ...]]]) -> LabelIndex:
+    index = LabelIndex(kind)
+    for rid, name, others in records:
+        index.names[rid] = name
+        index.exact.setdefault(index.key(name), rid)
+        index.exact.setdefault(normalise(name), rid)
+        for other in others:
+            index.exact.setdefault(index.key(other), rid)
     _aliases(index)
     return index
 

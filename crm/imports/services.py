@@ -325,9 +325,7 @@ def remember_mapping(user: User, kind: str, headers: list[str], matches: list[Ma
 _ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
 
 
-def _kind_and_matches(
-    table: reader.Table, options: Options
-) -> tuple[str, list[Match], dict[str, str]]:
+def _kind_and_matches(table: reader.Table, options: Options) -> tuple[str, list[Match]]:
     kind = options.kind or infer_kind(table.headers) or _kind_chosen_before(table.headers)
     if kind is None:
         expected = "；".join(
@@ -340,7 +338,7 @@ def _kind_and_matches(
     if kind not in SHEETS:
         raise ValidationError(f"不支持导入“{kind}”。")
     saved = saved_mapping(kind, table.headers)
-    return kind, map_columns(SHEETS[kind], table.headers, options.mapping, saved), saved
+    return kind, map_columns(SHEETS[kind], table.headers, options.mapping, saved)
 
 
 def open_file(path: Path, options: Options) -> reader.Table:
@@ -381,7 +379,7 @@ def _run(
     progress_every: int,
     stage: Callable[[str], None] | None,
 ) -> Report:
-    kind, matches, _ = _kind_and_matches(table, options)
+    kind, matches = _kind_and_matches(table, options)
     sheet = SHEETS[kind]
     missing = missing_required(sheet, matches)
     if missing:

@@ -194,12 +194,10 @@ def commit() -> Response | tuple[str, int]:
     with _scratch(body) as path:
         if jobs.is_big(path):
             return _start_job(form.token.data, filename, options, dry_run=False)
-    upload = services.take_upload(current_user, form.token.data)
-    if upload is None:  # the other press of 确认导入 took it a moment ago
-        db.session.rollback()
-        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-        return redirect(url_for("imports.index"))
-    with _scratch(body) as path:
+        if services.take_upload(current_user, form.token.data) is None:
+            db.session.rollback()  # the other press of 确认导入 took it a moment ago
+            flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
+            return redirect(url_for("imports.index"))
         try:
             report = services.run_import(current_user, path, filename, options)
         except ImportFileError as exc:
@@ -222,10 +220,6 @@ def _repreview(
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
         return redirect(url_for("imports.index"))
     filename, body = peek
-    if form.kind.data != request.form.get("kind-shown") or (
-        (form.sheet.data or "") != request.form.get("sheet-shown", "")
-    ):
-        options.mapping = {}  # another kind or sheet: the columns are another set
     with _scratch(body) as path:
         if jobs.is_big(path):
             return _start_job(token, filename, options, dry_run=True)
