@@ -31,7 +31,7 @@ from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import services
 from crm.institutions.models import Institution, Researcher
-from crm.search.models import SearchTerm
+from crm.text.models import SearchTerm
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙朱马胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "志远建华晓东海峰丽娟文博宇航雪梅俊杰嘉怡明轩思源国栋慧敏晓燕立群永强振宇佳琪浩然"

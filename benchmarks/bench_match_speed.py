@@ -48,7 +48,7 @@ from crm.imports import services as imports
 from crm.institutions.models import Researcher
 from crm.matching import index, services
 from crm.needs.models import Need
-from crm.search.models import SearchTerm
+from crm.text.models import SearchTerm
 
 NEEDS = Path(__file__).resolve().parent / "data" / "match_eval" / "needs.csv"
 SECRET = "speed" * 8

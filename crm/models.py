@@ -19,9 +19,9 @@ from crm.imports.models import ImportBatch, ImportUpload
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
-from crm.search.models import IndexVersion, MatchDoc, SearchTerm
 from crm.submissions import FormSubmission
 from crm.targets.models import Target, TargetShare
+from crm.text.models import IndexVersion, MatchDoc, SearchTerm
 from crm.visits.models import Task, Visit
 
 __all__ = [

@@ -29,7 +29,7 @@ from crm.auth.models import Department, Role, User
 from crm.config import normalise_database_url
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.matching.text import get_analyzer
+from crm.text.analyzer import get_analyzer
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct-horse-battery"

@@ -11,8 +11,8 @@ from flask_migrate import downgrade, upgrade
 from crm.extensions import db
 from crm.matching import services
 from crm.matching.models import ThesaurusEntry
-from crm.search.index import unpack
-from crm.search.models import MatchDoc
+from crm.text.models import MatchDoc
+from crm.text.terms import unpack
 from tests.conftest import make_test_app
 
 

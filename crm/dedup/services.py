@@ -28,7 +28,8 @@ from crm.enterprises.models import Enterprise
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution, Researcher
-from crm.matching.text import core_name, get_analyzer, institution_key, normalise
+from crm.text.analyzer import get_analyzer
+from crm.text.normal import core_name, institution_key, normalise
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from crm import policy
+from crm import bulk, policy
 from crm.auth.models import User
 from crm.db import Choice
 from crm.dedup import services as dedup
@@ -34,7 +34,7 @@ from crm.enterprises.models import (
 )
 from crm.enterprises.services import EMAIL
 from crm.extensions import db
-from crm.imports import bulk, labels, linking, values
+from crm.imports import labels, linking, values
 from crm.imports.columns import SHEETS, Sheet
 from crm.institutions.models import (
     Achievement,
@@ -46,8 +46,9 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.institutions.services import parse_aliases
-from crm.matching.text import core_name, institution_key, normalise
 from crm.needs.models import Need
+from crm.text.normal import core_name, half_width, institution_key, normalise, person_name
+from crm.workers import AnalysisPool
 
 
 class RowError(Exception):
@@ -93,7 +94,7 @@ class Outcome:
 @dataclass
 class Context:
     user: User
-    analysts: bulk.Analysts
+    pool: AnalysisPool
     dedup_threshold: float = 85.0
     issues: list[Issue] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
@@ -173,7 +174,7 @@ class Row:
     def name(self, key: str, limit: int, *, required: str | None = None) -> str | None:
         """A person's name: inner spaces of Chinese names dropped (`李  梅` → 李梅)."""
         value = self.text(key, limit, required=required)
-        return values.person_name(value)
+        return person_name(value)
 
     def organisation(self, key: str, limit: int, *, required: str | None = None) -> str | None:
         """A firm's or an institution's name, without a list's number in front (`1.`)."""
@@ -201,7 +202,7 @@ class Row:
         if value is None:
             return None
         by_label = {m.label: m for m in enum_cls} | {m.value: m for m in enum_cls} | synonyms
-        found = by_label.get(values.half_width(value).strip())
+        found = by_label.get(half_width(value).strip())
         if found is None:  # 小试阶段 → 小试, 技术转让 → 转让
             found = next(
                 (m for label, m in by_label.items() if len(label) >= 2 and label in value), None
@@ -347,8 +348,8 @@ class EnterpriseImporter(Importer):
                 self.by_name.setdefault(core_name(ent.name), ent)
         self.towns = labels.towns()
         self.industries = labels.industries()
-        self.creator = bulk.Creator(Enterprise, self.ctx.analysts)
-        self.contacts = bulk.Creator(Contact, self.ctx.analysts)
+        self.creator = bulk.Creator(Enterprise, self.ctx.pool)
+        self.contacts = bulk.Creator(Contact, self.ctx.pool)
         self.links: list[dict[str, int]] = []
         self.years: list[tuple[int, dict[int, dict[str, Any]]]] = []  # (enterprise, figures)
         self.existing = [(e.name, e.uscc) for e in self.by_name.values()]
@@ -759,7 +760,7 @@ class ResearcherImporter(Importer):
             key = (_person_key(r.name), r.institution_id)
             if key not in self.existing or self.existing[key][-1] is not None:
                 self.existing[key] = tuple(r)
-        self.creator = bulk.Creator(Researcher, self.ctx.analysts)
+        self.creator = bulk.Creator(Researcher, self.ctx.pool)
 
     def handle(self, row: Row) -> str:
         name = row.name("name", 64, required="姓名不能为空。")
@@ -800,7 +801,7 @@ class ResearcherImporter(Importer):
 
 def _person_key(name: str) -> str:
     """A person's name compared: 李  梅 (stored padded before imports cleaned it) is 李梅."""
-    return normalise(values.person_name(name))
+    return normalise(person_name(name))
 
 
 class NeedImporter(Importer):
@@ -813,7 +814,7 @@ class NeedImporter(Importer):
             sa.select(Need.id, Need.enterprise_id, Need.title).where(Need.deleted_at.is_(None))
         ):
             self.existing[(ent_id, normalise(title))] = rid
-        self.creator = bulk.Creator(Need, self.ctx.analysts)
+        self.creator = bulk.Creator(Need, self.ctx.pool)
         self.allowed: dict[int, bool] = {}
         self.contacts: dict[tuple[int, str], Contact | None] = {}
         self.aliases: list[tuple[int, str]] = []  # (enterprise, name) the officer confirmed
@@ -964,7 +965,7 @@ class AchievementImporter(Importer):
             )
         ):
             self.existing[(normalise(title), inst)] = rid
-        self.creator = bulk.Creator(Achievement, self.ctx.analysts)
+        self.creator = bulk.Creator(Achievement, self.ctx.pool)
 
     def handle(self, row: Row) -> str:
         title = row.text("title", 200, required="成果名称不能为空。")
@@ -1019,13 +1020,13 @@ class ContactImporter(Importer):
         email = row.text("email", 120)
         if email and values.is_blank(email):
             email = None
-        if email and not EMAIL.match(values.half_width(email)):
+        if email and not EMAIL.match(half_width(email)):
             row.warn("email", f"电子邮箱“{email}”格式不正确，未填入。")
             email = None
         wanted = {
             "position": row.text("position", 64),
             "phone": row.phones("phone"),
-            "email": values.half_width(email) if email else None,
+            "email": half_width(email) if email else None,
         }
         row.check()
         row.label = f"{org}：{name}"

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from crm.enterprises.models import Industry, Town
 from crm.extensions import db
 from crm.imports.models import LabelAlias, LabelKind
-from crm.matching.text import normalise
+from crm.text.normal import normalise
 
 _TOWN_SUFFIX = re.compile(r"(街道办事处|街道|镇|乡)$")
 _REGION = re.compile(r"^(浙江省|绍兴市|嵊州市)+")

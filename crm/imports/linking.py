@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from crm.enterprises.models import Enterprise, EnterpriseAlias
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind
-from crm.matching.text import core_name, institution_key
+from crm.text.normal import core_name, institution_key
 
 FUZZY_CUTOFF = 85.0
 

@@ -27,7 +27,7 @@ from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from crm import policy
+from crm import bulk, policy
 from crm.audit import services as audit
 from crm.audit.models import AuditEntry
 from crm.auth.models import User
@@ -35,7 +35,7 @@ from crm.clock import local_today
 from crm.db import Base, utcnow
 from crm.errors import ValidationError
 from crm.extensions import db
-from crm.imports import bulk, reader, values
+from crm.imports import reader, values
 from crm.imports.columns import (
     IGNORE,
     SHEETS,
@@ -48,6 +48,7 @@ from crm.imports.columns import (
 from crm.imports.importers import EXTRA, IMPORTERS, Context, Issue, Outcome, Row, RowError
 from crm.imports.models import ImportBatch, ImportMapping, ImportStatus, ImportUpload
 from crm.institutions.models import InstitutionAlias
+from crm.workers import AnalysisPool, default_workers
 
 logger = logging.getLogger(__name__)
 
@@ -412,10 +413,10 @@ def _run(
     batch = ImportBatch(kind=kind, filename=filename[:255], sha256=digest, user_id=user.id)
     db.session.add(batch)
     db.session.flush()
-    workers = int(current_app.config["IMPORT_WORKERS"]) or bulk.default_workers()
+    workers = int(current_app.config["IMPORT_WORKERS"]) or default_workers()
     ctx = Context(
         user,
-        bulk.Analysts(workers),
+        AnalysisPool(workers),
         dedup_threshold=float(current_app.config["DEDUP_THRESHOLD"]),
         decisions=dict(options.decisions),
     )
@@ -490,7 +491,7 @@ def _run(
                 stage("写入")
             importer.finish()
     finally:
-        ctx.analysts.close()
+        ctx.pool.close()
     for row_number, message in table.notes:
         ctx.note(row_number, None, message, "note")
     if ctx.renumbered:

@@ -8,7 +8,6 @@ text for the record's notes, so nothing typed is silently dropped.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,10 +16,9 @@ from stdnum.cn import uscc as std_uscc
 
 from crm.enterprises.services import PHONE, WAN, clean_uscc
 from crm.errors import ValidationError
+from crm.text.normal import INVISIBLE, half_width
 
 _DASHES = re.compile(r"[‐‑‒–—―－﹣−～~]")
-_CJK = r"\u3400-\u9fff"
-_INNER_SPACE = re.compile(rf"(?<=[{_CJK}·])\s+(?=[{_CJK}·])")
 _PHONE_SPLIT = re.compile(r"\s*(?:[、,，;；/|]|或|\s{2,}|\n)\s*")
 _EXTENSION = re.compile(r"^(.*?)\s*(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
 _AREA_BRACKETS = re.compile(r"^[(（]\s*(\+?\d{2,5})\s*[)）]\s*")
@@ -76,12 +74,9 @@ def organisation_name(text: str | None) -> tuple[str | None, bool]:
     `2、`, `⑤`) or pasted into it (zero-width spaces); and whether a number was taken off."""
     if not text:
         return None, False
-    name = _INVISIBLE.sub("", text).strip()
+    name = INVISIBLE.sub("", text).strip()
     stripped = _ENUMERATION.sub("", name, count=1).strip()
     return (stripped or name), bool(stripped) and stripped != name
-
-
-_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 
 class BadValue(ValueError):
@@ -89,19 +84,6 @@ class BadValue(ValueError):
         super().__init__(message)
         self.message = message
         self.extra = extra  # the text as typed, for the notes
-
-
-def half_width(text: str) -> str:
-    """Full-width digits, letters, brackets and spaces as their ASCII forms (NFKC)."""
-    return unicodedata.normalize("NFKC", text)
-
-
-def person_name(text: str | None) -> str | None:
-    """`李  梅` and `王　伟` → 李梅 / 王伟; a Latin name keeps its single spaces."""
-    if not text:
-        return None
-    name = _INNER_SPACE.sub("", _INVISIBLE.sub("", half_width(text)).strip())
-    return re.sub(r"\s+", " ", name) or None
 
 
 @dataclass

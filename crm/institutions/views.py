@@ -35,7 +35,7 @@ from crm.policy import Level, access
 from crm.queries import get_live
 from crm.web import id_arg, list_args, paginate, save_form
 
-bp = Blueprint("records", __name__)
+bp = Blueprint("institutions", __name__)
 
 
 def _page(stmt: sa.Select[Any]) -> Any:
@@ -73,7 +73,7 @@ def _save(
     return save_form(
         form,
         call,
-        template="records/form.html",
+        template="institutions/form.html",
         done=done,
         default_field=default_field,
         record=record,
@@ -94,7 +94,7 @@ def institutions() -> str | Response:
         return download(ExportSpec("institutions", stmt, list_args()), fmt)
     page = _page(stmt)
     return render_template(
-        "records/institutions.html",
+        "institutions/institutions.html",
         page=page,
         q=q,
         kind=kind,
@@ -115,7 +115,7 @@ def institution(record_id: int) -> str:
         .order_by(Contact.id)
     ).all()
     return render_template(
-        "records/institution.html",
+        "institutions/institution.html",
         inst=inst,
         researchers=researchers,
         contacts=contacts,
@@ -149,10 +149,10 @@ def institution_form(record_id: int | None = None) -> Response | tuple[str, int]
             current_user, _institution_data(form), inst, version
         ),
         inst,
-        lambda saved: url_for("records.institution", record_id=saved.id),
+        lambda saved: url_for("institutions.institution", record_id=saved.id),
         "name",
         heading="高校院所",
-        back=_back("records.institution", "records.institutions", inst),
+        back=_back("institutions.institution", "institutions.institutions", inst),
     )
 
 
@@ -164,7 +164,7 @@ def add_contact(record_id: int) -> Response | tuple[str, int]:
     return contact_page(
         inst,
         lambda data: enterprise_services.add_contact(current_user, data, inst=inst),
-        url_for("records.institution", record_id=inst.id),
+        url_for("institutions.institution", record_id=inst.id),
     )
 
 
@@ -182,7 +182,7 @@ def researchers() -> str | Response:
         return download(ExportSpec("researchers", stmt, list_args()), fmt)
     page = _page(stmt)
     return render_template(
-        "records/researchers.html",
+        "institutions/researchers.html",
         page=page,
         q=q,
         institution_id=institution_id,
@@ -197,7 +197,7 @@ def researcher(record_id: int) -> str:
     """A researcher: institution, title, research directions, bio."""
     person = get_live(Researcher, record_id, selectinload(Researcher.institution))
     return render_template(
-        "records/researcher.html",
+        "institutions/researcher.html",
         person=person,
         **audit.history_context(current_user, "researcher", person.id),
     )
@@ -229,10 +229,10 @@ def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] 
         form,
         save,
         person,
-        lambda saved: url_for("records.researcher", record_id=saved.id),
+        lambda saved: url_for("institutions.researcher", record_id=saved.id),
         "name",
         heading="专家",
-        back=_back("records.researcher", "records.researchers", person),
+        back=_back("institutions.researcher", "institutions.researchers", person),
     )
 
 
@@ -248,7 +248,7 @@ def achievements() -> str | Response:
     if fmt := export_format():
         return download(ExportSpec("achievements", stmt, list_args()), fmt)
     page = _page(stmt)
-    return render_template("records/achievements.html", page=page, q=q, args=list_args())
+    return render_template("institutions/achievements.html", page=page, q=q, args=list_args())
 
 
 @bp.route("/achievements/<int:record_id>")
@@ -257,7 +257,7 @@ def achievement(record_id: int) -> str:
     """A 科技成果 with its owner, maturity and transfer mode."""
     item = get_live(Achievement, record_id)
     return render_template(
-        "records/achievement.html",
+        "institutions/achievement.html",
         item=item,
         adopters=matching.adopters(item),
         **audit.history_context(current_user, "achievement", item.id),
@@ -310,8 +310,8 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
         form,
         save,
         item,
-        lambda saved: url_for("records.achievement", record_id=saved.id),
+        lambda saved: url_for("institutions.achievement", record_id=saved.id),
         "title",
         heading="科技成果",
-        back=_back("records.achievement", "records.achievements", item),
+        back=_back("institutions.achievement", "institutions.achievements", item),
     )

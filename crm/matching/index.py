@@ -9,7 +9,7 @@ term's rarity (idf). Scoring a query is one sparse row-slice and a dot product; 
 come from `argpartition`.
 
 Staying current across workers: every transaction that writes docs takes the next value of
-the `docs` counter as it commits (`crm.search.index.bump`) and stamps its docs with it. A
+the `docs` counter as it commits (`crm.text.docs.bump`) and stamps its docs with it. A
 worker compares its index's version with the counter (one primary-key read) and takes in the
 docs stamped since: their old columns are masked and their new terms kept in a small inverted
 "delta" scored beside the matrix. A deleted record's doc is empty, so it is masked
@@ -32,9 +32,10 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from scipy import sparse
 
-from crm.matching.text import CJK as _CJK
-from crm.search.index import COMMITTED, NAME, NORMAL, STRONG, WEAK, unpack
-from crm.search.models import IndexVersion, MatchDoc
+from crm.text.docs import COMMITTED, versions
+from crm.text.models import MatchDoc
+from crm.text.normal import CJK
+from crm.text.terms import NAME, NORMAL, STRONG, WEAK, unpack
 
 TARGETS = ("researcher", "achievement", "institution")  # who can solve a need
 ADOPTERS = ("need", "enterprise")  # who may want an achievement (成果推介)
@@ -44,12 +45,6 @@ FIELD_WEIGHT = {NAME: 0.2, STRONG: 2.0, NORMAL: 1.0, WEAK: 0.6}
 K1, B = 1.2, 0.6
 MAX_DELTA = 20_000
 Key = tuple[int, int]  # (index into the index's kinds, record id)
-
-
-def versions(connection: sa.Connection) -> dict[str, int]:
-    """The counters (docs, thesaurus, epoch): three rows read by primary key."""
-    table = IndexVersion.__table__
-    return {name: int(value) for name, value in connection.execute(sa.select(table))}
 
 
 @dataclass
@@ -80,7 +75,7 @@ class MatchIndex:
         out: dict[str, set[str]] = {}
         described = self.described
         for term, number in self.terms.items():
-            if len(term) >= 2 and _CJK.search(term) and (described is None or described[number]):
+            if len(term) >= 2 and CJK.search(term) and (described is None or described[number]):
                 for ch in set(term):
                     out.setdefault(ch, set()).add(term)
         return out

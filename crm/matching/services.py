@@ -25,9 +25,9 @@ from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.index import ADOPTERS, TARGETS, MatchIndex, get_index
 from crm.matching.priors import POOL, Adjustment, Priors, industries_of
-from crm.matching.text import Analyzer
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
+from crm.text.analyzer import Analyzer
 
 TITLE_BOOST = 1.5  # a need's title says what it is about; its description adds detail
 

@@ -22,20 +22,21 @@ from sqlalchemy.orm import selectinload
 from crm import policy
 from crm.audit import services as audit
 from crm.auth.models import User
+from crm.bulk import Creator
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.db import utcnow
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.imports.bulk import Analysts, Creator, default_workers
 from crm.institutions.models import Achievement, Researcher
 from crm.matching import services
 from crm.matching.index import MatchIndex
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.priors import Priors, industries_of
-from crm.matching.text import get_analyzer
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
+from crm.text.analyzer import get_analyzer
+from crm.workers import AnalysisPool, default_workers
 
 logger = logging.getLogger(__name__)
 
@@ -335,7 +336,7 @@ def _scorers(
 def _write_chunk(scored: Scored, top: int) -> Generated:
     known = _known([need_id for need_id, _ in scored])
     result = Generated()
-    creator = Creator(Suggestion, Analysts(0))
+    creator = Creator(Suggestion, AnalysisPool(0))
     as_json = db.session.connection().dialect.name == "postgresql"  # COPY takes it as text
     refresh: dict[int, Found] = {}
     for need_id, found in scored:

@@ -17,10 +17,9 @@ from crm import policy
 from crm.auth.models import User
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.matching.index import versions
 from crm.matching.models import ThesaurusEntry
-from crm.matching.text import Analyzer, get_analyzer, parse_thesaurus
-from crm.search.index import changed
+from crm.text.analyzer import Analyzer, get_analyzer, parse_thesaurus
+from crm.text.docs import changed, versions
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from crm.extensions import db
 from crm.search import index, services
-from crm.search.models import SearchTerm
+from crm.text.models import SearchTerm
 
 
 @click.command("search")

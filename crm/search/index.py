@@ -7,7 +7,6 @@ computed once, at write time; searching never re-tokenises records.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -17,23 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from crm.db import insert_rows
 from crm.enterprises.models import Enterprise, EnterpriseAlias
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
-from crm.matching.text import core_name, get_analyzer, normalise, pinyin_syllables
 from crm.needs.models import Need
-from crm.search.models import IndexVersion, MatchDoc, SearchTerm
-
-NAME, STRONG, NORMAL, WEAK = 3.0, 2.0, 1.0, 0.5
-MAX_TERM = 64
-#: Called after a commit with (docs version, [(kind, record_id, packed terms)]) when this
-#: process wrote every doc of that version itself (the matching index takes them in at once).
-COMMITTED: list[Callable[[int, list[tuple[str, int, str]]], None]] = []
-OWN_DOCS = 1000  # more in one transaction: left to the database read
-PINYIN = ("py:", "pyi:")  # search keys, not words: never matched on
-# packed terms: weight GROUP_MARK terms joined by TERM_MARK, groups joined by GROUP_END
-GROUP_END, GROUP_MARK, TERM_MARK = "\x1e", "\x1d", "\x1f"
-_NO_MARKS = str.maketrans("", "", "\x1c\x1d\x1e\x1f")
+from crm.text.docs import Rows, write_docs
+from crm.text.docs import install as install_docs
+from crm.text.models import MatchDoc, SearchTerm
+from crm.text.terms import NAME, NORMAL, STRONG, WEAK, pack, weighted_terms
 
 
 @dataclass(frozen=True)
@@ -46,8 +35,6 @@ class Kind:
     title: Callable[[Any], str]
     fields: Callable[[Any], Iterable[tuple[str | None, float]]]
     named: bool  # index the title as a name: whole, pinyin and initials
-    endpoint: str  # the detail page
-    id_arg: str = "record_id"  # its URL argument
 
 
 def _enterprise_fields(ent: Enterprise) -> Iterable[tuple[str | None, float]]:
@@ -77,8 +64,6 @@ KINDS: dict[str, Kind] = {
             lambda e: e.name,
             _enterprise_fields,
             named=True,
-            endpoint="enterprises.detail",
-            id_arg="enterprise_id",
         ),
         Kind(
             "institution",
@@ -87,7 +72,6 @@ KINDS: dict[str, Kind] = {
             lambda i: i.name,
             _institution_fields,
             named=True,
-            endpoint="records.institution",
         ),
         Kind(
             "researcher",
@@ -102,7 +86,6 @@ KINDS: dict[str, Kind] = {
                 (r.bio, WEAK),
             ],
             named=True,
-            endpoint="records.researcher",
         ),
         Kind(
             "need",
@@ -111,7 +94,6 @@ KINDS: dict[str, Kind] = {
             lambda n: n.title,
             lambda n: [(n.title, STRONG), (n.description, NORMAL)],
             named=False,
-            endpoint="needs.detail",
         ),
         Kind(
             "achievement",
@@ -120,45 +102,15 @@ KINDS: dict[str, Kind] = {
             lambda a: a.title,
             lambda a: [(a.title, STRONG), (a.description, NORMAL)],
             named=False,
-            endpoint="records.achievement",
         ),
     )
 }
 BY_MODEL = {k.model: k for k in KINDS.values()}
 
 
-def name_terms(name: str | None) -> set[str]:
-    """A name as a whole, its core, and the core's pinyin (full and initials)."""
-    if not name:
-        return set()
-    return set(_name_terms(name))
-
-
-@functools.lru_cache(maxsize=65536)
-def _name_terms(name: str) -> frozenset[str]:
-    whole, core = normalise(name), core_name(name)
-    syllables = pinyin_syllables(core)
-    terms = {whole, core, "py:" + "".join(syllables), "pyi:" + "".join(s[:1] for s in syllables)}
-    return frozenset(t[:MAX_TERM] for t in terms if t and t not in ("py:", "pyi:"))
-
-
 def terms_of(kind: Kind, record: Any) -> dict[str, float]:
     """Every term of a record with the highest weight any of its fields gives it."""
-    analyzer = get_analyzer()
-    weights: dict[str, float] = {}
-
-    def add(term: str, weight: float) -> None:
-        term = term[:MAX_TERM]
-        if weights.get(term, 0.0) < weight:
-            weights[term] = weight
-
-    for text, weight in kind.fields(record):
-        for token in analyzer.tokens(text):
-            add(token, weight)
-        if weight >= NAME:
-            for term in name_terms(text) if kind.named else {normalise(text)}:
-                add(term, weight)
-    return weights
+    return weighted_terms(kind.fields(record), kind.named)
 
 
 def analyse(kind_name: str, records: list[dict[str, Any]]) -> list[dict[str, float]]:
@@ -173,39 +125,6 @@ def analyse(kind_name: str, records: list[dict[str, Any]]) -> list[dict[str, flo
     return out
 
 
-def pack(terms: dict[str, float]) -> str:
-    """A record's terms in one string, grouped by weight (pinyin keys left out): what the
-    matching index reads instead of one row per term."""
-    groups: dict[float, list[str]] = {}
-    for term, weight in terms.items():
-        if not term.startswith(PINYIN) and (clean := term.translate(_NO_MARKS)):
-            groups.setdefault(weight, []).append(clean)
-    return GROUP_END.join(
-        f"{weight:g}{GROUP_MARK}{TERM_MARK.join(words)}" for weight, words in groups.items()
-    )
-
-
-def unpack(packed: str) -> Iterable[tuple[float, list[str]]]:
-    """(weight, terms) groups of a packed string; nothing for a deleted record."""
-    if not packed:
-        return
-    for group in packed.split(GROUP_END):
-        weight, _, words = group.partition(GROUP_MARK)
-        yield float(weight), words.split(TERM_MARK)
-
-
-TERM_COLUMNS = ("kind", "record_id", "term", "weight")
-DOC_COLUMNS = ("kind", "record_id", "terms")
-
-
-@dataclass
-class Rows:
-    """What new records add to the index: search rows and one packed doc each."""
-
-    terms: list[tuple[Any, ...]]
-    docs: list[tuple[Any, ...]]
-
-
 def term_rows(kind_name: str, ids: list[int], records: list[dict[str, Any]]) -> Rows:
     """Index rows of new records (an import's), search rows in the postings index's order,
     which makes inserting them a third faster. Top-level, so worker processes build them."""
@@ -215,55 +134,6 @@ def term_rows(kind_name: str, ids: list[int], records: list[dict[str, Any]]) -> 
         docs.append((kind_name, record_id, pack(terms)))
     rows.sort(key=lambda row: row[2])
     return Rows(rows, docs)
-
-
-def insert_term_rows(connection: sa.Connection, rows: Rows) -> None:
-    """Rows of records that had none (new ones)."""
-    insert_rows(connection, SearchTerm.__table__, rows.terms, columns=TERM_COLUMNS)
-    insert_rows(connection, MatchDoc.__table__, rows.docs, columns=DOC_COLUMNS)
-    changed(connection)
-    connection.info["docs_unlisted"] = True  # many: workers read them from the database
-
-
-def write_docs(connection: sa.Connection, docs: list[dict[str, Any]]) -> None:
-    """Replace these records' packed docs (an empty one: the record is gone)."""
-    table = MatchDoc.__table__
-    for kind_name in {d["kind"] for d in docs}:
-        ids = [d["record_id"] for d in docs if d["kind"] == kind_name]
-        for start in range(0, len(ids), 1000):
-            connection.execute(
-                sa.delete(table).where(
-                    table.c.kind == kind_name, table.c.record_id.in_(ids[start : start + 1000])
-                )
-            )
-    if docs:
-        connection.execute(sa.insert(table), docs)
-        changed(connection)
-        written = connection.info.setdefault("docs_written", [])
-        if len(written) < OWN_DOCS:  # the committing process takes these in without a read
-            written.extend((d["kind"], d["record_id"], d["terms"]) for d in docs)
-        else:
-            connection.info["docs_unlisted"] = True
-
-
-def changed(connection: sa.Connection, counter: str = "docs") -> None:
-    """Note that this transaction changed what a counter stands for (docs, thesaurus): its
-    commit takes the counter's next version, so nobody sees a version before its content."""
-    connection.info.setdefault("index_changed", set()).add(counter)
-
-
-def bump(connection: sa.Connection, name: str = "docs") -> int:
-    """The next version of a counter, in commit order (the row stays locked until commit);
-    the docs written by this transaction are stamped with it."""
-    table = IndexVersion.__table__
-    connection.execute(sa.update(table).where(table.c.name == name).values(value=table.c.value + 1))
-    value = int(
-        connection.execute(sa.select(table.c.value).where(table.c.name == name)).scalar_one()
-    )
-    if name == "docs":
-        docs = MatchDoc.__table__
-        connection.execute(sa.update(docs).where(docs.c.version.is_(None)).values(version=value))
-    return value
 
 
 def write(connection: sa.Connection, records: Iterable[tuple[Kind, Any]]) -> None:
@@ -327,48 +197,12 @@ def _after_rollback(session: Session, _previous_transaction: Any) -> None:
     session.info.pop("search_pending", None)
 
 
-def _before_commit(session: Session) -> None:
-    """Stamp the docs this transaction wrote with the next version, last thing before the
-    commit (so the counter's row is locked only for the commit itself)."""
-    session.flush()  # commit flushes after this hook; the hook must see those writes
-    if session.in_transaction():
-        connection = session.connection()  # the one it wrote with (one database)
-        written = connection.info.pop("docs_written", [])
-        unlisted = connection.info.pop("docs_unlisted", False)
-        for counter in sorted(connection.info.pop("index_changed", ())):
-            version = bump(connection, counter)
-            if counter == "docs" and not unlisted:
-                session.info["docs_committing"] = (version, written)
-
-
-def _after_commit(session: Session) -> None:
-    """Tell this process's listeners (its matching indexes) what it has just committed."""
-    committed = session.info.pop("docs_committing", None)
-    if committed is not None:
-        for listener in COMMITTED:
-            listener(*committed)
-
-
-def _after_soft_rollback(session: Session, _previous_transaction: Any) -> None:
-    session.info.pop("docs_committing", None)
-
-
-def _forget_changes(connection: sa.Connection) -> None:
-    """A rolled-back transaction's docs are gone: nothing to stamp on the next commit."""
-    for key in ("index_changed", "docs_written", "docs_unlisted"):
-        connection.info.pop(key, None)
-
-
 def install(session_class: type[Session]) -> None:
+    install_docs(session_class)
     if not event.contains(session_class, "after_flush", _after_flush):
         event.listen(session_class, "after_flush", _after_flush)
         event.listen(session_class, "after_flush_postexec", _after_flush_postexec)
         event.listen(session_class, "after_soft_rollback", _after_rollback)
-        event.listen(session_class, "before_commit", _before_commit)
-        event.listen(session_class, "after_commit", _after_commit)
-        event.listen(session_class, "after_soft_rollback", _after_soft_rollback)
-    if not event.contains(sa.Engine, "rollback", _forget_changes):
-        event.listen(sa.Engine, "rollback", _forget_changes)
 
 
 def reindex(session: Session, batch: int = 2000) -> int:

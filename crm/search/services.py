@@ -23,17 +23,13 @@ from sqlalchemy.orm import selectinload
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
-from crm.matching.text import (
-    core_name,
-    get_analyzer,
-    normalise,
-    pinyin_initials_of_query,
-    pinyin_matches,
-    pinyin_syllables,
-)
 from crm.needs.models import Need
-from crm.search.index import KINDS, NAME
-from crm.search.models import SearchTerm
+from crm.search.index import KINDS
+from crm.text.analyzer import get_analyzer
+from crm.text.models import SearchTerm
+from crm.text.normal import core_name, normalise
+from crm.text.pinyin import pinyin_initials_of_query, pinyin_matches, pinyin_syllables
+from crm.text.terms import NAME
 
 _LATIN = re.compile(r"^[a-z][a-z ]*$")
 FUZZY_CUTOFF = 70
@@ -62,8 +58,6 @@ class Hit:
     subtitle: str = ""
     snippet: str = ""
     label: str = ""
-    endpoint: str = ""
-    url_args: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -280,8 +274,6 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
                     subtitle=_subtitle(kind_name, record),
                     snippet=_snippet(kind, record, query),
                     label=kind.label,
-                    endpoint=kind.endpoint,
-                    url_args={kind.id_arg: record.id},
                 )
             )
     return hits

@@ -25,10 +25,10 @@ from crm.extensions import db
 from crm.imports.models import ImportBatch
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
-from crm.matching.text import get_analyzer
 from crm.needs.models import Need
-from crm.search.index import changed
 from crm.seed import services as seed
+from crm.text.analyzer import get_analyzer
+from crm.text.docs import changed
 from crm.visits.models import Task, Visit
 from tests.conftest import Databases, make_test_app
 from tests.e2e.conftest import _serving

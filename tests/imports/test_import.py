@@ -353,7 +353,7 @@ def test_bulk_path_and_orm_path_store_the_same_audit_and_terms(tmp_path, make_us
     """New rows go in through Core; their audit entries and search terms must match what the
     ORM hooks write for a researcher saved through the form."""
     from crm.search import index
-    from crm.search.models import SearchTerm
+    from crm.text.models import SearchTerm
 
     admin = make_user(role=Role.ADMIN)
     report = run(admin, write_xlsx(tmp_path / "a.xlsx", RESEARCHERS[:2]))

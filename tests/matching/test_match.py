@@ -11,8 +11,9 @@ from crm.extensions import db
 from crm.institutions.models import Researcher
 from crm.matching import index, services
 from crm.needs.models import Need
-from crm.search.index import pack
-from crm.search.models import MatchDoc
+from crm.text.docs import versions
+from crm.text.models import MatchDoc
+from crm.text.terms import pack
 
 
 def test_owner_words_find_the_expert_through_the_thesaurus(experts):
@@ -78,13 +79,13 @@ def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
     built = index.rebuild(connection)
     built.save(path)
     saved_at = built.stamp
-    loaded = index.MatchIndex.load(path, index.versions(connection))
+    loaded = index.MatchIndex.load(path, versions(connection))
     assert loaded is not None and loaded.terms == built.terms and (loaded.ids == built.ids).all()
     assert loaded.score({"电机": 1.0}) == built.score({"电机": 1.0})
     newcomer = Researcher(name="新来的", research_directions="电机控制")
     db.session.add(newcomer)
     db.session.commit()
-    current = index.versions(db.session.connection())
+    current = versions(db.session.connection())
     assert current["docs"] == saved_at + 1  # one committed transaction, one version
     loaded = index.MatchIndex.load(path, current)
     assert loaded is not None and loaded.absorb(db.session.connection(), current["docs"]) == 1
@@ -97,7 +98,7 @@ def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
 
 def test_a_transaction_that_rolls_back_leaves_no_trace(experts):
     connection = db.session.connection()
-    before = index.versions(connection)["docs"]
+    before = versions(connection)["docs"]
     db.session.add(Researcher(name="未提交", research_directions="电机控制"))
     db.session.flush()
     db.session.rollback()
@@ -107,7 +108,7 @@ def test_a_transaction_that_rolls_back_leaves_no_trace(experts):
     assert (
         db.session.execute(sa.select(table.c.version).where(table.c.version.is_(None))).all() == []
     )
-    assert index.versions(db.session.connection())["docs"] == before + 1
+    assert versions(db.session.connection())["docs"] == before + 1
     assert "未提交" not in [c.name for c in services.match_text("电机控制", top=20)]
 
 
@@ -212,6 +213,6 @@ def test_the_worker_that_saves_takes_its_own_change_in_without_reading_it_back(
     monkeypatch.setattr(index.MatchIndex, "absorb", no_reads)
     db.session.add(Researcher(name="钱立群", research_directions="磁钢退磁机理"))
     db.session.commit()
-    assert built.stamp == index.versions(db.session.connection())["docs"]
+    assert built.stamp == versions(db.session.connection())["docs"]
     assert services.match_text("磁钢退磁机理", top=1)[0].name == "钱立群"
     assert index.get_index(db.session.connection()) is built

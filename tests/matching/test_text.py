@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crm.matching.text import Analyzer, get_analyzer, normalise, pinyin_keys
+from crm.text.analyzer import Analyzer, get_analyzer
+from crm.text.normal import normalise
+from crm.text.pinyin import pinyin_keys
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def test_literal_term_is_not_lowered_by_an_expansion(analyzer):
 
 
 def test_thesaurus_lines_are_checked():
-    from crm.matching.text import parse_thesaurus
+    from crm.text.analyzer import parse_thesaurus
 
     assert parse_thesaurus(["起皱, 起褶 => 抗皱 0.7, 免烫 0.5"])["起褶"] == (
         ("抗皱", 0.7),

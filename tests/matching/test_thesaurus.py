@@ -110,7 +110,7 @@ def test_only_admins_keep_the_thesaurus(experts, client, make_user):
 def test_an_unreadable_line_written_around_the_form_is_skipped_not_fatal(experts, caplog):
     """A line put in by hand (SQL, an old version) that cannot be read is left out and logged;
     matching goes on with the others."""
-    from crm.search.index import changed
+    from crm.text.docs import changed
 
     db.session.add(Researcher(name="钱老师", research_directions="陶瓷釉面针孔缺陷控制"))
     db.session.add(ThesaurusEntry(spoken="小麻点", experts="针孔 0.8"))

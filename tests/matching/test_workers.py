@@ -158,9 +158,9 @@ def test_the_wsgi_module_loads_jieba_and_the_index_before_the_fork(workers):
         "SECRET_KEY": "wsgi-test-secret-key-0123456789abcdef",
     }
     code = (
-        "import crm.wsgi as w; from crm.matching import text, index; "
+        "import crm.wsgi as w; from crm.matching import index; from crm.text import analyzer; "
         "built = w.app.extensions['match_indexes'][index.TARGETS]; "
-        "print(built.size, '_tokenizer' in text._analyzer.__dict__)"
+        "print(built.size, '_tokenizer' in analyzer._analyzer.__dict__)"
     )
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120

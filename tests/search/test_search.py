@@ -14,7 +14,7 @@ from crm.institutions.models import Institution, InstitutionAlias, InstitutionKi
 from crm.needs.models import Need
 from crm.search import services
 from crm.search.index import reindex
-from crm.search.models import SearchTerm
+from crm.text.models import SearchTerm
 from tests.conftest import AuthActions
 
 

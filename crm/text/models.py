@@ -1,4 +1,5 @@
-"""The search index: the analysed terms of each searchable record, stored when it is written."""
+"""The stored analysis of each searchable record: its terms (search), its packed doc (matching)
+and the counters that tell every worker what changed."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class MatchDoc(Base):
 
     kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     record_id: Mapped[int] = mapped_column(primary_key=True)
-    terms: Mapped[str] = mapped_column(sa.Text, default="")  # see `crm.search.index.pack`
+    terms: Mapped[str] = mapped_column(sa.Text, default="")  # see `crm.text.terms.pack`
     # NULL until the writing transaction commits; then the version it committed as
     version: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
 

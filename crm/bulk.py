@@ -3,8 +3,8 @@
 The ORM with its flush hooks costs about 150 µs a record before any text is analysed; an
 import of 100,000 researchers cannot afford that. New records are inserted with Core in
 chunks; each chunk's audit entries are built the way the hook builds them, and its text is
-analysed in worker processes (forked once the analyzer is loaded, in a single-threaded
-process only) while the next chunk is read, then its terms are written to the search index.
+analysed in worker processes (`crm.workers.AnalysisPool`) while the next chunk is read,
+then its terms are written to the search index.
 Everything stays in the caller's transaction: a failure anywhere leaves nothing behind.
 """
 
@@ -13,11 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import multiprocessing
-import os
-import threading
 from collections.abc import Callable, Iterator
-from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,68 +22,25 @@ from crm.audit import services as audit
 from crm.audit.models import AuditEntry
 from crm.db import insert_rows, utcnow
 from crm.extensions import db
-from crm.matching.text import get_analyzer
 from crm.search import index
-from crm.search.models import SearchTerm
+from crm.text.docs import insert_term_rows, write_docs
+from crm.text.models import SearchTerm
+from crm.workers import AnalysisPool
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 2000
 
 
-def _may_fork() -> bool:
-    """Fork only a single-threaded process (`crm import`, `crm seed`): a child forked from a
-    threaded one (a gunicorn gthread worker serving other requests) can inherit a lock another
-    thread held at that instant and hang for ever — seen when a worker was killed mid-import
-    and the import was confirmed again. The web analyses in process instead."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-class Analysts:
-    """A pool of worker processes for text analysis, started only when an import is big."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._pool: Pool | None = None
-
-    def submit(self, kind: str, ids: list[int], records: list[dict[str, Any]]) -> Any:
-        """The index rows of these new records, now or (a big chunk) from a worker."""
-        big = len(records) >= CHUNK  # a small import never starts processes
-        if big and self.workers > 1 and _may_fork():
-            if self._pool is None:
-                get_analyzer().tokens("预热")  # load jieba once; the workers inherit it
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            return self._pool.apply_async(index.term_rows, (kind, ids, records))
-        return index.term_rows(kind, ids, records)
-
-    @staticmethod
-    def ready(pending: Any) -> bool:
-        return not isinstance(pending, AsyncResult) or pending.ready()
-
-    @staticmethod
-    def result(pending: Any) -> index.Rows:
-        return pending.get() if isinstance(pending, AsyncResult) else pending
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
-
-
-def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 4))
-
-
 class Creator:
     """Collects new records of one model; `flush` inserts them and returns nothing until
     `finish` has written every chunk's search terms."""
 
-    def __init__(self, model: type, analysts: Analysts) -> None:
+    def __init__(self, model: type, pool: AnalysisPool) -> None:
         self.model = model
         self.table: sa.Table = model.__table__  # type: ignore[attr-defined]
         self.kind = index.BY_MODEL.get(model)
-        self.analysts = analysts
+        self.pool = pool
         self.rows: list[dict[str, Any]] = []
         self.callbacks: list[Callable[[int], None] | None] = []
         self.pending: list[Any] = []
@@ -120,7 +73,7 @@ class Creator:
         else:
             connection.execute(sa.insert(AuditEntry.__table__), entries)
         if self.kind is not None:
-            self.pending.append(self.analysts.submit(self.kind.name, ids, rows))
+            self.pending.append(self.pool.submit(self.kind.name, ids, rows))
         for record_id, then in zip(ids, callbacks, strict=True):
             if then is not None:
                 then(record_id)
@@ -129,8 +82,8 @@ class Creator:
 
     def _write_terms(self, wait: bool) -> None:
         connection = db.session.connection()
-        while self.pending and (wait or self.analysts.ready(self.pending[0])):
-            index.insert_term_rows(connection, self.analysts.result(self.pending.pop(0)))
+        while self.pending and (wait or self.pool.ready(self.pending[0])):
+            insert_term_rows(connection, self.pool.result(self.pending.pop(0)))
 
     def finish(self) -> None:
         """Insert what is left and write the search terms of everything created."""
@@ -246,9 +199,7 @@ def remove_created(model: type, ids: list[int]) -> int:
             connection.execute(
                 sa.delete(terms).where(terms.c.kind == kind.name, terms.c.record_id.in_(live))
             )
-            index.write_docs(
-                connection, [{"kind": kind.name, "record_id": i, "terms": ""} for i in live]
-            )
+            write_docs(connection, [{"kind": kind.name, "record_id": i, "terms": ""} for i in live])
         done += len(live)
     db.session.expire_all()  # rows changed under the ORM
     return done
