@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from crm import cli, errors, links, models, policy, privacy, security, submissions
+from crm import cli, errors, links, models, money, policy, privacy, security, submissions
 from crm.api import auth as api_auth
 from crm.api.pages import bp as tokens_bp
 from crm.api.views import bp as api_bp
@@ -93,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["tz"] = ZoneInfo(app.config["TIMEZONE"])
     privacy.register(app)
     links.register(app)
+    money.register(app)
     security.install(app)
     cli.register(app)
     return app

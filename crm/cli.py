@@ -8,7 +8,8 @@ from crm.api.cli import token_cli
 from crm.auth.cli import user_cli
 from crm.dashboard.cli import report_cli
 from crm.dedup.cli import dedup_cli
-from crm.imports.cli import export_cli, import_cli, import_job_cli
+from crm.exports.cli import export_cli
+from crm.imports.cli import import_cli, import_job_cli
 from crm.matching.cli import match_cli
 from crm.ops.cli import backup_cli, check_cli, restore_cli
 from crm.search.cli import search_cli

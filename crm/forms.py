@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
 from crm.errors import CRMError
+from crm.money import CENT
 from crm.queries import MAX_ID
 
 
@@ -47,11 +48,6 @@ class VersionField(HiddenField):
         raw = (self.data or "").strip()
         if raw and not (raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID):
             self.data = "0"
-
-
-CENT = Decimal("0.01")
-YUAN_MOST = Decimal(10) ** 14  # money columns: Numeric(16, 2) in yuan
-WAN_MOST = YUAN_MOST / 10_000  # the same in 万元, as forms ask for it
 
 
 class MoneyField(DecimalField):

@@ -4,7 +4,7 @@ wrapped long text with rows tall enough to show it.
 A text cell is stored as text (`data_type = "s"`), never as a formula, so `=SUM(…)` or
 `+86 139…` typed by an officer shows as typed and runs nothing — in a workbook no apostrophe is
 needed (it would be visible, as LibreOffice shows). CSV has no types: there the apostrophe
-guard stays (see `crm/imports/export.py`), as OWASP's CSV-injection advice says.
+guard stays (`guard`), as OWASP's CSV-injection advice says; the importer takes it off again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,22 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 MIN_WIDTH = 6
 MAX_WIDTH = 50  # wider text wraps instead
 LINE_HEIGHT = 15  # points per line of 11-point text
+#: What a spreadsheet runs as a formula when a text cell starts with it.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard(value: Any) -> Any:
+    """A text cell Excel would evaluate gets a leading apostrophe (CSV only)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unguard(value: str) -> str:
+    """Undo the guard as the importer reads a cell: `'+86 138…` → `+86 138…`."""
+    if len(value) > 1 and value[0] == "'" and value.startswith(FORMULA_TRIGGERS, 1):
+        return value[1:]
+    return value
 
 
 def display_width(value: Any) -> int:

@@ -1,10 +1,12 @@
-"""The create/edit flow every form page shares."""
+"""What every page shares: the create/edit flow, a button's POST, query arguments, downloads."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request
@@ -117,7 +119,7 @@ def year_arg(name: str = "year") -> int:
     return local_today().year
 
 
-def act(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
+def run_action(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
     """Run a POST's service call behind a button: commit and say so, or roll back and show the
     Chinese reason it was refused. Returns the result, or None when refused."""
     if not FlaskForm().validate_on_submit():
@@ -131,3 +133,19 @@ def act(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
     db.session.commit()
     flash(success(result) if callable(success) else success, "success")
     return result
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def attachment(body: object, filename: str, mimetype: str) -> Response:
+    """A download named in Chinese (RFC 5987, an ASCII name for old clients), never cached:
+    it may hold personal data."""
+    response = Response(body, mimetype=mimetype)
+    ascii_name = "export" + PurePosixPath(filename).suffix
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(filename)}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -14,7 +14,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.db import max_length
-from crm.forms import WAN_MOST, MoneyField, VersionField, choices, id_or_none
+from crm.forms import MoneyField, VersionField, choices, id_or_none
+from crm.money import WAN_MOST
 from crm.submissions import OnceForm
 
 

@@ -29,10 +29,11 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error
 from crm.institutions.models import Institution, Researcher
+from crm.money import to_wan, to_yuan
 from crm.policy import Level, access
 from crm.queries import get_live
 from crm.urls import is_safe_next
-from crm.web import act, id_arg, paginate, save_form, year_arg
+from crm.web import id_arg, paginate, run_action, save_form, year_arg
 
 bp = Blueprint("cooperation", __name__)
 
@@ -183,7 +184,7 @@ def upload(coop_id: int) -> Response:
     if upload is None or not upload.filename:
         flash("请选择要上传的文件。", "warning")
     else:
-        act(
+        run_action(
             lambda: attachments.add(current_user, coop, upload.filename, upload.stream),
             lambda attachment: f"已上传 {attachment.filename}。",
         )
@@ -246,7 +247,7 @@ def _details(form: CooperationForm) -> services.Details:
         type=CooperationType(form.type.data),
         institution_id=form.institution_id.data,
         researcher_name=form.researcher_name.data,
-        amount=None if amount is None else amount * 10000,
+        amount=to_yuan(amount),
         contract_no=form.contract_no.data,
         origin=Origin(form.origin.data),
         notes=form.notes.data,
@@ -289,7 +290,7 @@ def edit(coop_id: int) -> Response | tuple[str, int]:
         form.type.data, form.origin.data = coop.type.value, coop.origin.value
         form.institution_id.data = coop.institution_id
         form.researcher_name.data = coop.researcher.name if coop.researcher else ""
-        form.amount.data = None if coop.amount is None else coop.amount / 10000
+        form.amount.data = to_wan(coop.amount)
     return save_form(
         form,
         lambda: services.update(current_user, coop, _details(form), int(form.version.data or 0)),

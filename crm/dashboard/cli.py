@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from crm.commands import acting_user
 from crm.dashboard import report
 from crm.errors import cli_errors
 from crm.extensions import db
-from crm.imports.cli import acting_user
 
 
 @click.command("report")

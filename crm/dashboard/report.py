@@ -27,6 +27,7 @@ from crm.cooperation import services as pipeline
 from crm.cooperation.models import Cooperation, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.money import wan_cell
 from crm.needs.models import Need
 from crm.spreadsheets import as_text, clean, row_height
 from crm.targets import services as targets
@@ -238,7 +239,7 @@ def _cooperation_sheet(ws: Worksheet, period: Period) -> None:
                 c.enterprise.name,
                 partner,
                 c.type.label,
-                None if c.amount is None else float(c.amount / 10000),
+                wan_cell(c.amount),
                 c.stage.label + ("（已终止）" if c.stage == Stage.TERMINATED else ""),
                 c.contract_no,
                 c.officer.display_name if c.officer else None,
@@ -306,7 +307,7 @@ def _needs_sheet(ws: Worksheet, period: Period) -> None:
             ent_name,
             need.title,
             need.status.label,
-            None if need.budget is None else float(need.budget / 10000),
+            wan_cell(need.budget),
         ]
         for need, ent_name in db.session.execute(
             sa.select(Need, Enterprise.name)

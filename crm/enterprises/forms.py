@@ -17,7 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm.db import max_length
 from crm.enterprises.models import Enterprise, RecognitionKind
 from crm.enterprises.services import SORTS
-from crm.forms import WAN_MOST, AtMost, MoneyField, VersionField, choices, id_or_none
+from crm.forms import AtMost, MoneyField, VersionField, choices, id_or_none
+from crm.money import WAN_MOST
 from crm.submissions import OnceForm
 
 

@@ -34,6 +34,7 @@ from crm.institutions.models import Institution
 from crm.keep import KEEP
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.suggestions import REJECT_REASONS, partner_name
+from crm.money import to_yuan
 from crm.needs.models import Need
 from crm.queries import MAX_ID, find, get_live, reference
 from crm.visits.models import Visit
@@ -399,8 +400,6 @@ def add_contact(
 
 # ---- yearly figures ----------------------------------------------------------------------------
 
-WAN = Decimal(10000)  # officers enter 万元; stored in yuan
-
 
 @dataclass
 class YearData:
@@ -442,7 +441,7 @@ def save_year(
         raise Conflict()
     row.above_scale = data.above_scale
     for name, value in figures.items():
-        setattr(row, name, None if value is None else (value * WAN).quantize(Decimal("0.01")))
+        setattr(row, name, to_yuan(value))
     db.session.flush()
     logger.info("Figures %s of %r saved by %s", data.year, ent, user.username)
     return row

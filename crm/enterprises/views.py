@@ -17,12 +17,13 @@ from crm.clock import local_today
 from crm.enterprises import services
 from crm.enterprises.forms import ContactForm, EnterpriseForm, FilterForm, YearForm
 from crm.errors import Conflict, ValidationError
+from crm.exports.downloads import download, export_format
+from crm.exports.services import ExportSpec
 from crm.extensions import db
 from crm.forms import attach_error, choices
-from crm.imports.export import ExportSpec
-from crm.imports.views import download, export_format
 from crm.keep import KEEP
 from crm.matching import suggestions
+from crm.money import to_wan
 from crm.policy import Level, access
 from crm.web import list_args, paginate, save_form
 
@@ -210,12 +211,11 @@ def year(enterprise_id: int) -> Response | tuple[str, int] | str:
     existing = next((y for y in ent.years if y.year == request.args.get("year", type=int)), None)
     form = YearForm()
     if existing is not None and request.method == "GET":
-        wan = services.WAN
         form.year.data, form.above_scale.data = existing.year, existing.above_scale
         form.version.data = str(existing.version)
         for name in ("revenue", "rnd_spend", "industrial_output", "hitech_output"):
             value = getattr(existing, name)
-            getattr(form, f"{name}_wan").data = None if value is None else value / wan
+            getattr(form, f"{name}_wan").data = to_wan(value)
     if form.validate_on_submit():
         data = services.YearData(
             year=form.year.data,

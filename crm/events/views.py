@@ -20,7 +20,7 @@ from crm.extensions import db
 from crm.institutions.models import Institution
 from crm.policy import Level, access
 from crm.queries import get_live
-from crm.web import act, save_form
+from crm.web import run_action, save_form
 
 bp = Blueprint("events", __name__)
 
@@ -85,7 +85,7 @@ def schedule(event_id: int) -> Response:
         )
         return services.propose(current_user, event, slots)
 
-    act(
+    run_action(
         propose,
         lambda made: (
             f"已排出 {made[0]} 场一对一对接"
@@ -99,7 +99,7 @@ def schedule(event_id: int) -> Response:
 @access(Level.OFFICER)
 def move(pairing_id: int) -> Response:
     pairing = get_live(EventPairing, pairing_id)
-    act(
+    run_action(
         lambda: services.move(
             current_user, pairing, _local(request.form.get("slot", "")), _int("table_no")
         ),
@@ -164,7 +164,7 @@ def create() -> Response | tuple[str, int]:
 @access(Level.OFFICER)
 def add_participants(event_id: int) -> Response:
     event = services.get_event(event_id)
-    act(
+    run_action(
         lambda: services.add_participants(
             current_user,
             event,

@@ -1,5 +1,4 @@
-"""`crm import FILE` and `crm export KIND`: the same services as the upload page and the
-lists' export buttons."""
+"""`crm import FILE`: the same service as the upload page."""
 
 from __future__ import annotations
 
@@ -7,32 +6,13 @@ import time
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from crm.auth.models import Role, User
+from crm.commands import acting_user
 from crm.errors import cli_errors
 from crm.extensions import db
-from crm.imports import export, jobs, services
+from crm.imports import jobs, services
 from crm.imports.columns import KIND_CHOICES, SHEETS
-
-
-def acting_user(username: str | None) -> User:
-    """The account a command acts as: --user, or the first active admin."""
-    stmt = sa.select(User).where(User.active)
-    stmt = (
-        stmt.where(User.username == username)
-        if username
-        else stmt.where(User.role == Role.ADMIN).order_by(User.id)
-    )
-    user = db.session.scalars(stmt.limit(1)).first()
-    if user is None:
-        raise click.ClickException(
-            f"没有启用的用户“{username}”。"
-            if username
-            else "没有启用的管理员账号，请用 --user 指定。"
-        )
-    return user
 
 
 def _mapping(pairs: tuple[str, ...], kind: str | None) -> dict[str, str]:
@@ -129,25 +109,6 @@ def import_cli(
         f"{head}：{report.label} {report.rows} 行，{report.summary()}；"
         f"用时 {elapsed:.1f} 秒（{report.rows / max(elapsed, 1e-9):,.0f} 行/秒）。"
     )
-
-
-@click.command("export")
-@click.argument("kind", type=click.Choice(KIND_CHOICES))
-@click.option(
-    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True
-)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--user", "username", help="Export as this user sees it (default: the first admin).")
-@with_appcontext
-def export_cli(kind: str, fmt: str, output: Path, username: str | None) -> None:
-    """Export every live record of a kind, as the import templates lay them out."""
-    user = acting_user(username)
-    with cli_errors():
-        spec = export.ExportSpec(kind, export.everything(kind), {"来源": "命令行"})
-        with output.open("wb") as fh:
-            rows = export.write(user, spec, fmt, fh)
-    db.session.commit()
-    click.echo(f"已导出 {rows} 条到 {output}")
 
 
 @click.command("import-job", hidden=True)

@@ -26,13 +26,13 @@ from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string
 
 from crm.errors import ValidationError
+from crm.spreadsheets import unguard
 
 logger = logging.getLogger(__name__)
 
 MAX_UNZIPPED_BYTES = 400 * 1024 * 1024  # what a 10 MB .xlsx can honestly expand to
 MAX_ZIP_RATIO = 200  # real sheets compress 5–20×; bombs 1000× and more
 # Our exports prefix these with an apostrophe so Excel does not run them as formulas.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportFileError(ValidationError):
@@ -78,13 +78,6 @@ class Table:
         return f"{place}{rows}是表头"
 
 
-def unescape(value: str) -> str:
-    """Undo our export's formula guard: `'+86 138…` → `+86 138…`."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r":
-        return value[1:]
-    return value
-
-
 def _cell_text(value: Any) -> str | None:
     if value is None:
         return None
@@ -96,7 +89,7 @@ def _cell_text(value: Any) -> str | None:
         value = value.date() if value.time() == datetime.min.time() else value
     if isinstance(value, date | datetime):
         return value.isoformat()
-    text = unescape(str(value)).strip()  # our export's guard first: `'` + "\r" is a blank
+    text = unguard(str(value)).strip()  # our export's guard first: `'` + "\r" is a blank
     return text or None
 
 

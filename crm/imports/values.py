@@ -14,8 +14,9 @@ from decimal import Decimal, InvalidOperation
 
 from stdnum.cn import uscc as std_uscc
 
-from crm.enterprises.services import PHONE, WAN, clean_uscc
+from crm.enterprises.services import PHONE, clean_uscc
 from crm.errors import ValidationError
+from crm.money import to_yuan
 from crm.text.normal import INVISIBLE, half_width
 
 _DASHES = re.compile(r"[‐‑‒–—―－﹣−～~]")
@@ -178,7 +179,7 @@ def wan_to_yuan(amount: Decimal | None) -> Decimal | None:
         return None
     if not amount.is_finite() or amount > Decimal("1e10"):
         raise BadValue("金额大得不合理，请核对单位（万元）。")
-    return (amount * WAN).quantize(Decimal("0.01"))
+    return to_yuan(amount)
 
 
 def yes_no(text: str | None) -> bool | None:

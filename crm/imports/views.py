@@ -1,5 +1,4 @@
-"""Import pages: upload → preview (a dry run) → commit → batch page (revert), templates, and
-the export download every list page offers."""
+"""Import pages: upload → preview (a dry run) → commit → batch page (revert), templates."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import (
@@ -22,21 +20,20 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from crm import policy
-from crm.clock import local_today
 from crm.extensions import db
-from crm.imports import export, jobs, labels, services
-from crm.imports.columns import EXPORTS, SHEETS
+from crm.imports import jobs, labels, services
+from crm.imports.columns import SHEETS
 from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
 from crm.imports.reader import ImportFileError
 from crm.policy import Level, access
+from crm.web import XLSX, attachment
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
@@ -332,44 +329,4 @@ def template(kind: str) -> Response:
     """A blank template with an example row and a sheet of notes."""
     if kind not in SHEETS:
         abort(404)
-    return _attachment(services.template(kind), f"{SHEETS[kind].label}导入模板.xlsx", XLSX)
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
-
-
-def _attachment(body: object, filename: str, mimetype: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    ascii_name = "export" + PurePosixPath(filename).suffix
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(filename)}"
-    )
-    response.headers["Cache-Control"] = "no-store"  # may hold personal data
-    return response
-
-
-def download(spec: export.ExportSpec, fmt: str) -> Response:
-    """The export of a list page (its own filtered query), audited, then streamed."""
-    total = export.count(spec)
-    export.record(current_user, spec, fmt, total)
-    db.session.commit()
-    name = f"{EXPORTS[spec.kind].label}-{local_today():%Y%m%d}.{fmt}"
-    # the body is read after this request's session is gone: nothing in it may need the session
-    lines = export.rows(spec, policy.can_see_personal_data(current_user))
-    if fmt == "csv":
-        return _attachment(stream_with_context(export.csv_chunks(lines)), name, CSV)
-    tmp = export.xlsx_file(lines, EXPORTS[spec.kind].label)
-
-    def blocks():  # type: ignore[no-untyped-def]
-        with tmp:
-            while block := tmp.read(1 << 16):
-                yield block
-
-    return _attachment(blocks(), name, XLSX)
-
-
-def export_format() -> str | None:
-    """`?format=xlsx|csv` on a list page asks for its export."""
-    fmt = request.args.get("format")
-    return fmt if fmt in ("xlsx", "csv") else None
+    return attachment(services.template(kind), f"{SHEETS[kind].label}导入模板.xlsx", XLSX)

@@ -16,10 +16,10 @@ from crm.audit import services as audit
 from crm.enterprises import services as enterprise_services
 from crm.enterprises.models import Contact
 from crm.enterprises.views import contact_page
+from crm.exports.downloads import download, export_format
+from crm.exports.services import ExportSpec
 from crm.extensions import db
 from crm.forms import choices
-from crm.imports.export import ExportSpec
-from crm.imports.views import download, export_format
 from crm.institutions import services
 from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
 from crm.institutions.models import (

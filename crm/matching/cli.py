@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from crm.commands import acting_user
 from crm.errors import cli_errors
-from crm.imports.cli import acting_user
 from crm.matching import runs, services, suggestions
 from crm.needs.services import get_need
 

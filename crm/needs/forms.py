@@ -6,7 +6,8 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.db import max_length
-from crm.forms import YUAN_MOST, MoneyField, VersionField, choices
+from crm.forms import MoneyField, VersionField, choices
+from crm.money import YUAN_MOST
 from crm.needs.models import Need, NeedStatus
 from crm.submissions import OnceForm
 

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 from crm import policy
 from crm.audit import services as audit
 from crm.enterprises.services import get_enterprise
-from crm.imports.export import ExportSpec
-from crm.imports.views import download, export_format
+from crm.exports.downloads import download, export_format
+from crm.exports.services import ExportSpec
 from crm.matching import suggestions
 from crm.needs import services
 from crm.needs.forms import NeedForm

@@ -32,6 +32,7 @@ from crm.enterprises.models import (
 from crm.errors import Conflict, ValidationError
 from crm.events.models import Event, EventKind, EventParticipant
 from crm.extensions import db
+from crm.money import format_wan
 from crm.targets.metrics import BY_CODE, METRICS, Metric
 from crm.targets.models import Target, TargetShare
 
@@ -237,7 +238,7 @@ def _ratio(source: str, numerator: str, denominator: str) -> Rule:
 
 
 def _wan(yuan: Decimal) -> str:
-    return f"{yuan / 10000:,.1f}"
+    return format_wan(yuan, 1)
 
 
 def _events(source: str, kind: EventKind, booths: bool) -> Rule:

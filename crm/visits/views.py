@@ -12,10 +12,10 @@ from crm.auth.models import Role, User
 from crm.clock import local_today
 from crm.enterprises.services import get_enterprise
 from crm.errors import ValidationError
+from crm.exports.downloads import download, export_format
+from crm.exports.services import ExportSpec
 from crm.extensions import db
 from crm.forms import attach_error, choices
-from crm.imports.export import ExportSpec
-from crm.imports.views import download, export_format
 from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.visits import services

@@ -13,19 +13,21 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from crm.audit.models import AuditEntry
 from crm.auth.models import Role
 from crm.enterprises.models import Contact
+from crm.exports import services as export
 from crm.extensions import db
-from crm.imports import export, services
+from crm.imports import services
 from crm.imports.reader import open_table
 from crm.institutions.models import Institution, InstitutionKind, Researcher
+from crm.spreadsheets import guard
 from tests.conftest import AuthActions
 from tests.imports.helpers import read_xlsx
 
 
 def test_guard_neutralises_formula_triggers():
     for text in ["=1+1", "+86 138", "-3", "@SUM(A1)", "\tx", "\rx"]:
-        assert export.guard(text) == "'" + text
-    assert export.guard("普通文本") == "普通文本"
-    assert export.guard(12) == 12
+        assert guard(text) == "'" + text
+    assert guard("普通文本") == "普通文本"
+    assert guard(12) == 12
 
 
 def _cell_round_trip(tmp: Path, value: str, fmt: str) -> str | None:

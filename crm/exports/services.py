@@ -16,7 +16,6 @@ import itertools
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -30,32 +29,15 @@ from crm import policy, privacy
 from crm.audit import services as audit
 from crm.auth.models import User
 from crm.enterprises.models import Contact, Enterprise
-from crm.enterprises.services import WAN
 from crm.extensions import db
 from crm.imports.columns import EXPORTS
-from crm.imports.reader import FORMULA_TRIGGERS
 from crm.institutions.models import Achievement, Institution, Researcher
+from crm.money import wan_cell
 from crm.needs.models import Need
-from crm.spreadsheets import as_text, clean, fitted_widths, lines_needed, row_height
+from crm.spreadsheets import as_text, clean, fitted_widths, guard, lines_needed, row_height
 from crm.visits.models import Task
 
 BATCH = 500
-
-
-def guard(value: Any) -> Any:
-    """A text cell Excel would evaluate gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def _money(amount: Any) -> int | float | None:
-    """Yuan as the 万元 figure the template asks for, a number (200000.00 → 20, 55000 → 5.5):
-    a number cell in a workbook, the same digits in a CSV."""
-    if amount is None:
-        return None
-    wan = (Decimal(amount) / WAN).normalize()
-    return int(wan) if wan == wan.to_integral_value() else float(wan)
 
 
 def _enterprise(e: Enterprise, personal: bool) -> list[Any]:
@@ -91,7 +73,7 @@ def _researcher(r: Researcher, personal: bool) -> list[Any]:
 
 
 def _need(n: Need, personal: bool) -> list[Any]:
-    return [n.enterprise.name, n.enterprise.uscc, n.title, n.description, _money(n.budget)]
+    return [n.enterprise.name, n.enterprise.uscc, n.title, n.description, wan_cell(n.budget)]
 
 
 def _achievement(a: Achievement, personal: bool) -> list[Any]:
