@@ -20,6 +20,7 @@ from crm.audit import services as audit_services
 from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
+from crm.contacts.views import bp as contacts_bp
 from crm.cooperation.views import bp as cooperation_bp
 from crm.dashboard.views import bp as dashboard_bp
 from crm.db import configure_sqlite
@@ -71,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(enterprises_bp)
+    app.register_blueprint(contacts_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(records_bp)

@@ -32,7 +32,7 @@ OTHER_DEPARTMENT_MAY = {
     "institutions.institution_form": "institutions are the bureau's shared directory",
     "institutions.researcher_form": "experts are the bureau's shared directory",
     "institutions.achievement_form": "achievements are the bureau's shared directory",
-    "institutions.add_contact": "a contact person at an institution (shared directory)",
+    "contacts.add_to_institution": "a contact person at an institution (shared directory)",
     "events.create": "events are the bureau's, not a department's",
     "events.add_participants": "the same",
     "events.schedule": "the same",
@@ -51,7 +51,7 @@ def _valid(world: dict) -> dict[str, dict[str, str]]:
     """Forms that pass validation, so that only the record rule can refuse them."""
     return {
         "enterprises.edit": {"name": "改过名的企业", "version": "1"},
-        "enterprises.add_contact": {"name": "王经理"},
+        "contacts.add_to_enterprise": {"name": "王经理"},
         "enterprises.year": {"year": "2025", "revenue_wan": "100"},
         "needs.create": {"title": "新需求"},
         "needs.edit": {"title": "改过的需求", "status": "open", "version": "1"},

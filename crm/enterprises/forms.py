@@ -70,14 +70,6 @@ class FilterForm(FlaskForm):
     )
 
 
-class ContactForm(OnceForm):
-    name = StringField("姓名", validators=[DataRequired("请输入联系人姓名。"), Length(max=64)])
-    position = StringField("职务", validators=[Optional(), Length(max=64)])
-    phone = StringField("电话", validators=[Optional(), Length(max=32)])
-    email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
-    submit = SubmitField("添加联系人")
-
-
 class YearForm(FlaskForm):
     year = IntegerField("年度", validators=[DataRequired("请输入年度。"), NumberRange(1990, 2100)])
     above_scale = BooleanField("当年为规模以上工业企业")

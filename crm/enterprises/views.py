@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from crm.audit import services as audit
 from crm.auth.models import Department, Role, User
 from crm.clock import local_today
 from crm.enterprises import services
-from crm.enterprises.forms import ContactForm, EnterpriseForm, FilterForm, YearForm
+from crm.enterprises.forms import EnterpriseForm, FilterForm, YearForm
 from crm.errors import Conflict, ValidationError
 from crm.exports.downloads import download, export_format
 from crm.exports.services import ExportSpec
@@ -162,41 +161,6 @@ def edit(enterprise_id: int) -> Response | tuple[str, int]:
         record=ent,
         conflict=lambda: _data(form),
         ent=ent,
-    )
-
-
-def contact_page(org: Any, add: Callable[[Any], Any], back: str) -> Response | tuple[str, int]:
-    """The add-contact form for an enterprise or an institution."""
-    form = ContactForm()
-
-    def save() -> Any:
-        data = services.ContactData(
-            form.name.data or "", form.position.data, form.phone.data, form.email.data
-        )
-        return add(data)
-
-    return save_form(
-        form,
-        save,
-        template="enterprises/contact_form.html",
-        done=lambda _contact: back,
-        success="已添加联系人。",
-        default_field="name",
-        org=org.name,
-        back=back,
-    )
-
-
-@bp.route("/<int:enterprise_id>/contacts/new", methods=["GET", "POST"])
-@access(Level.OFFICER)
-def add_contact(enterprise_id: int) -> Response | tuple[str, int]:
-    """Add a person at the enterprise (name, position, phone, e-mail)."""
-    ent = services.get_enterprise(enterprise_id)
-    policy.authorize(
-        policy.can_edit_enterprise(current_user, ent), "您只能为本人或本科室负责的企业添加联系人。"
-    )
-    return contact_page(
-        ent, lambda data: services.add_contact(current_user, data, ent=ent), _detail_url(ent)
     )
 
 

@@ -13,9 +13,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from crm.audit import services as audit
-from crm.enterprises import services as enterprise_services
 from crm.enterprises.models import Contact
-from crm.enterprises.views import contact_page
 from crm.exports.downloads import download, export_format
 from crm.exports.services import ExportSpec
 from crm.extensions import db
@@ -154,21 +152,6 @@ def institution_form(record_id: int | None = None) -> Response | tuple[str, int]
         heading="高校院所",
         back=_back("institutions.institution", "institutions.institutions", inst),
     )
-
-
-@bp.route("/institutions/<int:record_id>/contacts/new", methods=["GET", "POST"])
-@access(Level.OFFICER)
-def add_contact(record_id: int) -> Response | tuple[str, int]:
-    """Add a person at an institution (科技处, 技术转移中心 …)."""
-    inst = get_live(Institution, record_id)
-    return contact_page(
-        inst,
-        lambda data: enterprise_services.add_contact(current_user, data, inst=inst),
-        url_for("institutions.institution", record_id=inst.id),
-    )
-
-
-# ---- researchers -------------------------------------------------------------------------------
 
 
 @bp.route("/researchers/")
