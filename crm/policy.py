@@ -15,6 +15,7 @@ import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
 from flask import current_app, g, has_request_context, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -155,3 +156,37 @@ def can_edit_task(user: User | Any, task: Any) -> bool:
 def can_edit_visit(user: User | Any, visit: Any) -> bool:
     """An officer corrects the visits they logged; admins any."""
     return is_admin(user) or (can_write(user) and visit.officer_id == user.id)
+
+
+def editable_enterprises(user: User | Any) -> Any:
+    """`can_edit_enterprise` as a query criterion (a list of what the user may change)."""
+    from crm.enterprises.models import Enterprise  # noqa: PLC0415 (policy loads before models)
+
+    if is_admin(user):
+        return sa.true()
+    if not can_write(user):
+        return sa.false()
+    mine = Enterprise.owner_id == user.id
+    if user.department_id is None:
+        return mine
+    return sa.or_(mine, Enterprise.department_id == user.department_id)
+
+
+def can_see_import(user: User | Any, item: Any) -> bool:
+    """An import batch or job: the officer who ran it, and admins."""
+    return is_admin(user) or item.user_id == user.id
+
+
+def can_delete(user: User | Any, kind: str, record: Any) -> bool:
+    """Moving a record to the recycle bin: admins anything; officers a firm they may edit, its
+    needs and contacts, and the visits they logged. The shared directory (institutions,
+    experts, achievements) is cleaned up by admins."""
+    if is_admin(user):
+        return True
+    if kind == "enterprise":
+        return can_edit_enterprise(user, record)
+    if kind in ("need", "contact") and record.enterprise is not None:
+        return can_edit_enterprise(user, record.enterprise)
+    if kind == "visit":
+        return can_edit_visit(user, record)
+    return False

@@ -95,6 +95,15 @@ def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.username)))
 
 
+def officers(*, besides: int | None = None) -> list[User]:
+    """Active officers and admins by name: who can own a firm, take a task or come along on
+    a visit (`besides`: leave this user out)."""
+    stmt = sa.select(User).where(User.active, User.role != Role.VIEWER)
+    if besides is not None:
+        stmt = stmt.where(User.id != besides)
+    return list(db.session.scalars(stmt.order_by(User.display_name)))
+
+
 def require_user(username: str) -> User:
     user = get_user(username)
     if user is None:

@@ -393,22 +393,34 @@ def create(user: User, enterprise: Enterprise, details: Details) -> Cooperation:
     )
     if details.origin == Origin.SUGGESTION:
         raise ValidationError("来自匹配推荐的合作由“采纳”生成。", field="origin")
-    today = local_today()
-    coop = Cooperation(
-        enterprise_id=enterprise.id,
-        stage=Stage.INTENT,
-        stage_changed_on=today,
-        officer_id=user.id,
-        origin=details.origin,
-    )
-    _apply(coop, details)
-    coop.history = [
-        StageChange(to_stage=Stage.INTENT, changed_on=today, changed_by_id=user.id, note="登记")
-    ]
-    db.session.add(coop)
+    with db.session.no_autoflush:  # checking the partner reads; the lead is not complete yet
+        coop = open_lead(user, enterprise.id, details.origin, "登记", user.id)
+        _apply(coop, details)
     db.session.flush()
     logger.info("Cooperation %s registered by %s", coop.id, user.username)
     return coop
+
+
+def open_lead(
+    user: User, enterprise_id: int, origin: Origin, note: str, officer_id: int, **fields: Any
+) -> Cooperation:
+    """A cooperation at 意向 with the first step of its history, however it came about (an
+    officer's registration, an accepted suggestion, a pairing at an event). The caller has
+    checked the user may; `fields` are the cooperation's own (title, researcher_id, …)."""
+    today = local_today()
+    lead = Cooperation(
+        enterprise_id=enterprise_id,
+        stage=Stage.INTENT,
+        stage_changed_on=today,
+        officer_id=officer_id,
+        origin=origin,
+        **fields,
+    )
+    lead.history = [
+        StageChange(to_stage=Stage.INTENT, changed_on=today, changed_by_id=user.id, note=note)
+    ]
+    db.session.add(lead)
+    return lead
 
 
 def update(user: User, coop: Cooperation, details: Details, version: int) -> Cooperation:

@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 
 from crm import policy
 from crm.audit import services as audit
-from crm.auth.models import Department, Role, User
+from crm.auth.models import Department, User
+from crm.auth.services import officers
 from crm.clock import local_today
 from crm.enterprises import services
 from crm.enterprises.forms import EnterpriseForm, FilterForm, YearForm
@@ -32,10 +33,7 @@ bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 def _people_choices(blank: str, owner: User | None = None) -> tuple[list, list]:
     """Active officers and departments; and the enterprise's own officer even if deactivated
     since (an admin saving the form unchanged keeps them)."""
-    officers = db.session.scalars(
-        sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
-    )
-    people = [(str(u.id), u.display_name) for u in officers]
+    people = [(str(u.id), u.display_name) for u in officers()]
     if owner is not None and not owner.active:
         people.append((str(owner.id), f"{owner.display_name}（已停用）"))
     departments = db.session.scalars(sa.select(Department).order_by(Department.name))

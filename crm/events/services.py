@@ -14,7 +14,8 @@ from sqlalchemy.orm import selectinload
 from crm import policy
 from crm.auth.models import User
 from crm.clock import local_today
-from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.cooperation.models import CooperationType, Origin
+from crm.cooperation.services import open_lead
 from crm.db import max_length
 from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import NotFound, ValidationError
@@ -185,28 +186,19 @@ def record_outcome(
     today = local_today()
     made: Any = None
     if outcome == PairingOutcome.LEAD:
-        made = Cooperation(
+        made = open_lead(
+            user,
+            enterprise.id,
+            Origin.EVENT,
+            "对接会形成意向",
+            enterprise.owner_id or user.id,
             title=f"{event.title}：{enterprise.name} × {researcher.name}"[:200],
-            enterprise_id=enterprise.id,
             researcher_id=researcher.id,
             institution_id=researcher.institution_id,
             type=CooperationType.DEVELOPMENT,
-            stage=Stage.INTENT,
-            stage_changed_on=today,
-            officer_id=enterprise.owner_id or user.id,
-            origin=Origin.EVENT,
             event_id=event.id,
             notes=pairing.outcome_note,
         )
-        made.history = [
-            StageChange(
-                to_stage=Stage.INTENT,
-                changed_on=today,
-                changed_by_id=user.id,
-                note="对接会形成意向",
-            )
-        ]
-        db.session.add(made)
     elif outcome == PairingOutcome.FOLLOW_UP:
         made = Task(
             title=f"跟进对接：{enterprise.name} × {researcher.name}"[:200],

@@ -242,7 +242,7 @@ def _repreview(
 def job(job_id: int) -> Response | tuple[str, int] | str:
     """A big file's job: its progress while it runs, then its preview or its batch."""
     item = db.get_or_404(ImportJob, job_id)
-    if not (policy.is_admin(current_user) or item.user_id == current_user.id):
+    if not policy.can_see_import(current_user, item):
         abort(404)
     state = jobs.state(item)
     if state["status"] == "done" and item.dry_run and item.report:
@@ -260,7 +260,7 @@ def job(job_id: int) -> Response | tuple[str, int] | str:
 def job_state(job_id: int) -> Response:
     """What the job's page polls."""
     item = db.get_or_404(ImportJob, job_id)
-    if not (policy.is_admin(current_user) or item.user_id == current_user.id):
+    if not policy.can_see_import(current_user, item):
         abort(404)
     return jsonify(jobs.state(item))
 
@@ -270,7 +270,7 @@ def job_state(job_id: int) -> Response:
 def batch(batch_id: int) -> str:
     """One import: counts, every row message, and the revert button (admins)."""
     item = db.get_or_404(ImportBatch, batch_id)
-    if not (policy.is_admin(current_user) or item.user_id == current_user.id):
+    if not policy.can_see_import(current_user, item):
         abort(403)
     return render_template("imports/batch.html", batch=item, sheet=SHEETS.get(item.kind))
 

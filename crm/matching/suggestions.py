@@ -23,8 +23,8 @@ from crm import policy
 from crm.audit import services as audit
 from crm.auth.models import User
 from crm.bulk import Creator
-from crm.clock import local_today
-from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.cooperation.models import Cooperation, CooperationType, Origin
+from crm.cooperation.services import open_lead
 from crm.db import utcnow
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
@@ -417,26 +417,19 @@ def _lead(user: User, s: Suggestion) -> Cooperation:
         institution_id = institution_id or s.researcher.institution_id
     if researcher_id is None and institution_id is None:
         raise ValidationError("该成果没有登记完成单位或完成人，请先补全后再采纳。")
-    today = local_today()
-    lead = Cooperation(
+    lead = open_lead(
+        user,
+        need.enterprise_id,
+        Origin.SUGGESTION,
+        "由匹配推荐采纳",
+        user.id,
         title=f"{need.title}（{partner_name(s)}）"[:200],
-        enterprise_id=need.enterprise_id,
         researcher_id=researcher_id,
         institution_id=institution_id,
         achievement_id=s.achievement_id,
         type=CooperationType.DEVELOPMENT,
-        stage=Stage.INTENT,
-        stage_changed_on=today,
-        officer_id=user.id,
-        origin=Origin.SUGGESTION,
         suggestion_id=s.id,
     )
-    lead.history = [
-        StageChange(
-            to_stage=Stage.INTENT, changed_on=today, changed_by_id=user.id, note="由匹配推荐采纳"
-        )
-    ]
-    db.session.add(lead)
     if need.status == NeedStatus.OPEN:
         need.status = NeedStatus.MATCHED
     return lead

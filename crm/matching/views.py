@@ -94,14 +94,11 @@ QUICK_LIMIT = 500  # characters of a typed need
 
 def _my_enterprises() -> list[Enterprise]:
     """What a quick match can be saved to: the officer's own and department's enterprises."""
-    stmt = sa.select(Enterprise).where(Enterprise.deleted_at.is_(None)).order_by(Enterprise.name)
-    if not policy.is_admin(current_user):
-        stmt = stmt.where(
-            sa.or_(
-                Enterprise.owner_id == current_user.id,
-                Enterprise.department_id == current_user.department_id,
-            )
-        )
+    stmt = (
+        sa.select(Enterprise)
+        .where(Enterprise.deleted_at.is_(None), policy.editable_enterprises(current_user))
+        .order_by(Enterprise.name)
+    )
     return list(db.session.scalars(stmt.limit(500)))
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from crm.auth.models import Department
@@ -15,12 +12,12 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.policy import Level, access
 from crm.targets import services
+from crm.targets.forms import metric_errors, share_name, targets_form, total_name
 from crm.targets.metrics import BY_CODE, METRICS
 from crm.targets.models import Target
 from crm.web import id_arg, year_arg
 
 bp = Blueprint("targets", __name__)
-TARGET_LIMIT = Decimal(10) ** 10  # the column holds 12 digits, 2 of them decimals
 
 
 def _year_and_department() -> tuple[int, int | None]:
@@ -66,17 +63,18 @@ def edit() -> Response | tuple[str, int]:
     departments = db.session.scalars(
         sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
     ).all()
-    form = FlaskForm()
+    form = targets_form([d.id for d in departments])
     errors: dict[str, str] = {}
     status = 200
     if form.validate_on_submit():
-        values, shares = {}, {}
+        values = {m.code: form[total_name(m.code)].number for m in METRICS}
+        shares = {
+            (m.code, d.id): form[share_name(m.code, d.id)].number
+            for m in METRICS
+            for d in departments
+        }
         try:
-            for metric in METRICS:
-                values[metric.code] = _number(f"t-{metric.code}", metric.code)
-                for d in departments:
-                    shares[(metric.code, d.id)] = _number(f"s-{metric.code}-{d.id}", metric.code)
-            services.save_year(current_user, year, values, shares, request.form.get("seen", ""))
+            services.save_year(current_user, year, values, shares, form.seen.data or "")
         except Conflict as exc:
             db.session.rollback()
             flash(exc.message, "warning")
@@ -89,6 +87,8 @@ def edit() -> Response | tuple[str, int]:
             db.session.commit()
             flash(f"已保存 {year} 年度目标。", "success")
             return redirect(url_for("targets.index", year=year))
+    elif errors := metric_errors(form):
+        status = 400
     current = {
         t.metric: t for t in db.session.scalars(sa.select(Target).where(Target.year == year))
     }
@@ -104,20 +104,3 @@ def edit() -> Response | tuple[str, int]:
         seen=services.fingerprint(year),
         form=form,
     ), status
-
-
-def _number(name: str, code: str) -> Decimal | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(f"“{raw}”不是数字。", field=code) from None
-    if number.is_finite() and abs(number) < TARGET_LIMIT and number.as_tuple().exponent < -2:
-        number = number.quantize(
-            Decimal("0.01"), rounding=ROUND_HALF_UP
-        )  # as stored: …9.999 → 1e10
-    if not number.is_finite() or abs(number) >= TARGET_LIMIT:  # NaN, Infinity, 1e400
-        raise ValidationError(f"“{raw}”不是可用的数字（应小于 {TARGET_LIMIT:,}）。", field=code)
-    return number

@@ -45,18 +45,6 @@ KINDS = {
 }
 
 
-def _can_delete(user: User, kind: str, record: Any) -> bool:
-    if policy.is_admin(user):
-        return True
-    if kind == "enterprise":
-        return policy.can_edit_enterprise(user, record)
-    if kind in ("need", "contact") and record.enterprise is not None:
-        return policy.can_edit_enterprise(user, record.enterprise)
-    if kind == "visit":
-        return policy.can_write(user) and record.officer_id == user.id
-    return False
-
-
 def get(kind: str, record_id: int) -> tuple[Trashable, Any]:
     spec = KINDS.get(kind)
     record = db.session.get(spec.model, record_id) if spec else None
@@ -68,7 +56,7 @@ def get(kind: str, record_id: int) -> tuple[Trashable, Any]:
 def delete(user: User, kind: str, record_id: int) -> Any:
     """Move a record to the recycle bin."""
     spec, record = get(kind, record_id)
-    policy.authorize(_can_delete(user, kind, record), "您不能删除这条记录。")
+    policy.authorize(policy.can_delete(user, kind, record), "您不能删除这条记录。")
     if record.deleted_at is not None:
         raise ValidationError("这条记录已经删除了。")
     record.deleted_at = now = utcnow()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy, submissions
-from crm.auth.models import Role, User
+from crm.auth.services import officers
 from crm.clock import local_today
 from crm.enterprises.services import get_enterprise
 from crm.errors import ValidationError
@@ -32,11 +31,7 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
     ent = get_enterprise(enterprise_id)
     today = local_today()
     form = VisitForm()
-    colleagues = db.session.scalars(
-        sa.select(User)
-        .where(User.active, User.role != Role.VIEWER, User.id != current_user.id)
-        .order_by(User.display_name)
-    )
+    colleagues = officers(besides=current_user.id)
     form.companions.choices = choices((str(u.id), u.display_name) for u in colleagues)
     if not form.is_submitted():
         form.visited_on.data = today
@@ -84,18 +79,16 @@ def tasks() -> str | Response:
     if fmt := export_format():
         return download(ExportSpec("tasks", stmt, args), fmt)
     page = paginate(stmt)
-    officers = db.session.scalars(
-        sa.select(User).where(User.active, User.role != Role.VIEWER).order_by(User.display_name)
-    ).all()
     reassign = ReassignForm()
-    reassign.assignee_id.choices = choices((str(u.id), u.display_name) for u in officers)
+    people = officers()
+    reassign.assignee_id.choices = choices((str(u.id), u.display_name) for u in people)
     return render_template(
         "visits/tasks.html",
         page=page,
         today=local_today(),
         done_form=TaskDoneForm(),
         reassign=reassign,
-        officers=officers,
+        officers=people,
         assignee_id=assignee_id,
         include_done=include_done,
         args=args,
