@@ -45,7 +45,8 @@ from crm.imports.columns import (
     map_columns,
     missing_required,
 )
-from crm.imports.importers import EXTRA, IMPORTERS, Context, Issue, Outcome, Row, RowError
+from crm.imports.importers import IMPORTERS
+from crm.imports.importers.rows import EXTRA, Context, Issue, Outcome, Row, RowError
 from crm.imports.models import ImportBatch, ImportMapping, ImportStatus, ImportUpload
 from crm.institutions.models import InstitutionAlias
 from crm.workers import AnalysisPool, default_workers
