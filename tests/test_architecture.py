@@ -179,9 +179,7 @@ def test_logic_never_imports_pages_commands_or_forms():
     bad = [
         i
         for i in imports()
-        if _is_web(i.target)
-        and not _is_web(i.source)
-        and i.source not in COMPOSITION
+        if _is_web(i.target) and not _is_web(i.source) and i.source not in COMPOSITION
     ]
     assert not bad, _where(bad)
 
@@ -205,9 +203,7 @@ def test_areas_logic_depends_one_way():
     """No two areas use each other's logic, and no longer cycle either."""
     edges = service_edges()
     pairs = two_way_pairs(edges)
-    assert not pairs, [
-        (a, b, _where(edges[(a, b)]), _where(edges[(b, a)])) for a, b in pairs
-    ]
+    assert not pairs, [(a, b, _where(edges[(a, b)]), _where(edges[(b, a)])) for a, b in pairs]
     assert not cycles(edges)
 
 

@@ -13,6 +13,8 @@ from crm.errors import cli_errors
 from crm.extensions import db
 from crm.imports import jobs, services
 from crm.imports.columns import KIND_CHOICES, SHEETS
+from crm.imports.mappings import remember_mapping
+from crm.imports.outcome import Options
 
 
 def _mapping(pairs: tuple[str, ...], kind: str | None) -> dict[str, str]:
@@ -77,7 +79,7 @@ def import_cli(
 ) -> None:
     """Import an .xlsx or .csv file (企业、高校院所、专家、需求、成果、联系人)."""
     user = acting_user(username)
-    options = services.Options(kind, sheet, _mapping(pairs, kind), year, above_scale)
+    options = Options(kind, sheet, _mapping(pairs, kind), year, above_scale)
     started = time.perf_counter()
     with cli_errors():
         report = services.run_import(
@@ -92,7 +94,7 @@ def import_cli(
         db.session.rollback()
     else:
         db.session.commit()
-        services.remember_mapping(user, report.kind, report.headers, report.matches)
+        remember_mapping(user, report.kind, report.headers, report.matches)
     elapsed = time.perf_counter() - started
     click.echo(f"{report.where}；列的对应：")
     for m in report.matches:

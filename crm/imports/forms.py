@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from crm.forms import choices
 from crm.imports.columns import IGNORE, SHEETS
-from crm.imports.services import Options
+from crm.imports.outcome import Options
 from crm.queries import MAX_ID
 
 

@@ -31,7 +31,10 @@ from crm.auth.models import User
 from crm.db import utcnow
 from crm.extensions import db
 from crm.imports import reader, services
+from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportJob, ImportUpload, JobStatus
+from crm.imports.outcome import Options, options_from_json, options_json
+from crm.imports.uploads import take_upload
 from crm.processes import start_command
 
 logger = logging.getLogger(__name__)
@@ -43,9 +46,7 @@ def is_big(path: Path) -> bool:
     return reader.estimate_rows(path) > int(current_app.config["IMPORT_BACKGROUND_ROWS"])
 
 
-def start(
-    user: User, token: str, filename: str, options: services.Options, dry_run: bool
-) -> ImportJob:
+def start(user: User, token: str, filename: str, options: Options, dry_run: bool) -> ImportJob:
     """A new job for a kept upload; the caller commits, then `launch`es it. A second commit
     job for one upload is refused by the database (`commit_token` is unique)."""
     job = ImportJob(
@@ -54,7 +55,7 @@ def start(
         commit_token=None if dry_run else token,
         filename=filename[:255],
         dry_run=dry_run,
-        options=services.options_json(options),
+        options=options_json(options),
         stage="排队",
     )
     db.session.add(job)
@@ -80,7 +81,7 @@ def execute(job_id: int) -> None:
     if job is None or job.status != JobStatus.RUNNING:
         return
     user = db.session.get(User, job.user_id)
-    options = services.options_from_json(job.options)
+    options = options_from_json(job.options)
     upload = db.session.get(ImportUpload, job.token)
     if user is None or upload is None:
         return _fail(job_id, "这份上传已失效或已经导入，请重新上传文件。")
@@ -91,7 +92,7 @@ def execute(job_id: int) -> None:
     try:
         path.write_bytes(body)
         publish(job_id, "读取并核对", 0, reader.estimate_rows(path))
-        if not dry_run and services.take_upload(user, token) is None:
+        if not dry_run and take_upload(user, token) is None:
             db.session.rollback()
             return _fail(job_id, "这份上传已失效或已经导入，请重新上传文件。")
         report = services.run_import(
@@ -109,7 +110,7 @@ def execute(job_id: int) -> None:
         else:
             publish(job_id, "提交", None, None)
             db.session.commit()
-            services.remember_mapping(user, report.kind, report.headers, report.matches)
+            remember_mapping(user, report.kind, report.headers, report.matches)
     except reader.ImportFileError as exc:
         db.session.rollback()
         return _fail(job_id, exc.message)

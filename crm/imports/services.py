@@ -7,37 +7,22 @@ shows exactly what a commit would do). The CLI and the upload page both call it.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import hashlib
-import io
-import json
 import logging
 import re
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
 
 from crm import bulk, policy
 from crm.audit import services as audit
-from crm.audit.models import AuditEntry
 from crm.auth.models import User
 from crm.clock import local_today
-from crm.db import Base, utcnow
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.imports import reader, values
 from crm.imports.columns import (
-    IGNORE,
     SHEETS,
     Match,
     header_year,
@@ -46,289 +31,20 @@ from crm.imports.columns import (
     missing_required,
 )
 from crm.imports.importers import IMPORTERS
-from crm.imports.importers.rows import EXTRA, Context, Issue, Outcome, Row, RowError
-from crm.imports.models import ImportBatch, ImportMapping, ImportStatus, ImportUpload
-from crm.institutions.models import InstitutionAlias
+from crm.imports.importers.rows import EXTRA, Context, Outcome, Row, RowError
+from crm.imports.mappings import kind_chosen_before, saved_mapping
+from crm.imports.models import ImportBatch, ImportStatus
+from crm.imports.outcome import MAX_STORED_ISSUES, OUTCOMES, PROGRESS_EVERY, Options, Report
+from crm.imports.uploads import sha256_of
 from crm.workers import AnalysisPool, default_workers
 
 logger = logging.getLogger(__name__)
-
-MAX_STORED_ISSUES = 2000  # a batch keeps this many row messages; the count is always exact
-MAX_SHOWN_OUTCOMES = 5000  # the preview lists this many rows' outcomes; the counts are exact
-OUTCOMES = ("created", "updated", "unchanged", "skipped")
-PROGRESS_EVERY = 5000
-
-
-@dataclass
-class Options:
-    """What the officer chose on the mapping page (or the CLI's options); empty: automatic."""
-
-    kind: str | None = None
-    sheet: str | None = None
-    mapping: dict[str, str] = field(default_factory=dict)  # header → field key, or "" to ignore
-    year: int | None = None  # the year of figures whose header names none
-    above_scale: bool | None = None  # a 规上 list: mark its firms 规上 (None: from the title)
-    decisions: dict[str, int] = field(default_factory=dict)  # name → enterprise id, 0 = new
-
-
-@dataclass
-class Report:
-    kind: str
-    filename: str
-    dry_run: bool
-    batch_id: int | None = None
-    rows: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
-    format: str = ""
-    encoding: str | None = None
-    where: str = ""  # which sheet and row held the header
-    sheet: str | None = None
-    headers: list[str] = field(default_factory=list)
-    sheets: list[reader.SheetInfo] = field(default_factory=list)
-    matches: list[Match] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
-    questions: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
-    sample: list[list[str | None]] = field(default_factory=list)
-    title: str | None = None
-    year: int | None = None
-    above_scale_year: int | None = None
-    options: Options = field(default_factory=Options)
-
-    error_total: int | None = None  # when issues were cut to MAX_STORED_ISSUES
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.level == "error"]
-
-    @property
-    def error_count(self) -> int:
-        """Rows skipped for errors (a row may have several)."""
-        if self.error_total is not None:
-            return self.error_total
-        return len({i.row for i in self.errors})
-
-    @property
-    def label(self) -> str:
-        return SHEETS[self.kind].label
-
-    def summary(self) -> str:
-        c = self.counts
-        created, updated = c.get("created", 0), c.get("updated", 0)
-        unchanged, skipped = c.get("unchanged", 0), c.get("skipped", 0)
-        return (
-            f"新增 {created}，更新 {updated}，未变 {unchanged}，"
-            f"跳过 {skipped}（其中有错误的 {self.error_count} 行）"
-        )
-
-    def samples(self, column: int) -> list[str]:
-        """A column's first values, for the mapping page."""
-        return [r[column] for r in self.sample if column < len(r) and r[column]][:3]
-
-    @property
-    def yearly(self) -> bool:
-        return any(m.column is not None and m.column.yearly for m in self.matches)
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as a background job keeps it (outcomes and issues bounded)."""
-        return {
-            "kind": self.kind,
-            "filename": self.filename,
-            "dry_run": self.dry_run,
-            "batch_id": self.batch_id,
-            "rows": self.rows,
-            "counts": self.counts,
-            "issues": [i.as_dict() for i in self.issues[:MAX_STORED_ISSUES]],
-            "issue_count": len(self.issues),
-            "error_count": self.error_count,
-            "format": self.format,
-            "encoding": self.encoding,
-            "where": self.where,
-            "sheet": self.sheet,
-            "headers": self.headers,
-            "sheets": [[s.name, s.hidden] for s in self.sheets],
-            "matches": [
-                [m.header, m.column.key if m.column else None, m.how, m.year, m.ident]
-                for m in self.matches
-            ],
-            "outcomes": [
-                [o.row, o.outcome, o.label, o.detail] for o in self.outcomes[:MAX_SHOWN_OUTCOMES]
-            ],
-            "questions": self.questions,
-            "sample": self.sample,
-            "title": self.title,
-            "year": self.year,
-            "above_scale_year": self.above_scale_year,
-            "options": options_json(self.options),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Report:
-        sheet = SHEETS[data["kind"]]
-        by_key = {c.key: c for c in sheet.columns}
-        report = cls(
-            data["kind"],
-            data["filename"],
-            data["dry_run"],
-            batch_id=data["batch_id"],
-            rows=data["rows"],
-            counts=data["counts"],
-            issues=[Issue(**i) for i in data["issues"]],
-            format=data["format"],
-            encoding=data["encoding"],
-            where=data["where"],
-            sheet=data["sheet"],
-            headers=data["headers"],
-            sheets=[reader.SheetInfo(name, hidden) for name, hidden in data["sheets"]],
-            matches=[
-                Match(h, by_key.get(k) if k else None, how, y, ident)
-                for h, k, how, y, ident in data["matches"]
-            ],
-            outcomes=[Outcome(*o) for o in data["outcomes"]],
-            questions={k: [tuple(c) for c in v] for k, v in data["questions"].items()},
-            sample=data["sample"],
-            title=data["title"],
-            year=data["year"],
-            above_scale_year=data["above_scale_year"],
-            options=options_from_json(data["options"]),
-        )
-        report.error_total = data["error_count"]
-        return report
-
-
-def options_json(options: Options) -> dict[str, Any]:
-    return dataclasses.asdict(options)
-
-
-def options_from_json(data: dict[str, Any]) -> Options:
-    data = dict(data)
-    data["decisions"] = {str(k): int(v) for k, v in (data.get("decisions") or {}).items()}
-    data["mapping"] = {str(k): str(v) for k, v in (data.get("mapping") or {}).items()}
-    return Options(**data)
-
-
-def options_signature(options: Options) -> str:
-    """The settings of a preview, to tell whether the page's settings changed since."""
-    text = json.dumps(options_json(options), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-UPLOAD_TTL = timedelta(hours=24)  # a preview not confirmed within a day is dropped
-
-
-def keep_upload(user: User, filename: str, body: bytes) -> str:
-    """Keep a previewed file for its confirmation; returns the token the form carries.
-    Uploads older than UPLOAD_TTL go in the same transaction."""
-    db.session.execute(
-        sa.delete(ImportUpload).where(ImportUpload.created_at < utcnow() - UPLOAD_TTL)
-    )
-    token = secrets.token_hex(16)
-    db.session.add(ImportUpload(token=token, user_id=user.id, filename=filename, body=body))
-    return token
-
-
-def peek_upload(user: User, token: str) -> tuple[str, bytes] | None:
-    """The user's kept upload (name, bytes), left in place (a preview with other settings)."""
-    row = db.session.execute(
-        sa.select(ImportUpload.filename, ImportUpload.body).where(
-            ImportUpload.token == token,
-            ImportUpload.user_id == user.id,
-            ImportUpload.created_at >= utcnow() - UPLOAD_TTL,
-        )
-    ).first()
-    return (row.filename, row.body) if row else None
-
-
-def take_upload(user: User, token: str) -> tuple[str, bytes] | None:
-    """The user's previewed file (name, bytes), removed in the caller's transaction: of two
-    confirmations at once, one gets it and the other None (the row is deleted, not read)."""
-    row = db.session.execute(
-        sa.delete(ImportUpload)
-        .where(
-            ImportUpload.token == token,
-            ImportUpload.user_id == user.id,
-            ImportUpload.created_at >= utcnow() - UPLOAD_TTL,
-        )
-        .returning(ImportUpload.filename, ImportUpload.body)
-    ).first()
-    return (row.filename, row.body) if row else None
-
-
-def signature(headers: list[str]) -> str:
-    """Headers as a key: the same office's list next month has the same one."""
-    return hashlib.sha256("\x1f".join(h.strip() for h in headers).encode("utf-8")).hexdigest()
-
-
-def _kind_chosen_before(headers: list[str]) -> str | None:
-    """The kind an officer imported a file with these headers as (by hand-mapped columns)."""
-    return db.session.scalar(
-        sa.select(ImportMapping.kind)
-        .where(ImportMapping.signature == signature(headers))
-        .order_by(ImportMapping.updated_at.desc())
-        .limit(1)
-    )
-
-
-def saved_mapping(kind: str, headers: list[str]) -> dict[str, str]:
-    """What officers chose for a file of this kind with these headers (the office's format:
-    shared by everyone who imports it)."""
-    found = db.session.scalar(
-        sa.select(ImportMapping)
-        .where(ImportMapping.kind == kind, ImportMapping.signature == signature(headers))
-        .order_by(ImportMapping.updated_at.desc())
-        .limit(1)
-    )
-    return dict(found.mapping) if found is not None else {}
-
-
-def remember_mapping(user: User, kind: str, headers: list[str], matches: list[Match]) -> None:
-    """Keep the columns the officer mapped by hand (chosen now or before) for the next file
-    with these headers; what the matcher finds on its own is found again without help.
-
-    Called after the import has committed, in a transaction of its own: two officers
-    importing the same new format at once must not fail each other's import over it."""
-    mapping = {
-        m.key: (m.column.key if m.column else IGNORE)
-        for m in matches
-        if m.header and m.how in ("chosen", "saved")
-    }
-    sig = signature(headers)
-    try:
-        row = db.session.scalar(
-            sa.select(ImportMapping).where(
-                ImportMapping.kind == kind, ImportMapping.signature == sig
-            )
-        )
-        if row is None and not mapping:
-            return
-        user_id = user.id  # read before anything is added (it may load, and flush)
-        if row is None:
-            db.session.add(
-                ImportMapping(
-                    kind=kind, signature=sig, headers=headers, mapping=mapping, user_id=user_id
-                )
-            )
-        else:
-            row.mapping, row.user_id = mapping, user_id
-        db.session.commit()
-    except sa.exc.SQLAlchemyError as exc:  # the other import saved it a moment ago, most likely
-        db.session.rollback()
-        logger.warning("Mapping of %s headers %s not saved: %r", kind, sig[:8], exc)
-
 
 _ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
 
 
 def _kind_and_matches(table: reader.Table, options: Options) -> tuple[str, list[Match]]:
-    kind = options.kind or infer_kind(table.headers) or _kind_chosen_before(table.headers)
+    kind = options.kind or infer_kind(table.headers) or kind_chosen_before(table.headers)
     if kind is None:
         expected = "；".join(
             f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()
@@ -558,124 +274,6 @@ def _years(
             "note",
         )
     report.year, report.above_scale_year = ctx.year, ctx.above_scale_year
-
-
-# ---- revert ------------------------------------------------------------------------------------
-
-
-def _models() -> dict[str, type]:
-    return {m.local_table.name: m.class_ for m in Base.registry.mappers}  # type: ignore[union-attr]
-
-
-def _from_json(model: type, key: str, raw: Any) -> Any:
-    if raw is None:
-        return None
-    python_type = model.__table__.c[key].type.python_type  # type: ignore[attr-defined]
-    if issubclass(python_type, enum.Enum):
-        return python_type(raw)
-    if python_type is Decimal:
-        return Decimal(raw)
-    if python_type is datetime:
-        return datetime.fromisoformat(raw)
-    if python_type is date:
-        return date.fromisoformat(raw)
-    return raw
-
-
-@dataclass
-class RevertResult:
-    removed: int = 0
-    restored: int = 0
-    kept: list[str] = field(default_factory=list)  # fields changed again since: left as they are
-
-
-def revert(user: User, batch: ImportBatch) -> RevertResult:
-    """Undo a committed import: what it created goes to the recycle bin, what it changed gets
-    its old value back unless someone has changed that field again since."""
-    policy.authorize(policy.is_admin(user), "只有管理员可以撤销导入。")
-    if batch.status == ImportStatus.REVERTED:
-        raise ValidationError("这个导入批次已经撤销过了。")
-    models, result = _models(), RevertResult()
-    created: dict[str, list[int]] = {}
-    entries = db.session.scalars(
-        sa.select(AuditEntry)
-        .where(AuditEntry.import_batch_id == batch.id)
-        .order_by(AuditEntry.id.desc())
-    )
-    for entry in entries:
-        model = models.get(entry.table_name)
-        if model is None:
-            continue
-        if entry.action == "create":
-            created.setdefault(entry.table_name, []).append(entry.record_id)
-            continue
-        record = db.session.get(model, entry.record_id)
-        if record is None or entry.action != "update":
-            continue
-        for key, (before, after) in entry.changes.items():
-            if key == "deleted_at":
-                if after is None and record.deleted_at is None:  # the import restored it
-                    record.deleted_at = utcnow()
-                continue
-            if audit.jsonable(getattr(record, key)) != after:
-                result.kept.append(f"{entry.table_name}#{entry.record_id}.{key}")
-                continue
-            setattr(record, key, _from_json(model, key, before))
-            result.restored += 1
-    db.session.flush()
-    for table_name, ids in created.items():
-        model = models[table_name]
-        if "deleted_at" in model.__table__.c:  # type: ignore[attr-defined]
-            result.removed += bulk.remove_created(model, ids)
-            continue
-        for record_id in ids:  # few: aliases an import added
-            record = db.session.get(model, record_id)
-            if isinstance(record, InstitutionAlias):
-                record.institution.aliases.remove(record)  # re-indexes the institution
-                result.removed += 1
-            elif record is not None:
-                db.session.delete(record)
-                result.removed += 1
-    batch.status = ImportStatus.REVERTED
-    batch.reverted_at = utcnow()
-    batch.reverted_by_id = user.id
-    db.session.flush()
-    logger.info("Import batch %s reverted by %s: %s", batch.id, user.username, result)
-    return result
-
-
-# ---- templates ---------------------------------------------------------------------------------
-
-REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
-
-
-def template(kind: str) -> bytes:
-    """A blank .xlsx for one kind: the headers (required ones shaded), an example row, and
-    a second sheet explaining every column."""
-    sheet = SHEETS[kind]
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet.label
-    ws.append([c.header for c in sheet.columns])
-    ws.append([c.example for c in sheet.columns])
-    for i, col in enumerate(sheet.columns, 1):
-        cell = ws.cell(row=1, column=i)
-        cell.font = Font(bold=True)
-        if col.required:
-            cell.fill = REQUIRED_FILL
-        ws.column_dimensions[cell.column_letter].width = max(12, len(col.header) * 2 + 4)
-    ws.freeze_panes = "A2"
-    notes = wb.create_sheet("填写说明")
-    notes.append(["列名", "必填", "也可写作", "说明"])
-    for col in sheet.columns:
-        notes.append([col.header, "是" if col.required else "", "、".join(col.aliases), col.note])
-    notes.append([])
-    notes.append(
-        ["第 2 行是示例，导入前请删除或改成真实数据。导入时读取第一个有表头的可见工作表。"]
-    )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def batches() -> sa.Select[tuple[ImportBatch]]:

@@ -28,10 +28,15 @@ from sqlalchemy.exc import IntegrityError
 from crm import policy
 from crm.extensions import db
 from crm.imports import jobs, labels, services
+from crm.imports.blank import blank_template
 from crm.imports.columns import SHEETS
 from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
+from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
+from crm.imports.outcome import Options, Report, options_signature
 from crm.imports.reader import ImportFileError
+from crm.imports.revert import revert_batch
+from crm.imports.uploads import keep_upload, peek_upload, take_upload
 from crm.policy import Level, access
 from crm.web import XLSX, attachment
 
@@ -85,11 +90,11 @@ def preview() -> tuple[str, int] | str | Response:
     if not form.validate_on_submit():
         return _upload_page(form, 400)
     filename = _display_name(form.file.data.filename)
-    options = services.Options(kind=form.kind.data or None)
+    options = Options(kind=form.kind.data or None)
     with _scratch() as path:
         form.file.data.save(path)
         if jobs.is_big(path):
-            token = services.keep_upload(current_user, filename, path.read_bytes())
+            token = keep_upload(current_user, filename, path.read_bytes())
             return _start_job(token, filename, options, dry_run=True)
         try:
             report = _dry_run(path, filename, options)
@@ -97,12 +102,12 @@ def preview() -> tuple[str, int] | str | Response:
             current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
             form.file.errors = [exc.message]
             return _upload_page(form, 400)
-        token = services.keep_upload(current_user, filename, path.read_bytes())
+        token = keep_upload(current_user, filename, path.read_bytes())
     db.session.commit()
     return _preview_page(report, token)
 
 
-def _dry_run(path: Path, filename: str, options: services.Options) -> services.Report:
+def _dry_run(path: Path, filename: str, options: Options) -> Report:
     try:
         return services.run_import(current_user, path, filename, options, dry_run=True)
     finally:
@@ -110,7 +115,7 @@ def _dry_run(path: Path, filename: str, options: services.Options) -> services.R
 
 
 def _preview_page(
-    report: services.Report, token: str, form: CommitForm | None = None, status: int = 200
+    report: Report, token: str, form: CommitForm | None = None, status: int = 200
 ) -> tuple[str, int]:
     """The preview: where the table was found, the column mapping to check and change, the
     firms to confirm, every row's outcome and every message — and the settings form."""
@@ -129,7 +134,7 @@ def _preview_page(
     form.mapping.data = json.dumps(report.options.mapping, ensure_ascii=False)
     form.decided.data = json.dumps(report.options.decisions, ensure_ascii=False)
     # the settings exactly as this page will send them back when nothing is changed
-    shown = services.Options(
+    shown = Options(
         kind=report.kind,
         sheet=report.sheet if len(report.sheets) > 1 else None,
         mapping=report.options.mapping,
@@ -137,7 +142,7 @@ def _preview_page(
         above_scale=above,
         decisions=report.options.decisions,
     )
-    form.previewed.data = services.options_signature(shown)
+    form.previewed.data = options_signature(shown)
     return (
         render_template(
             "imports/preview.html",
@@ -150,7 +155,7 @@ def _preview_page(
     )
 
 
-def _start_job(token: str, filename: str, options: services.Options, dry_run: bool) -> Response:
+def _start_job(token: str, filename: str, options: Options, dry_run: bool) -> Response:
     try:
         job = jobs.start(current_user, token, filename, options, dry_run)
         db.session.commit()
@@ -179,10 +184,10 @@ def commit() -> Response | tuple[str, int]:
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
         return redirect(url_for("imports.index"))
     options = form.options(request.form)
-    changed = form.previewed.data and form.previewed.data != services.options_signature(options)
+    changed = form.previewed.data and form.previewed.data != options_signature(options)
     if request.form.get("action") == "preview" or changed:
         return _repreview(form, options, changed=bool(changed))
-    peek = services.peek_upload(current_user, form.token.data)
+    peek = peek_upload(current_user, form.token.data)
     if peek is None:  # never previewed, someone else's, expired, or already imported
         db.session.rollback()
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
@@ -191,7 +196,7 @@ def commit() -> Response | tuple[str, int]:
     with _scratch(body) as path:
         if jobs.is_big(path):
             return _start_job(form.token.data, filename, options, dry_run=False)
-        if services.take_upload(current_user, form.token.data) is None:
+        if take_upload(current_user, form.token.data) is None:
             db.session.rollback()  # the other press of 确认导入 took it a moment ago
             flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
             return redirect(url_for("imports.index"))
@@ -202,16 +207,16 @@ def commit() -> Response | tuple[str, int]:
             flash(exc.message, "danger")
             return redirect(url_for("imports.index"))
     db.session.commit()
-    services.remember_mapping(current_user, report.kind, report.headers, report.matches)
+    remember_mapping(current_user, report.kind, report.headers, report.matches)
     flash(f"已导入{report.label}：{report.summary()}。", "success")
     return redirect(url_for("imports.batch", batch_id=report.batch_id))
 
 
 def _repreview(
-    form: CommitForm, options: services.Options, changed: bool = False
+    form: CommitForm, options: Options, changed: bool = False
 ) -> Response | tuple[str, int]:
     token = form.token.data
-    peek = services.peek_upload(current_user, token)
+    peek = peek_upload(current_user, token)
     if peek is None:
         db.session.rollback()
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
@@ -226,9 +231,7 @@ def _repreview(
             flash(exc.message, "danger")
             shown = request.form.get("kind-shown")
             try:
-                report = _dry_run(
-                    path, filename, services.Options(kind=shown if shown in SHEETS else None)
-                )
+                report = _dry_run(path, filename, Options(kind=shown if shown in SHEETS else None))
             except ImportFileError:
                 return redirect(url_for("imports.index"))
     if changed:
@@ -246,10 +249,10 @@ def job(job_id: int) -> Response | tuple[str, int] | str:
         abort(404)
     state = jobs.state(item)
     if state["status"] == "done" and item.dry_run and item.report:
-        if services.peek_upload(current_user, item.token) is None:
+        if peek_upload(current_user, item.token) is None:
             flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
             return redirect(url_for("imports.index"))
-        return _preview_page(services.Report.from_json(item.report), item.token)
+        return _preview_page(Report.from_json(item.report), item.token)
     if state["status"] == "done" and item.batch_id:
         return redirect(url_for("imports.batch", batch_id=item.batch_id))
     return render_template("imports/job.html", job=item, state=state)
@@ -280,7 +283,7 @@ def batch(batch_id: int) -> str:
 def revert(batch_id: int) -> Response:
     """Undo a committed import."""
     item = db.get_or_404(ImportBatch, batch_id)
-    result = services.revert(current_user, item)
+    result = revert_batch(current_user, item)
     db.session.commit()
     message = (
         f"已撤销批次 #{item.id}：{result.removed} 条新增记录移入回收站，"
@@ -329,4 +332,4 @@ def template(kind: str) -> Response:
     """A blank template with an example row and a sheet of notes."""
     if kind not in SHEETS:
         abort(404)
-    return attachment(services.template(kind), f"{SHEETS[kind].label}导入模板.xlsx", XLSX)
+    return attachment(blank_template(kind), f"{SHEETS[kind].label}导入模板.xlsx", XLSX)

@@ -14,7 +14,9 @@ from crm.errors import PermissionDenied
 from crm.extensions import db
 from crm.imports import services
 from crm.imports.models import ImportBatch, ImportStatus
+from crm.imports.outcome import Options
 from crm.imports.reader import ImportFileError
+from crm.imports.revert import revert_batch
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind, Researcher
 from crm.needs.models import Need
 from crm.search import services as search
@@ -45,7 +47,7 @@ def count(model) -> int:
 
 
 def run(user, path, kind=None, dry_run=False):
-    report = services.run_import(user, path, path.name, services.Options(kind), dry_run=dry_run)
+    report = services.run_import(user, path, path.name, Options(kind), dry_run=dry_run)
     if dry_run:
         db.session.rollback()
     else:
@@ -270,7 +272,7 @@ def test_near_enterprise_name_is_asked_not_guessed_then_kept_as_an_alias(
     assert "请在预览页选择" in report.errors[0].message
     assert [rid for rid, _, _ in report.questions["锦程领带"]] == [ent.id]
 
-    answered = services.Options(decisions={"锦程领带": ent.id})
+    answered = Options(decisions={"锦程领带": ent.id})
     report = services.run_import(admin, path, "n.csv", answered)
     db.session.commit()
     assert db.session.scalars(sa.select(Need)).one().enterprise_id == ent.id
@@ -290,7 +292,7 @@ def test_unknown_headers_are_refused_with_the_expected_ones(tmp_path, make_user)
     assert "第 1 行“甲、乙”" in refused.value.message and "企业名称" in refused.value.message
     path = write_csv(tmp_path / "n.csv", [["企业名称", "预算（万元）"], ["某公司", "20"]])
     with pytest.raises(ImportFileError, match="缺少必填列：需求名称或需求描述"):
-        services.run_import(admin, path, "n.csv", services.Options(kind="needs"))
+        services.run_import(admin, path, "n.csv", Options(kind="needs"))
 
 
 def test_revert_removes_what_was_created_and_restores_what_was_changed(tmp_path, make_user, polyu):
@@ -310,7 +312,7 @@ def test_revert_removes_what_was_created_and_restores_what_was_changed(tmp_path,
     person.bio = "人工修改的简介"
     db.session.commit()
 
-    result = services.revert(admin, batch)
+    result = revert_batch(admin, batch)
     db.session.commit()
     db.session.expire_all()
     assert batch.status == ImportStatus.REVERTED and batch.reverted_by_id == admin.id
@@ -322,14 +324,14 @@ def test_revert_removes_what_was_created_and_restores_what_was_changed(tmp_path,
     assert created.deleted_at is not None  # in the recycle bin, not lost
     assert "刘海峰" not in [h.title for h in search.search("数码印花")]
     with pytest.raises(Exception, match="撤销过了"):
-        services.revert(admin, batch)
+        revert_batch(admin, batch)
 
 
 def test_only_admins_revert(tmp_path, make_user, polyu):
     officer = make_user()
     report = run(officer, write_xlsx(tmp_path / "a.xlsx", RESEARCHERS))
     with pytest.raises(PermissionDenied):
-        services.revert(officer, db.session.get(ImportBatch, report.batch_id))
+        revert_batch(officer, db.session.get(ImportBatch, report.batch_id))
 
 
 def test_cli_import_dry_run_and_commit(runner, tmp_path, make_user, polyu):
@@ -394,7 +396,7 @@ def test_institutions_import_then_revert_then_again(tmp_path, make_user):
     ).one()
     assert polyu.kind == InstitutionKind.UNIVERSITY
     assert sorted(a.alias for a in polyu.aliases) == ["PolyU", "港理工"]
-    services.revert(admin, db.session.get(ImportBatch, report.batch_id))
+    revert_batch(admin, db.session.get(ImportBatch, report.batch_id))
     db.session.commit()
     db.session.expire_all()
     assert polyu.deleted_at is not None and polyu.aliases == []

@@ -16,6 +16,8 @@ from crm.enterprises.models import Contact, Enterprise, EnterpriseYear
 from crm.extensions import db
 from crm.imports import jobs, reader, services
 from crm.imports.models import ImportJob, ImportUpload, JobStatus
+from crm.imports.outcome import Options
+from crm.imports.uploads import keep_upload
 from crm.seed.services import load_reference
 from tests.conftest import AuthActions
 from tests.fixtures import office_files as office
@@ -149,9 +151,9 @@ def test_the_biggest_visible_sheet_decides_whether_a_file_is_big(tmp_path):
 
 
 def test_a_failed_commit_job_lets_the_officer_confirm_again(app, admin, monkeypatch):
-    token = services.keep_upload(admin, "r.csv", "姓名,所在单位\n甲,浙江大学\n".encode())
+    token = keep_upload(admin, "r.csv", "姓名,所在单位\n甲,浙江大学\n".encode())
     db.session.commit()
-    job = jobs.start(admin, token, "r.csv", services.Options(), dry_run=False)
+    job = jobs.start(admin, token, "r.csv", Options(), dry_run=False)
     db.session.commit()
     job_id = job.id
 
@@ -165,7 +167,7 @@ def test_a_failed_commit_job_lets_the_officer_confirm_again(app, admin, monkeypa
     assert failed.status == JobStatus.FAILED and failed.commit_token is None
     assert "没有写入任何数据" in failed.message
     assert db.session.get(ImportUpload, token) is not None  # still there to confirm again
-    again = jobs.start(admin, token, "r.csv", services.Options(), dry_run=False)
+    again = jobs.start(admin, token, "r.csv", Options(), dry_run=False)
     db.session.commit()
     assert again.id != job_id
 

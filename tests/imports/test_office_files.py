@@ -13,6 +13,7 @@ from crm.enterprises.models import Contact, Enterprise, EnterpriseYear, Recognit
 from crm.extensions import db
 from crm.imports import services
 from crm.imports.models import LabelAlias, LabelKind
+from crm.imports.outcome import Options
 from crm.institutions.models import Institution, Researcher
 from crm.needs.models import Need
 from crm.seed.services import load_reference
@@ -195,10 +196,10 @@ def test_meeting_needs_without_titles_link_to_firms_dedup_calls_the_same(
 def test_a_sheet_and_a_mapping_can_be_chosen(tmp_path, make_user, reference):
     admin = make_user(role=Role.ADMIN)
     path = office.above_scale_list(tmp_path / "规上.xlsx")
-    old = run(admin, path, services.Options(sheet="2024年（旧）"), dry_run=True)
+    old = run(admin, path, Options(sheet="2024年（旧）"), dry_run=True)
     assert old.sheet == "2024年（旧）" and old.rows == 1
     # the officer says 联系电话 is not to be imported, and 所属行业 holds main products
-    chosen = services.Options(mapping={"联系电话": "", "所属行业": "main_products"})
+    chosen = Options(mapping={"联系电话": "", "所属行业": "main_products"})
     report = run(admin, path, chosen, dry_run=True)
     fields = {m.header: m for m in report.matches}
     assert fields["联系电话"].column is None and fields["联系电话"].how == "chosen"
