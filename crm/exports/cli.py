@@ -11,7 +11,7 @@ from crm.commands import acting_user
 from crm.errors import cli_errors
 from crm.exports import services
 from crm.extensions import db
-from crm.imports.columns import KIND_CHOICES
+from crm.sheets import KIND_CHOICES
 
 
 @click.command("export")

@@ -10,7 +10,7 @@ from crm import policy
 from crm.clock import local_today
 from crm.exports import services
 from crm.extensions import db
-from crm.imports.columns import EXPORTS
+from crm.sheets import EXPORTS
 from crm.web import CSV, XLSX, attachment
 
 

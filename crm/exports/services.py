@@ -30,89 +30,31 @@ from crm.audit import services as audit
 from crm.auth.models import User
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
-from crm.imports.columns import EXPORTS
 from crm.institutions.models import Achievement, Institution, Researcher
-from crm.money import wan_cell
 from crm.needs.models import Need
+from crm.sheets import EXPORTS, Sheet
 from crm.spreadsheets import as_text, clean, fitted_widths, guard, lines_needed, row_height
 from crm.visits.models import Task
 
 BATCH = 500
 
 
-def _enterprise(e: Enterprise, personal: bool) -> list[Any]:
-    contact = next((c for c in e.contacts if c.deleted_at is None), None)
-    phone = contact.phone if contact else None
-    return [
-        e.name,
-        e.uscc,
-        e.town.name if e.town else None,
-        "、".join(i.name for i in e.industries) or None,
-        e.main_products,
-        contact.name if contact else None,
-        phone if personal else privacy.mask_phone(phone) or None,
-        e.address,
-        "是" if e.is_above_scale else "否",
-        e.notes,
-    ]
-
-
-def _institution(i: Institution, personal: bool) -> list[Any]:
-    return [
-        i.name,
-        i.kind.label,
-        i.region,
-        i.description,
-        "、".join(a.alias for a in i.aliases) or None,
-    ]
-
-
-def _researcher(r: Researcher, personal: bool) -> list[Any]:
-    inst = r.institution.name if r.institution else None
-    return [r.name, inst, r.title, r.research_directions, r.bio, r.team]
-
-
-def _need(n: Need, personal: bool) -> list[Any]:
-    return [n.enterprise.name, n.enterprise.uscc, n.title, n.description, wan_cell(n.budget)]
-
-
-def _achievement(a: Achievement, personal: bool) -> list[Any]:
-    return [
-        a.title,
-        a.institution.name if a.institution else None,
-        a.researcher.name if a.researcher else None,
-        a.description,
-        a.maturity.label if a.maturity else None,
-        a.transfer_mode.label if a.transfer_mode else None,
-    ]
-
-
-def _task(t: Task, personal: bool) -> list[Any]:
-    return [
-        t.title,
-        t.enterprise.name if t.enterprise else None,
-        t.assignee.display_name,
-        t.due_on.isoformat() if t.due_on else None,
-        "已完成" if t.done else "未完成",
-        t.notes,
-    ]
-
-
-def _contact(c: Contact, personal: bool) -> list[Any]:
-    org = c.enterprise.name if c.enterprise else (c.institution.name if c.institution else None)
-    return [
-        org,
-        c.name,
-        c.position,
-        c.phone if personal else privacy.mask_phone(c.phone) or None,
-        c.email if personal else privacy.mask_email(c.email) or None,
-    ]
+def export_row(sheet: Sheet, record: Any, personal: bool) -> list[Any]:
+    """A record's cells in the sheet's exported columns; personal data masked unless
+    `personal` (the user sees it in full on screen)."""
+    cells = []
+    for column in sheet.exported:
+        value = column.value(record)
+        if column.personal and not personal:
+            mask = privacy.mask_email if column.key == "email" else privacy.mask_phone
+            value = mask(value) or None
+        cells.append(value)
+    return cells
 
 
 @dataclass(frozen=True)
 class Layout:
     model: type
-    row: Callable[[Any, bool], list[Any]]
     options: Callable[[], tuple[Any, ...]]  # loader options (built late: mappers first)
     table: str
 
@@ -120,7 +62,6 @@ class Layout:
 LAYOUTS: dict[str, Layout] = {
     "enterprises": Layout(
         Enterprise,
-        _enterprise,
         lambda: (
             selectinload(Enterprise.contacts),
             selectinload(Enterprise.town),
@@ -129,24 +70,22 @@ LAYOUTS: dict[str, Layout] = {
         "enterprise",
     ),
     "institutions": Layout(
-        Institution, _institution, lambda: (selectinload(Institution.aliases),), "institution"
+        Institution, lambda: (selectinload(Institution.aliases),), "institution"
     ),
     "researchers": Layout(
-        Researcher, _researcher, lambda: (selectinload(Researcher.institution),), "researcher"
+        Researcher, lambda: (selectinload(Researcher.institution),), "researcher"
     ),
-    "needs": Layout(Need, _need, lambda: (selectinload(Need.enterprise),), "need"),
+    "needs": Layout(Need, lambda: (selectinload(Need.enterprise),), "need"),
     "achievements": Layout(
         Achievement,
-        _achievement,
         lambda: (selectinload(Achievement.institution), selectinload(Achievement.researcher)),
         "achievement",
     ),
     "tasks": Layout(
-        Task, _task, lambda: (selectinload(Task.enterprise), selectinload(Task.assignee)), "task"
+        Task, lambda: (selectinload(Task.enterprise), selectinload(Task.assignee)), "task"
     ),
     "contacts": Layout(
         Contact,
-        _contact,
         lambda: (selectinload(Contact.enterprise), selectinload(Contact.institution)),
         "contact",
     ),
@@ -176,11 +115,11 @@ def rows(spec: ExportSpec, personal: bool) -> Iterator[list[Any]]:
     Takes what the exporting user may see as a plain flag, not the user: a streamed download
     runs this after its request's session is gone (an ORM object from it would be detached).
     `personal`: phones and e-mails in full (else masked)."""
-    layout = LAYOUTS[spec.kind]
-    yield [c.header for c in EXPORTS[spec.kind].exported]
+    layout, sheet = LAYOUTS[spec.kind], EXPORTS[spec.kind]
+    yield [c.header for c in sheet.exported]
     stmt = spec.query.options(*layout.options()).execution_options(yield_per=BATCH)
     for record in db.session.scalars(stmt):
-        yield layout.row(record, personal)
+        yield export_row(sheet, record, personal)
 
 
 def record(user: User, spec: ExportSpec, fmt: str, total: int) -> None:

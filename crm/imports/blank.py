@@ -9,9 +9,7 @@ import logging
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from crm.imports.columns import (
-    SHEETS,
-)
+from crm.sheets import SHEETS
 
 logger = logging.getLogger(__name__)
 

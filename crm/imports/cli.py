@@ -12,9 +12,9 @@ from crm.commands import acting_user
 from crm.errors import cli_errors
 from crm.extensions import db
 from crm.imports import jobs, services
-from crm.imports.columns import KIND_CHOICES, SHEETS
 from crm.imports.mappings import remember_mapping
 from crm.imports.outcome import Options
+from crm.sheets import KIND_CHOICES, SHEETS
 
 
 def _mapping(pairs: tuple[str, ...], kind: str | None) -> dict[str, str]:

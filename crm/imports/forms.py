@@ -11,9 +11,10 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from crm.forms import choices
-from crm.imports.columns import IGNORE, SHEETS
+from crm.imports.headers import IGNORE
 from crm.imports.outcome import Options
 from crm.queries import MAX_ID
+from crm.sheets import SHEETS
 
 
 class UploadForm(FlaskForm):

@@ -10,10 +10,7 @@ import sqlalchemy as sa
 
 from crm.auth.models import User
 from crm.extensions import db
-from crm.imports.columns import (
-    IGNORE,
-    Match,
-)
+from crm.imports.headers import IGNORE, Match
 from crm.imports.models import ImportMapping
 
 logger = logging.getLogger(__name__)

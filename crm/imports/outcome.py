@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm.imports import reader
-from crm.imports.columns import (
-    SHEETS,
-    Match,
-)
+from crm.imports.headers import Match
 from crm.imports.importers.rows import Issue, Outcome
+from crm.sheets import SHEETS
 
 logger = logging.getLogger(__name__)
 

@@ -123,7 +123,7 @@ def open_table(
     `sheet`, else the first visible sheet that holds a table (hidden sheets are skipped).
     `score` tells how much a row looks like a header (default: the importer's known headers)."""
     if score is None:
-        from crm.imports.columns import header_score as score
+        from crm.imports.headers import header_score as score
     with path.open("rb") as fh:
         head = fh.read(8)
     if not head:
@@ -459,7 +459,7 @@ def _find_table(
     best = max(scores)
     if best == 0:
         looked = "；".join(f"第 {n} 行“{'、'.join(c for c in v if c)[:40]}”" for n, v in filled[:6])
-        from crm.imports.columns import SHEETS
+        from crm.sheets import SHEETS
 
         expected = "；".join(
             f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()

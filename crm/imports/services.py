@@ -22,20 +22,14 @@ from crm.clock import local_today
 from crm.errors import ValidationError
 from crm.extensions import db
 from crm.imports import reader, values
-from crm.imports.columns import (
-    SHEETS,
-    Match,
-    header_year,
-    infer_kind,
-    map_columns,
-    missing_required,
-)
+from crm.imports.headers import Match, header_year, infer_kind, map_columns, missing_required
 from crm.imports.importers import IMPORTERS
 from crm.imports.importers.rows import EXTRA, Context, Outcome, Row, RowError
 from crm.imports.mappings import kind_chosen_before, saved_mapping
 from crm.imports.models import ImportBatch, ImportStatus
 from crm.imports.outcome import MAX_STORED_ISSUES, OUTCOMES, PROGRESS_EVERY, Options, Report
 from crm.imports.uploads import sha256_of
+from crm.sheets import SHEETS
 from crm.workers import AnalysisPool, default_workers
 
 logger = logging.getLogger(__name__)

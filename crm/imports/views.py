@@ -29,7 +29,6 @@ from crm import policy
 from crm.extensions import db
 from crm.imports import jobs, labels, services
 from crm.imports.blank import blank_template
-from crm.imports.columns import SHEETS
 from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
 from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
@@ -38,6 +37,7 @@ from crm.imports.reader import ImportFileError
 from crm.imports.revert import revert_batch
 from crm.imports.uploads import keep_upload, peek_upload, take_upload
 from crm.policy import Level, access
+from crm.sheets import SHEETS
 from crm.web import XLSX, attachment
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")

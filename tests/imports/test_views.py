@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.db import utcnow
 from crm.extensions import db
-from crm.imports.columns import SHEETS
 from crm.imports.models import ImportBatch, ImportStatus, ImportUpload
 from crm.institutions.models import Researcher
+from crm.sheets import SHEETS
 from tests.conftest import AuthActions, csrf_token
 from tests.imports.helpers import RESEARCHERS, read_xlsx, upload, write_xlsx
 from tests.pages import form_to

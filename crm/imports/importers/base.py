@@ -7,11 +7,11 @@ from typing import Any
 
 from crm.dedup import services as dedup
 from crm.imports import linking
-from crm.imports.columns import Sheet
 from crm.imports.importers.rows import Context, Row
 from crm.institutions.models import (
     InstitutionAlias,
 )
+from crm.sheets import Sheet
 from crm.text.normal import normalise, person_name
 
 

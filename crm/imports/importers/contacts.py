@@ -12,9 +12,9 @@ from crm.enterprises.models import (
 from crm.enterprises.services import EMAIL
 from crm.extensions import db
 from crm.imports import linking, values
-from crm.imports.columns import SHEETS
 from crm.imports.importers.base import Importer
 from crm.imports.importers.rows import Row, RowError, with_extras
+from crm.sheets import SHEETS
 from crm.text.normal import half_width, normalise
 
 

@@ -21,9 +21,9 @@ from crm.enterprises.models import (
 )
 from crm.extensions import db
 from crm.imports import labels, values
-from crm.imports.columns import SHEETS
 from crm.imports.importers.base import Importer, flag_similar
 from crm.imports.importers.rows import Row, RowError, with_extras
+from crm.sheets import SHEETS
 from crm.text.normal import core_name, normalise
 
 NEW: Any = object()  # an enterprise created from an earlier row of the same file

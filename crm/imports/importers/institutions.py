@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from crm import bulk
 from crm.extensions import db
 from crm.imports import linking, values
-from crm.imports.columns import SHEETS
 from crm.imports.importers.base import Importer, InstitutionLinks, flag_similar, person_key
 from crm.imports.importers.rows import Row, with_extras
 from crm.institutions.models import (
@@ -23,6 +22,7 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.institutions.services import parse_aliases
+from crm.sheets import SHEETS
 from crm.text.normal import institution_key, normalise
 
 

@@ -13,10 +13,10 @@ from crm.enterprises.models import (
 )
 from crm.extensions import db
 from crm.imports import linking, values
-from crm.imports.columns import SHEETS
 from crm.imports.importers.base import Importer
 from crm.imports.importers.rows import Row, RowError, with_extras
 from crm.needs.models import Need
+from crm.sheets import SHEETS
 from crm.text.normal import normalise
 
 
