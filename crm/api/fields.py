@@ -5,8 +5,9 @@ what the code refuses, or the other way round."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,11 @@ from crm.queries import MAX_ID
 MAX_PER_PAGE = 100
 NO_NUL = r"^[^\u0000]*$"  # PostgreSQL text cannot hold NUL: the schema says so too
 MONEY = re.compile(r"^\d{1,14}(\.\d{1,2})?$")  # yuan, Numeric(16, 2)
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as UTC ISO 8601 with Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,24 @@ class Field:
     choices: tuple[str, ...] = ()
     doc: str = ""
     max_items: int = 50  # strings: the longest list taken
+    #: how a response reads the value from a record (default: the attribute of that name)
+    read: Callable[[Any], Any] | None = field(default=None, compare=False)
+
+    def shown(self, record: Any, name: str) -> Any:
+        """The record's value as this API writes it (dates ISO, money as text, choices by
+        value, moments in UTC)."""
+        value = self.read(record) if self.read is not None else getattr(record, name)
+        if value is None:
+            return None
+        if self.type == "date":
+            return value.isoformat()
+        if self.type == "datetime":
+            return stamp(value)
+        if self.type == "money":
+            return str(value)  # a string: no float rounding of 万元
+        if self.type == "enum":
+            return getattr(value, "value", value)
+        return value
 
     def schema(self) -> dict[str, Any]:
         schema = self._schema()

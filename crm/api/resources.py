@@ -13,19 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from crm.api import writes
 from crm.api.fields import Field, enum_field
-from crm.api.shown import (
-    COMMON,
-    DATE,
-    SHOWN,
-    achievement_json,
-    cooperation_json,
-    enterprise_json,
-    institution_json,
-    need_json,
-    researcher_json,
-    suggestion_json,
-    visit_json,
-)
+from crm.api.shown import COMMON, DATE, SHOWN, shown
 from crm.auth.models import User
 from crm.cooperation.models import Cooperation, CooperationType, Stage
 from crm.enterprises.models import Enterprise, Industry, Town
@@ -132,10 +120,12 @@ class Resource:
     name: str
     label: str  # what the docs page calls it
     model: Any
-    shown: Callable[[Any], dict[str, Any]]
     loads: tuple[Any, ...] = ()
     missing: str = "没有这条记录。"
     writes: writes.Writes | None = None  # None: read-only (suggestions are decided, not edited)
+
+    def shown(self, record: Any) -> dict[str, Any]:
+        return shown(self.name, record)
 
     @property
     def filters(self) -> dict[str, Filter]:
@@ -157,7 +147,6 @@ RESOURCES = {
             "enterprises",
             "企业",
             Enterprise,
-            enterprise_json,
             (
                 selectinload(Enterprise.town),
                 selectinload(Enterprise.industries),
@@ -171,7 +160,6 @@ RESOURCES = {
             "institutions",
             "高校院所",
             Institution,
-            institution_json,
             (selectinload(Institution.aliases),),
             "没有这个高校院所。",
             writes.INSTITUTIONS,
@@ -180,17 +168,15 @@ RESOURCES = {
             "researchers",
             "专家",
             Researcher,
-            researcher_json,
             (selectinload(Researcher.institution),),
             "没有这位专家。",
             writes.RESEARCHERS,
         ),
-        Resource("needs", "技术需求", Need, need_json, (), "没有这条需求。", writes.NEEDS),
+        Resource("needs", "技术需求", Need, (), "没有这条需求。", writes.NEEDS),
         Resource(
             "achievements",
             "科技成果",
             Achievement,
-            achievement_json,
             (),
             "没有这项成果。",
             writes.ACHIEVEMENTS,
@@ -199,17 +185,15 @@ RESOURCES = {
             "visits",
             "走访",
             Visit,
-            visit_json,
             (selectinload(Visit.officer),),
             "没有这次走访。",
             writes.VISITS,
         ),
-        Resource("suggestions", "匹配推荐", Suggestion, suggestion_json, (), "没有这条推荐。"),
+        Resource("suggestions", "匹配推荐", Suggestion, (), "没有这条推荐。"),
         Resource(
             "cooperation",
             "合作",
             Cooperation,
-            cooperation_json,
             (selectinload(Cooperation.officer),),
             "没有这条合作记录。",
             writes.COOPERATION,

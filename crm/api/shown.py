@@ -1,173 +1,49 @@
-"""What the API shows of each record kind: one function per kind that writes a record as JSON,
-and the fields it writes (`SHOWN`), from which the OpenAPI document's response schemas are
-made. tests/api/test_openapi.py holds the two together."""
+"""What the API shows of each record kind, declared once (`SHOWN`): the declaration writes a
+record as JSON (`shown`) and makes the OpenAPI document's response schemas, so the two cannot
+differ."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from crm.api.fields import Field, enum_field
-from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage
-from crm.enterprises.models import Enterprise
+from crm.api.fields import Field, enum_field, stamp
+from crm.cooperation.models import CooperationType, Origin, Stage
 from crm.institutions.models import (
-    Achievement,
-    Institution,
     InstitutionKind,
     Maturity,
-    Researcher,
     TransferMode,
 )
-from crm.matching.models import Suggestion, SuggestionStatus
-from crm.needs.models import Need, NeedStatus
+from crm.matching.models import SuggestionStatus
+from crm.needs.models import NeedStatus
 from crm.queries import is_gone
-from crm.visits.models import Visit
-
-
-def _stamp(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _common(record: Any) -> dict[str, Any]:
     return {
         "version": record.version,
-        "created_at": _stamp(record.created_at),
-        "updated_at": _stamp(record.updated_at),
+        "created_at": stamp(record.created_at) if record.created_at else None,
+        "updated_at": stamp(record.updated_at) if record.updated_at else None,
         "deleted": is_gone(record),  # or gone with what it belongs to (a deleted firm)
     }
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)  # a string: no float rounding of 万元
-
-
-def _value(choice: Any) -> str | None:
-    return choice.value if choice is not None else None
-
-
-def enterprise_json(e: Enterprise) -> dict[str, Any]:
+def shown(kind: str, record: Any) -> dict[str, Any]:
+    """A record as the API shows it: its id, the fields `SHOWN` declares, its version and
+    times."""
+    fields = SHOWN[kind]
     return {
-        "id": e.id,
-        "name": e.name,
-        "uscc": e.uscc,
-        "town": e.town.name if e.town else None,
-        "industries": [i.name for i in e.industries],
-        "main_products": e.main_products,
-        "address": e.address,
-        "is_above_scale": e.is_above_scale,
-        "owner": e.owner.username if e.owner else None,
-        "department": e.department.name if e.department else None,
-        "notes": e.notes,
-        **_common(e),
+        "id": record.id,
+        **{n: f.shown(record, n) for n, f in fields.items()},
+        **_common(record),
     }
 
 
-def institution_json(i: Institution) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "name": i.name,
-        "kind": _value(i.kind),
-        "region": i.region,
-        "description": i.description,
-        "website": i.website,
-        "aliases": [a.alias for a in i.aliases],
-        **_common(i),
-    }
+def _username(user: Any) -> str | None:
+    return user.username if user is not None else None
 
 
-def researcher_json(r: Researcher) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "name": r.name,
-        "institution_id": r.institution_id,
-        "institution": r.institution.name if r.institution else None,
-        "title": r.title,
-        "research_directions": r.research_directions,
-        "bio": r.bio,
-        "team": r.team,
-        **_common(r),
-    }
-
-
-def need_json(n: Need) -> dict[str, Any]:
-    return {
-        "id": n.id,
-        "enterprise_id": n.enterprise_id,
-        "title": n.title,
-        "description": n.description,
-        "budget": _money(n.budget),
-        "status": _value(n.status),
-        "visit_id": n.visit_id,
-        **_common(n),
-    }
-
-
-def achievement_json(a: Achievement) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "title": a.title,
-        "description": a.description,
-        "institution_id": a.institution_id,
-        "researcher_id": a.researcher_id,
-        "maturity": _value(a.maturity),
-        "transfer_mode": _value(a.transfer_mode),
-        **_common(a),
-    }
-
-
-def visit_json(v: Visit) -> dict[str, Any]:
-    return {
-        "id": v.id,
-        "enterprise_id": v.enterprise_id,
-        "officer": v.officer.username if v.officer else None,
-        "visited_on": v.visited_on.isoformat(),
-        "notes": v.notes,
-        "next_steps": v.next_steps,
-        **_common(v),
-    }
-
-
-def suggestion_json(s: Suggestion) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "need_id": s.need_id,
-        "researcher_id": s.researcher_id,
-        "achievement_id": s.achievement_id,
-        "institution_id": s.institution_id,
-        "score": round(s.score, 4),
-        "matched_terms": s.matched_terms,
-        "adjustments": s.adjustments,
-        "status": _value(s.status),
-        "reject_reason": s.reject_reason,
-        "reject_note": s.reject_note,
-        "decided_at": _stamp(s.decided_at),
-        **_common(s),
-    }
-
-
-def cooperation_json(c: Cooperation) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "title": c.title,
-        "enterprise_id": c.enterprise_id,
-        "institution_id": c.institution_id,
-        "researcher_id": c.researcher_id,
-        "type": _value(c.type),
-        "amount": _money(c.amount),
-        "stage": _value(c.stage),
-        "stage_changed_on": c.stage_changed_on.isoformat() if c.stage_changed_on else None,
-        "signed_on": c.signed_on.isoformat() if c.signed_on else None,
-        "parties": c.parties,
-        "contract_no": c.contract_no,
-        "termination_reason": c.termination_reason,
-        "notes": c.notes,
-        "officer": c.officer.username if c.officer else None,
-        "origin": _value(c.origin),
-        "suggestion_id": c.suggestion_id,
-        "achievement_id": c.achievement_id,
-        **_common(c),
-    }
+def _name(record: Any) -> str | None:
+    return record.name if record is not None else None
 
 
 # ---- what each kind shows (the response schemas) -----------------------------------------------
@@ -186,19 +62,25 @@ COMMON = {
     "updated_at": STAMP,
     "deleted": Field("boolean", nullable=False, doc="已删除（只在 updated_since 同步中出现）"),
 }
-USERNAME = Field("string", doc="用户名")
+
+
+def _user(attribute: str) -> Field:
+    return Field("string", doc="用户名", read=lambda r: _username(getattr(r, attribute)))
+
 
 SHOWN: dict[str, dict[str, Field]] = {
     "enterprises": {
         "name": NAME,
         "uscc": TEXT,
-        "town": TEXT,
-        "industries": Field("strings", nullable=False),
+        "town": Field("text", read=lambda e: _name(e.town)),
+        "industries": Field(
+            "strings", nullable=False, read=lambda e: [i.name for i in e.industries]
+        ),
         "main_products": TEXT,
         "address": TEXT,
         "is_above_scale": Field("boolean", nullable=False),
-        "owner": USERNAME,
-        "department": TEXT,
+        "owner": _user("owner"),
+        "department": Field("text", read=lambda e: _name(e.department)),
         "notes": TEXT,
     },
     "institutions": {
@@ -207,12 +89,12 @@ SHOWN: dict[str, dict[str, Field]] = {
         "region": TEXT,
         "description": TEXT,
         "website": TEXT,
-        "aliases": Field("strings", nullable=False),
+        "aliases": Field("strings", nullable=False, read=lambda i: [a.alias for a in i.aliases]),
     },
     "researchers": {
         "name": NAME,
         "institution_id": REF,
-        "institution": TEXT,
+        "institution": Field("text", read=lambda r: _name(r.institution)),
         "title": TEXT,
         "research_directions": TEXT,
         "bio": TEXT,
@@ -236,7 +118,7 @@ SHOWN: dict[str, dict[str, Field]] = {
     },
     "visits": {
         "enterprise_id": ID,
-        "officer": USERNAME,
+        "officer": _user("officer"),
         "visited_on": Field("date", nullable=False),
         "notes": TEXT,
         "next_steps": TEXT,
@@ -246,7 +128,7 @@ SHOWN: dict[str, dict[str, Field]] = {
         "researcher_id": REF,
         "achievement_id": REF,
         "institution_id": REF,
-        "score": Field("number", nullable=False),
+        "score": Field("number", nullable=False, read=lambda s: round(s.score, 4)),
         "matched_terms": Field("json", doc="命中的词及其权重"),
         "adjustments": Field("json", doc="加减分及原因"),
         "status": enum_field(SuggestionStatus, nullable=False),
@@ -268,7 +150,7 @@ SHOWN: dict[str, dict[str, Field]] = {
         "contract_no": TEXT,
         "termination_reason": TEXT,
         "notes": TEXT,
-        "officer": USERNAME,
+        "officer": _user("officer"),
         "origin": enum_field(Origin),
         "suggestion_id": REF,
         "achievement_id": REF,

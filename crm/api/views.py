@@ -23,7 +23,7 @@ from crm.api.docs import operations
 from crm.api.fields import MAX_PER_PAGE
 from crm.api.openapi import document
 from crm.api.resources import RESOURCES, Resource
-from crm.api.shown import cooperation_json, suggestion_json
+from crm.api.shown import shown
 from crm.cooperation.models import Cooperation
 from crm.errors import (
     Conflict,
@@ -282,7 +282,7 @@ def decide_suggestion(record_id: int) -> Response:
         )
     )
     return _record(
-        suggestion, {**suggestion_json(suggestion), "lead_id": lead.id if lead else None}
+        suggestion, {**shown("suggestions", suggestion), "lead_id": lead.id if lead else None}
     )
 
 
@@ -296,7 +296,7 @@ def move_cooperation(record_id: int) -> Response:
     _expect_version(coop, sent)
     _saved(lambda: writes.move(current_user, coop, values))
     coop = _live(RESOURCES["cooperation"], record_id)
-    return _record(coop, cooperation_json(coop))
+    return _record(coop, shown("cooperation", coop))
 
 
 @bp.route("/openapi.json")

@@ -36,6 +36,7 @@ from crm.matching.suggestions import REJECT_REASONS
 from crm.needs import services as needs
 from crm.needs.models import Need, NeedStatus
 from crm.queries import get_live
+from crm.records import data_from
 from crm.visits import services as visits
 from crm.visits.models import Visit
 
@@ -141,14 +142,15 @@ ENTERPRISES = Writes(
 
 
 def _institution_data(v: dict[str, Any]) -> institutions.InstitutionData:
-    return institutions.InstitutionData(
-        name=v["name"],
-        kind=InstitutionKind(v["kind"]),
-        region=v.get("region"),
-        description=v.get("description"),
-        website=v.get("website"),
-        aliases=v.get("aliases") or [],
-    )
+    return data_from(institutions.InstitutionData, v, aliases=v.get("aliases") or [])
+
+
+def _researcher_data(v: dict[str, Any]) -> institutions.ResearcherData:
+    return data_from(institutions.ResearcherData, v)
+
+
+def _achievement_data(v: dict[str, Any]) -> institutions.AchievementData:
+    return data_from(institutions.AchievementData, v)
 
 
 INSTITUTIONS = Writes(
@@ -169,17 +171,6 @@ INSTITUTIONS = Writes(
 )
 
 
-def _researcher_data(v: dict[str, Any]) -> institutions.ResearcherData:
-    return institutions.ResearcherData(
-        name=v["name"],
-        institution_id=v.get("institution_id"),
-        title=v.get("title"),
-        research_directions=v.get("research_directions"),
-        bio=v.get("bio"),
-        team=v.get("team"),
-    )
-
-
 RESEARCHERS = Writes(
     fields={
         "name": column_field(Researcher, "name", nullable=False),
@@ -196,17 +187,6 @@ RESEARCHERS = Writes(
     ),
     trash="researcher",
 )
-
-
-def _achievement_data(v: dict[str, Any]) -> institutions.AchievementData:
-    return institutions.AchievementData(
-        title=v["title"],
-        institution_id=v.get("institution_id"),
-        researcher_id=v.get("researcher_id"),
-        maturity=Maturity(v["maturity"]) if v.get("maturity") else None,
-        transfer_mode=TransferMode(v["transfer_mode"]) if v.get("transfer_mode") else None,
-        description=v.get("description"),
-    )
 
 
 ACHIEVEMENTS = Writes(
@@ -235,12 +215,7 @@ def _enterprise(v: dict[str, Any]) -> Enterprise:
 
 
 def _need_data(v: dict[str, Any]) -> needs.NeedData:
-    return needs.NeedData(
-        title=v["title"],
-        description=v.get("description"),
-        budget=v.get("budget"),
-        status=NeedStatus(v.get("status") or NeedStatus.OPEN.value),
-    )
+    return data_from(needs.NeedData, v, status=NeedStatus(v.get("status") or NeedStatus.OPEN.value))
 
 
 NEEDS = Writes(

@@ -24,13 +24,12 @@ from crm.institutions.models import (
     Achievement,
     Institution,
     InstitutionKind,
-    Maturity,
     Researcher,
-    TransferMode,
 )
 from crm.matching import services as matching
 from crm.policy import Level, access
 from crm.queries import get_live
+from crm.records import data_from
 from crm.web import id_arg, list_args, paginate, save_form
 
 bp = Blueprint("institutions", __name__)
@@ -122,14 +121,8 @@ def institution(record_id: int) -> str:
 
 
 def _institution_data(form: InstitutionForm) -> services.InstitutionData:
-    return services.InstitutionData(
-        name=form.name.data or "",
-        kind=InstitutionKind(form.kind.data),
-        region=form.region.data,
-        description=form.description.data,
-        website=form.website.data,
-        aliases=services.parse_aliases(form.aliases.data),
-    )
+    aliases = services.parse_aliases(form.aliases.data)
+    return data_from(services.InstitutionData, form, name=form.name.data or "", aliases=aliases)
 
 
 @bp.route("/institutions/new", methods=["GET", "POST"])
@@ -198,14 +191,7 @@ def researcher_form(record_id: int | None = None) -> Response | tuple[str, int] 
     )
 
     def save(version: int | None) -> Researcher:
-        data = services.ResearcherData(
-            name=form.name.data or "",
-            institution_id=form.institution_id.data,
-            title=form.title.data,
-            research_directions=form.research_directions.data,
-            bio=form.bio.data,
-            team=form.team.data,
-        )
+        data = data_from(services.ResearcherData, form, name=form.name.data or "")
         return services.save_researcher(current_user, data, person, version)
 
     return _save(
@@ -277,16 +263,7 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
         form.transfer_mode.data = item.transfer_mode.value if item.transfer_mode else ""
 
     def save(version: int | None) -> Achievement:
-        data = services.AchievementData(
-            title=form.title.data or "",
-            institution_id=form.institution_id.data,
-            researcher_id=form.researcher_id.data,
-            maturity=Maturity(form.maturity.data) if form.maturity.data else None,
-            transfer_mode=TransferMode(form.transfer_mode.data)
-            if form.transfer_mode.data
-            else None,
-            description=form.description.data,
-        )
+        data = data_from(services.AchievementData, form, title=form.title.data or "")
         return services.save_achievement(current_user, data, item, version)
 
     return _save(
