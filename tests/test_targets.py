@@ -14,7 +14,7 @@ from crm.enterprises.models import EnterpriseYear, Industry, Recognition, Recogn
 from crm.events.models import Event, EventKind, EventParticipant
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
-from crm.targets import services
+from crm.targets import rules, services, setting
 from crm.targets.models import Target, TargetShare
 from tests.conftest import AuthActions
 
@@ -172,7 +172,7 @@ def test_an_admin_sets_and_splits_targets_and_a_stale_form_is_refused(bureau, cl
     admin = make_user(role=Role.ADMIN)
     AuthActions(client).login(admin.username)
     page = client.get(f"/targets/edit?year={YEAR}").get_data(as_text=True)
-    seen = services.fingerprint(YEAR)
+    seen = setting.fingerprint(YEAR)
     assert f'value="{seen}"' in page
     token = csrf_token(client, f"/targets/edit?year={YEAR}")
     a, b = bureau["a"].id, bureau["b"].id
@@ -187,7 +187,7 @@ def test_an_admin_sets_and_splits_targets_and_a_stale_form_is_refused(bureau, cl
     assert refused.status_code == 400 and "合计 11 超过了总目标 10" in refused.get_data(
         as_text=True
     )
-    assert services.fingerprint(YEAR) == seen  # nothing written
+    assert setting.fingerprint(YEAR) == seen  # nothing written
     fine = {
         **too_much,
         f"s-new_tech_sme_provincial-{b}": "4",
@@ -253,7 +253,7 @@ def test_the_departments_in_one_pass_agree_with_each_department_alone(bureau):
         assert [(p.metric.code, p.target, p.actual) for p in together[department.id]] == [
             (r.metric.code, r.target, r.actual) for r in alone
         ]
-    for code, rule in services.RULES.items():
+    for code, rule in rules.RULES.items():
         if rule.by_department is not None and code != "design_contest_held":
             grouped = rule.by_department(YEAR)
             for department, column in ((bureau["a"], 1), (bureau["b"], 2)):
@@ -284,7 +284,7 @@ def test_the_dashboards_single_pass_agrees_with_each_rule_asked_alone(bureau, ma
     db.session.flush()
     known = services.actuals(YEAR)
     assert known.overall["new_hitech_national"] == Decimal(EXPECTED["new_hitech_national"][0] + 1)
-    for code, rule in services.RULES.items():
+    for code, rule in rules.RULES.items():
         alone = rule.actual(YEAR, None) if rule.actual else None
         assert known.overall[code] == alone, code
         if rule.by_department is not None:

@@ -11,7 +11,7 @@ from crm.auth.models import Department
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.policy import Level, access
-from crm.targets import services
+from crm.targets import rules, services, setting
 from crm.targets.forms import metric_errors, share_name, targets_form, total_name
 from crm.targets.metrics import BY_CODE, METRICS
 from crm.targets.models import Target
@@ -47,7 +47,7 @@ def drill(code: str) -> str:
     return render_template(
         "targets/drill.html",
         metric=BY_CODE[code],
-        rule=services.RULES[code],
+        rule=rules.RULES[code],
         items=services.records_behind(code, year, department_id),
         year=year,
         department=db.session.get(Department, department_id) if department_id else None,
@@ -74,7 +74,7 @@ def edit() -> Response | tuple[str, int]:
             for d in departments
         }
         try:
-            services.save_year(current_user, year, values, shares, form.seen.data or "")
+            setting.save_year(current_user, year, values, shares, form.seen.data or "")
         except Conflict as exc:
             db.session.rollback()
             flash(exc.message, "warning")
@@ -101,6 +101,6 @@ def edit() -> Response | tuple[str, int]:
         shares={(t.metric, s.department_id): s.value for t in current.values() for s in t.shares},
         submitted=request.form if status != 200 else None,
         errors=errors,
-        seen=services.fingerprint(year),
+        seen=setting.fingerprint(year),
         form=form,
     ), status
