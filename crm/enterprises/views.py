@@ -25,6 +25,7 @@ from crm.keep import KEEP
 from crm.matching import suggestions
 from crm.money import to_wan
 from crm.policy import Level, access
+from crm.timeline.services import timeline
 from crm.web import list_args, paginate, save_form
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -92,7 +93,7 @@ def detail(enterprise_id: int) -> str:
     return render_template(
         "enterprises/detail.html",
         ent=ent,
-        timeline=services.timeline(ent),
+        timeline=timeline(ent),
         suggestions=suggestions.for_enterprise(ent.id),
         can_edit=policy.can_edit_enterprise(current_user, ent),
         **audit.history_context(current_user, "enterprise", ent.id),

@@ -237,3 +237,19 @@ def test_deleted_enterprise_is_not_found(signed_in, make_enterprise):
     ent = make_enterprise(name="已删除企业", deleted_at=utcnow())
     assert signed_in.get(f"/enterprises/{ent.id}").status_code == 404
     assert "已删除企业" not in signed_in.get("/enterprises/").get_data(as_text=True)
+
+
+def test_the_timeline_dates_a_need_on_the_countys_day(app, make_enterprise):
+    """A need written at 01:30 in Shenzhou (17:30 UTC the day before) is that morning's."""
+    from datetime import UTC, datetime
+
+    from crm.timeline.services import timeline
+
+    ent = make_enterprise(name="时区企业")
+    need = Need(enterprise_id=ent.id, title="凌晨记下的需求")
+    db.session.add(need)
+    db.session.flush()
+    need.created_at = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
+    db.session.flush()
+    items = [i for i in timeline(ent) if i.kind == "need"]
+    assert [i.when for i in items] == [date(2026, 12, 1)]
