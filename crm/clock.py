@@ -8,8 +8,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 
+#: Set only by tests (the `clock` fixture): the moment the app takes as now.
+fixed_now: datetime | None = None
+
+
 def local_now() -> datetime:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return fixed_now.astimezone(zone) if fixed_now is not None else datetime.now(zone)
 
 
 def local_today() -> date:

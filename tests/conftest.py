@@ -12,8 +12,11 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -23,10 +26,11 @@ from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import scoped_session, sessionmaker
 
+from crm import clock as crm_clock
 from crm import create_app
 from crm.auth import services as auth_services
 from crm.auth.models import Department, Role, User
-from crm.config import normalise_database_url
+from crm.config import DEFAULTS, normalise_database_url
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.text.analyzer import get_analyzer
@@ -181,6 +185,37 @@ def undone(request: pytest.FixtureRequest) -> Callable[[], Any]:
             db.session.expire_all()
 
     return block
+
+
+class Clock:
+    """The app's own clock (`crm.clock.local_now`, what "today" means for due dates, visits and
+    targets), read or set by a test: never the machine's `date.today()`, which is a different
+    day for eight hours of every UTC day."""
+
+    ZONE = ZoneInfo(DEFAULTS["TIMEZONE"])
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+
+    def set(self, when: date | datetime) -> None:
+        """From now on the app's now is `when` (a day: 10:00 that day, the county's time)."""
+        if not isinstance(when, datetime):
+            when = datetime.combine(when, dt_time(10), tzinfo=self.ZONE)
+        self._monkeypatch.setattr(crm_clock, "fixed_now", when)
+
+    @property
+    def today(self) -> date:
+        return (crm_clock.fixed_now or datetime.now(self.ZONE)).astimezone(self.ZONE).date()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def today() -> date:
+    """The app's today, for a test that does not set the clock."""
+    return datetime.now(Clock.ZONE).date()
 
 
 @pytest.fixture

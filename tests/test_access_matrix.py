@@ -11,15 +11,13 @@ was the rule, not a bad form). Every page opens for the admin without a server e
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.routing import Rule
 
 from crm.extensions import db
 from crm.policy import Level, declared_access
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import AuthActions, csrf_token, today
 from tests.test_roles import SELF_SERVICE, UNSAFE, _rules
 from tests.world import url_in, world_fixture  # noqa: F401 - the `world` fixture
 
@@ -55,7 +53,7 @@ def _valid(world: dict) -> dict[str, dict[str, str]]:
         "enterprises.year": {"year": "2025", "revenue_wan": "100"},
         "needs.create": {"title": "新需求"},
         "needs.edit": {"title": "改过的需求", "status": "open", "version": "1"},
-        "visits.edit": {"visited_on": date.today().isoformat(), "notes": "改过", "version": "1"},
+        "visits.edit": {"visited_on": today().isoformat(), "notes": "改过", "version": "1"},
         "cooperation.create": {
             "title": "新合作",
             "type": "development",

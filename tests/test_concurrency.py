@@ -15,7 +15,6 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import date
 from http.cookiejar import CookieJar
 
 import sqlalchemy as sa
@@ -28,7 +27,7 @@ from crm.extensions import db
 from crm.imports.models import ImportBatch
 from crm.institutions.models import Researcher
 from crm.visits.models import Visit
-from tests.conftest import PASSWORD, Databases, make_test_app
+from tests.conftest import PASSWORD, Databases, make_test_app, today
 from tests.imports.helpers import csv_bytes
 from tests.serving import gunicorn
 
@@ -153,7 +152,7 @@ def _officer(base: str, number: int, enterprise_id: int, writes: int, out) -> No
                 browser.post(
                     visit_form,
                     visit_form,
-                    {"visited_on": date.today().isoformat(), "notes": f"并发走访 {number}-{i}"},
+                    {"visited_on": today().isoformat(), "notes": f"并发走访 {number}-{i}"},
                 ),
             )
         elif i % 3 == 1:

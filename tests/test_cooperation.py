@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.auth.models import Role
 from crm.clock import local_today
-from crm.cooperation import services
+from crm.cooperation import board, services, stages
 from crm.cooperation.models import Cooperation, CooperationType, Stage, StageChange
 from crm.errors import Conflict, PermissionDenied, ValidationError
 from crm.extensions import db
@@ -39,7 +39,7 @@ def deal(make_enterprise, make_user):
 
 
 def _move(officer, coop, to, **kwargs):
-    return services.move(officer, coop, services.Move(to=to, version=coop.version, **kwargs))
+    return stages.move(officer, coop, stages.Move(to=to, version=coop.version, **kwargs))
 
 
 def test_a_deal_goes_stage_by_stage_and_every_move_is_dated(deal):
@@ -68,7 +68,7 @@ def test_a_deal_goes_stage_by_stage_and_every_move_is_dated(deal):
     ]
     assert history[0].changed_on == today - timedelta(days=3) and history[0].note == "第一次洽谈"
     assert coop.signed_on == today - timedelta(days=1) and coop.contract_no == "330683X2026000123"
-    assert services.next_stages(coop.stage) == []
+    assert stages.next_stages(coop.stage) == []
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_a_stale_move_and_a_stranger_are_refused(deal, make_user):
     stale = coop.version
     _move(officer, coop, Stage.NEGOTIATION)
     with pytest.raises(Conflict):
-        services.move(officer, coop, services.Move(to=Stage.SIGNED, version=stale))
+        stages.move(officer, coop, stages.Move(to=Stage.SIGNED, version=stale))
     with pytest.raises(PermissionDenied):
         _move(make_user(), coop, Stage.SIGNED, signed_on=local_today(), parties="x")
     with pytest.raises(PermissionDenied):
@@ -130,12 +130,12 @@ def test_the_board_puts_each_deal_in_its_column_and_flags_stale_ones(deal, app, 
     )
     db.session.add(quiet)
     db.session.commit()
-    board = services.cards(officer, services.pipeline(services.Filters()))
-    assert [c.coop.title for c in board[Stage.INTENT]] == ["领带抗皱整理"]
-    [card] = board[Stage.NEGOTIATION]
+    columns = board.cards(officer, board.pipeline(board.Filters()))
+    assert [c.coop.title for c in columns[Stage.INTENT]] == ["领带抗皱整理"]
+    [card] = columns[Stage.NEGOTIATION]
     assert card.stale and card.coop.title == "电机降噪" and card.moves == []  # not his
-    assert board[Stage.INTENT][0].moves == [Stage.NEGOTIATION, Stage.TERMINATED]
-    mine = services.pipeline(services.Filters(officer_id=officer.id))
+    assert columns[Stage.INTENT][0].moves == [Stage.NEGOTIATION, Stage.TERMINATED]
+    mine = board.pipeline(board.Filters(officer_id=officer.id))
     assert [c.title for c in mine] == ["领带抗皱整理"]
     db.session.add(  # a visit to its enterprise counts as activity
         Visit(
@@ -145,7 +145,7 @@ def test_the_board_puts_each_deal_in_its_column_and_flags_stale_ones(deal, app, 
         )
     )
     db.session.commit()
-    [card] = services.cards(officer, services.pipeline(services.Filters()))[Stage.NEGOTIATION]
+    [card] = board.cards(officer, board.pipeline(board.Filters()))[Stage.NEGOTIATION]
     assert not card.stale and card.last_activity == local_today() - timedelta(days=2)
 
 
@@ -213,7 +213,7 @@ def test_a_long_column_shows_the_newest_cards_and_counts_them_all(deal, client, 
         ]
     )
     db.session.commit()
-    records, counts = services.board(services.Filters(), per_column=3)
+    records, counts = board.board(board.Filters(), per_column=3)
     assert counts == {Stage.INTENT: 6}
     assert [c.title for c in records] == ["批量意向0", "批量意向1", "批量意向2"]
     monkeypatch.setattr(services, "PER_COLUMN", 3)

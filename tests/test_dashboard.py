@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from crm.cooperation import services as pipeline
+from crm.cooperation import stages
 from crm.cooperation.models import Cooperation, CooperationType, Stage
 from crm.dashboard import services
 from crm.enterprises.models import Industry
@@ -23,9 +23,9 @@ YEAR = TODAY.year
 
 
 @pytest.fixture
-def year_of_work(make_enterprise, make_user, monkeypatch):
+def year_of_work(make_enterprise, make_user, clock):
     """Four needs: three get suggestions, two accepted, one signed then accepted (验收)."""
-    monkeypatch.setattr(pipeline, "local_today", lambda: TODAY)
+    clock.set(TODAY)
     officer, other = make_user(display_name="甲联络员"), make_user(display_name="乙联络员")
     ties = Industry(code="t-tie", name="测试领带")
     polyu = Institution(name="测试理工大学", kind=InstitutionKind.UNIVERSITY)
@@ -72,10 +72,10 @@ def year_of_work(make_enterprise, make_user, monkeypatch):
     )
     db.session.commit()
     for stage in (Stage.NEGOTIATION, Stage.SIGNED, Stage.IMPLEMENTATION, Stage.ACCEPTANCE):
-        pipeline.move(
+        stages.move(
             officer,
             leads[0],
-            pipeline.Move(
+            stages.Move(
                 to=stage,
                 version=leads[0].version,
                 signed_on=today if stage == Stage.SIGNED else None,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import urllib.parse
 import urllib.request
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from crm.institutions.models import Institution, InstitutionKind
 from crm.needs.models import Need
 from crm.submissions import FormSubmission
 from crm.visits.models import Task, Visit
-from tests.conftest import PASSWORD, AuthActions, Databases, make_test_app
+from tests.conftest import PASSWORD, AuthActions, Databases, make_test_app, today
 from tests.pages import form_to
 from tests.serving import at_once, gunicorn
 from tests.test_concurrency import TOKEN, Browser
@@ -40,7 +39,7 @@ def _forms(ent_id: int, inst_id: int) -> list[tuple[str, dict[str, str], type]]:
         (
             f"/enterprises/{ent_id}/visits/new",
             {
-                "visited_on": date.today().isoformat(),
+                "visited_on": today().isoformat(),
                 "notes": "连按两次",
                 "needs-0-title": "领带面料起皱",
                 "next_step": "约专家",

@@ -7,7 +7,6 @@ integers past any column, NaN and Infinity, negative and full-width numbers. Eac
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from werkzeug.routing import Rule
 
 from crm.api.resources import RESOURCES
 from tests.api.helpers import bearer
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, today
 from tests.pages import Form, form_to, forms
 from tests.routes import real_url
 from tests.test_roles import _rules
@@ -58,7 +57,7 @@ def _plausible(form: Form, name: str, value: str) -> str:
         return value
     kind = form.types.get(name, "text")
     if kind == "date":
-        return date.today().isoformat()
+        return today().isoformat()
     if kind == "number" or "year" in name:
         return "2025"
     return "测试"

@@ -5,7 +5,6 @@ and the real URL of any route in it: for the tests that walk every route of `app
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import pytest
 from flask import Flask
@@ -23,6 +22,7 @@ from crm.institutions.models import Achievement, Institution, InstitutionKind, R
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
 from crm.visits.models import Task, Visit
+from tests.conftest import today
 from tests.routes import real_url
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -49,7 +49,7 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
     db.session.add_all([researcher, need])
     db.session.flush()
     achievement = Achievement(title="矩阵成果", institution_id=inst.id)
-    visit = Visit(enterprise_id=ent.id, officer_id=officer_a.id, visited_on=date.today())
+    visit = Visit(enterprise_id=ent.id, officer_id=officer_a.id, visited_on=today())
     suggestion = Suggestion(need_id=need.id, researcher_id=researcher.id, score=1.0)
     coop = Cooperation(
         title="矩阵合作",
@@ -58,7 +58,7 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
         officer_id=officer_a.id,
         type=CooperationType.DEVELOPMENT,
     )
-    event = Event(kind=EventKind.MATCHMAKING, title="矩阵对接会", starts_on=date.today())
+    event = Event(kind=EventKind.MATCHMAKING, title="矩阵对接会", starts_on=today())
     db.session.add_all([achievement, visit, suggestion, coop, event])
     db.session.flush()
     task = Task(title="矩阵待办", assignee_id=officer_a.id, enterprise_id=ent.id)

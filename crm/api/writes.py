@@ -16,6 +16,7 @@ from crm.api.fields import Field, column_field, enum_field
 from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation import services as cooperation
+from crm.cooperation import stages
 from crm.cooperation.models import Cooperation, CooperationType, Stage, StageChange
 from crm.enterprises import services as enterprises
 from crm.enterprises.models import Enterprise, Industry, Town
@@ -308,12 +309,12 @@ MOVE = {
 
 
 def move(user: User, coop: Cooperation, v: dict[str, Any]) -> Cooperation:
-    step = cooperation.Move(
+    step = stages.Move(
         to=Stage(v["to"]),
         version=coop.version,
         **{k: v.get(k) for k in ("on", "signed_on", "parties", "contract_no", "reason", "note")},
     )
-    return cooperation.move(user, coop, step)
+    return stages.move(user, coop, step)
 
 
 DECISION = {

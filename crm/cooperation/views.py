@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from crm import policy
 from crm.auth.models import Department, User
-from crm.cooperation import attachments, services
+from crm.cooperation import attachments, board, services, stages
 from crm.cooperation.forms import CooperationForm, MoveForm
 from crm.cooperation.models import Attachment, Cooperation, CooperationType, Origin, Stage
 from crm.enterprises.models import Industry
@@ -38,9 +38,9 @@ from crm.web import id_arg, paginate, run_action, save_form, year_arg
 bp = Blueprint("cooperation", __name__)
 
 
-def _filters() -> services.Filters:
+def _filters() -> board.Filters:
     year = request.args.get("year", "")
-    return services.Filters(
+    return board.Filters(
         officer_id=id_arg("officer_id"),
         department_id=id_arg("department_id"),
         industry_id=id_arg("industry_id"),
@@ -88,18 +88,18 @@ def pipeline() -> str:
     view = "list" if request.args.get("view") == "list" else "board"
     page = None
     if view == "list":
-        page = paginate(services.selected(filters))
+        page = paginate(board.selected(filters))
         records, counts = list(page.items), {}
     else:
-        records, counts = services.board(filters)
-    board = services.cards(current_user, records)
+        records, counts = board.board(filters)
+    columns = board.cards(current_user, records)
     return render_template(
         "cooperation/pipeline.html",
-        board=board,
+        board=columns,
         counts=counts,
         page=page,
-        per_column=services.PER_COLUMN,
-        stages=services.BOARD if filters.terminated else services.FLOW,
+        per_column=board.PER_COLUMN,
+        stages=stages.BOARD if filters.terminated else stages.FLOW,
         view=view,
         filters=filters,
         total=page.total if page else sum(counts.values()),
@@ -115,7 +115,7 @@ def detail(coop_id: int) -> str:
     coop = services.get_cooperation(coop_id)
     form = MoveForm(formdata=None, version=coop.version)
     wanted = request.args.get("to")
-    moves = services.next_stages(coop.stage)
+    moves = stages.next_stages(coop.stage)
     if wanted in {s.value for s in moves}:
         form.to.data = wanted
     form.next.data = request.args.get("next", "")
@@ -124,7 +124,7 @@ def detail(coop_id: int) -> str:
 
 def _detail(coop: Any, form: MoveForm, status: int = 200) -> Any:
     moves = (
-        services.next_stages(coop.stage) if policy.can_edit_cooperation(current_user, coop) else []
+        stages.next_stages(coop.stage) if policy.can_edit_cooperation(current_user, coop) else []
     )
     form.to.choices = [(s.value, s.label) for s in moves]
     return render_template(
@@ -141,7 +141,7 @@ def move(coop_id: int) -> Response | tuple[str, int]:
     form.to.choices = [(s.value, s.label) for s in Stage]
     if not form.validate_on_submit():
         return _detail(coop, form, 400)
-    step = services.Move(
+    step = stages.Move(
         to=Stage(form.to.data),
         version=int(form.version.data),
         on=form.on.data,
@@ -152,7 +152,7 @@ def move(coop_id: int) -> Response | tuple[str, int]:
         note=form.note.data,
     )
     try:
-        services.move(current_user, coop, step)
+        stages.move(current_user, coop, step)
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "warning")

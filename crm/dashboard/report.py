@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from crm.audit import services as audit
 from crm.auth.models import Department, User
 from crm.clock import local_today
-from crm.cooperation import services as pipeline
+from crm.cooperation import board
 from crm.cooperation.models import Cooperation, Stage
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -219,7 +219,7 @@ def _cooperation_sheet(ws: Worksheet, period: Period) -> None:
             Cooperation.signed_on >= start,
             Cooperation.signed_on < end,
         )
-        .options(*pipeline.shown())
+        .options(*board.card_loads())
         .order_by(Cooperation.signed_on, Cooperation.id)
     )
     rows = []

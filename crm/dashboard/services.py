@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crm.auth.models import Department, User
-from crm.cooperation import services as pipeline
+from crm.cooperation import board, stages
 from crm.cooperation.models import Cooperation, Stage, StageChange
 from crm.enterprises.models import Industry, enterprise_industry
 from crm.extensions import db
@@ -165,10 +165,10 @@ def cooperation_by_institution(year: int, limit: int = 10) -> list[tuple[str, in
     return [(name, int(n)) for name, n in rows]
 
 
-def stalled(user: Any, limit: int = 10) -> list[pipeline.Card]:
+def stalled(user: Any, limit: int = 10) -> list[board.Card]:
     """Open deals without activity for the stale period, quietest first."""
-    board = pipeline.cards(user, pipeline.stale_records(limit))
-    cards = [c for stage in pipeline.OPEN for c in board[stage]]
+    columns = board.cards(user, board.stale_records(limit))
+    cards = [c for stage in stages.OPEN for c in columns[stage]]
     return sorted(cards, key=lambda c: c.last_activity)
 
 

@@ -10,7 +10,6 @@ import csv
 import io
 import shutil
 import subprocess  # nosec B404
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from crm.institutions.models import Institution, InstitutionKind, Researcher
 from crm.needs.models import Need
 from crm.targets import services as targets
 from crm.targets.metrics import METRICS
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, today
 
 SOFFICE = shutil.which("soffice")
 PDFTOTEXT = shutil.which("pdftotext")
@@ -103,7 +102,7 @@ def test_the_report_prints_with_date_page_numbers_rounded_rates_and_whole_text(
     app, make_user, make_enterprise, tmp_path, monkeypatch
 ):
     officer = make_user(display_name="测试联络员")
-    today = date.today()
+    signed = today()
     long_name = (
         "香港理工大学纺织及服装学系功能整理与智能纺织品研究中心" * 2 + "（联合实验室）末尾标记"
     )
@@ -120,8 +119,8 @@ def test_the_report_prints_with_date_page_numbers_rounded_rates_and_whole_text(
             type=CooperationType.DEVELOPMENT,
             stage=Stage.SIGNED,
             officer_id=officer.id,
-            signed_on=today,
-            stage_changed_on=today,
+            signed_on=signed,
+            stage_changed_on=signed,
         )
     )
     db.session.commit()
@@ -135,7 +134,7 @@ def test_the_report_prints_with_date_page_numbers_rounded_rates_and_whole_text(
     monkeypatch.setattr(targets, "overview", fourteen_of_three)
     book = tmp_path / "报表.xlsx"
     with book.open("wb") as out:
-        report.write(officer, report.Period(today.year), out)
+        report.write(officer, report.Period(signed.year), out)
     text = subprocess.run(  # noqa: S603 # nosec B603
         [PDFTOTEXT, "-layout", str(convert(book, "pdf", tmp_path)), "-"],
         check=True,
