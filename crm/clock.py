@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-
 #: Set only by tests (the `clock` fixture): the moment the app takes as now.
 fixed_now: datetime | None = None
 

@@ -216,7 +216,7 @@ def test_a_long_column_shows_the_newest_cards_and_counts_them_all(deal, client, 
     records, counts = board.board(board.Filters(), per_column=3)
     assert counts == {Stage.INTENT: 6}
     assert [c.title for c in records] == ["批量意向0", "批量意向1", "批量意向2"]
-    monkeypatch.setattr(services, "PER_COLUMN", 3)
+    monkeypatch.setattr(board, "PER_COLUMN", 3)
     AuthActions(client).login(officer.username)
     html = client.get("/pipeline").get_data(as_text=True)
     assert 'data-testid="count-intent">6<' in html and "还有 3 项，在列表中查看" in html

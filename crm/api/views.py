@@ -33,8 +33,8 @@ from crm.errors import (
     ValidationError,
 )
 from crm.extensions import csrf, db
+from crm.matching.decisions import decide
 from crm.matching.models import SuggestionStatus
-from crm.matching.suggestions import decide
 from crm.policy import Level, access
 from crm.queries import get_live, live
 from crm.trash import services as trash

@@ -32,8 +32,8 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.keep import KEEP
+from crm.matching.decisions import REJECT_REASONS
 from crm.matching.models import Suggestion, SuggestionStatus
-from crm.matching.suggestions import REJECT_REASONS
 from crm.needs import services as needs
 from crm.needs.models import Need, NeedStatus
 from crm.queries import get_live

@@ -103,7 +103,7 @@ def pipeline() -> str:
         view=view,
         filters=filters,
         total=page.total if page else sum(counts.values()),
-        stale=sum(card.stale for cards in board.values() for card in cards),
+        stale=sum(card.stale for cards in columns.values() for card in cards),
         here=request.full_path.rstrip("?"),
         **_filter_choices(),
     )

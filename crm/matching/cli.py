@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from crm.commands import acting_user
 from crm.errors import cli_errors
-from crm.matching import runs, services, suggestions
+from crm.matching import batch, runs, services
 from crm.needs.services import get_need
 
 
@@ -61,7 +61,7 @@ def match_cli(
                 bar.update(done - bar.pos)
 
             if run_id is None:
-                result = suggestions.generate_all(user, top, advance)
+                result = batch.generate_all(user, top, advance)
             else:
                 result = runs.execute(run_id, user, top, advance)
         click.echo(

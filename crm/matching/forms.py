@@ -8,8 +8,8 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from crm.db import max_length
 from crm.forms import VersionField, choices
+from crm.matching.decisions import REJECT_REASONS
 from crm.matching.models import Suggestion
-from crm.matching.suggestions import REJECT_REASONS
 from crm.submissions import OnceForm
 
 

@@ -21,7 +21,7 @@ from crm.auth.models import User
 from crm.db import utcnow
 from crm.errors import ValidationError
 from crm.extensions import db
-from crm.matching import suggestions
+from crm.matching import batch
 from crm.matching.models import MatchRun, RunStatus
 from crm.matching.suggestions import Generated
 from crm.needs.models import Need, NeedStatus
@@ -83,7 +83,7 @@ def execute(
             advance(done, total)
 
     try:
-        result = suggestions.generate_all(user, top, report)
+        result = batch.generate_all(user, top, report)
     except Exception as exc:
         logger.exception("Match run %s failed", run_id)
         fail(run_id, getattr(exc, "message", None) or "批量匹配中途出错，详情见日志。")

@@ -13,7 +13,7 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.matching import runs, services, suggestions
+from crm.matching import decisions, runs, services, suggestions
 from crm.matching import thesaurus as thesaurus_service
 from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import MatchRun, Suggestion, SuggestionStatus, ThesaurusEntry
@@ -69,7 +69,7 @@ def decide(suggestion_id: int) -> Response:
         return redirect(back)
     status = SuggestionStatus(form.status.data)
     try:
-        lead = suggestions.decide(
+        lead = decisions.decide(
             current_user,
             suggestion,
             status,

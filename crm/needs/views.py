@@ -13,7 +13,7 @@ from crm.audit import services as audit
 from crm.enterprises.services import get_enterprise
 from crm.exports.downloads import download, export_format
 from crm.exports.services import ExportSpec
-from crm.matching import suggestions
+from crm.matching import decisions, suggestions
 from crm.needs import services
 from crm.needs.forms import NeedForm
 from crm.needs.models import NeedStatus
@@ -51,7 +51,7 @@ def detail(record_id: int) -> str:
         item=need,
         can_edit=can_edit,
         suggestions=suggestions.for_need(need),
-        reasons=suggestions.REJECT_REASONS,
+        reasons=decisions.REJECT_REASONS,
         highlight=highlight,
         **audit.history_context(current_user, "need", need.id),
     )

@@ -15,8 +15,8 @@ from crm.enterprises.models import (
     Enterprise,
 )
 from crm.extensions import db
+from crm.matching.decisions import REJECT_REASONS, partner_name
 from crm.matching.models import Suggestion, SuggestionStatus
-from crm.matching.suggestions import REJECT_REASONS, partner_name
 from crm.needs.models import Need
 from crm.visits.models import Visit
 

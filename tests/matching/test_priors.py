@@ -9,7 +9,7 @@ from crm.cooperation.models import Cooperation, CooperationType, Stage
 from crm.enterprises.models import Industry
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import services, suggestions
+from crm.matching import batch, services, suggestions
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need
 from tests.conftest import AuthActions
@@ -112,7 +112,7 @@ def test_the_batch_and_the_page_keep_and_show_the_same_prior(twins, client, make
 
     _cooperate(twins["first"], twins["motor_maker"])
     admin = make_user(role=Role.ADMIN)
-    suggestions.generate_all(admin, top=3)
+    batch.generate_all(admin, top=3)
     db.session.commit()
     kept = db.session.scalars(
         db.select(Suggestion).filter_by(need_id=twins["need"].id, researcher_id=twins["first"].id)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.db import utcnow
 from crm.extensions import db
-from crm.matching import runs, suggestions
+from crm.matching import batch, runs
 from crm.matching.models import MatchRun, RunStatus, Suggestion
 from tests.conftest import AuthActions, csrf_token
 
@@ -65,7 +65,7 @@ def test_a_failed_run_says_so_and_keeps_nothing_half_done(experts, runner, make_
         db.session.flush()
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(suggestions, "generate_all", broken)
+    monkeypatch.setattr(batch, "generate_all", broken)
     result = runner.invoke(args=["match", "--all", "--user", admin.username, "--run", str(run.id)])
     assert result.exit_code != 0
     db.session.refresh(run)

@@ -10,7 +10,7 @@ from crm.auth.models import Role
 from crm.cooperation.models import Cooperation, Origin, Stage
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.matching import suggestions
+from crm.matching import batch, decisions, suggestions
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need, NeedStatus
 from tests.conftest import AuthActions, csrf_token
@@ -37,7 +37,7 @@ def test_generate_is_idempotent_and_keeps_decisions(experts, make_user):
     assert {"term": "电机", "via": "马达"}.items() <= next(
         m for m in top.matched_terms if m["term"] == "电机"
     ).items()
-    suggestions.decide(
+    decisions.decide(
         officer, top, SuggestionStatus.REJECTED, top.version, "off_topic", "方向偏电力"
     )
     db.session.commit()
@@ -59,7 +59,7 @@ def test_accept_creates_an_intent_lead(experts, make_user):
     need.enterprise.owner_id = officer.id  # the firm's officer decides on its suggestions
     suggestions.generate(officer, need, top=5)
     top = suggestions.for_need(need)[0]
-    lead = suggestions.decide(officer, top, SuggestionStatus.ACCEPTED, top.version)
+    lead = decisions.decide(officer, top, SuggestionStatus.ACCEPTED, top.version)
     db.session.commit()
     coop = db.session.scalars(sa.select(Cooperation)).one()
     assert coop.id == lead.id and coop.stage == Stage.INTENT and coop.origin == Origin.SUGGESTION
@@ -69,7 +69,7 @@ def test_accept_creates_an_intent_lead(experts, make_user):
     assert [h.to_stage for h in coop.history] == [Stage.INTENT]
     assert need.status == NeedStatus.MATCHED
     with pytest.raises(ValidationError, match="已采纳"):
-        suggestions.decide(officer, top, SuggestionStatus.REJECTED, top.version, "other")
+        decisions.decide(officer, top, SuggestionStatus.REJECTED, top.version, "other")
 
 
 def test_stale_decision_and_missing_reason_are_refused(experts, make_user):
@@ -80,13 +80,13 @@ def test_stale_decision_and_missing_reason_are_refused(experts, make_user):
     db.session.commit()
     s = suggestions.for_need(need)[0]
     with pytest.raises(ValidationError, match="否决原因"):
-        suggestions.decide(officer, s, SuggestionStatus.REJECTED, s.version, None)
+        decisions.decide(officer, s, SuggestionStatus.REJECTED, s.version, None)
     db.session.rollback()
     s = db.session.get(Suggestion, s.id)
-    suggestions.decide(officer, s, SuggestionStatus.CONTACTED, s.version)
+    decisions.decide(officer, s, SuggestionStatus.CONTACTED, s.version)
     db.session.commit()
     with pytest.raises(Conflict):
-        suggestions.decide(officer, s, SuggestionStatus.ACCEPTED, s.version - 1)
+        decisions.decide(officer, s, SuggestionStatus.ACCEPTED, s.version - 1)
 
 
 def test_need_page_generates_and_decides(experts, app, client, make_user):
@@ -151,7 +151,7 @@ def test_batch_matches_every_open_need_and_is_idempotent(experts, runner, make_u
     same = suggestions.generate(admin, need)  # the need page's path agrees with the batch
     assert (same.added, same.refreshed) == (0, 0)
     s = suggestions.for_need(need)[0]
-    suggestions.decide(admin, s, SuggestionStatus.CONTACTED, s.version)
+    decisions.decide(admin, s, SuggestionStatus.CONTACTED, s.version)
     db.session.commit()
     again = runner.invoke(args=["match", "--all", "--user", admin.username])
     assert "新增推荐 0 条" in again.output
@@ -169,7 +169,7 @@ def test_enterprise_page_gathers_suggestions_of_its_needs(experts, client, make_
     html = client.get(f"/enterprises/{need.enterprise_id}").get_data(as_text=True)
     assert "王志远" in html and "需求：马达嗡嗡响" in html
     top = suggestions.for_enterprise(need.enterprise_id)[0]
-    suggestions.decide(admin, top, SuggestionStatus.REJECTED, top.version, "not_now")
+    decisions.decide(admin, top, SuggestionStatus.REJECTED, top.version, "not_now")
     db.session.commit()
     assert top.id not in [s.id for s in suggestions.for_enterprise(need.enterprise_id)]
 
@@ -186,7 +186,7 @@ def test_batch_scored_in_worker_processes_equals_the_batch_run_here(
         ]
     )
     db.session.commit()
-    monkeypatch.setattr(suggestions, "BATCH", 1)  # a chunk a need: several chunks, a pool
+    monkeypatch.setattr(batch, "BATCH", 1)  # a chunk a need: several chunks, a pool
 
     def made() -> list[tuple]:
         rows = db.session.execute(
@@ -200,10 +200,10 @@ def test_batch_scored_in_worker_processes_equals_the_batch_run_here(
         )
         return sorted(tuple(-1 if v is None else v for v in row) for row in rows)
 
-    forked = suggestions.generate_all(admin, top=3, workers=2)
+    forked = batch.generate_all(admin, top=3, workers=2)
     in_workers = made()
     db.session.execute(sa.delete(Suggestion))
-    here = suggestions.generate_all(admin, top=3, workers=1)
+    here = batch.generate_all(admin, top=3, workers=1)
     assert forked == here and forked.added == len(in_workers) >= 3
     assert made() == in_workers
 
@@ -219,13 +219,13 @@ def test_decisions_show_on_the_enterprise_timeline(experts, client, make_user):
     suggestions.generate(officer, other, top=3)
     db.session.commit()
     first, second = suggestions.for_need(need)[0], suggestions.for_need(other)[0]
-    suggestions.decide(officer, first, SuggestionStatus.CONTACTED, first.version)
-    suggestions.decide(
+    decisions.decide(officer, first, SuggestionStatus.CONTACTED, first.version)
+    decisions.decide(
         officer, second, SuggestionStatus.REJECTED, second.version, "expert_declined", "在国外"
     )
     db.session.commit()
     AuthActions(client).login(officer.username)
     html = client.get(f"/enterprises/{need.enterprise_id}").get_data(as_text=True)
-    assert f"已联系推荐对象：{suggestions.partner_name(first)}" in html
-    assert f"否决推荐对象：{suggestions.partner_name(second)}" in html
+    assert f"已联系推荐对象：{decisions.partner_name(first)}" in html
+    assert f"否决推荐对象：{decisions.partner_name(second)}" in html
     assert "原因：专家无意向或没空（在国外）" in html
