@@ -30,7 +30,7 @@ from rank_bm25 import BM25Okapi
 from crm import create_app
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
-from crm.matching import index, services
+from crm.matching import cache, services
 
 DATA = Path(__file__).resolve().parent / "data" / "match_eval"
 
@@ -110,7 +110,7 @@ def main() -> None:
             db.session.add_all(p for _, p in people)
             db.session.commit()
             expert_of = {p.id: eid for eid, p in people}
-            built = index.rebuild(db.session.connection())
+            built = cache.rebuild(db.session.connection())
             print(
                 f"{len(experts):,} experts; index built in "
                 f"{built.built_in * 1000:.0f} ms ({len(built.terms):,} terms)"

@@ -46,7 +46,7 @@ from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import services as imports
 from crm.institutions.models import Researcher
-from crm.matching import index, services
+from crm.matching import cache, index, services
 from crm.needs.models import Need
 from crm.text.models import SearchTerm
 
@@ -179,8 +179,8 @@ def main() -> None:
                 f"{db.session.scalar(sa.select(sa.func.count(Researcher.id))):,} researchers, "
                 f"{db.session.scalar(sa.select(sa.func.count(Need.id))):,} needs"
             )
-            build = timed(lambda: index.rebuild(db.session.connection()), 3)
-            built = index.get_index(db.session.connection())
+            build = timed(lambda: cache.rebuild(db.session.connection()), 3)
+            built = cache.get_index(db.session.connection())
             print(
                 f"index build from stored docs: median {statistics.median(build) / 1000:.2f} s "
                 f"({len(built.terms):,} terms x {built.size:,} documents; target <= 3 s)"
@@ -274,7 +274,7 @@ def visibility(app: Flask, url: str) -> None:
     """A researcher saved in one worker: how long until each worker's index has it."""
     other = make_app(url)
     with other.app_context():
-        theirs = index.get_index(db.session.connection())
+        theirs = cache.get_index(db.session.connection())
         db.session.remove()
     ours_ms, theirs_ms = [], []
     for round_ in range(20):
@@ -282,15 +282,15 @@ def visibility(app: Flask, url: str) -> None:
             researcher = db.session.get(Researcher, round_ + 1)
             researcher.research_directions = f"钛合金激光熔覆 tc{round_:03d}"
             db.session.commit()
-            ours_ms += timed(lambda: index.get_index(db.session.connection()))
+            ours_ms += timed(lambda: cache.get_index(db.session.connection()))
             check(first_hit(round_) == round_ + 1, "the saved researcher was not found")
             db.session.remove()
         with other.app_context():
-            theirs_ms += timed(lambda: index.get_index(db.session.connection()))
+            theirs_ms += timed(lambda: cache.get_index(db.session.connection()))
             check(first_hit(round_) == round_ + 1, "the saved researcher was not found")
             db.session.remove()
     with other.app_context():
-        check(index.get_index(db.session.connection()) is theirs, "rebuilt")
+        check(cache.get_index(db.session.connection()) is theirs, "rebuilt")
         db.session.remove()
     print(
         f"a saved researcher reaches the index: same worker median {statistics.median(ours_ms):.2f}"

@@ -31,6 +31,7 @@ from crm.extensions import csrf, db, login_manager, migrate
 from crm.imports.views import bp as imports_bp
 from crm.institutions.views import bp as records_bp
 from crm.main.views import bp as main_bp
+from crm.matching import cache as match_cache
 from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
 from crm.search import index as search_index
@@ -66,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = RecordId  # before any route: <int:…> is a record id
     audit_services.install(Session)  # every session, the app's and any a script makes
     search_index.install(Session)
+    match_cache.install()  # after the search hooks: indexes take in what this process commits
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)

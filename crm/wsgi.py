@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from crm import create_app
 from crm.extensions import db
-from crm.matching.index import get_index
+from crm.matching.cache import get_index
 from crm.search.services import search
 from crm.text.analyzer import get_analyzer
 from crm.text.pinyin import lazy_pinyin

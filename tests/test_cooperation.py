@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.auth.models import Role
 from crm.clock import local_today
-from crm.cooperation import board, services, stages
+from crm.cooperation import board, stages
 from crm.cooperation.models import Cooperation, CooperationType, Stage, StageChange
 from crm.errors import Conflict, PermissionDenied, ValidationError
 from crm.extensions import db

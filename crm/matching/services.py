@@ -23,7 +23,8 @@ from flask import current_app
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
-from crm.matching.index import ADOPTERS, TARGETS, MatchIndex, get_index
+from crm.matching.cache import get_index
+from crm.matching.index import ADOPTERS, TARGETS, MatchIndex
 from crm.matching.priors import POOL, Adjustment, Priors, industries_of
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus

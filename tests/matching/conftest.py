@@ -6,7 +6,7 @@ import pytest
 
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
-from crm.matching import index
+from crm.matching import cache
 from crm.needs.models import Need
 
 
@@ -49,5 +49,5 @@ def experts(app, make_enterprise):
     need = Need(enterprise_id=ent.id, title="马达嗡嗡响", description="电机一开就发抖，噪音大")
     db.session.add(need)
     db.session.commit()
-    index.rebuild(db.session.connection())
+    cache.rebuild(db.session.connection())
     return people, achievement, need

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import index, services
+from crm.matching import cache, index, services
 from crm.needs.models import Need
 from crm.text.docs import versions
 from crm.text.models import MatchDoc
@@ -76,10 +76,10 @@ def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
     people, _, _ = experts
     path = tmp_path / "match.npz"
     connection = db.session.connection()
-    built = index.rebuild(connection)
-    built.save(path)
+    built = cache.rebuild(connection)
+    cache.save(built, path)
     saved_at = built.stamp
-    loaded = index.MatchIndex.load(path, versions(connection))
+    loaded = cache.load(path, versions(connection))
     assert loaded is not None and loaded.terms == built.terms and (loaded.ids == built.ids).all()
     assert loaded.score({"电机": 1.0}) == built.score({"电机": 1.0})
     newcomer = Researcher(name="新来的", research_directions="电机控制")
@@ -87,13 +87,13 @@ def test_a_saved_index_is_loaded_and_brought_up_to_date(experts, tmp_path):
     db.session.commit()
     current = versions(db.session.connection())
     assert current["docs"] == saved_at + 1  # one committed transaction, one version
-    loaded = index.MatchIndex.load(path, current)
+    loaded = cache.load(path, current)
     assert loaded is not None and loaded.absorb(db.session.connection(), current["docs"]) == 1
     assert newcomer.id in [i for _, i, _, _ in loaded.score({"控制": 1.0})]
     other_database = {**current, "epoch": current["epoch"] + 1}
-    assert index.MatchIndex.load(path, other_database) is None
+    assert cache.load(path, other_database) is None
     restored_older = {**current, "docs": saved_at - 1}
-    assert index.MatchIndex.load(path, restored_older) is None
+    assert cache.load(path, restored_older) is None
 
 
 def test_a_transaction_that_rolls_back_leaves_no_trace(experts):
@@ -114,7 +114,7 @@ def test_a_transaction_that_rolls_back_leaves_no_trace(experts):
 
 def test_a_record_saved_after_the_build_is_absorbed_without_a_rebuild(experts):
     people, _, _ = experts
-    built = index.get_index(db.session.connection())
+    built = cache.get_index(db.session.connection())
     before = built.size
     newcomer = Researcher(name="钱立群", research_directions="钕铁硼永磁材料；磁钢退磁")
     people["motor"].research_directions = "真丝染色"  # the motor expert changes field
@@ -122,7 +122,7 @@ def test_a_record_saved_after_the_build_is_absorbed_without_a_rebuild(experts):
     db.session.add(newcomer)
     db.session.commit()
     found = services.match_text("磁钢老是退磁", top=3)
-    same = index.get_index(db.session.connection())
+    same = cache.get_index(db.session.connection())
     assert same is built and same.size == before and len(same.delta) == 2  # absorbed, not rebuilt
     assert found[0].id == newcomer.id
     assert people["motor"].id not in [
@@ -135,7 +135,7 @@ def test_deleting_the_newest_record_does_not_rebuild_and_hides_it(experts):
     newcomer = Researcher(name="钱立群", research_directions="钕铁硼永磁材料；磁钢退磁")
     db.session.add(newcomer)
     db.session.commit()
-    built = index.get_index(db.session.connection())
+    built = cache.get_index(db.session.connection())
     assert services.match_text("磁钢退磁", top=1)[0].id == newcomer.id
     from crm.auth import services as auth
     from crm.auth.models import Role
@@ -144,7 +144,7 @@ def test_deleting_the_newest_record_does_not_rebuild_and_hides_it(experts):
     admin = auth.create_user(auth.UserData("trashadmin", "管理员", Role.ADMIN, "a-long-password-1"))
     trash.delete(admin, "researcher", newcomer.id)
     db.session.commit()
-    assert index.get_index(db.session.connection()) is built  # no rebuild
+    assert cache.get_index(db.session.connection()) is built  # no rebuild
     assert newcomer.id not in [c.id for c in services.match_text("磁钢退磁", top=3)]
 
 
@@ -160,7 +160,7 @@ def test_an_achievement_finds_the_enterprises_that_need_it(
     )
     other = make_enterprise(name="嵊州市某茶叶公司", main_products="绿茶")
     db.session.commit()
-    index.rebuild(db.session.connection(), index.ADOPTERS)
+    cache.rebuild(db.session.connection(), index.ADOPTERS)
     found = services.adopters(achievement)
     assert found[0].enterprise_id == tie_maker.id and found[0].reason == "需求：领带洗后起皱"
     assert {m.term: m.via for m in found[0].matched}.get("抗皱") in (None, "起皱")
@@ -195,7 +195,7 @@ def test_an_owner_word_close_to_a_known_one_is_widened_and_explained(experts):
 
 def test_words_sharing_one_character_of_two_are_not_widened(experts):
     """区块 and 矿区, 计算 and 设计 share a character and nothing else: no expansion."""
-    built = index.get_index(db.session.connection())
+    built = cache.get_index(db.session.connection())
     for text in ("区块链", "量子计算", "电机噪声", "马达", "磁"):
         query = services.build_query(text)
         assert services.widen(query, built).weights == query.weights, text
@@ -205,7 +205,7 @@ def test_words_sharing_one_character_of_two_are_not_widened(experts):
 def test_the_worker_that_saves_takes_its_own_change_in_without_reading_it_back(
     experts, monkeypatch
 ):
-    built = index.get_index(db.session.connection())
+    built = cache.get_index(db.session.connection())
 
     def no_reads(*_args, **_kwargs):
         raise AssertionError("read back from the database")
@@ -215,4 +215,4 @@ def test_the_worker_that_saves_takes_its_own_change_in_without_reading_it_back(
     db.session.commit()
     assert built.stamp == versions(db.session.connection())["docs"]
     assert services.match_text("磁钢退磁机理", top=1)[0].name == "钱立群"
-    assert index.get_index(db.session.connection()) is built
+    assert cache.get_index(db.session.connection()) is built

@@ -22,7 +22,7 @@ from crm.auth.models import Role
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import index, services, thesaurus
+from crm.matching import cache, index, services, thesaurus
 from crm.matching.models import MatchRun
 from crm.needs.models import Need
 from tests.conftest import PASSWORD, AuthActions, Databases, csrf_token, make_test_app
@@ -58,7 +58,7 @@ def _names(app: Flask, text: str) -> list[str]:
 def _index(app: Flask) -> index.MatchIndex:
     with app.app_context():
         try:
-            return index.get_index(db.session.connection())
+            return cache.get_index(db.session.connection())
         finally:
             db.session.remove()
 
