@@ -34,6 +34,7 @@ from crm.imports import reader, services
 from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportJob, ImportUpload, JobStatus
 from crm.imports.outcome import Options, options_from_json, options_json
+from crm.imports.table import ImportFileError
 from crm.imports.uploads import take_upload
 from crm.processes import start_command
 
@@ -111,7 +112,7 @@ def execute(job_id: int) -> None:
             publish(job_id, "提交", None, None)
             db.session.commit()
             remember_mapping(user, report.kind, report.headers, report.matches)
-    except reader.ImportFileError as exc:
+    except ImportFileError as exc:
         db.session.rollback()
         return _fail(job_id, exc.message)
     except Exception:

@@ -10,9 +10,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm.imports import reader
 from crm.imports.headers import Match
 from crm.imports.importers.rows import Issue, Outcome
+from crm.imports.table import SheetInfo
 from crm.sheets import SHEETS
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class Report:
     where: str = ""  # which sheet and row held the header
     sheet: str | None = None
     headers: list[str] = field(default_factory=list)
-    sheets: list[reader.SheetInfo] = field(default_factory=list)
+    sheets: list[SheetInfo] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     questions: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
@@ -144,7 +144,7 @@ class Report:
             where=data["where"],
             sheet=data["sheet"],
             headers=data["headers"],
-            sheets=[reader.SheetInfo(name, hidden) for name, hidden in data["sheets"]],
+            sheets=[SheetInfo(name, hidden) for name, hidden in data["sheets"]],
             matches=[
                 Match(h, by_key.get(k) if k else None, how, y, ident)
                 for h, k, how, y, ident in data["matches"]

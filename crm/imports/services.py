@@ -28,6 +28,7 @@ from crm.imports.importers.rows import EXTRA, Context, Outcome, Row, RowError
 from crm.imports.mappings import kind_chosen_before, saved_mapping
 from crm.imports.models import ImportBatch, ImportStatus
 from crm.imports.outcome import MAX_STORED_ISSUES, OUTCOMES, PROGRESS_EVERY, Options, Report
+from crm.imports.table import ImportFileError, Table
 from crm.imports.uploads import sha256_of
 from crm.sheets import SHEETS
 from crm.workers import AnalysisPool, default_workers
@@ -37,13 +38,13 @@ logger = logging.getLogger(__name__)
 _ABOVE_SCALE_TITLE = re.compile(r"规上|规模以上")
 
 
-def _kind_and_matches(table: reader.Table, options: Options) -> tuple[str, list[Match]]:
+def _kind_and_matches(table: Table, options: Options) -> tuple[str, list[Match]]:
     kind = options.kind or infer_kind(table.headers) or kind_chosen_before(table.headers)
     if kind is None:
         expected = "；".join(
             f"{s.label}：{'、'.join(c.header for c in s.columns[:4])}" for s in SHEETS.values()
         )
-        raise reader.ImportFileError(
+        raise ImportFileError(
             f"{table.where}，但无法从表头（{'、'.join(h for h in table.headers if h)[:80]}）"
             f"判断要导入的数据。请在上传时选择数据类型，或使用模板的表头（{expected}）。"
         )
@@ -53,7 +54,7 @@ def _kind_and_matches(table: reader.Table, options: Options) -> tuple[str, list[
     return kind, map_columns(SHEETS[kind], table.headers, options.mapping, saved)
 
 
-def open_file(path: Path, options: Options) -> reader.Table:
+def open_file(path: Path, options: Options) -> Table:
     return reader.open_table(
         path, int(current_app.config["IMPORT_MAX_ROWS"]), sheet=options.sheet or None
     )
@@ -70,7 +71,7 @@ def run_import(
     progress_every: int = PROGRESS_EVERY,
     stage: Callable[[str], None] | None = None,
 ) -> Report:
-    """Import one file as one batch; raises reader.ImportFileError for a file it cannot use."""
+    """Import one file as one batch; raises ImportFileError for a file it cannot use."""
     policy.authorize(policy.can_write(user), "只有联络员和管理员可以导入数据。")
     options = options or Options()
     table = open_file(path, options)
@@ -85,7 +86,7 @@ def _run(
     path: Path,
     filename: str,
     options: Options,
-    table: reader.Table,
+    table: Table,
     dry_run: bool,
     progress: Callable[[int], None] | None,
     progress_every: int,
@@ -95,7 +96,7 @@ def _run(
     sheet = SHEETS[kind]
     missing = missing_required(sheet, matches)
     if missing:
-        raise reader.ImportFileError(
+        raise ImportFileError(
             f"{table.where}，缺少必填列：{'、'.join(missing)}。"
             "请在预览页把对应的列选为这些字段，或在文件中补上这些列。"
         )
@@ -232,7 +233,7 @@ def _run(
 
 
 def _years(
-    ctx: Context, report: Report, table: reader.Table, matches: list[Match], options: Options
+    ctx: Context, report: Report, table: Table, matches: list[Match], options: Options
 ) -> None:
     """The year of figures whose header names none, and whether a 规上 list marks its firms."""
     title_year = header_year(table.title or "")

@@ -33,8 +33,8 @@ from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
 from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
 from crm.imports.outcome import Options, Report, options_signature
-from crm.imports.reader import ImportFileError
 from crm.imports.revert import revert_batch
+from crm.imports.table import ImportFileError
 from crm.imports.uploads import keep_upload, peek_upload, take_upload
 from crm.policy import Level, access
 from crm.sheets import SHEETS

@@ -15,8 +15,8 @@ from crm.extensions import db
 from crm.imports import services
 from crm.imports.models import ImportBatch, ImportStatus
 from crm.imports.outcome import Options
-from crm.imports.reader import ImportFileError
 from crm.imports.revert import revert_batch
+from crm.imports.table import ImportFileError
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind, Researcher
 from crm.needs.models import Need
 from crm.search import services as search

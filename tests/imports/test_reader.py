@@ -8,7 +8,8 @@ import pytest
 from openpyxl import Workbook
 
 from crm.imports import reader
-from crm.imports.reader import ImportFileError, open_table
+from crm.imports.reader import open_table
+from crm.imports.table import ImportFileError
 from tests.imports.helpers import RESEARCHERS, write_csv, write_xlsx
 
 
