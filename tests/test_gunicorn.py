@@ -51,7 +51,7 @@ def test_every_export_and_the_report_download_whole_through_gunicorn(databases, 
     from crm.auth import services as auth
     from crm.auth.models import Role
     from crm.clock import local_today
-    from crm.seed import services as seed
+    from crm.seed import demo as seed
     from tests.conftest import PASSWORD
     from tests.test_concurrency import TOKEN
 

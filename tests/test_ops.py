@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from crm.clock import local_today
 from crm.extensions import db
 from crm.ops import backup, checks
-from crm.seed import services as seed
+from crm.seed import demo as seed
 from tests.conftest import Databases, make_test_app
 
 

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from crm.clock import local_today
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.seed import services
+from crm.seed import demo, services
 
 seed_cli = AppGroup("seed", help="加载基础数据和演示数据。")
 
@@ -24,12 +24,12 @@ def reference() -> None:
 
 @seed_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when enterprises already exist.")
-def demo(if_empty: bool) -> None:
+def demo_command(if_empty: bool) -> None:
     """Load the fictional demo data set (safe to run again: existing records are kept)."""
     if if_empty and db.session.scalar(sa.select(sa.func.count(Enterprise.id))):
         click.echo("数据库已有企业数据，跳过演示数据。")
         return
-    loader = services.load_demo(local_today())
+    loader = demo.load_demo(local_today())
     db.session.commit()
     click.echo(f"演示数据已加载：{dict(loader.created) or '无新增'}")
 

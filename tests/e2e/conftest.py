@@ -95,7 +95,7 @@ def demo_server(
 ) -> Iterator[LiveServer]:
     """The app with the demo data set (`crm seed demo`), as an officer first sees it."""
     from crm.clock import local_today
-    from crm.seed import services as seed
+    from crm.seed import demo as seed
 
     app = make_test_app(databases.new(), tmp_path_factory.mktemp("demo"), TESTING=False)
     with app.app_context():

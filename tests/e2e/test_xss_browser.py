@@ -26,7 +26,7 @@ from crm.imports.models import ImportBatch
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
-from crm.seed import services as seed
+from crm.seed import demo as seed
 from crm.text.analyzer import get_analyzer
 from crm.text.docs import changed
 from crm.visits.models import Task, Visit
