@@ -247,7 +247,7 @@ def redis_client() -> Any | None:
         return None
     client = current_app.extensions.get("crm_redis")
     if client is None:
-        import redis  # noqa: PLC0415 - only deployments that use Redis load it
+        import redis  # noqa: PLC0415 - installed with the app, imported only once a URL is set
 
         client = current_app.extensions["crm_redis"] = redis.Redis.from_url(
             url, socket_timeout=0.5, socket_connect_timeout=0.5
