@@ -4,7 +4,10 @@ what the code refuses, or the other way round."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -168,6 +171,35 @@ def text(name: str, value: Any, max_length: int | None = None) -> str:
 
 def enum_field(choices: Any, nullable: bool = True, doc: str = "") -> Field:
     return Field("enum", nullable, choices=tuple(c.value for c in choices), doc=doc)
+
+
+def fields_for(data: type, model: Any, **given: Field) -> dict[str, Field]:
+    """The API fields of a service's input dataclass, in its order: a choice as its values, an
+    `…_id` as an id, text as long as the model's column takes; a field without a default is
+    required (never null). `given` fields (another type, a doc) win."""
+    hints = typing.get_type_hints(data)
+    fields: dict[str, Field] = {}
+    for item in dataclasses.fields(data):
+        name = item.name
+        required = (
+            item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+        )
+        choice = next(
+            (t for t in typing.get_args(hints[name]) or (hints[name],) if _is_choice(t)), None
+        )
+        if name in given:
+            fields[name] = given[name]
+        elif choice is not None:
+            fields[name] = enum_field(choice, nullable=not required)
+        elif name.endswith("_id"):
+            fields[name] = Field("integer", nullable=not required)
+        else:
+            fields[name] = column_field(model, name, nullable=False if required else None)
+    return fields
+
+
+def _is_choice(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, enum.Enum)
 
 
 def column_field(model: Any, name: str, nullable: bool | None = None, doc: str = "") -> Field:

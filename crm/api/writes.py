@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crm.api.fields import Field, column_field, enum_field
+from crm.api.fields import Field, column_field, enum_field, fields_for
 from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation import services as cooperation
@@ -26,10 +26,7 @@ from crm.institutions import services as institutions
 from crm.institutions.models import (
     Achievement,
     Institution,
-    InstitutionKind,
-    Maturity,
     Researcher,
-    TransferMode,
 )
 from crm.keep import KEEP
 from crm.matching.decisions import REJECT_REASONS
@@ -155,14 +152,12 @@ def _achievement_data(v: dict[str, Any]) -> institutions.AchievementData:
 
 
 INSTITUTIONS = Writes(
-    fields={
-        "name": column_field(Institution, "name", nullable=False),
-        "kind": enum_field(InstitutionKind, nullable=False),
-        "region": column_field(Institution, "region"),
-        "description": column_field(Institution, "description"),
-        "website": column_field(Institution, "website", doc="http:// 或 https:// 开头"),
-        "aliases": Field("strings", nullable=False, max_length=120, doc="别名，例如“港理工”"),
-    },
+    fields=fields_for(
+        institutions.InstitutionData,
+        Institution,
+        website=column_field(Institution, "website", doc="http:// 或 https:// 开头"),
+        aliases=Field("strings", nullable=False, max_length=120, doc="别名，例如“港理工”"),
+    ),
     required=("name", "kind"),
     create=lambda user, v: institutions.save_institution(user, _institution_data(v)),
     update=lambda user, i, v, version: institutions.save_institution(
@@ -173,14 +168,11 @@ INSTITUTIONS = Writes(
 
 
 RESEARCHERS = Writes(
-    fields={
-        "name": column_field(Researcher, "name", nullable=False),
-        "institution_id": ID,
-        "title": column_field(Researcher, "title", doc="职称：教授、研究员……"),
-        "research_directions": column_field(Researcher, "research_directions"),
-        "bio": column_field(Researcher, "bio"),
-        "team": column_field(Researcher, "team"),
-    },
+    fields=fields_for(
+        institutions.ResearcherData,
+        Researcher,
+        title=column_field(Researcher, "title", doc="职称：教授、研究员……"),
+    ),
     required=("name",),
     create=lambda user, v: institutions.save_researcher(user, _researcher_data(v)),
     update=lambda user, r, v, version: institutions.save_researcher(
@@ -191,14 +183,7 @@ RESEARCHERS = Writes(
 
 
 ACHIEVEMENTS = Writes(
-    fields={
-        "title": column_field(Achievement, "title", nullable=False),
-        "institution_id": ID,
-        "researcher_id": ID,
-        "maturity": enum_field(Maturity),
-        "transfer_mode": enum_field(TransferMode),
-        "description": column_field(Achievement, "description"),
-    },
+    fields=fields_for(institutions.AchievementData, Achievement),
     required=("title",),
     create=lambda user, v: institutions.save_achievement(user, _achievement_data(v)),
     update=lambda user, a, v, version: institutions.save_achievement(
