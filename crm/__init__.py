@@ -29,7 +29,7 @@ from crm.enterprises.views import bp as enterprises_bp
 from crm.events.views import bp as events_bp
 from crm.extensions import csrf, db, login_manager, migrate
 from crm.imports.views import bp as imports_bp
-from crm.institutions.views import bp as records_bp
+from crm.institutions.views import bp as institutions_bp
 from crm.main.views import bp as main_bp
 from crm.matching import cache as match_cache
 from crm.matching.views import bp as matching_bp
@@ -77,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(contacts_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(search_bp)
-    app.register_blueprint(records_bp)
+    app.register_blueprint(institutions_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(trash_bp)
     app.register_blueprint(needs_bp)

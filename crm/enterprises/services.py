@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from stdnum.cn import uscc as stdnum_uscc
+from stdnum.cn import uscc as std_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from crm import policy
@@ -42,7 +42,7 @@ def clean_uscc(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     try:
-        return stdnum_uscc.validate(value.strip().upper())
+        return std_uscc.validate(value.strip().upper())
     except InvalidLength as exc:
         raise ValidationError("统一社会信用代码应为 18 位。", field="uscc") from exc
     except InvalidFormat as exc:

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from crm.clock import local_today
 from crm.policy import Level, access
-from crm.visits import services as visit_services
+from crm.visits import services as visits
 from crm.visits.forms import TaskDoneForm
 
 bp = Blueprint("main", __name__)
@@ -18,7 +18,7 @@ bp = Blueprint("main", __name__)
 def home() -> str:
     """Overdue and today's tasks, recent visits and enterprises not visited for a while."""
     today = local_today()
-    overview = visit_services.officer_overview(
+    overview = visits.officer_overview(
         current_user, today, int(current_app.config["STALE_VISIT_DAYS"])
     )
     return render_template(
