@@ -240,13 +240,19 @@ def _repreview(
     return _preview_page(report, token, form, status)
 
 
+def _job(job_id: int) -> ImportJob:
+    """The user's own job (an admin's: any); another officer's is not found."""
+    item = db.get_or_404(ImportJob, job_id)
+    if not policy.can_see_import(current_user, item):
+        abort(404)
+    return item
+
+
 @bp.route("/jobs/<int:job_id>")
 @access(Level.OFFICER)
 def job(job_id: int) -> Response | tuple[str, int] | str:
     """A big file's job: its progress while it runs, then its preview or its batch."""
-    item = db.get_or_404(ImportJob, job_id)
-    if not policy.can_see_import(current_user, item):
-        abort(404)
+    item = _job(job_id)
     state = jobs.state(item)
     if state["status"] == "done" and item.dry_run and item.report:
         if peek_upload(current_user, item.token) is None:
@@ -262,10 +268,7 @@ def job(job_id: int) -> Response | tuple[str, int] | str:
 @access(Level.OFFICER)
 def job_state(job_id: int) -> Response:
     """What the job's page polls."""
-    item = db.get_or_404(ImportJob, job_id)
-    if not policy.can_see_import(current_user, item):
-        abort(404)
-    return jsonify(jobs.state(item))
+    return jsonify(jobs.state(_job(job_id)))
 
 
 @bp.route("/<int:batch_id>")
