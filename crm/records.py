@@ -32,8 +32,9 @@ def _choice_types(cls: type) -> dict[str, type[enum.Enum]]:
 def _read(source: Any, name: str) -> tuple[bool, Any]:
     if isinstance(source, Mapping):
         return (name in source, source.get(name))
-    field = getattr(source, "_fields", {}).get(name)  # a WTForms form
-    return (field is not None, field.data if field is not None else None)
+    if name in source:  # a WTForms form: its fields by name
+        return (True, source[name].data)
+    return (False, None)
 
 
 def data_from(cls: type[T], source: Any, **given: Any) -> T:
