@@ -20,6 +20,7 @@ from flask import current_app, g, has_request_context, redirect, request, url_fo
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from crm.enterprises.models import Enterprise
 from crm.errors import PermissionDenied
 
 if TYPE_CHECKING:
@@ -160,8 +161,6 @@ def can_edit_visit(user: User | Any, visit: Any) -> bool:
 
 def editable_enterprises(user: User | Any) -> Any:
     """`can_edit_enterprise` as a query criterion (a list of what the user may change)."""
-    from crm.enterprises.models import Enterprise  # noqa: PLC0415 (policy loads before models)
-
     if is_admin(user):
         return sa.true()
     if not can_write(user):

@@ -189,8 +189,8 @@ def undone(request: pytest.FixtureRequest) -> Callable[[], Any]:
 
 class Clock:
     """The app's own clock (`crm.clock.local_now`, what "today" means for due dates, visits and
-    targets), read or set by a test: never the machine's `date.today()`, which is a different
-    day for eight hours of every UTC day."""
+    targets), set by a test; `today()` below reads it. Never the machine's `date.today()`,
+    which is a different day for eight hours of every UTC day."""
 
     ZONE = ZoneInfo(DEFAULTS["TIMEZONE"])
 
@@ -203,10 +203,6 @@ class Clock:
             when = datetime.combine(when, dt_time(10), tzinfo=self.ZONE)
         self._monkeypatch.setattr(crm_clock, "fixed_now", when)
 
-    @property
-    def today(self) -> date:
-        return (crm_clock.fixed_now or datetime.now(self.ZONE)).astimezone(self.ZONE).date()
-
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
@@ -214,8 +210,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def today() -> date:
-    """The app's today, for a test that does not set the clock."""
-    return datetime.now(Clock.ZONE).date()
+    """The app's today (as the `clock` fixture set it, or the real one)."""
+    return (crm_clock.fixed_now or datetime.now(Clock.ZONE)).astimezone(Clock.ZONE).date()
 
 
 @pytest.fixture

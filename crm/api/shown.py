@@ -16,6 +16,7 @@ from crm.institutions.models import (
 from crm.matching.models import SuggestionStatus
 from crm.needs.models import NeedStatus
 from crm.queries import is_gone
+from crm.sheets.columns import name_of
 
 
 def _common(record: Any) -> dict[str, Any]:
@@ -40,10 +41,6 @@ def shown(kind: str, record: Any) -> dict[str, Any]:
 
 def _username(user: Any) -> str | None:
     return user.username if user is not None else None
-
-
-def _name(record: Any) -> str | None:
-    return record.name if record is not None else None
 
 
 # ---- what each kind shows (the response schemas) -----------------------------------------------
@@ -72,7 +69,7 @@ SHOWN: dict[str, dict[str, Field]] = {
     "enterprises": {
         "name": NAME,
         "uscc": TEXT,
-        "town": Field("text", read=lambda e: _name(e.town)),
+        "town": Field("text", read=lambda e: name_of(e.town)),
         "industries": Field(
             "strings", nullable=False, read=lambda e: [i.name for i in e.industries]
         ),
@@ -80,7 +77,7 @@ SHOWN: dict[str, dict[str, Field]] = {
         "address": TEXT,
         "is_above_scale": Field("boolean", nullable=False),
         "owner": _user("owner"),
-        "department": Field("text", read=lambda e: _name(e.department)),
+        "department": Field("text", read=lambda e: name_of(e.department)),
         "notes": TEXT,
     },
     "institutions": {
@@ -94,7 +91,7 @@ SHOWN: dict[str, dict[str, Field]] = {
     "researchers": {
         "name": NAME,
         "institution_id": REF,
-        "institution": Field("text", read=lambda r: _name(r.institution)),
+        "institution": Field("text", read=lambda r: name_of(r.institution)),
         "title": TEXT,
         "research_directions": TEXT,
         "bio": TEXT,

@@ -3,7 +3,6 @@ card's facts, and the cooperation that has stood still too long."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,8 +22,6 @@ from crm.extensions import db
 from crm.institutions.models import Researcher
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass

@@ -4,15 +4,11 @@ notes."""
 from __future__ import annotations
 
 import io
-import logging
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from crm.sheets import SHEETS
-
-logger = logging.getLogger(__name__)
-
 
 REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
 

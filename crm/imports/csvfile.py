@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from pathlib import Path
 
 from crm.imports.table import ImportFileError, Score, Table, cell_text, find_table
-
-logger = logging.getLogger(__name__)
 
 
 def decode(data: bytes) -> tuple[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +13,6 @@ from crm.imports.headers import Match
 from crm.imports.importers.rows import Issue, Outcome
 from crm.imports.table import SheetInfo
 from crm.sheets import SHEETS
-
-logger = logging.getLogger(__name__)
-
 
 MAX_STORED_ISSUES = 2000  # a batch keeps this many row messages; the count is always exact
 MAX_SHOWN_OUTCOMES = 5000  # the preview lists this many rows' outcomes; the counts are exact

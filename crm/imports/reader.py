@@ -10,7 +10,6 @@ strictly (UTF-8, UTF-8 with BOM, GBK/GB18030 are accepted; nothing is decoded wi
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -18,8 +17,6 @@ from openpyxl import load_workbook
 from crm.imports.csvfile import open_csv
 from crm.imports.table import ImportFileError, Score, Table
 from crm.imports.xlsx import check_zip, count_rows, open_xlsx
-
-logger = logging.getLogger(__name__)
 
 
 def open_table(

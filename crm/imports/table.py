@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,8 +14,6 @@ from typing import Any
 
 from crm.errors import ValidationError
 from crm.spreadsheets import unguard
-
-logger = logging.getLogger(__name__)
 
 
 class ImportFileError(ValidationError):

@@ -4,7 +4,6 @@ who uploaded it only."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -15,8 +14,6 @@ from crm.auth.models import User
 from crm.db import utcnow
 from crm.extensions import db
 from crm.imports.models import ImportUpload
-
-logger = logging.getLogger(__name__)
 
 
 def sha256_of(path: Path) -> str:

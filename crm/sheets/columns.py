@@ -47,11 +47,11 @@ class Sheet:
         return next(c for c in self.columns if c.key == key)
 
 
-def _name(record: Any) -> str | None:
+def name_of(record: Any) -> str | None:
     return record.name if record is not None else None
 
 
-def _label(choice: Any) -> str | None:
+def label_of(choice: Any) -> str | None:
     return choice.label if choice is not None else None
 
 
@@ -59,5 +59,5 @@ def first_contact(enterprise: Any) -> Any:
     return next((c for c in enterprise.contacts if c.deleted_at is None), None)
 
 
-def _phone(contact: Any) -> str | None:
+def phone_of(contact: Any) -> str | None:
     return contact.phone if contact is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm.sheets.columns import Column, Sheet, _label, _name
+from crm.sheets.columns import Column, Sheet, label_of, name_of
 
 INSTITUTIONS = Sheet(
     "institutions",
@@ -53,7 +53,7 @@ RESEARCHERS = Sheet(
             ("单位", "工作单位", "institution"),
             example="港理工",
             note="按名称、别名或相近名称对应到已有单位；找不到则新建并报告",
-            read=lambda r: _name(r.institution),
+            read=lambda r: name_of(r.institution),
         ),
         Column("title", "职称", ("title",), example="教授"),
         Column(
@@ -89,7 +89,7 @@ ACHIEVEMENTS = Sheet(
             "完成单位",
             ("单位", "所属单位", "institution"),
             example="香港理工大学",
-            read=lambda a: _name(a.institution),
+            read=lambda a: name_of(a.institution),
         ),
         Column(
             "researcher",
@@ -97,7 +97,7 @@ ACHIEVEMENTS = Sheet(
             ("负责人", "发明人", "researcher"),
             example="陈某某",
             note="按姓名在完成单位的专家中查找",
-            read=lambda a: _name(a.researcher),
+            read=lambda a: name_of(a.researcher),
         ),
         Column(
             "description",
@@ -111,7 +111,7 @@ ACHIEVEMENTS = Sheet(
             ("成果成熟度", "maturity"),
             example="中试",
             note="实验室阶段 / 小试 / 中试 / 可产业化",
-            read=lambda a: _label(a.maturity),
+            read=lambda a: label_of(a.maturity),
         ),
         Column(
             "transfer_mode",
@@ -119,7 +119,7 @@ ACHIEVEMENTS = Sheet(
             ("合作方式", "transfer mode"),
             example="许可",
             note="转让 / 许可 / 作价入股 / 合作开发 / 面议",
-            read=lambda a: _label(a.transfer_mode),
+            read=lambda a: label_of(a.transfer_mode),
         ),
     ),
 )

@@ -4,7 +4,7 @@ contact people of firms and institutions, and the tasks list (export only)."""
 from __future__ import annotations
 
 from crm.money import wan_cell
-from crm.sheets.columns import Column, Sheet, _name, _phone, first_contact
+from crm.sheets.columns import Column, Sheet, first_contact, name_of, phone_of
 
 ENTERPRISES = Sheet(
     "enterprises",
@@ -62,7 +62,7 @@ ENTERPRISES = Sheet(
             "联系人",
             ("联系人姓名", "contact"),
             example="王先生",
-            read=lambda e: _name(first_contact(e)),
+            read=lambda e: name_of(first_contact(e)),
         ),
         Column(
             "phone",
@@ -70,7 +70,7 @@ ENTERPRISES = Sheet(
             ("电话", "手机", "联系方式", "phone", "mobile"),
             example="0575-83000000",
             personal=True,
-            read=lambda e: _phone(first_contact(e)),
+            read=lambda e: phone_of(first_contact(e)),
         ),
         Column("address", "地址", ("企业地址", "address")),
         Column(
@@ -199,7 +199,7 @@ CONTACTS = Sheet(
             True,
             "嵊州市锦程领带有限公司",
             note="企业或高校院所的名称",
-            read=lambda c: _name(c.enterprise) or _name(c.institution),
+            read=lambda c: name_of(c.enterprise) or name_of(c.institution),
         ),
         Column("name", "姓名", ("联系人", "name"), True, "王某某"),
         Column("position", "职务", ("职位", "position"), example="技术副总"),
@@ -221,7 +221,7 @@ TASKS = Sheet(
     "待办",
     (
         Column("title", "待办事项"),
-        Column("enterprise", "企业", read=lambda t: _name(t.enterprise)),
+        Column("enterprise", "企业", read=lambda t: name_of(t.enterprise)),
         Column("assignee", "负责人", read=lambda t: t.assignee.display_name),
         Column("due_on", "截止日期", read=lambda t: t.due_on.isoformat() if t.due_on else None),
         Column("status", "状态", read=lambda t: "已完成" if t.done else "未完成"),

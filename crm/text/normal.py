@@ -92,8 +92,9 @@ def _regions() -> str:
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
-_REGION = re.compile(rf"^(?:{_regions()})+")  # in front of a name
-_REGION_IN_BRACKETS = re.compile(rf"[(（]\s*(?:{_regions()})\s*[)）]")
+_REGIONS = _regions()  # read once
+_REGION = re.compile(rf"^(?:{_REGIONS})+")  # in front of a name
+_REGION_IN_BRACKETS = re.compile(rf"[(（]\s*(?:{_REGIONS})\s*[)）]")
 # the company form, once; not 集团 (a group is not its member firm) nor 分公司 (a branch)
 _COMPANY_SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|专业合作社|(?<!分)公司|厂)$")
 _BRACKETS = re.compile(r"[()\[\]{}（）【】〔〕<>《》]")
