@@ -32,6 +32,7 @@ from crm.imports.views import bp as imports_bp
 from crm.institutions.views import bp as institutions_bp
 from crm.main.views import bp as main_bp
 from crm.matching import cache as match_cache
+from crm.matching import embedder
 from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
 from crm.search import index as search_index
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit_services.install(Session)  # every session, the app's and any a script makes
     search_index.install(Session)
     match_cache.install()  # after the search hooks: indexes take in what this process commits
+    embedder.install(app)  # saved records gain their vectors in a background thread
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)

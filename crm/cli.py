@@ -10,7 +10,7 @@ from crm.dashboard.cli import report_cli
 from crm.dedup.cli import dedup_cli
 from crm.exports.cli import export_cli
 from crm.imports.cli import import_cli, import_job_cli
-from crm.matching.cli import match_cli
+from crm.matching.cli import embed_cli, match_cli
 from crm.ops.cli import backup_cli, check_cli, restore_cli
 from crm.search.cli import search_cli
 from crm.seed.cli import seed_cli
@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_job_cli)
     app.cli.add_command(dedup_cli)
     app.cli.add_command(match_cli)
+    app.cli.add_command(embed_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(check_cli)
     app.cli.add_command(backup_cli)

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKERS": 1,  # CRM_WORKERS: gunicorn worker processes (gunicorn.conf.py reads it)
     "BACKUP_DIR": None,  # CRM_BACKUP_DIR: where `crm backup` writes; default instance/backups
     "PIPELINE_STALE_DAYS": 30,  # CRM_PIPELINE_STALE_DAYS: an open deal without activity is flagged
+    "EMBEDDER": True,  # CRM_EMBEDDER: web processes give saved records their vectors (a thread)
 }
 
 PRODUCTION = "production"

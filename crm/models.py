@@ -21,7 +21,7 @@ from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
 from crm.submissions import FormSubmission
 from crm.targets.models import Target, TargetShare
-from crm.text.models import IndexVersion, MatchDoc, SearchTerm
+from crm.text.models import IndexVersion, MatchDoc, MatchVector, SearchTerm
 from crm.visits.models import Task, Visit
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "Role",
     "SearchTerm",
     "MatchDoc",
+    "MatchVector",
     "IndexVersion",
     "StageChange",
     "Suggestion",

@@ -33,6 +33,7 @@ from crm.auth.models import Department, Role, User
 from crm.config import DEFAULTS, normalise_database_url
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.matching import context as match_context
 from crm.text.analyzer import get_analyzer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -103,6 +104,7 @@ def make_test_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "ENV_NAME": "test",
         "LOG_LEVEL": "DEBUG",
+        "EMBEDDER": False,  # tests embed when they mean to (crm.matching.vectors.embed_pending)
         **overrides,
     }
     app = create_app(config)
@@ -149,6 +151,8 @@ def _rollback(request: pytest.FixtureRequest) -> Iterator[None]:
             # what the process built from commits that are now undone (never so in production,
             # where a committed version is never handed out again)
             app.extensions.pop("match_indexes", None)
+            app.extensions.pop("vector_indexes", None)
+            match_context.forget()
             get_analyzer().thesaurus_version = None
 
 

@@ -53,8 +53,9 @@ def serve(
     extra environment variables (CRM_…)."""
     port = free_port()
     env = {
-        **settings,
+        "CRM_EMBEDDER": "false",  # no model work beside a test unless it asks (settings)
         **os.environ,
+        **settings,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "served-in-tests-0123456789abcdef",
         "CRM_BIND": f"127.0.0.1:{port}",

@@ -9,22 +9,28 @@ import json
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.audit import services as audit
 from crm.auth.models import User
 from crm.bulk import Creator
+from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.matching import services
-from crm.matching.index import MatchIndex
+from crm.matching import context, hybrid, services, vectors
+from crm.matching.index import TARGETS, MatchIndex
 from crm.matching.models import Suggestion, SuggestionStatus
-from crm.matching.priors import Priors, industries_of
+from crm.matching.priors import POOL, Priors, industries_of
 from crm.matching.suggestions import COLUMN, Found, Generated, known_of, plan
 from crm.matching.thesaurus import current_analyzer
+from crm.matching.vectors import VectorIndex
 from crm.needs.models import Need, NeedStatus
+from crm.text import embed
 from crm.text.analyzer import get_analyzer
 from crm.workers import AnalysisPool, default_workers
 
@@ -67,6 +73,7 @@ def generate_all(
     chunks = [needs[start : start + BATCH] for start in range(0, len(needs), BATCH)]
     total, done = Generated(), 0
     batch = Batch(services.current_index(), Priors.load())
+    _meaning_side(batch, rows)
     with audit.acting_as(user.id), _scorers(batch, len(chunks), workers) as run:
         for scored in run(functools.partial(_score, top=top), chunks):
             total += _write_chunk(scored, top)
@@ -87,6 +94,36 @@ class Batch:
 
     index: MatchIndex
     priors: Priors
+    vectors: VectorIndex | None = None  # None: keyword-only
+    query_vectors: dict[int, np.ndarray] = field(default_factory=dict)  # by need
+    context: dict[int, frozenset[str]] = field(default_factory=dict)  # product words by need
+    word_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # product words
+
+
+def _meaning_side(batch: Batch, rows: list[Any]) -> None:
+    """Everything the workers need for the meaning side, made here: they never call the
+    model (OpenMP does not survive a fork), and vectors come from what was stored."""
+    county = context.county_products()
+    firms = {row.enterprise_id for row in rows}
+    own: dict[int, frozenset[str]] = {}
+    for start in range(0, len(firms), 1000):
+        chunk = list(firms)[start : start + 1000]
+        for firm in db.session.scalars(
+            sa.select(Enterprise)
+            .where(Enterprise.id.in_(chunk))
+            .options(selectinload(Enterprise.industries))
+        ):
+            own[firm.id] = context.of_enterprise(firm)
+    batch.context = {row.id: county | own.get(row.enterprise_id, frozenset()) for row in rows}
+    if not embed.available():
+        return
+    index = vectors.get_vectors(db.session.connection())
+    if not index.size:
+        return
+    batch.vectors = index
+    batch.query_vectors = vectors.need_vectors(rows)
+    words = sorted(set().union(*batch.context.values())) if batch.context else []
+    batch.word_vectors = dict(zip(words, embed.embed(words, query=True), strict=True))
 
 
 _batch: Batch | None = None
@@ -96,24 +133,62 @@ def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: i
     """Candidates of each need (top, plus as many as it has rejected), explained, with the
     records' prior for its industries. Top-level, so worker processes run it."""
     batch, analyzer = _batch, get_analyzer()  # the parent loaded its thesaurus
+    pools: dict[int, list[int]] = {}
+    if batch.vectors is not None:
+        with_vector = [n[0] for n in needs if n[0] in batch.query_vectors]
+        if with_vector:
+            found = batch.vectors.pools(np.vstack([batch.query_vectors[i] for i in with_vector]))
+            pools = dict(zip(with_vector, found, strict=True))
     out = []
     for need_id, title, description, rejected, industries in needs:
-        query = services.widen(
-            services.build_query(title, description, analyzer=analyzer), batch.index
+        query = services.weigh_context(
+            services.build_query(title, description, analyzer=analyzer),
+            batch.context.get(need_id, frozenset()),
         )
+        query = services.widen(query, batch.index)
         adjust = None if batch.priors.empty else functools.partial(batch.priors.adjust, industries)
-        found = services.rank(batch.index, query, top + rejected, adjust=adjust)
+        query_vector = batch.query_vectors.get(need_id)
+        if batch.vectors is None or query_vector is None:
+            found = [
+                ((kind, i), score, services.explain(parts, query), adjustments, None)
+                for kind, i, score, parts, adjustments in services.rank(
+                    batch.index, query, top + rejected, adjust=adjust
+                )
+            ]
+        else:
+            found = []
+            for f in hybrid.rank(
+                batch.index,
+                query.weights,
+                query.via,
+                batch.vectors,
+                query_vector,
+                TARGETS,
+                top + rejected,
+                adjust,
+                POOL,
+                nearest=pools.get(need_id),
+                context_vector=services.product_vector(
+                    query.context, batch.word_vectors.__getitem__
+                ),
+            ):
+                closest = batch.vectors.closest(f.kind, f.id, query_vector)
+                semantic = None if closest is None else (*closest, f.product_like)
+                found.append(
+                    (
+                        (f.kind, f.id),
+                        f.score,
+                        services.explain(f.parts, query),
+                        f.adjustments,
+                        semantic,
+                    )
+                )
         out.append(
             (
                 need_id,
                 [
-                    (
-                        (kind, i),
-                        score,
-                        services.explain(parts, query),
-                        [a.as_dict() for a in adjustments],
-                    )
-                    for kind, i, score, parts, adjustments in found
+                    (key, score, why, [a.as_dict() for a in adjustments], semantic)
+                    for key, score, why, adjustments, semantic in found
                 ],
             )
         )
@@ -138,7 +213,33 @@ def _scorers(
         yield pool.imap  # in order, a chunk at a time
 
 
+def _sentences(scored: Scored) -> Scored:
+    """The workers found each candidate's closest sentence by position; its text is read
+    here, for the whole chunk at once."""
+    wanted = {
+        key: (semantic[0], semantic[1])
+        for _, found in scored
+        for key, _, _, _, semantic in found
+        if semantic is not None
+    }
+    texts = vectors.sentence_texts(wanted)
+    product_like = {
+        key: semantic[2] for _, found in scored for key, _, _, _, semantic in found if semantic
+    }
+    return [
+        (
+            need_id,
+            [
+                (key, score, why, prior, hybrid.as_dict(texts.get(key), product_like.get(key, 0)))
+                for key, score, why, prior, _ in found
+            ],
+        )
+        for need_id, found in scored
+    ]
+
+
 def _write_chunk(scored: Scored, top: int) -> Generated:
+    scored = _sentences(scored)
     known = known_of([need_id for need_id, _ in scored])
     result = Generated()
     creator = Creator(Suggestion, AnalysisPool(0))
@@ -147,7 +248,7 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
     for need_id, found in scored:
         mine = known[need_id]
         for action, candidate in plan(found, mine, top):
-            key, score, explanation, adjustments = candidate
+            key, score, explanation, adjustments, semantic = candidate
             if action == "add":
                 creator.add(
                     {
@@ -155,6 +256,7 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
                         "score": score,
                         "matched_terms": json.dumps(explanation) if as_json else explanation,
                         "adjustments": json.dumps(adjustments) if as_json else adjustments,
+                        "semantic": json.dumps(semantic) if as_json else semantic,
                         "status": SuggestionStatus.NEW.value,
                         **{c: None for c in COLUMN.values()},
                         COLUMN[key[0]]: key[1],
@@ -170,8 +272,9 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
     for suggestion in db.session.scalars(
         sa.select(Suggestion).where(Suggestion.id.in_(list(refresh)))
     ):  # few: scores move only when the records or the thesaurus changed
-        _, suggestion.score, suggestion.matched_terms, suggestion.adjustments = refresh[
+        _, suggestion.score, suggestion.matched_terms, suggestion.adjustments, semantic = refresh[
             suggestion.id
         ]
+        suggestion.semantic = semantic
     db.session.flush()
     return result

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import click
@@ -10,6 +12,7 @@ from flask.cli import with_appcontext
 
 from crm.commands import acting_user
 from crm.errors import cli_errors
+from crm.extensions import db
 from crm.matching import batch, runs, services
 from crm.needs.services import get_need
 
@@ -79,3 +82,43 @@ def match_cli(
             for line in text_file.read_text(encoding="utf-8").splitlines():
                 found = services.match_text(line, top, saved=saved) if line.strip() else []
                 _print(found, as_json)
+
+
+@click.command("embed")
+@click.option("--batch", default=256, show_default=True, type=click.IntRange(1, 5000))
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    help="OpenMP threads of the model (default: every core; a web worker uses one).",
+)
+@click.option("--status", is_flag=True, help="Only say how many records wait for vectors.")
+@with_appcontext
+def embed_cli(batch: int, threads: int | None, status: bool) -> None:
+    """Embed every record saved since its vector was made (resumable: stop it at any time;
+    the next run goes on where it stopped)."""
+    from crm.matching import vectors  # noqa: PLC0415 - the engine only for this command
+    from crm.text import embed
+
+    embed.engine(threads or os.cpu_count() or 1)
+    connection = db.session.connection()
+    pending, total = vectors.pending_count(connection), vectors.embeddable_count(connection)
+    reason = embed.unavailable()
+    click.echo(f"待计算向量 {pending} 条（共 {total} 条记录）；模型 {embed.MODEL}")
+    if status:
+        return
+    if reason is not None:
+        raise click.ClickException(f"语义模型不可用：{reason}。匹配仍按关键词进行。")
+    started = time.monotonic()
+
+    def report(done: int, of: int, step: vectors.Embedded) -> None:
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed else 0.0
+        left = (of - done) / rate if rate else 0.0
+        click.echo(
+            f"\r{done}/{of} 条  {rate:.1f} 条/秒  预计还需 {left / 60:.1f} 分钟   ",
+            nl=False,
+        )
+
+    done = vectors.run_until_done(batch, report)
+    elapsed = time.monotonic() - started
+    click.echo(f"\n完成：{done} 条记录，用时 {elapsed:.1f} 秒。")

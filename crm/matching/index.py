@@ -245,18 +245,30 @@ class MatchIndex:
             for key, contribution in list(self.delta_terms.get(term, {}).items()):
                 if key[0] in wanted:
                     parts.setdefault(key, {})[term] = weight * contribution
-        return [(self.targets[k], i, sum(p.values()), -1, p) for (k, i), p in parts.items()]
+        return [
+            (self.targets[k], i, sum(p.values()), -1, p)
+            for (k, i), p in parts.items()
+            if any(len(t) > 1 for t in p)  # single characters alone are no match
+        ]
 
     def _best(
         self, query: dict[str, float], kinds: tuple[str, ...], top: int
     ) -> list[tuple[str, int, float, int, dict[str, float]]]:
-        """The `top` matrix documents by score, best first (not yet explained)."""
+        """The `top` matrix documents by score, best first (not yet explained). A document
+        that shares only single characters with the query (不, 过, 冒 …) is not a match."""
         known = [(t, w) for t, w in query.items() if t in self.terms]
         if not known or self.size == 0:
             return []
-        rows = self.matrix[[self.terms[t] for t, _ in known]]
-        weights = np.array([w for _, w in known], dtype=np.float32)
-        scores = np.asarray(rows.T @ weights).ravel()
+        words = [(t, w) for t, w in known if len(t) > 1]
+        if not words:
+            return []
+        scores = self._scores(words)
+        if len(words) < len(known):
+            candidates = np.flatnonzero(scores > 0)
+            singles = [(t, w) for t, w in known if len(t) == 1]
+            rows = self.matrix[[self.terms[t] for t, _ in singles]][:, candidates]
+            weights = np.array([w for _, w in singles], dtype=np.float32)
+            scores[candidates] += np.asarray(rows.T @ weights).ravel()
         if self.masked is not None:
             scores[self.masked] = 0.0
         if set(kinds) != set(self.targets):
@@ -271,6 +283,45 @@ class MatchIndex:
             (self.targets[self.kinds[doc]], int(self.ids[doc]), float(scores[doc]), int(doc), {})
             for doc in order
         ]
+
+    def _scores(self, known: list[tuple[str, float]]) -> np.ndarray:
+        rows = self.matrix[[self.terms[t] for t, _ in known]]
+        weights = np.array([w for _, w in known], dtype=np.float32)
+        return np.asarray(rows.T @ weights).ravel()
+
+    def parts_of(
+        self, query: dict[str, float], wanted: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], dict[str, float]]:
+        """Per-term contributions of given records (found some other way: by meaning) to
+        this query's score; a record that matches no term is left out."""
+        codes = {k: i for i, k in enumerate(self.targets)}
+        out: dict[tuple[str, int], dict[str, float]] = {}
+        documents: dict[int, tuple[str, int]] = {}
+        keys = self.keys
+        for kind, record_id in wanted:
+            if kind not in codes:
+                continue
+            key = (codes[kind], record_id)
+            if key in self.delta:
+                parts = {
+                    t: w * self.delta[key][t] for t, w in query.items() if t in self.delta[key]
+                }
+                if parts:
+                    out[(kind, record_id)] = parts
+                continue
+            number = (codes[kind] << 40) | record_id
+            at = int(np.searchsorted(keys, number))
+            if (
+                at < len(keys)
+                and keys[at] == number
+                and not (self.masked is not None and self.masked[at])
+            ):
+                documents[at] = (kind, record_id)
+        explained = self._explain(query, list(documents))
+        for document, parts in explained.items():
+            if parts:
+                out[documents[document]] = parts
+        return out
 
     def _explain(
         self, query: dict[str, float], documents: list[int]

@@ -53,6 +53,9 @@ class Suggestion(Timestamped, Versioned, Base):
     adjustments: Mapped[list[dict[str, Any]]] = mapped_column(
         sa.JSON, default=list, server_default="[]"
     )
+    # 语义相近: the candidate's sentence closest in meaning to the need, with its similarity
+    # and field ({"sentence", "field", "similarity"}); None when matched on keywords alone
+    semantic: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     status: Mapped[SuggestionStatus] = enum_column(
         SuggestionStatus, "suggestion_status", default=SuggestionStatus.NEW
     )

@@ -17,20 +17,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
+from crm.matching import context, hybrid
+from crm.matching import vectors as vectors_
 from crm.matching.cache import get_index
 from crm.matching.index import ADOPTERS, TARGETS, MatchIndex
 from crm.matching.priors import POOL, Adjustment, Priors, industries_of
 from crm.matching.thesaurus import current_analyzer
 from crm.needs.models import Need, NeedStatus
+from crm.text import embed
 from crm.text.analyzer import Analyzer
+from crm.text.normal import DICTIONARY, normalise, read_word_list
 
 TITLE_BOOST = 1.5  # a need's title says what it is about; its description adds detail
+SINGLE = 0.3  # a single character (锅, 跳, 不) says little; it never matches on its own
+#: words of asking ("想找…的高校专家"), left out of a need's keywords (seeds/dictionary)
+REQUEST_WORDS = frozenset(normalise(w) for w in read_word_list(DICTIONARY / "request_words.txt"))
 
 
 @dataclass
@@ -38,9 +46,13 @@ class MatchedTerm:
     term: str
     contribution: float
     via: str | None = None  # the owner's word the thesaurus expanded, if any
+    context: bool = False  # a product word: it says which firm asks, not what the problem is
 
     def as_dict(self) -> dict[str, Any]:
-        return {"term": self.term, "contribution": round(self.contribution, 3), "via": self.via}
+        out = {"term": self.term, "contribution": round(self.contribution, 3), "via": self.via}
+        if self.context:
+            out["context"] = True
+        return out
 
 
 @dataclass
@@ -52,9 +64,10 @@ class Candidate:
     score: float
     matched: list[MatchedTerm] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)  # the records' prior
+    semantic: dict[str, Any] | None = None  # 语义相近: the closest sentence (hybrid.as_dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The CLI's JSON contract."""
+        """The CLI's JSON contract (`semantic` added by issue 18; null when keyword-only)."""
         return {
             "kind": self.kind,
             "id": self.id,
@@ -62,6 +75,7 @@ class Candidate:
             "institution": self.institution,
             "score": round(self.score, 4),
             "matched_terms": [m.term for m in self.matched],
+            "semantic": self.semantic,
         }
 
 
@@ -70,6 +84,8 @@ class Query:
     weights: dict[str, float]
     via: dict[str, str]  # expanded term → the word that fired it
     thesaurus: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    context: frozenset[str] = frozenset()  # product words, weighed down (crm.matching.context)
+    text: str = ""  # as written, for the meaning side
 
 
 def build_query(
@@ -85,17 +101,35 @@ def build_query(
     weights: dict[str, float] = {}
     via: dict[str, str] = {}
     for text, boost in ((title, TITLE_BOOST), (description, 1.0)):
-        for term, (weight, source) in analyzer.expand(analyzer.tokens(text), reverse).items():
+        tokens = [t for t in analyzer.tokens(text) if t not in REQUEST_WORDS]
+        for term, (weight, source) in analyzer.expand(tokens, reverse).items():
+            if len(term) == 1 and source is None:
+                weight *= SINGLE
             if weights.get(term, 0.0) < weight * boost:
                 weights[term] = weight * boost
                 if source is None:
                     via.pop(term, None)
                 else:
                     via[term] = source
-    return Query(weights, via, analyzer.thesaurus)
+    text = "。".join(t for t in (title, description) if t)
+    return Query(weights, via, analyzer.thesaurus, text=text)
 
 
-def _names(found: list[Ranked]) -> dict[tuple[str, int], tuple[str, str | None]]:
+def weigh_context(query: Query, words: frozenset[str]) -> Query:
+    """The query with its product words (and what they fired) at `context.WEIGHT`: the words
+    of the problem decide among the firm's own trade (领带面料 people for 起皱)."""
+    literal = {t for t in query.weights if t not in query.via}
+    found = frozenset(t for t in literal if t in words)
+    if not found or found == literal:  # nothing but product words: nothing to weigh against
+        return query
+    weights = {
+        t: w * context.WEIGHT if t in found or query.via.get(t) in found else w
+        for t, w in query.weights.items()
+    }
+    return Query(weights, query.via, query.thesaurus, found, query.text)
+
+
+def _names(found: list[tuple[Any, ...]]) -> dict[tuple[str, int], tuple[str, str | None]]:
     """Display name and institution of each found record, one query per kind."""
     out: dict[tuple[str, int], tuple[str, str | None]] = {}
     by_kind: dict[str, list[int]] = {}
@@ -142,7 +176,12 @@ def current_index(saved: Path | None = None) -> MatchIndex:
 def matched_terms(parts: dict[str, float], query: Query) -> list[MatchedTerm]:
     """Each matched term with its contribution and the owner's word behind it, largest first."""
     return [
-        MatchedTerm(term, value, query.via.get(term))
+        MatchedTerm(
+            term,
+            value,
+            query.via.get(term),
+            term in query.context or query.via.get(term) in query.context,
+        )
         for term, value in sorted(parts.items(), key=lambda p: -p[1])
     ]
 
@@ -193,7 +232,7 @@ def widen(query: Query, index: MatchIndex) -> Query:
                 value = weight * FUZZY * dice * expansion
                 if value > weights.get(term, 0.0):
                     weights[term], via[term] = value, token
-    return Query(weights, via, query.thesaurus)
+    return Query(weights, via, query.thesaurus, query.context, query.text)
 
 
 _said_cache: dict[int, tuple[dict[str, Any], dict[str, set[str]]]] = {}
@@ -241,38 +280,103 @@ def match(
     kinds: tuple[str, ...] = TARGETS,
     saved: Path | None = None,
     adjust: Callable[[tuple[str, int]], list[Adjustment]] | None = None,
+    stored: tuple[str, int] | None = None,
 ) -> list[Candidate]:
-    """The best candidates for a query, best first, with what matched."""
+    """The best candidates for a query, best first, with what matched: by keywords and
+    meaning fused (`crm.matching.hybrid`), or by keywords alone where there is no engine or
+    no vector yet. `stored`: the need whose stored vector may stand for the query's."""
     index = current_index(saved)
     query = widen(query, index)
-    found = rank(index, query, top, kinds, adjust)
+    vectors, query_vector = semantic_side(query, stored)
+    if vectors is None or query_vector is None:
+        found = [
+            (kind, record_id, score, parts, adjustments, 0.0)
+            for kind, record_id, score, parts, adjustments in rank(index, query, top, kinds, adjust)
+        ]
+    else:
+        found = [
+            (f.kind, f.id, f.score, f.parts, f.adjustments, f.product_like)
+            for f in hybrid.rank(
+                index,
+                query.weights,
+                query.via,
+                vectors,
+                query_vector,
+                kinds,
+                top,
+                adjust,
+                POOL,
+                context_vector=product_vector(query.context),
+            )
+        ]
     names = _names(found)
+    closest = (
+        vectors_.explain(vectors, query_vector, [(k, i) for k, i, *_ in found if (k, i) in names])
+        if vectors is not None and query_vector is not None
+        else {}
+    )
     result = []
-    for kind, record_id, score, parts, adjustments in found:
+    for kind, record_id, score, parts, adjustments, product_like in found:
         if (kind, record_id) not in names:  # deleted since the index was built
             continue
         name, institution = names[(kind, record_id)]
         matched = matched_terms(parts, query)
-        result.append(Candidate(kind, record_id, name, institution, score, matched, adjustments))
+        semantic = hybrid.as_dict(closest.get((kind, record_id)), product_like)
+        result.append(
+            Candidate(kind, record_id, name, institution, score, matched, adjustments, semantic)
+        )
     return result
+
+
+def semantic_side(
+    query: Query, stored: tuple[str, int] | None = None
+) -> tuple[vectors_.VectorIndex | None, np.ndarray | None]:
+    """The vector index and the query's vector, or (None, None) for keyword-only matching:
+    no engine on this machine, no record embedded yet, or nothing to embed."""
+    if not query.text.strip() or not embed.available():
+        return None, None
+    index = vectors_.get_vectors(db.session.connection())
+    if not index.size:
+        return None, None
+    sentences = [("需求", query.text)]
+    return index, vectors_.query_vector(query.text, stored, sentences)
+
+
+def product_vector(
+    words: frozenset[str], word_vector: Callable[[str], np.ndarray] | None = None
+) -> np.ndarray | None:
+    """The vector of a need's product words alone (`VectorIndex.meaning`'s context): the
+    mean of each word's, so a batch can embed the county's few hundred product words once."""
+    if not words or (word_vector is None and not embed.available()):
+        return None
+    mean = np.mean([(word_vector or _word_vector)(w) for w in sorted(words)], axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_vector(word: str) -> np.ndarray:
+    return embed.embed_query(word)
 
 
 def match_text(
     text: str, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
 ) -> list[Candidate]:
     """Quick match: whatever an officer typed during a visit."""
-    return match(build_query(text), top, kinds, saved)
+    query = weigh_context(build_query(text), context.county_products())
+    return match(query, top, kinds, saved)
 
 
 def match_need(
     need: Need, top: int = 10, kinds: tuple[str, ...] = TARGETS, saved: Path | None = None
 ) -> list[Candidate]:
-    """A need's candidates: its text, then what the records say for its industries."""
+    """A need's candidates: its text (its firm's product words weighed down), then what the
+    records say for its industries."""
     industries = industries_of([need.enterprise_id])[need.enterprise_id]
     priors = Priors.load(industries)
-    query = build_query(need.title, need.description)
+    words = context.county_products() | context.of_enterprise(need.enterprise)
+    query = weigh_context(build_query(need.title, need.description), words)
     adjust = None if priors.empty else functools.partial(priors.adjust, industries)
-    return match(query, top, kinds, saved, adjust)
+    return match(query, top, kinds, saved, adjust, stored=("need", need.id))
 
 
 @dataclass

@@ -108,7 +108,8 @@ def known_of(need_ids: list[int]) -> dict[int, dict[Key, Known]]:
     return out
 
 
-Found = tuple[Key, float, list[dict[str, Any]], list[dict[str, Any]]]  # + why, + prior
+# (candidate, score, matched terms, the records' prior, 语义相近 or None)
+Found = tuple[Key, float, list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]
 
 
 def plan(found: list[Found], known: dict[Key, Known], top: int) -> Iterator[tuple[str, Found]]:
@@ -143,11 +144,12 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
             c.score,
             [m.as_dict() for m in c.matched],
             [a.as_dict() for a in c.adjustments],
+            c.semantic,
         )
         for c in services.match_need(need, top=top + rejected)
     ]
     result = Generated()
-    for action, (key, score, explanation, adjustments) in plan(found, known, top):
+    for action, (key, score, explanation, adjustments, semantic) in plan(found, known, top):
         if action == "add":
             db.session.add(
                 Suggestion(
@@ -155,6 +157,7 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
                     score=score,
                     matched_terms=explanation,
                     adjustments=adjustments,
+                    semantic=semantic,
                     **{COLUMN[key[0]]: key[1]},
                 )
             )
@@ -162,7 +165,7 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
         elif action == "refresh":
             suggestion = db.session.get(Suggestion, known[key].id)
             suggestion.score, suggestion.matched_terms = score, explanation
-            suggestion.adjustments = adjustments
+            suggestion.adjustments, suggestion.semantic = adjustments, semantic
             result.refreshed += 1
         else:
             result.kept += 1

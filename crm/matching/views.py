@@ -13,7 +13,7 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.services import get_enterprise
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.matching import decisions, runs, services, suggestions
+from crm.matching import decisions, embedder, runs, services, suggestions
 from crm.matching import thesaurus as thesaurus_service
 from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import MatchRun, Suggestion, SuggestionStatus, ThesaurusEntry
@@ -218,10 +218,40 @@ def _entry_data(form: ThesaurusForm) -> thesaurus_service.EntryData:
 @bp.route("/admin/matching")
 @access(Level.ADMIN)
 def runs_page() -> str:
-    """批量匹配: start a run for every open need and watch it."""
+    """批量匹配: start a run for every open need and watch it; and how far the records'
+    vectors are (semantic matching), or why matching runs on keywords alone here."""
     return render_template(
-        "matching/runs.html", runs=runs.latest(), going=runs.running(), form=FlaskForm()
+        "matching/runs.html",
+        runs=runs.latest(),
+        going=runs.running(),
+        form=FlaskForm(),
+        semantic=embedder.status(),
     )
+
+
+@bp.route("/admin/matching/vectors.json")
+@access(Level.ADMIN)
+def vectors_status() -> Response:
+    """What the page polls while records wait for their vectors."""
+    return jsonify(embedder.status().as_dict())
+
+
+@bp.route("/admin/matching/vectors", methods=["POST"])
+@access(Level.ADMIN)
+def start_embedding() -> Response:
+    """Embed every waiting record now, in a process of its own using every core."""
+    if FlaskForm().validate_on_submit():
+        state = embedder.status()
+        if state.unavailable:
+            flash(f"语义模型不可用：{state.unavailable}", "warning")
+        elif state.working:
+            flash("向量正在计算中，请稍候。", "info")
+        elif not state.pending:
+            flash("所有记录的向量都已是最新的。", "info")
+        else:
+            embedder.launch()
+            flash(f"已开始为 {state.pending} 条记录计算向量。", "success")
+    return redirect(url_for("matching.runs_page"))
 
 
 @bp.route("/admin/matching/start", methods=["POST"])

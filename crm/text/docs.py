@@ -18,13 +18,15 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from crm.db import insert_rows
-from crm.text.models import IndexVersion, MatchDoc, SearchTerm
+from crm.text.models import IndexVersion, MatchDoc, MatchVector, SearchTerm
 
 #: Called after a commit with (docs version, [(kind, record_id, packed terms)]) when this
 #: process wrote every doc of that version itself (the matching index takes them in at once).
 COMMITTED: list[Callable[[int, list[tuple[str, int, str]]], None]] = []
 OWN_DOCS = 1000  # more in one transaction: left to the database read
 TERM_COLUMNS = ("kind", "record_id", "term", "weight")
+#: The rows each counter stamps with its version as the transaction commits.
+STAMPED = {"docs": MatchDoc.__table__, "vectors": MatchVector.__table__}
 DOC_COLUMNS = ("kind", "record_id", "terms")
 
 
@@ -85,9 +87,11 @@ def bump(connection: sa.Connection, name: str = "docs") -> int:
     value = int(
         connection.execute(sa.select(table.c.value).where(table.c.name == name)).scalar_one()
     )
-    if name == "docs":
-        docs = MatchDoc.__table__
-        connection.execute(sa.update(docs).where(docs.c.version.is_(None)).values(version=value))
+    stamped = STAMPED.get(name)
+    if stamped is not None:
+        connection.execute(
+            sa.update(stamped).where(stamped.c.version.is_(None)).values(version=value)
+        )
     return value
 
 

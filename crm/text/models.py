@@ -57,3 +57,29 @@ class IndexVersion(Base):
 
     name: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # docs, thesaurus, epoch
     value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class MatchVector(Base):
+    """A record's sentence vectors for semantic matching, written by the embedder (not by the
+    saving request: a model call is 10–40 ms a sentence) for records whose doc changed since.
+
+    `vector` is the normalised mean of the sentence vectors (what is searched); `sentences`
+    and `sentence_vectors` say which sentence of the profile came closest to a need (the
+    "语义相近" line of an explanation). Vectors are float16: 768 bytes a sentence. `source`
+    is a hash of the text embedded, so a save that changes no embedded field costs no model
+    call; `model` names the model that made it (another model: embedded again); `doc_version`
+    is the version of the record's doc it was made from (a newer doc: looked at again). A
+    deleted record keeps an empty row, so every worker learns it is gone. `version` is stamped
+    on commit from the `vectors` counter, as `MatchDoc.version` is from `docs`."""
+
+    __tablename__ = "match_vector"
+
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    record_id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(sa.String(80))
+    source: Mapped[str] = mapped_column(sa.String(40))
+    doc_version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    vector: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sentences: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    sentence_vectors: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    version: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)

@@ -57,7 +57,16 @@ def test_cli_json_contract(experts, runner, tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert 1 <= len(rows) <= 3
-    assert set(rows[0]) == {"kind", "id", "name", "institution", "score", "matched_terms"}
+    assert set(rows[0]) == {
+        "kind",
+        "id",
+        "name",
+        "institution",
+        "score",
+        "matched_terms",
+        "semantic",  # added by issue 18; null here: nothing is embedded yet
+    }
+    assert rows[0]["semantic"] is None
     assert rows[0]["kind"] == "researcher" and rows[0]["id"] == people["motor"].id
     assert rows == sorted(rows, key=lambda r: -r["score"])
     queries = tmp_path / "needs.txt"

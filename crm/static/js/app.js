@@ -39,6 +39,45 @@ if (runCard) {
   window.setTimeout(poll, 1500);
 }
 
+// The admin matching page's vector card: progress, and a time left from the rate seen
+// between polls (the server does not guess it).
+const embedCard = document.querySelector("[data-embed-url]");
+if (embedCard) {
+  const field = (name) => embedCard.querySelector(`[data-field="${name}"]`);
+  let last = null;
+  const poll = async () => {
+    try {
+      const response = await fetch(embedCard.dataset.embedUrl, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.ok) {
+        const state = await response.json();
+        field("done").textContent = state.done;
+        field("total").textContent = state.total;
+        const bar = field("bar");
+        bar.style.width = `${state.percent}%`;
+        bar.textContent = `${state.percent}%`;
+        bar.parentElement.setAttribute("aria-valuenow", state.percent);
+        const now = Date.now();
+        let text = state.pending ? `等待计算 ${state.pending} 条` : "全部为最新";
+        if (last && state.pending && state.done > last.done) {
+          const rate = (state.done - last.done) / ((now - last.at) / 1000);
+          const minutes = state.pending / rate / 60;
+          text = `每秒 ${rate.toFixed(1)} 条，约还需 ${minutes < 1 ? "不到 1" : Math.ceil(minutes)} 分钟`;
+        }
+        field("eta").textContent = text;
+        last = { done: state.done, at: now };
+        if (!state.pending) return;
+      }
+    } catch (error) {
+      // a network hiccup: the next poll tries again
+    }
+    window.setTimeout(poll, 3000);
+  };
+  window.setTimeout(poll, 3000);
+}
+
 // The pipeline board: drag a card to the next stage's column. A simple move submits the
 // card's own form; 签约 and 终止 open the card's page to ask for the date, parties or reason.
 // The buttons on each card do the same without dragging (keyboard, phone).

@@ -1,0 +1,149 @@
+"""Keyword and meaning, fused so that each counts where it can be trusted.
+
+Candidates are the best `POOL` by keywords (BM25 over the stored terms) and the best
+`vectors.POOL` by meaning (`VectorIndex.meaning`). Each gets two scores in [0, 1]:
+
+- **keyword**: how much of the need its matched words *cover* (`coverage`): each word of the
+  need, with the expansions it fired, weighted by its rarity (idf; a word no expert uses
+  counts as the rarest) and product words at `context.WEIGHT`; full marks from `FULL`
+  coverage up, squared below it. Not min-max over the candidates: min-max calls the best
+  keyword match 1.0 even when it shares one product word with a need told in symptoms
+  ("涤丝领带一过熨斗就发亮": 领带 alone), and that noise then outvotes the meaning side. When
+  the thesaurus knows the owner's words, coverage is high and keywords count fully.
+- **meaning**: similarity scaled between the pool's last (0) and its first (1).
+
+fused = `KEYWORD` × keyword + (1 − `KEYWORD`) × meaning: a linear fusion, not reciprocal rank,
+because ranks forget how far apart scores are and coverage is exactly how far. Then the
+records' priors, as before. The figures behind these choices (three evaluation sets, naive
+min-max fusion beside this one) are in `benchmarks/bench_match_quality.py` and the README.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from crm.matching.index import MatchIndex
+from crm.matching.priors import Adjustment
+from crm.matching.vectors import VectorIndex
+
+POOL = 50  # candidates by keywords
+KEYWORD = 0.5  # weight of the keyword side
+FULL = 0.25  # coverage of the need that earns the keyword side full marks
+
+
+@dataclass
+class Fused:
+    kind: str
+    id: int
+    score: float
+    parts: dict[str, float]  # matched term → contribution (keyword side)
+    similarity: float  # cosine (meaning side)
+    keyword: float  # [0, 1]
+    meaning: float  # [0, 1]
+    adjustments: list[Adjustment]
+    product_like: float = 0.0  # taken off the similarity for nearing the product, not the need
+
+
+def coverage(
+    parts: dict[str, float], weights: dict[str, float], via: dict[str, str], index: MatchIndex
+) -> float:
+    """Share of the query's words (by weight × idf) this candidate's matched terms stand for;
+    an expansion covers its word in proportion to its weight."""
+    unseen = math.log1p((index.size + 0.5) / 1.5)
+    total = covered = 0.0
+    for word, weight in weights.items():
+        if word in via:
+            continue  # an expansion: counted with its word
+        number = index.terms.get(word)
+        idf = float(index.idf[number]) if number is not None and index.idf is not None else unseen
+        importance = weight * idf
+        total += importance
+        share = 1.0 if word in parts else 0.0
+        if share < 1.0:
+            for term in parts:
+                if via.get(term) == word:
+                    share = max(share, min(1.0, weights[term] / weight))
+        covered += importance * share
+    return covered / total if total else 0.0
+
+
+def rank(
+    index: MatchIndex,
+    weights: dict[str, float],
+    via: dict[str, str],
+    vectors: VectorIndex,
+    query_vector: np.ndarray,
+    kinds: tuple[str, ...],
+    top: int,
+    adjust: Callable[[tuple[str, int]], list[Adjustment]] | None = None,
+    pool: int = 3,
+    nearest: list[int] | None = None,
+    context_vector: np.ndarray | None = None,
+) -> list[Fused]:
+    """The best `top` by fused score (with `adjust`: the best `pool` × top reordered by the
+    records' priors). `nearest`: the meaning side's pool, when found for many needs at once
+    (`VectorIndex.pools`)."""
+    by_words = index.rank(weights, kinds, POOL)
+    parts: dict[tuple[str, int], dict[str, float]] = {(k, i): p for k, i, _, p, _ in by_words}
+    meant = vectors.meaning(query_vector, kinds, list(parts), nearest, context_vector)
+    similarity = meant.scores
+    others = [key for key in similarity if key not in parts]
+    for key, found in index.parts_of(weights, others).items():
+        if any(len(t) > 1 for t in found):
+            parts[key] = found
+    ceiling = max(similarity.values(), default=1.0)
+    floor = min(similarity.values(), default=0.0) if len(similarity) > top else 0.0
+    span = max(ceiling - floor, 1e-6)
+    fused: list[Fused] = []
+    for key in set(parts) | set(similarity):
+        keyword = evidence(coverage(parts[key], weights, via, index)) if key in parts else 0.0
+        meaning = min(1.0, max(0.0, (similarity.get(key, floor) - floor) / span))
+        score = KEYWORD * keyword + (1 - KEYWORD) * meaning
+        if score <= 0:
+            continue
+        fused.append(
+            Fused(
+                key[0],
+                key[1],
+                score,
+                parts.get(key, {}),
+                similarity.get(key, 0.0),
+                keyword,
+                meaning,
+                [],
+                meant.product_like.get(key, 0.0),
+            )
+        )
+    fused.sort(key=lambda f: (-f.score, f.kind, f.id))
+    if adjust is not None:
+        fused = fused[: top * pool]
+        for f in fused:
+            f.adjustments = adjust((f.kind, f.id))
+            for a in f.adjustments:
+                f.score *= a.factor
+        fused.sort(key=lambda f: (-f.score, f.kind, f.id))
+    return fused[:top]
+
+
+def evidence(covered: float) -> float:
+    """The keyword side's score of a candidate that covers this share of the need."""
+    return min(1.0, covered / FULL) ** 2
+
+
+def as_dict(
+    semantic: tuple[str, str, float] | None, product_like: float = 0.0
+) -> dict[str, Any] | None:
+    """What a suggestion keeps of its closest sentence (and whether it was nearer to the
+    firm's product than to its problem)."""
+    if semantic is None:
+        return None
+    field, sentence, similarity = semantic
+    out = {"field": field, "sentence": sentence, "similarity": round(similarity, 3)}
+    if product_like > 0:
+        out["product_like"] = True
+    return out

@@ -1,0 +1,644 @@
+"""Sentence vectors of the records matching reads: what is embedded, the embedder that keeps
+them current, and each process's in-memory vector index.
+
+**What**: a researcher's research directions, team and bio, an achievement's title and
+description, an institution's name and description — cut into sentences (a direction, a
+clause of a bio), each embedded as a passage. The record's vector is the normalised mean of
+its sentences' vectors: on the evaluation sets it ranked better than one vector of the whole
+profile (nDCG@10 0.918 / 0.820 against 0.873 / 0.779 on the first and second sets), and the
+single closest sentence is what an explanation shows ("语义相近"). A need (its title and
+description) and an enterprise (its main products) are embedded whole as queries: they are
+what asks, in matching and in 成果推介.
+
+**When**: not in the saving request (10–40 ms a sentence on this hardware, more under load).
+A record whose doc is newer than its vector's is *pending*; `embed_pending` embeds a batch of
+them in one transaction, skipping the model where the embedded text did not change (a phone
+number edited). The web processes run it in a background thread (`crm.matching.embedder`),
+`crm embed` runs it to the end with a progress line, and the record matches by keywords
+until then. A vector made by another model is pending too: a model change re-embeds in the
+background.
+
+**Reading**: `get_vectors` keeps each process's index current as `get_index` does for
+keywords: the `vectors` counter says what changed, and rows stamped since are taken in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.institutions.models import Achievement, Institution, Researcher
+from crm.needs.models import Need
+from crm.text import embed
+from crm.text.docs import changed, versions
+from crm.text.models import MatchDoc, MatchVector
+
+logger = logging.getLogger(__name__)
+
+PASSAGES = ("researcher", "achievement", "institution")  # what can solve a need
+QUERIES = ("need", "enterprise")  # what asks
+KINDS = PASSAGES + QUERIES
+MODELS: dict[str, type] = {
+    "researcher": Researcher,
+    "achievement": Achievement,
+    "institution": Institution,
+    "need": Need,
+    "enterprise": Enterprise,
+}
+BLOCK = 256  # queries a matrix product in `VectorIndex.pools` (256 × 100k floats: 100 MB)
+POOL = 200  # records scored on their sentences, of those nearest by mean vector
+FEEDBACK, FEEDBACK_FROM = 0.5, 3  # the query moves half-way towards its best three
+CONTEXT = 0.5  # of how much nearer a record's sentence is to the product than to the need
+MOST_SENTENCES = 16  # a long bio: its first sentences say what the person does
+LONGEST = 160  # characters of one sentence
+_SPLIT = re.compile(r"[。！？!?；;\n\r]+")
+_SPACE = re.compile(r"\s+")
+
+
+def _pieces(text: str | None) -> list[str]:
+    return [p for p in (_SPACE.sub(" ", s).strip(" ，,、") for s in _SPLIT.split(text or "")) if p]
+
+
+def sentences_of(kind: str, record: Any) -> list[tuple[str, str]]:
+    """(field label, sentence) of what a record says about its work, in order."""
+    if kind == "researcher":
+        fields = [
+            ("研究方向", record.research_directions),
+            ("团队", record.team),
+            ("简介", record.bio),
+        ]
+    elif kind == "achievement":
+        fields = [("成果名称", record.title), ("成果简介", record.description)]
+    elif kind == "institution":
+        fields = [("名称", record.name), ("简介", record.description)]
+    elif kind == "need":
+        title, description = record.title or "", record.description or ""
+        return [("需求", f"{title}。{description}" if description else title)] if title else []
+    else:  # an enterprise: what it makes
+        return [("主营产品", record.main_products)] if record.main_products else []
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for label, text in fields:
+        for piece in _pieces(text):
+            piece = piece[:LONGEST]
+            if piece not in seen:
+                seen.add(piece)
+                out.append((label, piece))
+    return out[:MOST_SENTENCES]
+
+
+def source_of(sentences: list[tuple[str, str]]) -> str:
+    """What was embedded, as a hash: unchanged text, no model call."""
+    joined = "\n".join(f"{label}\t{text}" for label, text in sentences)
+    return hashlib.sha1(joined.encode(), usedforsecurity=False).hexdigest()
+
+
+def pack(vectors: np.ndarray) -> bytes:
+    return vectors.astype(np.float16).tobytes()
+
+
+def unpack(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.float16).reshape(-1, embed.DIM).astype(np.float32)
+
+
+def _mean(vectors: np.ndarray) -> np.ndarray:
+    mean = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else mean
+
+
+# ---- the embedder ------------------------------------------------------------------------------
+
+
+def _pending_query(limit: int) -> sa.Select[Any]:
+    """Records whose doc is newer than their vector (or who have none, or one of another
+    model): oldest doc first."""
+    doc, vec = MatchDoc.__table__, MatchVector.__table__
+    return (
+        sa.select(doc.c.kind, doc.c.record_id, doc.c.version, doc.c.terms == "")
+        .outerjoin(vec, sa.and_(vec.c.kind == doc.c.kind, vec.c.record_id == doc.c.record_id))
+        .where(
+            doc.c.kind.in_(KINDS),
+            doc.c.version.is_not(None),
+            sa.or_(
+                sa.and_(vec.c.record_id.is_(None), doc.c.terms != ""),
+                vec.c.doc_version < doc.c.version,
+                sa.and_(vec.c.model != embed.MODEL, doc.c.terms != ""),
+            ),
+        )
+        .order_by(doc.c.version)
+        .limit(limit)
+    )
+
+
+def pending_count(connection: sa.Connection) -> int:
+    query = _pending_query(10**12).order_by(None).subquery()
+    return int(connection.execute(sa.select(sa.func.count()).select_from(query)).scalar_one())
+
+
+def embeddable_count(connection: sa.Connection) -> int:
+    doc = MatchDoc.__table__
+    return int(
+        connection.execute(
+            sa.select(sa.func.count()).where(doc.c.kind.in_(KINDS), doc.c.terms != "")
+        ).scalar_one()
+    )
+
+
+@dataclass
+class Embedded:
+    looked: int = 0  # pending records taken
+    embedded: int = 0  # records whose text went through the model
+    sentences: int = 0
+    seconds: float = 0.0
+
+
+def embed_pending(limit: int = 256) -> Embedded:
+    """Embed up to `limit` pending records and commit; returns what was done (nothing when
+    the engine is unavailable or nothing is pending)."""
+    result = Embedded()
+    if not embed.available():
+        return result
+    started = time.perf_counter()
+    session = db.session
+    pending = session.execute(_pending_query(limit)).all()
+    if not pending:
+        return result
+    gone = [(kind, record_id, version) for kind, record_id, version, empty in pending if empty]
+    live: dict[str, dict[int, int]] = {}
+    for kind, record_id, version, empty in pending:
+        if not empty:
+            live.setdefault(kind, {})[record_id] = version
+    existing = {
+        (row.kind, row.record_id): row
+        for row in session.execute(
+            sa.select(
+                MatchVector.kind, MatchVector.record_id, MatchVector.source, MatchVector.model
+            ).where(
+                sa.or_(
+                    *(
+                        sa.and_(MatchVector.kind == k, MatchVector.record_id.in_(list(ids)))
+                        for k, ids in live.items()
+                    ),
+                    sa.false(),
+                )
+            )
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    to_embed: list[tuple[dict[str, Any], list[tuple[str, str]]]] = []
+    for kind, ids in live.items():
+        model = MODELS[kind]
+        for record in session.scalars(sa.select(model).where(model.id.in_(list(ids)))):
+            said = sentences_of(kind, record)
+            source = source_of(said)
+            row = {
+                "kind": kind,
+                "record_id": record.id,
+                "model": embed.MODEL,
+                "source": source,
+                "doc_version": ids[record.id],
+                "sentences": [f"{label}\t{text}" for label, text in said],
+            }
+            before = existing.get((kind, record.id))
+            if before is not None and before.source == source and before.model == embed.MODEL:
+                row["vector"] = None  # unchanged: only the doc version moves
+            elif said:
+                to_embed.append((row, said))
+            else:
+                row["vector"], row["sentence_vectors"] = b"", b""
+            rows.append(row)
+            ids.pop(record.id)  # what is left was not found: gone
+        gone += [(kind, record_id, version) for record_id, version in ids.items()]
+    for kind, record_id, version in gone:
+        rows.append(
+            {
+                "kind": kind,
+                "record_id": record_id,
+                "model": embed.MODEL,
+                "source": "",
+                "doc_version": version,
+                "sentences": [],
+                "vector": b"",
+                "sentence_vectors": b"",
+            }
+        )
+    passages = [(row, said) for row, said in to_embed if row["kind"] in PASSAGES]
+    if passages:
+        texts = [text for _, said in passages for _, text in said]
+        vectors = embed.embed(texts)
+        at = 0
+        for row, said in passages:
+            own = vectors[at : at + len(said)]
+            at += len(said)
+            row["vector"], row["sentence_vectors"] = pack(_mean(own)[None, :]), pack(own)
+        result.sentences += len(texts)
+    queries = [(row, said) for row, said in to_embed if row["kind"] in QUERIES]
+    if queries:
+        vectors = embed.embed([said[0][1] for _, said in queries], query=True)
+        for (row, _), vector in zip(queries, vectors, strict=True):
+            row["vector"], row["sentence_vectors"] = pack(vector[None, :]), b""
+        result.sentences += len(queries)
+    _write(rows)
+    session.commit()
+    result.looked, result.embedded = len(pending), len(to_embed)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _write(rows: list[dict[str, Any]]) -> None:
+    table = MatchVector.__table__
+    connection = db.session.connection()
+    moved = [r for r in rows if r.get("vector") is None]
+    for row in moved:
+        connection.execute(
+            sa.update(table)
+            .where(table.c.kind == row["kind"], table.c.record_id == row["record_id"])
+            .values(doc_version=row["doc_version"])
+        )
+    written = [r for r in rows if r.get("vector") is not None]
+    for kind in {r["kind"] for r in written}:
+        ids = [r["record_id"] for r in written if r["kind"] == kind]
+        connection.execute(sa.delete(table).where(table.c.kind == kind, table.c.record_id.in_(ids)))
+    if written:
+        connection.execute(sa.insert(table), written)
+        changed(connection, "vectors")
+
+
+# ---- the in-memory index -----------------------------------------------------------------------
+
+
+@dataclass
+class Meaning:
+    scores: dict[tuple[str, int], float]  # similarity, about −1…1
+    product_like: dict[tuple[str, int], float]  # what was taken off for nearing the product
+
+
+@dataclass
+class VectorIndex:
+    """Each record's vectors for one side — passages (what needs are matched to) or queries
+    (what achievements are offered to): the mean vectors as rows of one float32 matrix, in
+    (kind, id) key order, and every sentence vector (float16) with each record's offset.
+
+    Meaning is scored in three steps (`meaning`): every record by its mean vector (one
+    matrix-vector product: 100k × 384 float32, about 20 ms); the best `POOL` again with their
+    closest sentence added (a profile that says the one thing asked for in one direction
+    outranks one vaguely near in all); then the query moved towards its best three
+    (pseudo-relevance feedback, β = `FEEDBACK`) and the pool scored once more. On the
+    evaluation sets each step helped all three: nDCG@10 by mean vectors alone 0.918 / 0.820 /
+    0.638, with the closest sentence 0.927 / 0.860 / 0.671, with feedback 0.942 / 0.909 /
+    0.697 (first / second / third set)."""
+
+    kinds: tuple[str, ...]
+    keys: np.ndarray  # sorted (kind index << 40 | id)
+    matrix: np.ndarray  # float32, len(keys) × DIM; a deleted record's row is zeros
+    sentences: np.ndarray  # float16, every sentence of every record, in key order
+    offsets: np.ndarray  # int64, len(keys) + 1: record i's sentences are offsets[i]:[i + 1]
+    stamp: int = -1
+    epoch: int = 0
+    # records written since the build: (mean, sentences) by key; replaces the built row
+    extra: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        built = int(np.count_nonzero(self.matrix.any(axis=1))) if len(self.keys) else 0
+        return built + len(self.extra)
+
+    @property
+    def nbytes(self) -> int:
+        return self.matrix.nbytes + self.sentences.nbytes + self.keys.nbytes + self.offsets.nbytes
+
+    def key(self, kind: str, record_id: int) -> int:
+        return (self.kinds.index(kind) << 40) | record_id
+
+    @classmethod
+    def build(cls, connection: sa.Connection, kinds: tuple[str, ...]) -> VectorIndex:
+        counters = versions(connection)
+        table = MatchVector.__table__
+        rows = connection.execute(
+            sa.select(
+                table.c.kind, table.c.record_id, table.c.vector, table.c.sentence_vectors
+            ).where(table.c.kind.in_(kinds), table.c.vector != b"", table.c.model == embed.MODEL)
+        ).all()
+        codes = {k: i for i, k in enumerate(kinds)}
+        keys = np.fromiter(
+            ((codes[r[0]] << 40) | r[1] for r in rows), dtype=np.int64, count=len(rows)
+        )
+        order = np.argsort(keys).tolist()
+        matrix = np.zeros((len(rows), embed.DIM), dtype=np.float32)
+        if rows:
+            data = np.frombuffer(b"".join(rows[i][2] for i in order), dtype=np.float16)
+            matrix[:] = data.reshape(len(rows), embed.DIM)
+        row_bytes = embed.DIM * 2
+        counts = np.fromiter(
+            (len(rows[i][3] or b"") // row_bytes for i in order), dtype=np.int64, count=len(rows)
+        )
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        sentences = np.frombuffer(
+            b"".join(rows[i][3] or b"" for i in order), dtype=np.float16
+        ).reshape(-1, embed.DIM)
+        built = cls(kinds, keys[order], matrix, sentences, offsets)
+        built.stamp, built.epoch = counters.get("vectors", 0), counters.get("epoch", 0)
+        return built
+
+    def absorb(self, connection: sa.Connection, current: int) -> None:
+        table = MatchVector.__table__
+        rows = connection.execute(
+            sa.select(
+                table.c.kind,
+                table.c.record_id,
+                table.c.vector,
+                table.c.sentence_vectors,
+                table.c.model,
+            ).where(table.c.version > self.stamp, table.c.version <= current)
+        )
+        self.take((k, i, v if m == embed.MODEL else b"", s) for k, i, v, s, m in rows)
+        self.stamp = current
+
+    def take(self, rows: Iterable[tuple[str, int, bytes, bytes]]) -> None:
+        for kind, record_id, data, sentence_data in rows:
+            if kind not in self.kinds:
+                continue
+            key = self.key(kind, record_id)
+            if data:
+                sentences = unpack(sentence_data) if sentence_data else unpack(data)
+                self.extra[key] = (unpack(data)[0], sentences)
+            else:
+                self.extra.pop(key, None)
+            at = int(np.searchsorted(self.keys, key))
+            if at < len(self.keys) and self.keys[at] == key:
+                self.matrix[at] = 0.0  # superseded (or gone): `extra` holds what is current
+
+    def _all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Keys and mean vectors, the built ones and the extra ones."""
+        if not self.extra:
+            return self.keys, self.matrix
+        extra_keys = np.fromiter(self.extra, dtype=np.int64, count=len(self.extra))
+        extra = np.vstack([mean for mean, _ in self.extra.values()])
+        return np.concatenate([self.keys, extra_keys]), np.vstack([self.matrix, extra])
+
+    def _allowed(self, keys: np.ndarray, kinds: tuple[str, ...] | None) -> np.ndarray | None:
+        if kinds is None or set(kinds) == set(self.kinds):
+            return None
+        return np.isin(keys >> 40, [self.kinds.index(k) for k in kinds])
+
+    def _record(self, key: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """A record's mean vector and sentence vectors (float32), or None."""
+        if key in self.extra:
+            return self.extra[key]
+        at = int(np.searchsorted(self.keys, key))
+        if at < len(self.keys) and self.keys[at] == key and self.matrix[at].any():
+            start, end = int(self.offsets[at]), int(self.offsets[at + 1])
+            return self.matrix[at], self.sentences[start:end].astype(np.float32)
+        return None
+
+    def _decode(self, key: int) -> tuple[str, int]:
+        return self.kinds[int(key >> 40)], int(key & ((1 << 40) - 1))
+
+    def pools(
+        self, queries: np.ndarray, kinds: tuple[str, ...] | None = None, size: int = 0
+    ) -> list[list[int]]:
+        """The `size` best keys by mean vector for each query (one matrix product per block
+        of `BLOCK` queries: a batch of needs at once)."""
+        keys, matrix = self._all()
+        allowed = self._allowed(keys, kinds)
+        want = min(size or POOL, len(keys))
+        out: list[list[int]] = []
+        for start in range(0, len(queries), BLOCK):
+            scores = queries[start : start + BLOCK] @ matrix.T
+            if allowed is not None:
+                scores[:, ~allowed] = 0.0
+            if want == 0:
+                out.extend([] for _ in range(len(scores)))
+                continue
+            best = np.argpartition(-scores, want - 1, axis=1)[:, :want]
+            for row, picks in zip(scores, best, strict=True):
+                out.append([int(keys[i]) for i in picks if row[i] > 0])
+        return out
+
+    def meaning(
+        self,
+        query: np.ndarray,
+        kinds: tuple[str, ...] | None = None,
+        also: Iterable[tuple[str, int]] = (),
+        pool: list[int] | None = None,
+        context: np.ndarray | None = None,
+    ) -> Meaning:
+        """Similarity in meaning (about −1…1) of the `POOL` nearest records, and of `also`
+        (found by keywords), to a query: mean vector plus closest sentence, halved, after
+        feedback from the best three. `pool`: from `pools`, when found for many at once.
+
+        `context`: the vector of the need's product words alone. A record whose closest
+        sentence is nearer to the product than to the need ("领带面料开发" for a tie fabric
+        that creases) is matched by what the firm makes, not by its problem: it loses half
+        the difference (`CONTEXT`). It is what puts the anti-wrinkle finishing experts, not
+        the tie-fabric designers, first for the demo tie maker's 领带面料洗后起皱."""
+        if pool is None:
+            pool = self.pools(query[None, :], kinds)[0]
+        keys = list(dict.fromkeys([*pool, *(self.key(k, i) for k, i in also if k in self.kinds)]))
+        records = [(key, self._record(key)) for key in keys]
+        records = [(key, found) for key, found in records if found is not None]
+        if not records:
+            return Meaning({}, {})
+
+        def closest(q: np.ndarray) -> np.ndarray:
+            return np.array(
+                [
+                    float((sent @ q).max()) if len(sent) else float(mean @ q)
+                    for _, (mean, sent) in records
+                ]
+            )
+
+        def score(q: np.ndarray) -> np.ndarray:
+            means = np.array([float(mean @ q) for _, (mean, _) in records])
+            return means + closest(q)
+
+        first = score(query)
+        penalty = np.zeros(len(records))
+        if context is not None:
+            penalty = CONTEXT * np.maximum(0.0, closest(context) - closest(query))
+        in_pool = set(pool)
+        ranked = sorted(
+            (i for i, (key, _) in enumerate(records) if key in in_pool),
+            key=lambda i: -(first[i] - penalty[i]),
+        )
+        best = [records[i][1][0] for i in ranked[:FEEDBACK_FROM]]
+        moved = query
+        if best:
+            moved = query + FEEDBACK * np.mean(best, axis=0)
+            moved = moved / np.linalg.norm(moved)
+        final = (score(moved) - penalty) / 2
+        return Meaning(
+            {self._decode(key): float(v) for (key, _), v in zip(records, final, strict=True)},
+            {
+                self._decode(key): float(p) / 2
+                for (key, _), p in zip(records, penalty, strict=True)
+                if p > 0
+            },
+        )
+
+    def closest(self, kind: str, record_id: int, query: np.ndarray) -> tuple[int, float] | None:
+        """The position of a record's sentence closest to a query, and its cosine."""
+        if kind not in self.kinds:
+            return None
+        found = self._record(self.key(kind, record_id))
+        if found is None or not len(found[1]):
+            return None
+        scores = found[1] @ query
+        best = int(np.argmax(scores))
+        return best, float(scores[best])
+
+    def nearest(
+        self, query: np.ndarray, kinds: tuple[str, ...] | None = None, top: int = 10
+    ) -> list[tuple[str, int, float]]:
+        """The `top` records nearest in meaning: (kind, id, similarity), best first."""
+        found = self.meaning(query, kinds).scores
+        best = sorted(found.items(), key=lambda f: (-f[1], f[0]))[:top]
+        return [(kind, record_id, s) for (kind, record_id), s in best]
+
+
+_lock = threading.Lock()
+_process: dict[tuple[str, ...], VectorIndex] = {}
+
+
+def _indexes() -> dict[tuple[str, ...], VectorIndex]:
+    if has_app_context():
+        return current_app.extensions.setdefault("vector_indexes", {})
+    return _process
+
+
+def get_vectors(connection: sa.Connection, kinds: tuple[str, ...] = PASSAGES) -> VectorIndex:
+    """This process's vector index of these kinds, current with what is committed."""
+    current = versions(connection)
+    stamp, epoch = current.get("vectors", 0), current.get("epoch", 0)
+    indexes = _indexes()
+    index = indexes.get(kinds)
+    if index is not None and index.epoch == epoch and index.stamp == stamp:
+        return index
+    with _lock:
+        index = indexes.get(kinds)
+        if index is not None and index.epoch == epoch and index.stamp < stamp:
+            index.absorb(connection, stamp)
+            if len(index.extra) > 5000:  # appended records: time to lay them out again
+                index = None
+        elif index is not None and (index.epoch != epoch or index.stamp > stamp):
+            index = None
+        if index is None:
+            index = VectorIndex.build(connection, kinds)
+        indexes[kinds] = index
+    return index
+
+
+def explain(
+    index: VectorIndex, query: np.ndarray, keys: list[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[str, str, float]]:
+    """Each record's sentence closest in meaning to the query: (field, sentence, cosine) —
+    the "语义相近" line of an explanation. Positions from the index, texts in one read."""
+    closest = {}
+    for kind, record_id in keys:
+        found = index.closest(kind, record_id, query)
+        if found is not None:
+            closest[(kind, record_id)] = found
+    return sentence_texts(closest)
+
+
+def sentence_texts(
+    closest: dict[tuple[str, int], tuple[int, float]],
+) -> dict[tuple[str, int], tuple[str, str, float]]:
+    """(field, sentence, similarity) for (record → (sentence position, similarity))."""
+    out: dict[tuple[str, int], tuple[str, str, float]] = {}
+    by_kind: dict[str, list[int]] = {}
+    for kind, record_id in closest:
+        by_kind.setdefault(kind, []).append(record_id)
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), 1000):
+            rows = db.session.execute(
+                sa.select(MatchVector.record_id, MatchVector.sentences).where(
+                    MatchVector.kind == kind, MatchVector.record_id.in_(ids[start : start + 1000])
+                )
+            )
+            for record_id, sentences in rows:
+                position, similarity = closest[(kind, record_id)]
+                if position < len(sentences or []):
+                    label, _, text = sentences[position].partition("\t")
+                    out[(kind, record_id)] = (label, text, similarity)
+    return out
+
+
+def need_vectors(rows: list[Any]) -> dict[int, np.ndarray]:
+    """Query vectors of needs (rows with id, title, description) for a batch: the stored
+    ones where the text has not changed since, the rest embedded now, 64 at a time."""
+    stored: dict[int, tuple[str, bytes]] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 1000):
+        for record_id, source, vector in db.session.execute(
+            sa.select(MatchVector.record_id, MatchVector.source, MatchVector.vector).where(
+                MatchVector.kind == "need",
+                MatchVector.record_id.in_(ids[start : start + 1000]),
+                MatchVector.model == embed.MODEL,
+            )
+        ):
+            stored[record_id] = (source, vector)
+    out: dict[int, np.ndarray] = {}
+    missing: list[tuple[int, str]] = []
+    for row in rows:
+        said = sentences_of("need", row)
+        if not said:
+            continue
+        found = stored.get(row.id)
+        if found is not None and found[1] and found[0] == source_of(said):
+            out[row.id] = unpack(found[1])[0]
+        else:
+            missing.append((row.id, said[0][1]))
+    if missing:
+        vectors = embed.embed([text for _, text in missing], query=True)
+        out.update({need_id: v for (need_id, _), v in zip(missing, vectors, strict=True)})
+    return out
+
+
+def query_vector(
+    text: str, stored: tuple[str, int] | None = None, sentences: list[tuple[str, str]] | None = None
+) -> np.ndarray | None:
+    """A query's vector: the stored one of a need whose text has not changed since, else
+    embedded now (15–25 ms); None without an engine."""
+    if not embed.available():
+        return None
+    if stored is not None and sentences is not None:
+        row = db.session.execute(
+            sa.select(MatchVector.vector, MatchVector.source).where(
+                MatchVector.kind == stored[0],
+                MatchVector.record_id == stored[1],
+                MatchVector.model == embed.MODEL,
+            )
+        ).first()
+        if row is not None and row.vector and row.source == source_of(sentences):
+            return unpack(row.vector)[0]
+    return embed.embed_query(text)
+
+
+def run_until_done(
+    batch: int = 256, report: Callable[[int, int, Embedded], None] | None = None
+) -> int:
+    """Embed every pending record (the `crm embed` job): returns how many were looked at."""
+    total = pending_count(db.session.connection())
+    done = 0
+    while True:
+        step = embed_pending(batch)
+        if not step.looked:
+            return done
+        done += step.looked
+        if report is not None:
+            report(done, max(total, done), step)
