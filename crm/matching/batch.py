@@ -117,7 +117,7 @@ def _meaning_side(batch: Batch, rows: list[Any]) -> None:
     batch.context = {row.id: county | own.get(row.enterprise_id, frozenset()) for row in rows}
     if not embed.available():
         return
-    index = vectors.get_vectors(db.session.connection())
+    index = vectors.get_vectors(db.session.connection(), saved=services.saved_vectors_path())
     if not index.size:
         return
     batch.vectors = index

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from crm.extensions import db
-from crm.processes import start_command
 from crm.matching import vectors
+from crm.processes import start_command
 from crm.text import embed
 from crm.text.docs import COMMITTED, versions
 from crm.text.models import IndexVersion

@@ -168,6 +168,13 @@ def saved_index_path() -> Path:
     return folder / f"match-index-{name}.npz"
 
 
+def saved_vectors_path() -> Path:
+    """Where a process leaves the built vector index for the next one (per database)."""
+    return vectors_.saved_path(
+        Path(current_app.instance_path), str(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+
+
 def current_index(saved: Path | None = None) -> MatchIndex:
     """The matching index, up to date with what is committed."""
     return get_index(db.session.connection(), saved)
@@ -287,7 +294,7 @@ def match(
     no vector yet. `stored`: the need whose stored vector may stand for the query's."""
     index = current_index(saved)
     query = widen(query, index)
-    vectors, query_vector = semantic_side(query, stored)
+    vectors, query_vector = semantic_side(query, stored, saved is not None)
     if vectors is None or query_vector is None:
         found = [
             (kind, record_id, score, parts, adjustments, 0.0)
@@ -329,13 +336,15 @@ def match(
 
 
 def semantic_side(
-    query: Query, stored: tuple[str, int] | None = None
+    query: Query, stored: tuple[str, int] | None = None, saved: bool = False
 ) -> tuple[vectors_.VectorIndex | None, np.ndarray | None]:
     """The vector index and the query's vector, or (None, None) for keyword-only matching:
-    no engine on this machine, no record embedded yet, or nothing to embed."""
+    no engine on this machine, no record embedded yet, or nothing to embed. `saved`: start
+    from (and leave) the index saved next to the database, as a short-lived process does."""
     if not query.text.strip() or not embed.available():
         return None, None
-    index = vectors_.get_vectors(db.session.connection())
+    folder = saved_vectors_path() if saved else None
+    index = vectors_.get_vectors(db.session.connection(), saved=folder)
     if not index.size:
         return None, None
     sentences = [("需求", query.text)]

@@ -25,12 +25,16 @@ keywords: the `vectors` counter says what changed, and rows stamped since are ta
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +64,7 @@ MODELS: dict[str, type] = {
 BLOCK = 256  # queries a matrix product in `VectorIndex.pools` (256 × 100k floats: 100 MB)
 POOL = 200  # records scored on their sentences, of those nearest by mean vector
 FEEDBACK, FEEDBACK_FROM = 0.5, 3  # the query moves half-way towards its best three
+REBUILD_AFTER = 5000  # records changed since the build: then the index is built again
 CONTEXT = 0.5  # of how much nearer a record's sentence is to the product than to the need
 MOST_SENTENCES = 16  # a long bio: its first sentences say what the person does
 LONGEST = 160  # characters of one sentence
@@ -238,13 +243,12 @@ def embed_pending(limit: int = 256) -> Embedded:
     passages = [(row, said) for row, said in to_embed if row["kind"] in PASSAGES]
     if passages:
         texts = [text for _, said in passages for _, text in said]
-        vectors = embed.embed(texts)
-        at = 0
+        distinct = list(dict.fromkeys(texts))  # rosters repeat directions: each once
+        found = dict(zip(distinct, embed.embed(distinct), strict=True))
         for row, said in passages:
-            own = vectors[at : at + len(said)]
-            at += len(said)
+            own = np.vstack([found[text] for _, text in said])
             row["vector"], row["sentence_vectors"] = pack(_mean(own)[None, :]), pack(own)
-        result.sentences += len(texts)
+        result.sentences += len(distinct)
     queries = [(row, said) for row, said in to_embed if row["kind"] in QUERIES]
     if queries:
         vectors = embed.embed([said[0][1] for _, said in queries], query=True)
@@ -353,6 +357,72 @@ class VectorIndex:
         built = cls(kinds, keys[order], matrix, sentences, offsets)
         built.stamp, built.epoch = counters.get("vectors", 0), counters.get("epoch", 0)
         return built
+
+    ARRAYS = ("keys", "matrix", "sentences", "offsets")
+
+    def save(self, folder: Path) -> None:
+        """Arrays as .npy files (memory-mappable), written to a new folder that then takes
+        the place of the old one, so a reader never sees half an index."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        fresh = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        live = self.matrix.any(axis=1) if len(self.keys) else np.zeros(0, bool)
+        if self.extra:
+            live &= ~np.isin(self.keys, np.fromiter(self.extra, np.int64, len(self.extra)))
+        keys, matrix, sentences = self.keys, self.matrix, self.sentences
+        counts = np.diff(self.offsets)
+        if self.extra or not live.all():
+            kept = np.flatnonzero(live)
+            spans = [self.sentences[self.offsets[i] : self.offsets[i + 1]] for i in kept.tolist()]
+            extra_keys = np.fromiter(self.extra, np.int64, len(self.extra))
+            keys = np.concatenate([self.keys[kept], extra_keys])
+            rows = [self.matrix[kept], *(mean[None, :] for mean, _ in self.extra.values())]
+            spans += [sent.astype(np.float16) for _, sent in self.extra.values()]
+            order = np.argsort(keys, kind="stable")
+            keys, matrix = keys[order], np.vstack(rows)[order]
+            spans = [spans[i] for i in order.tolist()]
+            counts = np.array([len(x) for x in spans], dtype=np.int64)
+            sentences = np.vstack(spans) if spans else np.zeros((0, embed.DIM), np.float16)
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        for name, array in (
+            ("keys", keys),
+            ("matrix", matrix),
+            ("sentences", sentences),
+            ("offsets", offsets),
+        ):
+            np.save(fresh / f"{name}.npy", np.ascontiguousarray(array))
+        meta = {"kinds": list(self.kinds), "stamp": self.stamp, "epoch": self.epoch}
+        (fresh / "meta.json").write_text(json.dumps(meta))
+        old = folder.with_name(f"{folder.name}.{os.getpid()}.old")
+        try:  # another process may be saving the same index at the same moment: either wins
+            if folder.exists():
+                folder.rename(old)
+            fresh.rename(folder)
+        except OSError:
+            logger.info("Vector index not saved to %s: another process saved it", folder)
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(
+        cls, folder: Path, kinds: tuple[str, ...], epoch: int, stamp: int
+    ) -> VectorIndex | None:
+        """A saved index of this database no newer than its vectors, or None. Copy-on-write
+        mapped: pages are read when used and shared with every process that maps them."""
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            if tuple(meta["kinds"]) != kinds or meta["epoch"] != epoch or meta["stamp"] > stamp:
+                return None
+            arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="c") for n in cls.ARRAYS}
+        except (OSError, KeyError, ValueError):
+            return None
+        loaded = cls(
+            kinds, arrays["keys"], arrays["matrix"], arrays["sentences"], arrays["offsets"]
+        )
+        loaded.stamp, loaded.epoch = meta["stamp"], meta["epoch"]
+        return loaded
 
     def absorb(self, connection: sa.Connection, current: int) -> None:
         table = MatchVector.__table__
@@ -520,8 +590,13 @@ def _indexes() -> dict[tuple[str, ...], VectorIndex]:
     return _process
 
 
-def get_vectors(connection: sa.Connection, kinds: tuple[str, ...] = PASSAGES) -> VectorIndex:
-    """This process's vector index of these kinds, current with what is committed."""
+def get_vectors(
+    connection: sa.Connection, kinds: tuple[str, ...] = PASSAGES, saved: Path | None = None
+) -> VectorIndex:
+    """This process's vector index of these kinds, current with what is committed. With
+    `saved` (a folder next to the database, as the keyword index's file): loaded from what an
+    earlier process left there — memory-mapped, so a cold `crm match` starts at once and
+    processes share the pages — then brought up to date; saved again after a build."""
     current = versions(connection)
     stamp, epoch = current.get("vectors", 0), current.get("epoch", 0)
     indexes = _indexes()
@@ -530,16 +605,26 @@ def get_vectors(connection: sa.Connection, kinds: tuple[str, ...] = PASSAGES) ->
         return index
     with _lock:
         index = indexes.get(kinds)
+        if index is None and saved is not None:
+            index = VectorIndex.load(saved, kinds, epoch, stamp)
         if index is not None and index.epoch == epoch and index.stamp < stamp:
             index.absorb(connection, stamp)
-            if len(index.extra) > 5000:  # appended records: time to lay them out again
+            if len(index.extra) > REBUILD_AFTER:  # appended records: time to lay them out again
                 index = None
         elif index is not None and (index.epoch != epoch or index.stamp > stamp):
             index = None
         if index is None:
             index = VectorIndex.build(connection, kinds)
+            if saved is not None:
+                index.save(saved)
         indexes[kinds] = index
     return index
+
+
+def saved_path(instance: Path, database_url: str) -> Path:
+    """Where processes leave the built vector index for each other (per database)."""
+    name = hashlib.sha1(database_url.encode(), usedforsecurity=False).hexdigest()[:12]
+    return instance / f"match-vectors-{name}"
 
 
 def explain(

@@ -323,3 +323,35 @@ def test_a_saved_record_is_matchable_by_meaning_once_embedded(profiles):
     found = services.match_text(text, top=3, kinds=("researcher",))
     assert found[0].id == newcomer.id
     assert time.perf_counter() - started < 2.0
+
+
+@needs_engine
+def test_a_saved_vector_index_is_mapped_and_brought_up_to_date(profiles, tmp_path):
+    """What a cold `crm match` and gunicorn's master start from: the folder an earlier
+    process saved, memory-mapped, then the vectors committed since."""
+    people, _ = profiles
+    vectors.run_until_done()
+    folder = tmp_path / "vectors"
+    built = vectors.get_vectors(db.session.connection(), saved=folder)
+    assert (folder / "matrix.npy").exists() and (folder / "meta.json").exists()
+    saved_stamp = built.stamp
+
+    people["soil"].research_directions = "锂电池热失控预警"  # changed since the save
+    db.session.commit()
+    vectors.embed_pending()
+    current = vectors.get_vectors(db.session.connection())  # this process: absorbed
+    query = embed.embed_query("电瓶充着充着就鼓包冒烟")
+    expected = current.nearest(query, ("researcher",), 3)
+    assert expected[0][1] == people["soil"].id
+
+    counters = {"epoch": current.epoch, "stamp": current.stamp}
+    loaded = vectors.VectorIndex.load(folder, vectors.PASSAGES, counters["epoch"], current.stamp)
+    assert loaded is not None and loaded.stamp == saved_stamp < current.stamp
+    assert isinstance(loaded.matrix, np.memmap)
+    loaded.absorb(db.session.connection(), current.stamp)
+    assert loaded.nearest(query, ("researcher",), 3) == expected
+
+    loaded.save(folder)  # with a changed record in `extra`: laid out in key order again
+    again = vectors.VectorIndex.load(folder, vectors.PASSAGES, current.epoch, current.stamp)
+    assert not again.extra and again.nearest(query, ("researcher",), 3) == expected
+    assert vectors.VectorIndex.load(folder, vectors.PASSAGES, current.epoch + 1, 10**9) is None
