@@ -11,8 +11,18 @@ measures:
 - a changed researcher: visible to the worker that saved it, and to another worker;
 - `crm match --text … --json` as a whole new process, cold;
 - `crm match --all` for the 10,000 needs, as a new process (time and peak memory).
-Targets: build <= 3 s; p50 <= 3 ms, p95 <= 8 ms and faster than bm25s; page p95 <= 30 ms;
-saved → same worker <= 1 ms, other worker <= 2 s; cold CLI <= 2.5 s; --all <= 20 s, <= 1.5 GB.
+And the meaning side (issue 18), once every record has its vectors:
+- the model's rate through `crm.matching.vectors.embed_pending` on a sample of 1,000
+  researchers (the rest of the 110k records get random unit vectors: the cost of searching
+  them does not depend on what they say, and embedding all would take about an hour here);
+- the vector index: build from the database, its memory, loading the saved one (mapped);
+- a hybrid query through the service (query embedded, both sides, fused, explained);
+- the need page and 生成匹配 again, now hybrid; a saved record's vector: one embedder pass,
+  then another worker's next request;
+- cold `crm match --text` and `crm match --all` again, hybrid.
+Targets: build <= 3 s; keyword p50/p95 at or under bm25s's; need page p95 <= 100 ms (hybrid);
+saved → same worker <= 1 ms, other worker <= 2 s (keywords), vector within the embedder's
+poll (2 s) plus one pass; cold CLI <= 3 s; --all <= 60 s, <= 1.5 GB.
 
     .venv/bin/python -m benchmarks.bench_match_speed [--rows 100000] [--needs 10000]
         [--database /tmp/match-speed.sqlite3]
@@ -46,9 +56,10 @@ from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import services as imports
 from crm.institutions.models import Researcher
-from crm.matching import cache, index, services
+from crm.matching import cache, index, services, vectors
 from crm.needs.models import Need
-from crm.text.models import SearchTerm
+from crm.text import embed
+from crm.text.models import MatchDoc, MatchVector, SearchTerm
 
 NEEDS = Path(__file__).resolve().parent / "data" / "match_eval" / "needs.csv"
 SECRET = "speed" * 8
@@ -78,7 +89,12 @@ def percentile(values: list[float], p: float) -> float:
 
 def make_app(url: str) -> Flask:
     return create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "WTF_CSRF_ENABLED": False}
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": SECRET,
+            "WTF_CSRF_ENABLED": False,
+            "EMBEDDER": False,  # the benchmark embeds when it means to
+        }
     )
 
 
@@ -200,6 +216,17 @@ def main() -> None:
         pages(app)
         visibility(app, url)
         command_line(url, texts[0])
+        if not embed.available():
+            print(f"meaning side not measured: {embed.unavailable()}")
+            return
+        print("-- with vectors (hybrid)")
+        fill_vectors(app)
+        with app.app_context():
+            hybrid_queries(texts, args.rounds)
+            db.session.remove()
+        pages(app, "hybrid")
+        vector_visibility(app, url)
+        command_line(url, texts[0])
 
 
 def one_query(
@@ -248,7 +275,146 @@ def one_query(
     return ours, service, peer, peer_build
 
 
-def pages(app: Flask) -> None:
+def fill_vectors(app: Flask, sample: int = 1000) -> None:
+    """Vectors for every record: a sample through the model (its rate), the rest random."""
+    with app.app_context():
+        connection = db.session.connection()
+        if vectors.pending_count(connection) == 0:
+            print("vectors already there")
+        else:
+            done, started = 0, time.perf_counter()
+            sentences = 0
+            while done < sample:
+                step = vectors.embed_pending(128)
+                done, sentences = done + step.looked, sentences + step.sentences
+                if not step.looked:
+                    break
+            took = time.perf_counter() - started
+            print(
+                f"model through embed_pending: {done:,} records ({sentences:,} distinct sentences)"
+                f" in {took:.1f} s = {done / took:.1f} records/s "
+                f"(100k researchers: about {100_000 / (done / took) / 60:.0f} min)"
+            )
+            started = time.perf_counter()
+            added = random_vectors()
+            took = time.perf_counter() - started
+            print(f"random unit vectors for the other {added:,} records: {took:.1f} s")
+        for label, kinds in (("passages", vectors.PASSAGES), ("queries", vectors.QUERIES)):
+            started = time.perf_counter()
+            built = vectors.VectorIndex.build(db.session.connection(), kinds)
+            took = time.perf_counter() - started
+            print(
+                f"vector index ({label}) from the database: {took:.2f} s, {built.size:,} records,"
+                f" {len(built.sentences):,} sentences, {built.nbytes / 2**20:.0f} MB in memory"
+            )
+        folder = services.saved_vectors_path()
+        vectors.get_vectors(db.session.connection(), saved=folder)  # built and saved
+        cache.get_index(db.session.connection(), services.saved_index_path())
+        app.extensions.pop("vector_indexes", None)
+        started = time.perf_counter()
+        vectors.get_vectors(db.session.connection(), saved=folder)
+        size = sum(f.stat().st_size for f in folder.iterdir())
+        took = (time.perf_counter() - started) * 1000
+        print(
+            f"saved vector index mapped by a new process: {took:.0f} ms "
+            f"({size / 2**20:.0f} MB on disk, shared by the processes that map it)"
+        )
+        db.session.remove()
+
+
+def random_vectors() -> int:
+    """MatchVector rows for every pending record: random unit vectors, the record's real
+    sentences (research directions and bio, as `sentences_of` cuts them)."""
+    rng = np.random.default_rng(18)
+    doc = MatchDoc.__table__
+    connection = db.session.connection()
+    pending = connection.execute(vectors._pending_query(10**9).order_by(None)).all()
+    directions = dict(connection.execute(sa.select(Researcher.id, Researcher.research_directions)))
+    rows = []
+    for kind, record_id, version, empty in pending:
+        if empty:
+            continue
+        count = 1 if kind in vectors.QUERIES else 3
+        said = vectors._pieces(directions.get(record_id, "")) if kind == "researcher" else []
+        said = (said + ["简介"] * count)[:count]
+        block = rng.standard_normal((count, embed.DIM)).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        mean = block.mean(axis=0)
+        rows.append(
+            {
+                "kind": kind,
+                "record_id": record_id,
+                "model": embed.MODEL,
+                "source": "random",
+                "doc_version": version,
+                "vector": vectors.pack((mean / np.linalg.norm(mean))[None, :]),
+                "sentences": [f"研究方向\t{t}" for t in said],
+                "sentence_vectors": vectors.pack(block),
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        connection.execute(sa.insert(MatchVector.__table__), rows[start : start + 5000])
+    from crm.text.docs import changed
+
+    changed(connection, "vectors")
+    db.session.commit()
+    del doc
+    return len(rows)
+
+
+def hybrid_queries(texts: list[str], rounds: int) -> None:
+    services.match_text(texts[0])  # the model and the vector index load once per process
+    times = []
+    for _ in range(rounds):
+        for text in texts:
+            started = time.perf_counter()
+            found = services.match_text(text, top=10)
+            times.append((time.perf_counter() - started) * 1000)
+            check(bool(found) and found[0].semantic is not None, "no semantic explanation")
+    started = time.perf_counter()
+    for text in texts:
+        embed.embed_query(text)
+    embedding = (time.perf_counter() - started) * 1000 / len(texts)
+    print(
+        f"one query, hybrid service (embed + both sides + fuse + explain): p50 "
+        f"{percentile(times, 50):.1f} ms  p95 {percentile(times, 95):.1f} ms "
+        f"(of which embedding the query {embedding:.1f} ms)"
+    )
+
+
+def vector_visibility(app: Flask, url: str) -> None:
+    """A researcher saved: one embedder pass gives it a vector; another worker's next request
+    takes it in."""
+    other = make_app(url)
+    with other.app_context():
+        vectors.get_vectors(db.session.connection())
+        db.session.remove()
+    passes, absorbed = [], []
+    for round_ in range(10):
+        with app.app_context():
+            researcher = db.session.get(Researcher, round_ + 101)
+            researcher.research_directions = f"锂电池热失控预警 第{round_}版"
+            db.session.commit()
+            passes += timed(lambda: vectors.embed_pending(64))
+            db.session.remove()
+        with other.app_context():
+            absorbed += timed(lambda: vectors.get_vectors(db.session.connection()))
+            index_ = vectors.get_vectors(db.session.connection())
+            check(
+                index_.closest("researcher", round_ + 101, embed.embed_query("电池")) is not None,
+                "vector",
+            )
+            db.session.remove()
+    print(
+        f"a saved researcher's vector: embedder pass median {statistics.median(passes):.0f} ms "
+        f"(max {max(passes):.0f}); another worker takes it in on its next request, median "
+        f"{statistics.median(absorbed):.1f} ms; with the embedder's 2 s poll: <= "
+        f"{2 + max(passes) / 1000 + max(absorbed) / 1000:.1f} s (the saving process: its commit "
+        "wakes the embedder at once)"
+    )
+
+
+def pages(app: Flask, label: str = "keywords") -> None:
     """A need's page with its suggestions, and 生成匹配, through the whole app."""
     client = app.test_client()
     response = client.post("/login", data={"username": "bench", "password": "bench-password-1"})
@@ -263,8 +429,8 @@ def pages(app: Flask) -> None:
         check(response.status_code == 200 and "已联系" in response.get_data(as_text=True), "page")
         page += timed(lambda: client.get(f"/needs/{need_id}"), 3)  # noqa: B023
     print(
-        f"need page with suggestions: p50 {percentile(page, 50):.1f} ms  "
-        f"p95 {percentile(page, 95):.1f} ms (target p95 <= 30 ms); "
+        f"need page with suggestions ({label}): p50 {percentile(page, 50):.1f} ms  "
+        f"p95 {percentile(page, 95):.1f} ms (target p95 <= 100 ms); "
         f"生成匹配 POST p50 {percentile(generate, 50):.1f} ms  "
         f"p95 {percentile(generate, 95):.1f} ms"
     )
@@ -310,8 +476,7 @@ def command_line(url: str, text: str) -> None:
         subprocess.run(command, env=env, check=True, capture_output=True)  # noqa: S603
         cold.append(time.perf_counter() - started)
     print(
-        f"cold `crm match --text … --json`: median {statistics.median(cold):.2f} s "
-        "(target <= 2.5 s)"
+        f"cold `crm match --text … --json`: median {statistics.median(cold):.2f} s (target <= 3 s)"
     )
     for label in ("first run", "second run (nothing new)"):
         started = time.perf_counter()
@@ -323,7 +488,7 @@ def command_line(url: str, text: str) -> None:
         print(
             f"`crm match --all`, {label}: {seconds:.1f} s, peak memory {peak / 1024:,.0f} MB "
             f"(the process and its scoring workers together, PSS; "
-            f"targets <= 20 s, <= 1.5 GB): {output.strip().splitlines()[-1]}"
+            f"targets <= 60 s, <= 1.5 GB): {output.strip().splitlines()[-1]}"
         )
 
 

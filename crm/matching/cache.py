@@ -49,6 +49,7 @@ def load(path: Path, current: dict[str, int]) -> MatchIndex | None:
                 (saved["data"], saved["indices"], saved["indptr"]),
                 shape=tuple(saved["shape"]),
             )
+            matrix.sort_indices()
             terms = {t: i for i, t in enumerate(saved["terms"].tolist())}
             loaded = MatchIndex(terms, matrix, saved["kinds"], saved["ids"])
             loaded.idf, loaded.average = saved["idf"], float(saved["average"][0])

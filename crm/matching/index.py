@@ -143,6 +143,7 @@ class MatchIndex:
         matrix = sparse.csr_matrix(
             (contribution.astype(np.float32), (t_idx, d_idx)), shape=(len(terms), n_docs)
         )
+        matrix.sort_indices()  # each term's postings in document order: `_explain` bisects
         sorted_keys = keys[order]
         kinds = (sorted_keys >> 40).astype(np.int8)
         ids = sorted_keys & ((1 << 40) - 1)
@@ -255,26 +256,31 @@ class MatchIndex:
         self, query: dict[str, float], kinds: tuple[str, ...], top: int
     ) -> list[tuple[str, int, float, int, dict[str, float]]]:
         """The `top` matrix documents by score, best first (not yet explained). A document
-        that shares only single characters with the query (不, 过, 冒 …) is not a match."""
-        known = [(t, w) for t, w in query.items() if t in self.terms]
-        if not known or self.size == 0:
+        that shares only single characters with the query (不, 过, 冒 …) is not a match.
+
+        Scores are summed over the query terms' postings (`np.bincount` of their CSR row
+        slices) and only the documents those postings name are filtered and ranked: no pass
+        over every document but the one that sums."""
+        known = [(self.terms[t], w, len(t) > 1) for t, w in query.items() if t in self.terms]
+        if self.size == 0 or not any(multi for _, _, multi in known):
             return []
-        words = [(t, w) for t, w in known if len(t) > 1]
-        if not words:
-            return []
-        scores = self._scores(words)
-        if len(words) < len(known):
-            candidates = np.flatnonzero(scores > 0)
-            singles = [(t, w) for t, w in known if len(t) == 1]
-            rows = self.matrix[[self.terms[t] for t, _ in singles]][:, candidates]
-            weights = np.array([w for _, w in singles], dtype=np.float32)
-            scores[candidates] += np.asarray(rows.T @ weights).ravel()
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        words = [(n, w) for n, w, multi in known if multi]
+        postings = [indices[indptr[n] : indptr[n + 1]] for n, _ in words]
+        values = [data[indptr[n] : indptr[n + 1]] * w for n, w in words]
+        matched = np.concatenate(postings)
+        scores = np.bincount(matched, weights=np.concatenate(values), minlength=self.size)
+        for number, weight, multi in known:
+            if not multi:  # counts only where a word already matched
+                docs = indices[indptr[number] : indptr[number + 1]]
+                hit = scores[docs] > 0
+                scores[docs[hit]] += data[indptr[number] : indptr[number + 1]][hit] * weight
+        candidates = np.flatnonzero(scores)
         if self.masked is not None:
-            scores[self.masked] = 0.0
+            candidates = candidates[~self.masked[candidates]]
         if set(kinds) != set(self.targets):
-            allowed = np.isin(self.kinds, [self.targets.index(k) for k in kinds])
-            scores = np.where(allowed, scores, 0.0)
-        candidates = np.flatnonzero(scores > 0)
+            wanted = [self.targets.index(k) for k in kinds]
+            candidates = candidates[np.isin(self.kinds[candidates], wanted)]
         if len(candidates) > top:
             best = np.argpartition(-scores[candidates], top)[:top]
             candidates = candidates[best]
@@ -283,11 +289,6 @@ class MatchIndex:
             (self.targets[self.kinds[doc]], int(self.ids[doc]), float(scores[doc]), int(doc), {})
             for doc in order
         ]
-
-    def _scores(self, known: list[tuple[str, float]]) -> np.ndarray:
-        rows = self.matrix[[self.terms[t] for t, _ in known]]
-        weights = np.array([w for _, w in known], dtype=np.float32)
-        return np.asarray(rows.T @ weights).ravel()
 
     def parts_of(
         self, query: dict[str, float], wanted: list[tuple[str, int]]
@@ -326,14 +327,22 @@ class MatchIndex:
     def _explain(
         self, query: dict[str, float], documents: list[int]
     ) -> dict[int, dict[str, float]]:
-        """Each document's per-term contributions to its score."""
-        known = [(t, w) for t, w in query.items() if t in self.terms]
-        if not known or not documents:
+        """Each document's per-term contributions to its score: each term's postings (sorted
+        document numbers) searched for the few documents asked about."""
+        if not documents:
             return {}
-        rows = self.matrix[[self.terms[t] for t, _ in known]]
-        weights = np.array([w for _, w in known], dtype=np.float32)
-        dense = rows[:, documents].toarray() * weights[:, None]
-        return {
-            doc: {t: float(dense[i, j]) for i, (t, _) in enumerate(known) if dense[i, j] > 0}
-            for j, doc in enumerate(documents)
-        }
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        wanted = np.asarray(documents)
+        out: dict[int, dict[str, float]] = {doc: {} for doc in documents}
+        for term, weight in query.items():
+            number = self.terms.get(term)
+            if number is None:
+                continue
+            row = indices[indptr[number] : indptr[number + 1]]
+            at = np.searchsorted(row, wanted)
+            inside = at < len(row)
+            found = np.zeros(len(wanted), dtype=bool)
+            found[inside] = row[at[inside]] == wanted[inside]
+            for j in np.flatnonzero(found).tolist():
+                out[documents[j]][term] = float(data[indptr[number] + at[j]]) * weight
+        return out

@@ -172,7 +172,8 @@ class Embedded:
 
 def embed_pending(limit: int = 256) -> Embedded:
     """Embed up to `limit` pending records and commit; returns what was done (nothing when
-    the engine is unavailable or nothing is pending)."""
+    the engine is unavailable or nothing is pending). Reads, then embeds with no
+    transaction open, then writes in a short transaction of its own."""
     result = Embedded()
     if not embed.available():
         return result
@@ -240,6 +241,9 @@ def embed_pending(limit: int = 256) -> Embedded:
                 "sentence_vectors": b"",
             }
         )
+    # nothing is held while the model runs (seconds for a batch): a record saved meanwhile
+    # has a newer doc than the version noted here, so it stays pending and is taken again
+    session.commit()  # a read-only transaction: ending it writes nothing
     passages = [(row, said) for row, said in to_embed if row["kind"] in PASSAGES]
     if passages:
         texts = [text for _, said in passages for _, text in said]

@@ -136,3 +136,69 @@ def test_an_admin_runs_the_batch_and_watches_it_finish(demo_server, browser, scr
     finally:
         context.close()
         processes.wait_for_children(30)  # reap the run this test started
+
+
+@pytest.mark.skipif(
+    not __import__("crm.text.embed", fromlist=["available"]).available(),
+    reason="embedding engine unavailable",
+)
+def test_a_suggestion_explained_by_meaning_on_a_phone(live_server, browser, screenshot_dir):
+    """An owner's symptom that shares no word with the expert's profile: the suggestion says
+    why by its closest sentence, highlighted, readable at 375 px."""
+    from crm.matching import vectors
+
+    live_server.add_user("e2esem", "韩语义")
+    with live_server.app.app_context():
+        from crm.auth.services import get_user
+
+        inst = Institution(name="浙江工业大学（测试）", kind=InstitutionKind.UNIVERSITY)
+        expert = Researcher(
+            name="钱晓雯",
+            institution=inst,
+            title="副教授",
+            research_directions="软件缺陷预测；软件可靠性测试",
+            bio="研究工业软件的质量保障与故障定位。长期为本地企业提供技术服务",
+        )
+        others = [
+            Researcher(name="孙振宇", institution=inst, research_directions="电力系统调度"),
+            Researcher(name="李若溪", institution=inst, research_directions="抗皱免烫整理"),
+        ]
+        ent = Enterprise(name="嵊州市测试智能装备有限公司", owner_id=get_user("e2esem").id)
+        db.session.add_all([inst, expert, *others, ent])
+        db.session.flush()
+        need = Need(
+            enterprise_id=ent.id,
+            title="控制程序老是死机",
+            description="设备上的程序跑着跑着就卡死，要重启才好",
+        )
+        db.session.add(need)
+        db.session.commit()
+        vectors.run_until_done()  # what the web workers' embedder does seconds after a save
+        need_id = need.id
+        db.session.remove()
+
+    context = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        live_server.sign_in(page, "e2esem")
+        page.goto(f"{live_server.url}/needs/{need_id}")
+        page.get_by_test_id("generate-match").click()
+        page.wait_for_url(f"{live_server.url}/needs/{need_id}*")
+        card = page.get_by_test_id("suggestion").first
+        assert "钱晓雯" in card.inner_text()
+        semantic = card.get_by_test_id("semantic")
+        assert semantic.is_visible() and "语义相近" in semantic.inner_text()
+        sentence = semantic.get_by_test_id("semantic-sentence")
+        assert sentence.evaluate("e => e.tagName") == "MARK"
+        assert sentence.inner_text() in {
+            "软件缺陷预测",
+            "软件可靠性测试",
+            "研究工业软件的质量保障与故障定位",
+        }
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        box = semantic.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=screenshot_dir / "need-semantic-375.png", full_page=True)
+    finally:
+        context.close()
