@@ -97,7 +97,7 @@ def rank(
         if any(len(t) > 1 for t in found):
             parts[key] = found
     ceiling = max(similarity.values(), default=1.0)
-    floor = min(similarity.values(), default=0.0) if len(similarity) > top else 0.0
+    floor = min(similarity.values(), default=0.0) if len(similarity) > 1 else 0.0
     span = max(ceiling - floor, 1e-6)
     fused: list[Fused] = []
     for key in set(parts) | set(similarity):

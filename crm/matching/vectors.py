@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ MODELS: dict[str, type] = {
 BLOCK = 256  # queries a matrix product in `VectorIndex.pools` (256 × 100k floats: 100 MB)
 POOL = 200  # records scored on their sentences, of those nearest by mean vector
 FEEDBACK, FEEDBACK_FROM = 0.5, 3  # the query moves half-way towards its best three
+NEAR = 1.0  # standard deviations above the mean similarity a record must be to be "near"
 REBUILD_AFTER = 5000  # records changed since the build: then the index is built again
 CONTEXT = 0.5  # of how much nearer a record's sentence is to the product than to the need
 MOST_SENTENCES = 16  # a long bio: its first sentences say what the person does
@@ -321,8 +323,7 @@ class VectorIndex:
 
     @property
     def size(self) -> int:
-        built = int(np.count_nonzero(self.matrix.any(axis=1))) if len(self.keys) else 0
-        return built + len(self.extra)
+        return int(np.count_nonzero(self.live)) + len(self.extra)
 
     @property
     def nbytes(self) -> int:
@@ -455,14 +456,12 @@ class VectorIndex:
             at = int(np.searchsorted(self.keys, key))
             if at < len(self.keys) and self.keys[at] == key:
                 self.matrix[at] = 0.0  # superseded (or gone): `extra` holds what is current
+                self.live[at] = False
 
-    def _all(self) -> tuple[np.ndarray, np.ndarray]:
-        """Keys and mean vectors, the built ones and the extra ones."""
-        if not self.extra:
-            return self.keys, self.matrix
-        extra_keys = np.fromiter(self.extra, dtype=np.int64, count=len(self.extra))
-        extra = np.vstack([mean for mean, _ in self.extra.values()])
-        return np.concatenate([self.keys, extra_keys]), np.vstack([self.matrix, extra])
+    @cached_property
+    def live(self) -> np.ndarray:
+        """Built rows that stand for a record (a superseded or deleted one is zeros)."""
+        return self.matrix.any(axis=1) if len(self.keys) else np.zeros(0, dtype=bool)
 
     def _allowed(self, keys: np.ndarray, kinds: tuple[str, ...] | None) -> np.ndarray | None:
         if kinds is None or set(kinds) == set(self.kinds):
@@ -486,21 +485,47 @@ class VectorIndex:
         self, queries: np.ndarray, kinds: tuple[str, ...] | None = None, size: int = 0
     ) -> list[list[int]]:
         """The `size` best keys by mean vector for each query (one matrix product per block
-        of `BLOCK` queries: a batch of needs at once)."""
-        keys, matrix = self._all()
-        allowed = self._allowed(keys, kinds)
-        want = min(size or POOL, len(keys))
+        of `BLOCK` queries: a batch of needs at once) — of those at least `NEAR` standard
+        deviations above the mean similarity of all: e5's cosines are crowded (unrelated
+        Chinese texts score 0.80–0.86), so in a small database "the nearest" would otherwise
+        be everyone. Records saved since the build (`extra`, a few) are scored apart: the
+        big matrix is never copied."""
+        want = size or POOL
+        usable = self.live.copy()
+        allowed = self._allowed(self.keys, kinds)
+        if allowed is not None:
+            usable &= allowed
+        columns = np.flatnonzero(usable) if not usable.all() else None
+        extra_keys = np.fromiter(self.extra, dtype=np.int64, count=len(self.extra))
+        extra_allowed = self._allowed(extra_keys, kinds)
+        if extra_allowed is not None:
+            extra_keys = extra_keys[extra_allowed]
+        extra = (
+            np.vstack([self.extra[int(k)][0] for k in extra_keys])
+            if len(extra_keys)
+            else np.zeros((0, embed.DIM), np.float32)
+        )
         out: list[list[int]] = []
         for start in range(0, len(queries), BLOCK):
-            scores = queries[start : start + BLOCK] @ matrix.T
-            if allowed is not None:
-                scores[:, ~allowed] = 0.0
-            if want == 0:
-                out.extend([] for _ in range(len(scores)))
-                continue
-            best = np.argpartition(-scores, want - 1, axis=1)[:, :want]
-            for row, picks in zip(scores, best, strict=True):
-                out.append([int(keys[i]) for i in picks if row[i] > 0])
+            block = queries[start : start + BLOCK]
+            scores = block @ self.matrix.T if len(self.keys) else np.zeros((len(block), 0))
+            added = block @ extra.T
+            for row, more in zip(scores, added, strict=True):
+                among = row if columns is None else row[columns]
+                every = np.concatenate([among, more])
+                if not len(every):
+                    out.append([])
+                    continue
+                bar = float(every.mean() + NEAR * every.std())
+                take = min(want, len(among))
+                picks = np.argpartition(-among, take - 1)[:take] if take else np.zeros(0, int)
+                found = [
+                    int(self.keys[i if columns is None else columns[i]])
+                    for i in picks
+                    if among[i] > 0 and among[i] >= bar
+                ]
+                found += [int(k) for k, v in zip(extra_keys, more, strict=True) if v >= bar]
+                out.append(found)
         return out
 
     def meaning(
