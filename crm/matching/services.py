@@ -388,6 +388,25 @@ def match_need(
     return match(query, top, kinds, saved, adjust, stored=("need", need.id))
 
 
+def _adopters_by_meaning(
+    achievement: Achievement, query: Query, index: MatchIndex, top: int
+) -> list[tuple[str, int, float, dict[str, float]]] | None:
+    """成果推介 fused like matching, the other way round: the achievement's own vector (the
+    mean of its sentences) against needs' and enterprises' query vectors. None: no engine,
+    or the achievement or the askers have no vectors yet (keywords alone then)."""
+    if not embed.available():
+        return None
+    connection = db.session.connection()
+    askers = vectors_.get_vectors(connection, vectors_.QUERIES)
+    own = vectors_.get_vectors(connection)._record(
+        vectors_.get_vectors(connection).key("achievement", achievement.id)
+    )
+    if not askers.size or own is None:
+        return None
+    fused = hybrid.rank(index, query.weights, query.via, askers, own[0], ADOPTERS, top)
+    return [(f.kind, f.id, f.score, f.parts) for f in fused]
+
+
 @dataclass
 class Adopter:
     """An enterprise that may want an achievement (成果推介), and why."""
@@ -405,6 +424,9 @@ def adopters(achievement: Achievement, top: int = 8) -> list[Adopter]:
     query = build_query(achievement.title, achievement.description, reverse=True)
     index = get_index(db.session.connection(), targets=ADOPTERS)
     found = index.score(query.weights, top=top * 4)
+    meant = _adopters_by_meaning(achievement, query, index, top * 4)
+    if meant is not None:
+        found = meant
     need_ids = [i for kind, i, _, _ in found if kind == "need"]
     needs = {
         n.id: n

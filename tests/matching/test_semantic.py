@@ -355,3 +355,25 @@ def test_a_saved_vector_index_is_mapped_and_brought_up_to_date(profiles, tmp_pat
     again = vectors.VectorIndex.load(folder, vectors.PASSAGES, current.epoch, current.stamp)
     assert not again.extra and again.nearest(query, ("researcher",), 3) == expected
     assert vectors.VectorIndex.load(folder, vectors.PASSAGES, current.epoch + 1, 10**9) is None
+
+
+@needs_engine
+def test_an_achievement_finds_firms_by_meaning_too(profiles, make_enterprise):
+    """成果推介 the other way round: no word shared with the need, found by meaning."""
+    from crm.institutions.models import Achievement
+
+    achievement = Achievement(title="工业软件缺陷检测与可靠性测试平台", description="定位代码缺陷")
+    firm = make_enterprise(name="嵊州市恒远机电有限公司", main_products="数控设备")
+    other = make_enterprise(name="嵊州市测试茶叶有限公司", main_products="绿茶、珠茶")
+    need = Need(enterprise_id=firm.id, title="控制程序老是死机", description="跑着跑着就卡死")
+    db.session.add_all([achievement, need])
+    db.session.commit()
+    embed._reset_for_tests("off")
+    try:
+        assert firm.id not in [a.enterprise_id for a in services.adopters(achievement)]
+    finally:
+        embed._reset_for_tests()
+    vectors.run_until_done()
+    found = services.adopters(achievement)
+    assert found[0].enterprise_id == firm.id and found[0].reason == "需求：控制程序老是死机"
+    assert other.id not in [a.enterprise_id for a in found[:1]]
