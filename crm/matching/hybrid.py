@@ -102,7 +102,10 @@ def rank(
     fused: list[Fused] = []
     for key in set(parts) | set(similarity):
         keyword = evidence(coverage(parts[key], weights, via, index)) if key in parts else 0.0
-        meaning = min(1.0, max(0.0, (similarity.get(key, floor) - floor) / span))
+        if key in similarity:
+            meaning = min(1.0, max(0.0, (similarity[key] - floor) / span))
+        else:  # no vector yet (saved seconds ago): its keywords speak for both halves
+            meaning = keyword
         score = KEYWORD * keyword + (1 - KEYWORD) * meaning
         if score <= 0:
             continue

@@ -275,12 +275,17 @@ class MatchIndex:
                 docs = indices[indptr[number] : indptr[number + 1]]
                 hit = scores[docs] > 0
                 scores[docs[hit]] += data[indptr[number] : indptr[number + 1]][hit] * weight
-        candidates = np.flatnonzero(scores)
-        if self.masked is not None:
-            candidates = candidates[~self.masked[candidates]]
-        if set(kinds) != set(self.targets):
-            wanted = [self.targets.index(k) for k in kinds]
-            candidates = candidates[np.isin(self.kinds[candidates], wanted)]
+        # A lower bound on the top-th best score: one term's top-th largest contribution
+        # (its documents score at least that much). Only documents above it are looked at:
+        # a comparison pass instead of gathering every non-zero of 100k scores.
+        bound = 0.0
+        for value in values:
+            if len(value) >= top > 0:
+                bound = max(bound, float(np.partition(value, -top)[-top]))
+        above = scores >= bound * (1 - 1e-6) if bound > 0 else scores > 0
+        candidates = self._allowed(np.flatnonzero(above), kinds)
+        if bound > 0 and len(candidates) < top:  # the bound was met by documents left out
+            candidates = self._allowed(np.flatnonzero(scores), kinds)
         if len(candidates) > top:
             best = np.argpartition(-scores[candidates], top)[:top]
             candidates = candidates[best]
@@ -289,6 +294,15 @@ class MatchIndex:
             (self.targets[self.kinds[doc]], int(self.ids[doc]), float(scores[doc]), int(doc), {})
             for doc in order
         ]
+
+    def _allowed(self, candidates: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
+        """Candidates less the masked (superseded) documents and those of other kinds."""
+        if self.masked is not None:
+            candidates = candidates[~self.masked[candidates]]
+        if set(kinds) != set(self.targets):
+            wanted = [self.targets.index(k) for k in kinds]
+            candidates = candidates[np.isin(self.kinds[candidates], wanted)]
+        return candidates
 
     def parts_of(
         self, query: dict[str, float], wanted: list[tuple[str, int]]
