@@ -644,7 +644,7 @@ def get_vectors(
             index = None
         if index is None:
             index = VectorIndex.build(connection, kinds)
-            if saved is not None:
+            if saved is not None and index.size:
                 index.save(saved)
         indexes[kinds] = index
     return index
