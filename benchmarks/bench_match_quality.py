@@ -46,7 +46,7 @@ from rank_bm25 import BM25Okapi
 from crm import create_app
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
-from crm.matching import cache, context, services, vectors
+from crm.matching import cache, context, embedder, services, vectors
 from crm.text import embed
 
 HERE = Path(__file__).resolve().parent
@@ -157,7 +157,7 @@ def load_county_firms() -> int:
 
 def embed_all() -> float:
     started = time.perf_counter()
-    vectors.run_until_done(512)
+    embedder.run(512)
     return time.perf_counter() - started
 
 

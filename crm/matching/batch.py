@@ -122,7 +122,13 @@ def _meaning_side(batch: Batch, rows: list[Any]) -> None:
         return
     batch.vectors = index
     batch.query_vectors = vectors.need_vectors(rows)
-    words = sorted(set().union(*batch.context.values())) if batch.context else []
+    said = {  # only the product words some need says need a vector
+        word
+        for row in rows
+        for word in batch.context.get(row.id, ())
+        if word in (row.title or "") or word in (row.description or "")
+    }
+    words = sorted(said)
     batch.word_vectors = dict(zip(words, embed.embed(words, query=True), strict=True))
 
 
@@ -209,6 +215,7 @@ def _scorers(
         yield map
         return
     get_analyzer().tokens("预热")  # jieba loaded once, inherited by the workers
+    _ = batch.index.by_document  # the explanations' layout: made once, shared by the workers
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         yield pool.imap  # in order, a chunk at a time
 

@@ -56,6 +56,9 @@ def match_cli(
     if len(given) != 1:
         raise click.UsageError("请给出 --text、--text-file、--need 或 --all 之一。")
     if every:
+        from crm.text import embed  # noqa: PLC0415
+
+        embed.engine(os.cpu_count() or 1)  # a batch: needs without a vector use every core
         user = acting_user(username)
         with cli_errors(), click.progressbar(length=1, label="生成匹配") as bar:
 
@@ -96,7 +99,7 @@ def match_cli(
 def embed_cli(batch: int, threads: int | None, status: bool) -> None:
     """Embed every record saved since its vector was made (resumable: stop it at any time;
     the next run goes on where it stopped)."""
-    from crm.matching import vectors  # noqa: PLC0415 - the engine only for this command
+    from crm.matching import embedder, vectors  # noqa: PLC0415 - the engine only here
     from crm.text import embed
 
     embed.engine(threads or os.cpu_count() or 1)
@@ -109,8 +112,11 @@ def embed_cli(batch: int, threads: int | None, status: bool) -> None:
     if reason is not None:
         raise click.ClickException(f"语义模型不可用：{reason}。匹配仍按关键词进行。")
     started = time.monotonic()
+    progress = {"done": 0}
 
-    def report(done: int, of: int, step: vectors.Embedded) -> None:
+    def report(step: vectors.Embedded) -> None:
+        progress["done"] += step.looked
+        done, of = progress["done"], max(pending, progress["done"])
         elapsed = time.monotonic() - started
         rate = done / elapsed if elapsed else 0.0
         left = (of - done) / rate if rate else 0.0
@@ -119,6 +125,6 @@ def embed_cli(batch: int, threads: int | None, status: bool) -> None:
             nl=False,
         )
 
-    done = vectors.run_until_done(batch, report)
+    result = embedder.run(batch, report)
     elapsed = time.monotonic() - started
-    click.echo(f"\n完成：{done} 条记录，用时 {elapsed:.1f} 秒。")
+    click.echo(f"\n完成：{result.looked or 0} 条记录，用时 {elapsed:.1f} 秒。")

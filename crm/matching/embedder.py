@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 POLL = 2.0  # seconds between looks at other processes' commits
 LEASE = 60  # seconds a batch may take before another process may take over
 BATCH = 64  # records per transaction: about 2–6 s of model time
+BULK = 1000  # this many waiting (an import): handed to `crm embed`, with every core
 
 
 def take_lease(connection: sa.Connection, held: int | None) -> int | None:
@@ -90,32 +92,62 @@ class Embedder:
 
     def _work(self) -> None:
         docs = versions(db.session.connection()).get("docs", 0)
-        db.session.rollback()
+        db.session.commit()
         if docs == self.seen_docs:
             return
-        held = None
-        try:
-            while True:
-                held = take_lease(db.session.connection(), held)
-                db.session.commit()
-                if held is None:
-                    return  # another process is at it
-                step = vectors.embed_pending(BATCH)
-                if not step.looked:
-                    self.seen_docs = docs
-                    return
-                logger.info(
-                    "Embedded %d of %d pending records (%d sentences) in %.1f s",
-                    step.embedded,
-                    step.looked,
-                    step.sentences,
-                    step.seconds,
-                )
-        finally:
-            db.session.rollback()
-            if held is not None:
-                release(db.session.connection(), held)
-                db.session.commit()
+        pending = vectors.pending_count(db.session.connection())
+        db.session.commit()
+        if pending >= BULK and not status().working:
+            # an import's worth: a process of its own with every core, not this thread's one
+            logger.info("%d records wait for vectors: starting `crm embed`", pending)
+            launch()
+            self.seen_docs = docs
+            return
+        if run(BATCH, once=True).looked is not None:
+            self.seen_docs = docs
+
+
+@dataclass
+class Done:
+    looked: int | None = None  # None: another process held the lease
+
+
+def run(
+    batch: int = BATCH,
+    report: Callable[[vectors.Embedded], None] | None = None,
+    once: bool = False,
+) -> Done:
+    """Embed pending records batch after batch under the lease until none is left (the web
+    thread and `crm embed` alike: two never work at once). `once`: give up at once when
+    another process holds the lease (the thread); otherwise wait for it (the command)."""
+    done, held = Done(), None
+    try:
+        while True:
+            held = take_lease(db.session.connection(), held)
+            db.session.commit()
+            if held is None:
+                if once:
+                    return done
+                time.sleep(POLL)
+                continue
+            step = vectors.embed_pending(batch)
+            done.looked = (done.looked or 0) + step.looked
+            if not step.looked:
+                return done
+            if report is not None:
+                report(step)
+            logger.info(
+                "Embedded %d of %d pending records (%d sentences) in %.1f s",
+                step.embedded,
+                step.looked,
+                step.sentences,
+                step.seconds,
+            )
+    finally:
+        db.session.rollback()
+        if held is not None:
+            release(db.session.connection(), held)
+            db.session.commit()
 
 
 def install(app: Flask) -> None:

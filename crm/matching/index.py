@@ -338,25 +338,34 @@ class MatchIndex:
                 out[documents[document]] = parts
         return out
 
+    @cached_property
+    def by_document(self) -> sparse.csc_matrix:
+        """The same matrix document-major, for explanations: a document's terms are one
+        column slice (made once, at the first explanation; about a third of the matrix's
+        memory again)."""
+        by_document = self.matrix.tocsc()
+        by_document.sort_indices()
+        return by_document
+
     def _explain(
         self, query: dict[str, float], documents: list[int]
     ) -> dict[int, dict[str, float]]:
-        """Each document's per-term contributions to its score: each term's postings (sorted
-        document numbers) searched for the few documents asked about."""
+        """Each document's per-term contributions to its score: its column's terms that the
+        query has."""
         if not documents:
             return {}
-        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
-        wanted = np.asarray(documents)
-        out: dict[int, dict[str, float]] = {doc: {} for doc in documents}
-        for term, weight in query.items():
-            number = self.terms.get(term)
-            if number is None:
-                continue
-            row = indices[indptr[number] : indptr[number + 1]]
-            at = np.searchsorted(row, wanted)
-            inside = at < len(row)
-            found = np.zeros(len(wanted), dtype=bool)
-            found[inside] = row[at[inside]] == wanted[inside]
-            for j in np.flatnonzero(found).tolist():
-                out[documents[j]][term] = float(data[indptr[number] + at[j]]) * weight
+        numbers = {self.terms[t]: (t, w) for t, w in query.items() if t in self.terms}
+        columns = self.by_document
+        indptr, indices, data = columns.indptr, columns.indices, columns.data
+        out: dict[int, dict[str, float]] = {}
+        for doc in documents:
+            start, end = int(indptr[doc]), int(indptr[doc + 1])
+            parts: dict[str, float] = {}
+            for number, value in zip(
+                indices[start:end].tolist(), data[start:end].tolist(), strict=True
+            ):
+                found = numbers.get(number)
+                if found is not None:
+                    parts[found[0]] = value * found[1]
+            out[doc] = parts
         return out

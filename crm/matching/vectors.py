@@ -32,7 +32,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -62,7 +62,7 @@ MODELS: dict[str, type] = {
     "need": Need,
     "enterprise": Enterprise,
 }
-BLOCK = 256  # queries a matrix product in `VectorIndex.pools` (256 × 100k floats: 100 MB)
+BLOCK = 64  # queries a matrix product in `VectorIndex.pools` (64 × 100k floats: 25 MB)
 POOL = 200  # records scored on their sentences, of those nearest by mean vector
 FEEDBACK, FEEDBACK_FROM = 0.5, 3  # the query moves half-way towards its best three
 NEAR = 1.0  # standard deviations above the mean similarity a record must be to be "near"
@@ -544,50 +544,86 @@ class VectorIndex:
         sentence is nearer to the product than to the need ("领带面料开发" for a tie fabric
         that creases) is matched by what the firm makes, not by its problem: it loses half
         the difference (`CONTEXT`). It is what puts the anti-wrinkle finishing experts, not
-        the tie-fabric designers, first for the demo tie maker's 领带面料洗后起皱."""
+        the tie-fabric designers, first for the demo tie maker's 领带面料洗后起皱.
+
+        Vectorised over the pool: its mean vectors and all its sentences are gathered once
+        (a few hundred rows) and each step is a matrix product and a `maximum.reduceat`."""
         if pool is None:
             pool = self.pools(query[None, :], kinds)[0]
-        keys = list(dict.fromkeys([*pool, *(self.key(k, i) for k, i in also if k in self.kinds)]))
-        records = [(key, self._record(key)) for key in keys]
-        records = [(key, found) for key, found in records if found is not None]
-        if not records:
+        wanted = list(dict.fromkeys([*pool, *(self.key(k, i) for k, i in also if k in self.kinds)]))
+        keys, means, sentences, starts = self._gather(wanted)
+        if not keys:
             return Meaning({}, {})
 
         def closest(q: np.ndarray) -> np.ndarray:
-            return np.array(
-                [
-                    float((sent @ q).max()) if len(sent) else float(mean @ q)
-                    for _, (mean, sent) in records
-                ]
-            )
+            return np.maximum.reduceat(sentences @ q, starts)
 
-        def score(q: np.ndarray) -> np.ndarray:
-            means = np.array([float(mean @ q) for _, (mean, _) in records])
-            return means + closest(q)
-
-        first = score(query)
-        penalty = np.zeros(len(records))
+        first = means @ query + closest(query)
+        penalty = np.zeros(len(keys))
         if context is not None:
             penalty = CONTEXT * np.maximum(0.0, closest(context) - closest(query))
-        in_pool = set(pool)
-        ranked = sorted(
-            (i for i, (key, _) in enumerate(records) if key in in_pool),
-            key=lambda i: -(first[i] - penalty[i]),
-        )
-        best = [records[i][1][0] for i in ranked[:FEEDBACK_FROM]]
+        in_pool = np.isin(np.asarray(keys, dtype=np.int64), np.asarray(pool, dtype=np.int64))
+        ranked = np.flatnonzero(in_pool)
+        ranked = ranked[np.argsort(-(first - penalty)[ranked], kind="stable")]
         moved = query
-        if best:
-            moved = query + FEEDBACK * np.mean(best, axis=0)
+        if len(ranked):
+            moved = query + FEEDBACK * means[ranked[:FEEDBACK_FROM]].mean(axis=0)
             moved = moved / np.linalg.norm(moved)
-        final = (score(moved) - penalty) / 2
+        final = (means @ moved + closest(moved) - penalty) / 2
+        decoded = [self._decode(k) for k in keys]
         return Meaning(
-            {self._decode(key): float(v) for (key, _), v in zip(records, final, strict=True)},
-            {
-                self._decode(key): float(p) / 2
-                for (key, _), p in zip(records, penalty, strict=True)
-                if p > 0
-            },
+            dict(zip(decoded, final.tolist(), strict=True)),
+            {d: float(p) / 2 for d, p in zip(decoded, penalty.tolist(), strict=True) if p > 0},
         )
+
+    def _gather(self, wanted: list[int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+        """Keys found, their mean vectors, all their sentence vectors (float32; a record
+        with none stands for itself by its mean) and where each record's sentences start."""
+        keys: list[int] = []
+        built: list[int] = []
+        extra: list[int] = []
+        if len(self.keys):
+            numbers = np.asarray(wanted, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self.keys, numbers), len(self.keys) - 1)
+            found = (self.keys[at] == numbers) & self.live[at]
+        else:
+            at, found = np.zeros(len(wanted), np.int64), np.zeros(len(wanted), bool)
+        for key, position, hit in zip(wanted, at.tolist(), found.tolist(), strict=True):
+            if key in self.extra:
+                extra.append(key)
+            elif hit:
+                built.append(position)
+                keys.append(key)
+        keys += extra
+        if not keys:
+            return [], np.zeros((0, embed.DIM), np.float32), np.zeros((0, embed.DIM)), np.zeros(0)
+        positions = np.asarray(built, dtype=np.int64)
+        lengths = self.offsets[positions + 1] - self.offsets[positions]
+        means = [self.matrix[positions]] if len(positions) else []
+        rows = np.repeat(self.offsets[positions] - np.cumsum(lengths) + lengths, lengths)
+        rows += np.arange(int(lengths.sum()), dtype=np.int64)
+        blocks = [self.sentences[rows].astype(np.float32)] if len(rows) else []
+        counts = lengths.tolist()
+        for key in extra:
+            mean, said = self.extra[key]
+            means.append(mean[None, :])
+            blocks.append(said)
+            counts.append(len(said))
+        means_all = np.vstack(means)
+        # a record without sentences stands for itself by its mean vector
+        if any(c == 0 for c in counts):
+            pieces, out_counts, at_block = [], [], 0
+            flat = np.vstack(blocks) if blocks else np.zeros((0, embed.DIM), np.float32)
+            for i, c in enumerate(counts):
+                pieces.append(flat[at_block : at_block + c] if c else means_all[i][None, :])
+                at_block += c
+                out_counts.append(max(c, 1))
+            sentences, counts = np.vstack(pieces), out_counts
+        else:
+            sentences = np.vstack(blocks)
+        starts = np.zeros(len(counts), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        return keys, means_all, sentences, starts
 
     def closest(self, kind: str, record_id: int, query: np.ndarray) -> tuple[int, float] | None:
         """The position of a record's sentence closest to a query, and its cosine."""
@@ -741,18 +777,3 @@ def query_vector(
         if row is not None and row.vector and row.source == source_of(sentences):
             return unpack(row.vector)[0]
     return embed.embed_query(text)
-
-
-def run_until_done(
-    batch: int = 256, report: Callable[[int, int, Embedded], None] | None = None
-) -> int:
-    """Embed every pending record (the `crm embed` job): returns how many were looked at."""
-    total = pending_count(db.session.connection())
-    done = 0
-    while True:
-        step = embed_pending(batch)
-        if not step.looked:
-            return done
-        done += step.looked
-        if report is not None:
-            report(done, max(total, done), step)

@@ -145,7 +145,7 @@ def test_an_admin_runs_the_batch_and_watches_it_finish(demo_server, browser, scr
 def test_a_suggestion_explained_by_meaning_on_a_phone(live_server, browser, screenshot_dir):
     """An owner's symptom that shares no word with the expert's profile: the suggestion says
     why by its closest sentence, highlighted, readable at 375 px."""
-    from crm.matching import vectors
+    from crm.matching import embedder
 
     live_server.add_user("e2esem", "韩语义")
     with live_server.app.app_context():
@@ -173,7 +173,7 @@ def test_a_suggestion_explained_by_meaning_on_a_phone(live_server, browser, scre
         )
         db.session.add(need)
         db.session.commit()
-        vectors.run_until_done()  # what the web workers' embedder does seconds after a save
+        embedder.run()  # what the web workers' embedder does seconds after a save
         need_id = need.id
         db.session.remove()
 

@@ -84,7 +84,7 @@ def test_vectors_follow_the_records_and_skip_the_model_when_text_is_unchanged(
     people, _ = profiles
     software = people["software"]
     assert vectors.pending_count(db.session.connection()) >= 6  # five people and the place
-    vectors.run_until_done()
+    embedder.run()
     assert vectors.pending_count(db.session.connection()) == 0
     row = db.session.get(MatchVector, ("researcher", software.id))
     assert row.model == embed.MODEL
@@ -121,14 +121,14 @@ def test_vectors_follow_the_records_and_skip_the_model_when_text_is_unchanged(
 
 @needs_engine
 def test_a_model_change_embeds_again(profiles, monkeypatch):
-    vectors.run_until_done()
+    embedder.run()
     db.session.execute(sa.update(MatchVector).values(model="an-older-model"))
     db.session.commit()
     everything = vectors.embeddable_count(db.session.connection())
     assert everything == 7  # five people, their university, the firm
     assert vectors.pending_count(db.session.connection()) == everything
     calls = _calls(monkeypatch)
-    vectors.run_until_done()
+    embedder.run()
     assert sum(calls) >= 6
     assert set(db.session.scalars(sa.select(MatchVector.model))) == {embed.MODEL}
 
@@ -143,7 +143,7 @@ def test_meaning_finds_what_keywords_cannot_and_says_why(profiles):
     finally:
         embed._reset_for_tests()
     assert services.match_text(text, kinds=("researcher",)) == []  # no vectors yet: keywords
-    vectors.run_until_done()
+    embedder.run()
     found = services.match_text(text, top=3, kinds=("researcher",))
     assert found[0].id == people["software"].id
     assert found[0].matched == []  # no shared word: meaning alone
@@ -157,7 +157,7 @@ def test_meaning_finds_what_keywords_cannot_and_says_why(profiles):
 @needs_engine
 def test_keywords_still_decide_when_the_words_are_known(profiles):
     people, _ = profiles
-    vectors.run_until_done()
+    embedder.run()
     found = services.match_text("电力系统调度有问题", top=3, kinds=("researcher",))
     assert found[0].id == people["grid"].id
     assert [m.term for m in found[0].matched][:1] == ["电力系统"] or found[0].matched
@@ -183,7 +183,7 @@ def test_suggestions_keep_the_closest_sentence_and_the_page_shows_it(
     need = Need(enterprise_id=firm.id, title="程序上线后老是崩溃", description="用户一多就卡死")
     db.session.add(need)
     db.session.commit()
-    vectors.run_until_done()
+    embedder.run()
     user = make_user()
     suggestions.generate(user, need)
     db.session.commit()
@@ -205,7 +205,7 @@ def test_the_admin_page_reports_vector_progress(profiles, client, auth, make_use
     assert 'data-testid="semantic-status"' in page.text and "现在计算全部" in page.text
     state = client.get("/admin/matching/vectors.json").get_json()
     assert state["pending"] >= 6 and state["done"] == state["total"] - state["pending"]
-    vectors.run_until_done()
+    embedder.run()
     state = client.get("/admin/matching/vectors.json").get_json()
     assert state["pending"] == 0 and state["percent"] == 100
 
@@ -292,7 +292,7 @@ def test_the_batch_fuses_and_explains_like_a_single_need(profiles, make_user):
     need = Need(enterprise_id=firm.id, title="程序上线后老是崩溃", description="用户一多就卡死")
     db.session.add(need)
     db.session.commit()
-    vectors.run_until_done()
+    embedder.run()
     from crm.matching import batch
 
     batch.generate_all(make_user(), top=3, workers=0)
@@ -310,7 +310,7 @@ def test_the_batch_fuses_and_explains_like_a_single_need(profiles, make_user):
 @needs_engine
 def test_a_saved_record_is_matchable_by_meaning_once_embedded(profiles):
     """Keywords at once; meaning after the embedder's next pass (here: called directly)."""
-    vectors.run_until_done()
+    embedder.run()
     services.match_text("电力系统调度")  # this worker's vector index is built
     newcomer = Researcher(name="新来老师", research_directions="锂电池热失控预警")
     db.session.add(newcomer)
@@ -330,7 +330,7 @@ def test_a_saved_vector_index_is_mapped_and_brought_up_to_date(profiles, tmp_pat
     """What a cold `crm match` and gunicorn's master start from: the folder an earlier
     process saved, memory-mapped, then the vectors committed since."""
     people, _ = profiles
-    vectors.run_until_done()
+    embedder.run()
     folder = tmp_path / "vectors"
     built = vectors.get_vectors(db.session.connection(), saved=folder)
     assert (folder / "matrix.npy").exists() and (folder / "meta.json").exists()
@@ -373,7 +373,39 @@ def test_an_achievement_finds_firms_by_meaning_too(profiles, make_enterprise):
         assert firm.id not in [a.enterprise_id for a in services.adopters(achievement)]
     finally:
         embed._reset_for_tests()
-    vectors.run_until_done()
+    embedder.run()
     found = services.adopters(achievement)
     assert found[0].enterprise_id == firm.id and found[0].reason == "需求：控制程序老是死机"
     assert other.id not in [a.enterprise_id for a in found[:1]]
+
+
+@needs_engine
+def test_two_embedders_never_work_at_once(profiles):
+    """The web thread gives way to a process holding the lease (`crm embed`, another
+    worker) and goes on when it is released."""
+    connection = db.session.connection()
+    held = embedder.take_lease(connection, None)
+    db.session.commit()
+    assert embedder.run(once=True).looked is None
+    assert vectors.pending_count(db.session.connection()) == 7  # nothing done meanwhile
+    embedder.release(db.session.connection(), held)
+    db.session.commit()
+    assert embedder.run(once=True).looked == 7
+    assert vectors.pending_count(db.session.connection()) == 0
+
+
+@needs_engine
+def test_an_imports_worth_is_handed_to_the_command(app, profiles, monkeypatch):
+    """Many records waiting (an import): the web thread starts `crm embed` (every core)
+    instead of trickling them through its one thread."""
+    launched = []
+    monkeypatch.setattr(embedder, "launch", lambda: launched.append(True))
+    monkeypatch.setattr(embedder, "BULK", 5)
+    worker = embedder.Embedder(app)
+    worker._work()
+    assert launched == [True]
+    assert vectors.pending_count(db.session.connection()) == 7  # left to the command
+    monkeypatch.setattr(embedder, "BULK", 1000)
+    worker.seen_docs = -1
+    worker._work()  # a few: done here
+    assert launched == [True] and vectors.pending_count(db.session.connection()) == 0
