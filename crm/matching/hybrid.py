@@ -54,22 +54,37 @@ def coverage(
 ) -> float:
     """Share of the query's words (by weight × idf) this candidate's matched terms stand for;
     an expansion covers its word in proportion to its weight."""
-    unseen = math.log1p((index.size + 0.5) / 1.5)
-    total = covered = 0.0
-    for word, weight in weights.items():
-        if word in via:
-            continue  # an expansion: counted with its word
-        number = index.terms.get(word)
-        idf = float(index.idf[number]) if number is not None and index.idf is not None else unseen
-        importance = weight * idf
-        total += importance
-        share = 1.0 if word in parts else 0.0
-        if share < 1.0:
-            for term in parts:
-                if via.get(term) == word:
-                    share = max(share, min(1.0, weights[term] / weight))
-        covered += importance * share
-    return covered / total if total else 0.0
+    return Coverage(weights, via, index)(parts)
+
+
+class Coverage:
+    """`coverage` for one query and many candidates: the words' importance worked out once,
+    then each candidate costs as many steps as it has matched terms."""
+
+    def __init__(self, weights: dict[str, float], via: dict[str, str], index: MatchIndex):
+        unseen = math.log1p((index.size + 0.5) / 1.5)
+        self.importance: dict[str, float] = {}
+        for word, weight in weights.items():
+            if word in via:
+                continue  # an expansion: counted with its word
+            number = index.terms.get(word)
+            known = number is not None and index.idf is not None
+            self.importance[word] = weight * (float(index.idf[number]) if known else unseen)
+        self.total = sum(self.importance.values())
+        self.stands_for: dict[str, tuple[str, float]] = {w: (w, 1.0) for w in self.importance}
+        for term, word in via.items():
+            if term in weights and word in self.importance and term not in self.stands_for:
+                self.stands_for[term] = (word, min(1.0, weights[term] / weights[word]))
+
+    def __call__(self, parts: dict[str, float]) -> float:
+        if not self.total:
+            return 0.0
+        best: dict[str, float] = {}
+        for term in parts:
+            found = self.stands_for.get(term)
+            if found is not None and found[1] > best.get(found[0], 0.0):
+                best[found[0]] = found[1]
+        return sum(self.importance[w] * share for w, share in best.items()) / self.total
 
 
 def rank(
@@ -99,9 +114,10 @@ def rank(
     ceiling = max(similarity.values(), default=1.0)
     floor = min(similarity.values(), default=0.0) if len(similarity) > 1 else 0.0
     span = max(ceiling - floor, 1e-6)
+    covers = Coverage(weights, via, index)
     fused: list[Fused] = []
     for key in set(parts) | set(similarity):
-        keyword = evidence(coverage(parts[key], weights, via, index)) if key in parts else 0.0
+        keyword = evidence(covers(parts[key])) if key in parts else 0.0
         if key in similarity:
             meaning = min(1.0, max(0.0, (similarity[key] - floor) / span))
         else:  # no vector yet (saved seconds ago): its keywords speak for both halves

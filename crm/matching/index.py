@@ -311,8 +311,7 @@ class MatchIndex:
         this query's score; a record that matches no term is left out."""
         codes = {k: i for i, k in enumerate(self.targets)}
         out: dict[tuple[str, int], dict[str, float]] = {}
-        documents: dict[int, tuple[str, int]] = {}
-        keys = self.keys
+        matrix_side: list[tuple[str, int]] = []
         for kind, record_id in wanted:
             if kind not in codes:
                 continue
@@ -323,17 +322,19 @@ class MatchIndex:
                 }
                 if parts:
                     out[(kind, record_id)] = parts
-                continue
-            number = (codes[kind] << 40) | record_id
-            at = int(np.searchsorted(keys, number))
-            if (
-                at < len(keys)
-                and keys[at] == number
-                and not (self.masked is not None and self.masked[at])
-            ):
-                documents[at] = (kind, record_id)
-        explained = self._explain(query, list(documents))
-        for document, parts in explained.items():
+            else:
+                matrix_side.append((kind, record_id))
+        if not matrix_side or not self.size:
+            return out
+        numbers = np.fromiter(
+            ((codes[k] << 40) | i for k, i in matrix_side), dtype=np.int64, count=len(matrix_side)
+        )
+        at = np.minimum(np.searchsorted(self.keys, numbers), self.size - 1)
+        found = self.keys[at] == numbers
+        if self.masked is not None:
+            found &= ~self.masked[at]
+        documents = {int(a): matrix_side[i] for i, a in enumerate(at.tolist()) if bool(found[i])}
+        for document, parts in self._explain(query, list(documents)).items():
             if parts:
                 out[documents[document]] = parts
         return out
@@ -350,10 +351,13 @@ class MatchIndex:
     def _explain(
         self, query: dict[str, float], documents: list[int]
     ) -> dict[int, dict[str, float]]:
-        """Each document's per-term contributions to its score: its column's terms that the
-        query has."""
+        """Each document's per-term contributions to its score: for a few documents, their
+        columns' terms that the query has; for many (those found by meaning), each query
+        term's postings searched for all of them at once."""
         if not documents:
             return {}
+        if len(documents) > 30:
+            return self._explain_by_term(query, documents)
         numbers = {self.terms[t]: (t, w) for t, w in query.items() if t in self.terms}
         columns = self.by_document
         indptr, indices, data = columns.indptr, columns.indices, columns.data
@@ -368,4 +372,22 @@ class MatchIndex:
                 if found is not None:
                     parts[found[0]] = value * found[1]
             out[doc] = parts
+        return out
+
+    def _explain_by_term(
+        self, query: dict[str, float], documents: list[int]
+    ) -> dict[int, dict[str, float]]:
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        wanted = np.asarray(documents)
+        out: dict[int, dict[str, float]] = {doc: {} for doc in documents}
+        for term, weight in query.items():
+            number = self.terms.get(term)
+            if number is None:
+                continue
+            row = indices[indptr[number] : indptr[number + 1]]
+            if not len(row):
+                continue
+            at = np.minimum(np.searchsorted(row, wanted), len(row) - 1)
+            for j in np.flatnonzero(row[at] == wanted).tolist():
+                out[documents[j]][term] = float(data[indptr[number] + at[j]]) * weight
         return out

@@ -519,11 +519,9 @@ class VectorIndex:
                 bar = float(every.mean() + NEAR * every.std())
                 take = min(want, len(among))
                 picks = np.argpartition(-among, take - 1)[:take] if take else np.zeros(0, int)
-                found = [
-                    int(self.keys[i if columns is None else columns[i]])
-                    for i in picks
-                    if among[i] > 0 and among[i] >= bar
-                ]
+                picks = picks[(among[picks] > 0) & (among[picks] >= bar)]
+                chosen = picks if columns is None else columns[picks]
+                found = np.asarray(self.keys[chosen]).tolist()
                 found += [int(k) for k, v in zip(extra_keys, more, strict=True) if v >= bar]
                 out.append(found)
         return out

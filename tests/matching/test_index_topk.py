@@ -46,3 +46,26 @@ def test_top_k_matches_a_dense_reference(seed):
         top = rnd.choice([1, 3, 10, 30])
         found = [d for d in index._best(query, kinds, top)]
         assert [round(s, 4) for _, _, s, _, _ in found] == _reference(index, query, kinds, top)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_both_ways_of_explaining_agree_with_the_matrix(seed):
+    rnd = random.Random(seed)
+    rows = [
+        (rnd.choice(TARGETS), doc + 1, pack({w: NORMAL for w in rnd.sample(WORDS, 4)}))
+        for doc in range(120)
+    ]
+    index = MatchIndex.from_docs(rows)
+    dense = index.matrix.toarray()
+    query = {w: rnd.choice([1.5, 0.7]) for w in rnd.sample(WORDS, 6)}
+    documents = rnd.sample(range(index.size), 60)
+    by_term = index._explain_by_term(query, documents)
+    by_document = {d: index._explain(query, [d])[d] for d in documents}
+    assert by_term.keys() == by_document.keys()
+    for d in documents:
+        expected = {
+            t: float(dense[index.terms[t], d]) * w
+            for t, w in query.items()
+            if t in index.terms and dense[index.terms[t], d] > 0
+        }
+        assert by_term[d] == pytest.approx(expected) and by_document[d] == pytest.approx(expected)
