@@ -32,6 +32,7 @@ from crm.matching.vectors import VectorIndex
 from crm.needs.models import Need, NeedStatus
 from crm.text import embed
 from crm.text.analyzer import get_analyzer
+from crm.text.normal import normalise
 from crm.workers import AnalysisPool, default_workers
 
 logger = logging.getLogger(__name__)
@@ -122,12 +123,10 @@ def _meaning_side(batch: Batch, rows: list[Any]) -> None:
         return
     batch.vectors = index
     batch.query_vectors = vectors.need_vectors(rows)
-    said = {  # only the product words some need says need a vector
-        word
-        for row in rows
-        for word in batch.context.get(row.id, ())
-        if word in (row.title or "") or word in (row.description or "")
-    }
+    said = set()  # only the product words some need says need a vector (as analysed: normal)
+    for row in rows:
+        text = normalise(f"{row.title or ''} {row.description or ''}")
+        said |= {word for word in batch.context.get(row.id, ()) if word in text}
     words = sorted(said)
     batch.word_vectors = dict(zip(words, embed.embed(words, query=True), strict=True))
 
@@ -174,12 +173,9 @@ def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: i
                 adjust,
                 POOL,
                 nearest=pools.get(need_id),
-                context_vector=services.product_vector(
-                    query.context, batch.word_vectors.__getitem__
-                ),
+                context_vector=services.product_vector(query.context, batch.word_vectors.get),
             ):
-                closest = batch.vectors.closest(f.kind, f.id, query_vector)
-                semantic = None if closest is None else (*closest, f.product_like)
+                semantic = (f.product_like,)  # the sentence is found where it is read
                 found.append(
                     (
                         (f.kind, f.id),
@@ -221,28 +217,26 @@ def _scorers(
 
 
 def _sentences(scored: Scored) -> Scored:
-    """The workers found each candidate's closest sentence by position; its text is read
-    here, for the whole chunk at once."""
-    wanted = {
-        key: (semantic[0], semantic[1])
-        for _, found in scored
-        for key, _, _, _, semantic in found
-        if semantic is not None
-    }
-    texts = vectors.sentence_texts(wanted)
-    product_like = {
-        key: semantic[2] for _, found in scored for key, _, _, _, semantic in found if semantic
-    }
-    return [
-        (
-            need_id,
-            [
-                (key, score, why, prior, hybrid.as_dict(texts.get(key), product_like.get(key, 0)))
-                for key, score, why, prior, _ in found
-            ],
-        )
-        for need_id, found in scored
-    ]
+    """Each fused candidate's closest sentence, for the whole chunk at once: texts and their
+    vectors read together from the stored rows, compared with each need's vector."""
+    rows = vectors.stored_sentences(
+        {key for _, found in scored for key, _, _, _, semantic in found if semantic is not None}
+    )
+    query_vectors = _batch.query_vectors if _batch is not None else {}
+    out = []
+    for need_id, found in scored:
+        query_vector = query_vectors.get(need_id)
+        explained = []
+        for key, score, why, prior, semantic in found:
+            closest = (
+                vectors.closest_in(rows.get(key), query_vector)
+                if semantic is not None and query_vector is not None
+                else None
+            )
+            product_like = semantic[0] if semantic is not None else 0.0
+            explained.append((key, score, why, prior, hybrid.as_dict(closest, product_like)))
+        out.append((need_id, explained))
+    return out
 
 
 def _write_chunk(scored: Scored, top: int) -> Generated:

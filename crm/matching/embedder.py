@@ -32,7 +32,7 @@ from crm.text.models import IndexVersion
 logger = logging.getLogger(__name__)
 
 POLL = 2.0  # seconds between looks at other processes' commits
-LEASE = 60  # seconds a batch may take before another process may take over
+LEASE = 600  # seconds a batch may take before another process may take over (a crash)
 BATCH = 64  # records per transaction: about 2–6 s of model time
 BULK = 1000  # this many waiting (an import): handed to `crm embed`, with every core
 
@@ -130,7 +130,12 @@ def run(
                     return done
                 time.sleep(POLL)
                 continue
-            step = vectors.embed_pending(batch)
+            try:
+                step = vectors.embed_pending(batch)
+            except sa.exc.IntegrityError:  # a process whose lease ran out wrote them first
+                db.session.rollback()
+                logger.warning("Vectors written meanwhile by another process; going on")
+                continue
             done.looked = (done.looked or 0) + step.looked
             if not step.looked:
                 return done

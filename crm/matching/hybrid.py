@@ -108,6 +108,8 @@ def rank(
     meant = vectors.meaning(query_vector, kinds, list(parts), nearest, context_vector)
     similarity = meant.scores
     others = [key for key in similarity if key not in parts]
+    for gone in set(others) - index.present(others):  # deleted: its vector not yet emptied
+        del similarity[gone]
     for key, found in index.parts_of(weights, others).items():
         if any(len(t) > 1 for t in found):
             parts[key] = found

@@ -304,6 +304,23 @@ class MatchIndex:
             candidates = candidates[np.isin(self.kinds[candidates], wanted)]
         return candidates
 
+    def present(self, wanted: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Those of these records the index holds as live (a deleted record is masked and
+        has no delta; its vector may not have been emptied yet)."""
+        codes = {k: i for i, k in enumerate(self.targets)}
+        out = {(k, i) for k, i in wanted if k in codes and (codes[k], i) in self.delta}
+        rest = [(k, i) for k, i in wanted if k in codes and (codes[k], i) not in self.delta]
+        if not rest or not self.size:
+            return out
+        numbers = np.fromiter(
+            ((codes[k] << 40) | i for k, i in rest), dtype=np.int64, count=len(rest)
+        )
+        at = np.minimum(np.searchsorted(self.keys, numbers), self.size - 1)
+        found = self.keys[at] == numbers
+        if self.masked is not None:
+            found &= ~self.masked[at]
+        return out | {key for key, hit in zip(rest, found.tolist(), strict=True) if hit}
+
     def parts_of(
         self, query: dict[str, float], wanted: list[tuple[str, int]]
     ) -> dict[tuple[str, int], dict[str, float]]:

@@ -352,13 +352,16 @@ def semantic_side(
 
 
 def product_vector(
-    words: frozenset[str], word_vector: Callable[[str], np.ndarray] | None = None
+    words: frozenset[str], word_vector: Callable[[str], np.ndarray | None] | None = None
 ) -> np.ndarray | None:
     """The vector of a need's product words alone (`VectorIndex.meaning`'s context): the
     mean of each word's, so a batch can embed the county's few hundred product words once."""
     if not words or (word_vector is None and not embed.available()):
         return None
-    mean = np.mean([(word_vector or _word_vector)(w) for w in sorted(words)], axis=0)
+    found = [v for w in sorted(words) if (v := (word_vector or _word_vector)(w)) is not None]
+    if not found:
+        return None
+    mean = np.mean(found, axis=0)
     return mean / np.linalg.norm(mean)
 
 

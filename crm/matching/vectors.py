@@ -372,7 +372,7 @@ class VectorIndex:
         fresh = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir()
-        live = self.matrix.any(axis=1) if len(self.keys) else np.zeros(0, bool)
+        live = self.live.copy()
         if self.extra:
             live &= ~np.isin(self.keys, np.fromiter(self.extra, np.int64, len(self.extra)))
         keys, matrix, sentences = self.keys, self.matrix, self.sentences
@@ -398,7 +398,13 @@ class VectorIndex:
             ("offsets", offsets),
         ):
             np.save(fresh / f"{name}.npy", np.ascontiguousarray(array))
-        meta = {"kinds": list(self.kinds), "stamp": self.stamp, "epoch": self.epoch}
+        meta = {
+            "kinds": list(self.kinds),
+            "stamp": self.stamp,
+            "epoch": self.epoch,
+            "model": embed.MODEL,
+            "dim": embed.DIM,
+        }
         (fresh / "meta.json").write_text(json.dumps(meta))
         old = folder.with_name(f"{folder.name}.{os.getpid()}.old")
         try:  # another process may be saving the same index at the same moment: either wins
@@ -418,7 +424,13 @@ class VectorIndex:
         mapped: pages are read when used and shared with every process that maps them."""
         try:
             meta = json.loads((folder / "meta.json").read_text())
-            if tuple(meta["kinds"]) != kinds or meta["epoch"] != epoch or meta["stamp"] > stamp:
+            if (
+                tuple(meta["kinds"]) != kinds
+                or meta["epoch"] != epoch
+                or meta["stamp"] > stamp
+                or meta.get("model") != embed.MODEL
+                or meta.get("dim") != embed.DIM
+            ):
                 return None
             arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="c") for n in cls.ARRAYS}
         except (OSError, KeyError, ValueError):
@@ -455,13 +467,28 @@ class VectorIndex:
                 self.extra.pop(key, None)
             at = int(np.searchsorted(self.keys, key))
             if at < len(self.keys) and self.keys[at] == key:
-                self.matrix[at] = 0.0  # superseded (or gone): `extra` holds what is current
-                self.live[at] = False
+                self.live[at] = False  # superseded (or gone): `extra` holds what is current
 
     @cached_property
     def live(self) -> np.ndarray:
-        """Built rows that stand for a record (a superseded or deleted one is zeros)."""
+        """Built rows that stand for a record (not deleted, not superseded by `extra`)."""
         return self.matrix.any(axis=1) if len(self.keys) else np.zeros(0, dtype=bool)
+
+    def copy(self) -> VectorIndex:
+        """A new index sharing the big arrays, with its own `extra` and `live`: changes are
+        made to a copy and swapped in, never under a request that is reading."""
+        twin = VectorIndex(
+            self.kinds,
+            self.keys,
+            self.matrix,
+            self.sentences,
+            self.offsets,
+            self.stamp,
+            self.epoch,
+            dict(self.extra),
+        )
+        twin.__dict__["live"] = self.live.copy()
+        return twin
 
     def _allowed(self, keys: np.ndarray, kinds: tuple[str, ...] | None) -> np.ndarray | None:
         if kinds is None or set(kinds) == set(self.kinds):
@@ -473,7 +500,7 @@ class VectorIndex:
         if key in self.extra:
             return self.extra[key]
         at = int(np.searchsorted(self.keys, key))
-        if at < len(self.keys) and self.keys[at] == key and self.matrix[at].any():
+        if at < len(self.keys) and self.keys[at] == key and self.live[at]:
             start, end = int(self.offsets[at]), int(self.offsets[at + 1])
             return self.matrix[at], self.sentences[start:end].astype(np.float32)
         return None
@@ -671,6 +698,7 @@ def get_vectors(
         if index is None and saved is not None:
             index = VectorIndex.load(saved, kinds, epoch, stamp)
         if index is not None and index.epoch == epoch and index.stamp < stamp:
+            index = index.copy()  # others may be reading the current one
             index.absorb(connection, stamp)
             if len(index.extra) > REBUILD_AFTER:  # appended records: time to lay them out again
                 index = None
@@ -694,36 +722,51 @@ def explain(
     index: VectorIndex, query: np.ndarray, keys: list[tuple[str, int]]
 ) -> dict[tuple[str, int], tuple[str, str, float]]:
     """Each record's sentence closest in meaning to the query: (field, sentence, cosine) —
-    the "语义相近" line of an explanation. Positions from the index, texts in one read."""
-    closest = {}
-    for kind, record_id in keys:
-        found = index.closest(kind, record_id, query)
-        if found is not None:
-            closest[(kind, record_id)] = found
-    return sentence_texts(closest)
+    the "语义相近" line of an explanation, worked out from the stored row itself (texts and
+    vectors read together, so they always belong to each other)."""
+    rows = stored_sentences(keys)
+    return {key: found for key in keys if (found := closest_in(rows.get(key), query))}
 
 
-def sentence_texts(
-    closest: dict[tuple[str, int], tuple[int, float]],
-) -> dict[tuple[str, int], tuple[str, str, float]]:
-    """(field, sentence, similarity) for (record → (sentence position, similarity))."""
-    out: dict[tuple[str, int], tuple[str, str, float]] = {}
+def stored_sentences(
+    keys: Iterable[tuple[str, int]],
+) -> dict[tuple[str, int], tuple[list[str], bytes]]:
+    """(sentences, sentence vectors) of these records, of the current model: one read a
+    thousand records."""
     by_kind: dict[str, list[int]] = {}
-    for kind, record_id in closest:
+    for kind, record_id in keys:
         by_kind.setdefault(kind, []).append(record_id)
+    out: dict[tuple[str, int], tuple[list[str], bytes]] = {}
     for kind, ids in by_kind.items():
         for start in range(0, len(ids), 1000):
             rows = db.session.execute(
-                sa.select(MatchVector.record_id, MatchVector.sentences).where(
-                    MatchVector.kind == kind, MatchVector.record_id.in_(ids[start : start + 1000])
+                sa.select(
+                    MatchVector.record_id, MatchVector.sentences, MatchVector.sentence_vectors
+                ).where(
+                    MatchVector.kind == kind,
+                    MatchVector.record_id.in_(ids[start : start + 1000]),
+                    MatchVector.model == embed.MODEL,
                 )
             )
-            for record_id, sentences in rows:
-                position, similarity = closest[(kind, record_id)]
-                if position < len(sentences or []):
-                    label, _, text = sentences[position].partition("\t")
-                    out[(kind, record_id)] = (label, text, similarity)
+            for record_id, sentences, data in rows:
+                out[(kind, record_id)] = (sentences or [], data or b"")
     return out
+
+
+def closest_in(
+    row: tuple[list[str], bytes] | None, query: np.ndarray
+) -> tuple[str, str, float] | None:
+    """The closest sentence of a stored row to a query: (field, sentence, cosine)."""
+    if row is None or not row[1]:
+        return None
+    sentences, data = row
+    vectors = unpack(data)
+    if len(vectors) != len(sentences) or not len(vectors):
+        return None
+    scores = vectors @ query
+    best = int(np.argmax(scores))
+    label, _, text = sentences[best].partition("\t")
+    return label, text, float(scores[best])
 
 
 def need_vectors(rows: list[Any]) -> dict[int, np.ndarray]:

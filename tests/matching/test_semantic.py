@@ -409,3 +409,43 @@ def test_an_imports_worth_is_handed_to_the_command(app, profiles, monkeypatch):
     worker.seen_docs = -1
     worker._work()  # a few: done here
     assert launched == [True] and vectors.pending_count(db.session.connection()) == 0
+
+
+@needs_engine
+def test_review_mends_hold(profiles, make_enterprise, make_user, tmp_path):
+    """What a review found: an ASCII product word in the batch, a reader's index changed
+    under it, a saved index of another model, a deleted record suggested by its vector."""
+    import json
+
+    from crm.matching import batch
+
+    people, _ = profiles
+    led = make_enterprise(name="嵊州市明亮照明有限公司", main_products="LED灯珠、LED灯带")
+    make_enterprise(name="嵊州市光华照明有限公司", main_products="LED灯带")
+    need = Need(enterprise_id=led.id, title="LED灯珠用久了发黄", description="程序上线后老是崩溃")
+    db.session.add(need)
+    db.session.commit()
+    embedder.run()
+    batch.generate_all(make_user(), top=3, workers=0)  # once: KeyError on "led"
+    db.session.commit()
+
+    reading = vectors.get_vectors(db.session.connection())
+    people["grid"].research_directions = "锂电池热失控预警"
+    db.session.commit()
+    embedder.run()
+    fresh = vectors.get_vectors(db.session.connection())
+    assert fresh is not reading and not reading.extra and fresh.extra  # copied, then changed
+
+    folder = tmp_path / "v"
+    fresh.save(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["model"] == embed.MODEL
+    meta["model"] = "another-model"
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert vectors.VectorIndex.load(folder, vectors.PASSAGES, fresh.epoch, fresh.stamp) is None
+
+    software = people["software"]
+    software.deleted_at = software.updated_at  # its vector is emptied only by the next pass
+    db.session.commit()
+    found = services.match_text("程序上线后老是崩溃", kinds=("researcher",))
+    assert software.id not in [c.id for c in found]
