@@ -234,7 +234,16 @@ def _sentences(scored: Scored) -> Scored:
                 else None
             )
             product_like = semantic[0] if semantic is not None else 0.0
-            explained.append((key, score, why, prior, hybrid.as_dict(closest, product_like)))
+            explained.append(
+                (
+                    key,
+                    score,
+                    why,
+                    prior,
+                    hybrid.as_dict(closest, product_like),
+                    semantic is not None,
+                )
+            )
         out.append((need_id, explained))
     return out
 
@@ -249,7 +258,7 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
     for need_id, found in scored:
         mine = known[need_id]
         for action, candidate in plan(found, mine, top):
-            key, score, explanation, adjustments, semantic = candidate
+            key, score, explanation, adjustments, semantic, fused = candidate
             if action == "add":
                 creator.add(
                     {
@@ -258,6 +267,7 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
                         "matched_terms": json.dumps(explanation) if as_json else explanation,
                         "adjustments": json.dumps(adjustments) if as_json else adjustments,
                         "semantic": json.dumps(semantic) if as_json else semantic,
+                        "fused": fused,
                         "status": SuggestionStatus.NEW.value,
                         **{c: None for c in COLUMN.values()},
                         COLUMN[key[0]]: key[1],
@@ -273,9 +283,13 @@ def _write_chunk(scored: Scored, top: int) -> Generated:
     for suggestion in db.session.scalars(
         sa.select(Suggestion).where(Suggestion.id.in_(list(refresh)))
     ):  # few: scores move only when the records or the thesaurus changed
-        _, suggestion.score, suggestion.matched_terms, suggestion.adjustments, semantic = refresh[
-            suggestion.id
-        ]
-        suggestion.semantic = semantic
+        (
+            _,
+            suggestion.score,
+            suggestion.matched_terms,
+            suggestion.adjustments,
+            suggestion.semantic,
+            suggestion.fused,
+        ) = refresh[suggestion.id]
     db.session.flush()
     return result

@@ -64,6 +64,8 @@ class Suggestion(Timestamped, Versioned, Base):
     # 语义相近: the candidate's sentence closest in meaning to the need, with its similarity
     # and field ({"sentence", "field", "similarity"}); None when matched on keywords alone
     semantic: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # scored by keywords and meaning fused (0–1.2, shown ×100) rather than keywords alone
+    fused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[SuggestionStatus] = enum_column(
         SuggestionStatus, "suggestion_status", default=SuggestionStatus.NEW
     )

@@ -65,6 +65,7 @@ class Candidate:
     matched: list[MatchedTerm] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)  # the records' prior
     semantic: dict[str, Any] | None = None  # 语义相近: the closest sentence (hybrid.as_dict)
+    fused: bool = False  # scored by keywords and meaning (0–1.2) rather than BM25 alone
 
     def as_dict(self) -> dict[str, Any]:
         """The CLI's JSON contract (`semantic` added by issue 18; null when keyword-only)."""
@@ -330,7 +331,17 @@ def match(
         matched = matched_terms(parts, query)
         semantic = hybrid.as_dict(closest.get((kind, record_id)), product_like)
         result.append(
-            Candidate(kind, record_id, name, institution, score, matched, adjustments, semantic)
+            Candidate(
+                kind,
+                record_id,
+                name,
+                institution,
+                score,
+                matched,
+                adjustments,
+                semantic,
+                vectors is not None and query_vector is not None,
+            )
         )
     return result
 

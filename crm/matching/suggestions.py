@@ -108,8 +108,8 @@ def known_of(need_ids: list[int]) -> dict[int, dict[Key, Known]]:
     return out
 
 
-# (candidate, score, matched terms, the records' prior, 语义相近 or None)
-Found = tuple[Key, float, list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]
+# (candidate, score, matched terms, the records' prior, 语义相近 or None, fused)
+Found = tuple[Key, float, list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None, bool]
 
 
 def plan(found: list[Found], known: dict[Key, Known], top: int) -> Iterator[tuple[str, Found]]:
@@ -145,11 +145,12 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
             [m.as_dict() for m in c.matched],
             [a.as_dict() for a in c.adjustments],
             c.semantic,
+            c.fused,
         )
         for c in services.match_need(need, top=top + rejected)
     ]
     result = Generated()
-    for action, (key, score, explanation, adjustments, semantic) in plan(found, known, top):
+    for action, (key, score, explanation, adjustments, semantic, fused) in plan(found, known, top):
         if action == "add":
             db.session.add(
                 Suggestion(
@@ -158,6 +159,7 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
                     matched_terms=explanation,
                     adjustments=adjustments,
                     semantic=semantic,
+                    fused=fused,
                     **{COLUMN[key[0]]: key[1]},
                 )
             )
@@ -166,6 +168,7 @@ def generate(user: User, need: Need, top: int = 10) -> Generated:
             suggestion = db.session.get(Suggestion, known[key].id)
             suggestion.score, suggestion.matched_terms = score, explanation
             suggestion.adjustments, suggestion.semantic = adjustments, semantic
+            suggestion.fused = fused
             result.refreshed += 1
         else:
             result.kept += 1

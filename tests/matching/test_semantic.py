@@ -192,6 +192,7 @@ def test_suggestions_keep_the_closest_sentence_and_the_page_shows_it(
     ).first()
     assert first.researcher_id == people["software"].id
     assert first.semantic["sentence"] == "软件缺陷预测"
+    assert first.fused and 0 < first.score <= 1.2  # shown ×100, not as a BM25 score
     auth.login(make_user(role=Role.ADMIN).username)
     page = client.get(f"/needs/{need.id}")
     assert "语义相近" in page.text
@@ -302,6 +303,7 @@ def test_the_batch_fuses_and_explains_like_a_single_need(profiles, make_user):
     ).first()
     assert best.researcher_id == people["software"].id
     assert best.semantic["field"] == "研究方向" and best.semantic["sentence"] == "软件缺陷预测"
+    assert best.fused
     single = services.match_need(need, top=3)
     assert single[0].id == best.researcher_id
     assert single[0].score == pytest.approx(best.score, rel=1e-3)
