@@ -304,14 +304,12 @@ class MatchIndex:
             candidates = candidates[np.isin(self.kinds[candidates], wanted)]
         return candidates
 
-    def present(self, wanted: list[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Those of these records the index holds as live (a deleted record is masked and
-        has no delta; its vector may not have been emptied yet)."""
+    def _documents(self, records: list[tuple[str, int]]) -> dict[int, tuple[str, int]]:
+        """The live matrix documents of these records (not those in the delta), by number."""
         codes = {k: i for i, k in enumerate(self.targets)}
-        out = {(k, i) for k, i in wanted if k in codes and (codes[k], i) in self.delta}
-        rest = [(k, i) for k, i in wanted if k in codes and (codes[k], i) not in self.delta]
+        rest = [(k, i) for k, i in records if k in codes and (codes[k], i) not in self.delta]
         if not rest or not self.size:
-            return out
+            return {}
         numbers = np.fromiter(
             ((codes[k] << 40) | i for k, i in rest), dtype=np.int64, count=len(rest)
         )
@@ -319,7 +317,16 @@ class MatchIndex:
         found = self.keys[at] == numbers
         if self.masked is not None:
             found &= ~self.masked[at]
-        return out | {key for key, hit in zip(rest, found.tolist(), strict=True) if hit}
+        return {int(a): rest[j] for j, a in enumerate(at.tolist()) if bool(found[j])}
+
+    def _in_delta(self, records: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        codes = {k: i for i, k in enumerate(self.targets)}
+        return [(k, i) for k, i in records if k in codes and (codes[k], i) in self.delta]
+
+    def present(self, wanted: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Those of these records the index holds as live (a deleted record is masked and
+        has no delta; its vector may not have been emptied yet)."""
+        return set(self._in_delta(wanted)) | set(self._documents(wanted).values())
 
     def parts_of(
         self, query: dict[str, float], wanted: list[tuple[str, int]]
@@ -328,29 +335,11 @@ class MatchIndex:
         this query's score; a record that matches no term is left out."""
         codes = {k: i for i, k in enumerate(self.targets)}
         out: dict[tuple[str, int], dict[str, float]] = {}
-        matrix_side: list[tuple[str, int]] = []
-        for kind, record_id in wanted:
-            if kind not in codes:
-                continue
-            key = (codes[kind], record_id)
-            if key in self.delta:
-                parts = {
-                    t: w * self.delta[key][t] for t, w in query.items() if t in self.delta[key]
-                }
-                if parts:
-                    out[(kind, record_id)] = parts
-            else:
-                matrix_side.append((kind, record_id))
-        if not matrix_side or not self.size:
-            return out
-        numbers = np.fromiter(
-            ((codes[k] << 40) | i for k, i in matrix_side), dtype=np.int64, count=len(matrix_side)
-        )
-        at = np.minimum(np.searchsorted(self.keys, numbers), self.size - 1)
-        found = self.keys[at] == numbers
-        if self.masked is not None:
-            found &= ~self.masked[at]
-        documents = {int(a): matrix_side[i] for i, a in enumerate(at.tolist()) if bool(found[i])}
+        for kind, record_id in self._in_delta(wanted):
+            terms = self.delta[(codes[kind], record_id)]
+            if parts := {t: w * terms[t] for t, w in query.items() if t in terms}:
+                out[(kind, record_id)] = parts
+        documents = self._documents(wanted)
         for document, parts in self._explain(query, list(documents)).items():
             if parts:
                 out[documents[document]] = parts

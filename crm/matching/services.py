@@ -319,7 +319,7 @@ def match(
         ]
     names = _names(found)
     closest = (
-        vectors_.explain(vectors, query_vector, [(k, i) for k, i, *_ in found if (k, i) in names])
+        vectors_.explain(query_vector, [(k, i) for k, i, *_ in found if (k, i) in names])
         if vectors is not None and query_vector is not None
         else {}
     )

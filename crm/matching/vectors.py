@@ -650,16 +650,9 @@ class VectorIndex:
         np.cumsum(counts[:-1], out=starts[1:])
         return keys, means_all, sentences, starts
 
-    def closest(self, kind: str, record_id: int, query: np.ndarray) -> tuple[int, float] | None:
-        """The position of a record's sentence closest to a query, and its cosine."""
-        if kind not in self.kinds:
-            return None
-        found = self._record(self.key(kind, record_id))
-        if found is None or not len(found[1]):
-            return None
-        scores = found[1] @ query
-        best = int(np.argmax(scores))
-        return best, float(scores[best])
+    def has(self, kind: str, record_id: int) -> bool:
+        """Whether this index holds a current vector of the record."""
+        return kind in self.kinds and self._record(self.key(kind, record_id)) is not None
 
     def nearest(
         self, query: np.ndarray, kinds: tuple[str, ...] | None = None, top: int = 10
@@ -719,7 +712,7 @@ def saved_path(instance: Path, database_url: str) -> Path:
 
 
 def explain(
-    index: VectorIndex, query: np.ndarray, keys: list[tuple[str, int]]
+    query: np.ndarray, keys: list[tuple[str, int]]
 ) -> dict[tuple[str, int], tuple[str, str, float]]:
     """Each record's sentence closest in meaning to the query: (field, sentence, cosine) —
     the "语义相近" line of an explanation, worked out from the stored row itself (texts and
