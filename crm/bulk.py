@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from crm.audit import services as audit
 from crm.audit.models import AuditEntry
-from crm.db import insert_rows, utcnow
+from crm.db import insert_rows, utcnow, with_sort_keys
 from crm.extensions import db
 from crm.search import index
 from crm.text.docs import insert_term_rows, write_docs
@@ -115,6 +115,7 @@ def _insert_returning_ids(
     RETURNING of 2,000 rows costs more in building the statement than in running it).
     Elsewhere: INSERT … RETURNING in the rows' order.
     """
+    rows = with_sort_keys(table, rows)
     if connection.dialect.name == "sqlite":
         # ids given up front: INSERT … RETURNING in parameter order runs one row at a time on
         # SQLite. This transaction holds the write lock (BEGIN IMMEDIATE), so nobody else can

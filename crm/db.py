@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -53,6 +53,44 @@ def long_text(max_length: int) -> Any:
     return mapped_column(sa.Text, info={"max_length": max_length})
 
 
+SORT_KEY = "sort_key_of"  # column info: (source attribute, key function)
+
+
+def sort_key_column(source: str, key: Callable[[str | None], str]) -> Any:
+    """A column holding `key(<source>)`, e.g. a name's pinyin, that lists sort by: the same
+    order on SQLite and PostgreSQL, whatever the server's collation. Filled on every insert
+    (ORM, Core and the bulk paths, `with_sort_keys`) and kept in step on ORM updates."""
+
+    def default(context: Any) -> str:
+        return key(context.get_current_parameters().get(source))
+
+    return mapped_column(
+        sa.String(SORT_KEY_LENGTH), default=default, index=True, info={SORT_KEY: (source, key)}
+    )
+
+
+SORT_KEY_LENGTH = 255
+
+
+def with_sort_keys(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for a bulk insert with their sort keys (COPY runs no column defaults)."""
+    keyed = [(c.name, *c.info[SORT_KEY]) for c in table.columns if SORT_KEY in c.info]
+    if not keyed:
+        return rows
+    return [
+        {**row, **{name: key(row.get(source)) for name, source, key in keyed if name not in row}}
+        for row in rows
+    ]
+
+
+def _refresh_sort_keys(_mapper: Any, _connection: Any, target: Any) -> None:
+    table = getattr(type(target), "__table__", None)
+    for column in table.columns if table is not None else ():
+        if SORT_KEY in column.info:
+            source, key = column.info[SORT_KEY]
+            setattr(target, column.name, key(getattr(target, source)))
+
+
 def max_length(attribute: Any) -> int:
     """The longest value a String column, or a `long_text` column, takes."""
     column = attribute.property.columns[0] if hasattr(attribute, "property") else attribute
@@ -70,6 +108,10 @@ class Base(DeclarativeBase):
         label = getattr(self, "name", None) or getattr(self, "title", None)
         suffix = f" {label!r}" if label else ""
         return f"<{type(self).__name__} {ident[0] if ident else 'new'}{suffix}>"
+
+
+event.listen(Base, "before_insert", _refresh_sort_keys, propagate=True)
+event.listen(Base, "before_update", _refresh_sort_keys, propagate=True)
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str, **kwargs: Any) -> Any:

@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, Versioned, enum_column, long_text
+from crm.db import (
+    Base,
+    Choice,
+    Record,
+    Timestamped,
+    Versioned,
+    enum_column,
+    long_text,
+    sort_key_column,
+)
+from crm.text.normal import core_name
+from crm.text.pinyin import sort_key
 
 if TYPE_CHECKING:
     from crm.auth.models import Department, User
@@ -56,6 +67,8 @@ class Enterprise(Record, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    # lists sort by the pinyin of the name people say (锦程领带 under J, not 嵊州市 under S)
+    name_sort: Mapped[str] = sort_key_column("name", lambda n: sort_key(core_name(n)))
     # 统一社会信用代码: unique when present (NULLs do not collide), checksum checked by services
     uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"), index=True)

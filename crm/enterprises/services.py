@@ -223,11 +223,13 @@ def list_query(filters: Filters, today: date) -> sa.Select[Any]:
         cutoff = today - timedelta(days=filters.not_visited_days)
         stmt = stmt.where(sa.or_(last.c.last_visit.is_(None), last.c.last_visit < cutoff))
     if filters.sort == "last_visit":
-        stmt = stmt.order_by(last.c.last_visit.is_not(None), last.c.last_visit, Enterprise.name)
+        stmt = stmt.order_by(
+            last.c.last_visit.is_not(None), last.c.last_visit, Enterprise.name_sort
+        )
     elif filters.sort == "recent":
         stmt = stmt.order_by(Enterprise.created_at.desc(), Enterprise.id.desc())
     else:
-        stmt = stmt.order_by(Enterprise.name, Enterprise.id)
+        stmt = stmt.order_by(Enterprise.name_sort, Enterprise.name, Enterprise.id)
     return stmt
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, enum_column, long_text
+from crm.db import Base, Choice, Record, Timestamped, enum_column, long_text, sort_key_column
+from crm.text.pinyin import sort_key
 
 
 class InstitutionKind(Choice):
@@ -21,6 +22,7 @@ class Institution(Record, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name_sort: Mapped[str] = sort_key_column("name", sort_key)
     kind: Mapped[InstitutionKind] = enum_column(InstitutionKind, "institution_kind")
     region: Mapped[str | None] = mapped_column(sa.String(60))  # 所在地区
     description: Mapped[str | None] = long_text(5000)
@@ -54,6 +56,7 @@ class Researcher(Record, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    name_sort: Mapped[str] = sort_key_column("name", sort_key)
     institution_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("institution.id", ondelete="SET NULL"), index=True
     )

@@ -119,7 +119,7 @@ def institution_list(q: str | None, kind: str | None) -> sa.Select[tuple[Institu
         sa.select(Institution)
         .where(Institution.deleted_at.is_(None))
         .options(selectinload(Institution.aliases))
-        .order_by(Institution.name)
+        .order_by(Institution.name_sort, Institution.name)
     )
     if kind in {k.value for k in InstitutionKind}:
         stmt = stmt.where(Institution.kind == InstitutionKind(kind))
@@ -139,7 +139,7 @@ def institutions() -> list[Institution]:
         db.session.scalars(
             sa.select(Institution)
             .where(Institution.deleted_at.is_(None))
-            .order_by(Institution.name)
+            .order_by(Institution.name_sort, Institution.name)
         )
     )
 
@@ -187,7 +187,7 @@ def researcher_list(q: str | None, institution_id: int | None) -> sa.Select[tupl
         sa.select(Researcher)
         .where(Researcher.deleted_at.is_(None))
         .options(selectinload(Researcher.institution))
-        .order_by(Researcher.name, Researcher.id)
+        .order_by(Researcher.name_sort, Researcher.name, Researcher.id)
     )
     if institution_id:
         stmt = stmt.where(Researcher.institution_id == institution_id)

@@ -35,6 +35,7 @@ class Kind:
     title: Callable[[Any], str]
     fields: Callable[[Any], Iterable[tuple[str | None, float]]]
     named: bool  # index the title as a name: whole, pinyin and initials
+    infixes: bool = False  # and its name keys from inside it too (firms: 锦程 of 嵊州市锦程领带)
 
 
 def _enterprise_fields(ent: Enterprise) -> Iterable[tuple[str | None, float]]:
@@ -64,6 +65,7 @@ KINDS: dict[str, Kind] = {
             lambda e: e.name,
             _enterprise_fields,
             named=True,
+            infixes=True,
         ),
         Kind(
             "institution",
@@ -72,6 +74,7 @@ KINDS: dict[str, Kind] = {
             lambda i: i.name,
             _institution_fields,
             named=True,
+            infixes=True,
         ),
         Kind(
             "researcher",
@@ -110,7 +113,7 @@ BY_MODEL = {k.model: k for k in KINDS.values()}
 
 def terms_of(kind: Kind, record: Any) -> dict[str, float]:
     """Every term of a record with the highest weight any of its fields gives it."""
-    return weighted_terms(kind.fields(record), kind.named)
+    return weighted_terms(kind.fields(record), kind.named, kind.infixes)
 
 
 def analyse(kind_name: str, records: list[dict[str, Any]]) -> list[dict[str, float]]:

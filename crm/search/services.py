@@ -3,9 +3,14 @@
 A query is analysed like the records were (normalise, jieba tokens), plus its whole normalised
 form (so an alias or a full name matches as one term) and, for latin input, pinyin: in full,
 as initials, or mixed (jinchengld → jcld, checked against the name's syllables). Scores add
-each matched term's field weight times a rarity factor, all in one SQL aggregate. When that
-finds little, names and aliases of enterprises and institutions are compared fuzzily
-(rapidfuzz) to catch near-misses.
+each matched term's field weight times a rarity factor, all in one SQL aggregate.
+
+Names are also found as officers type them: part of a name, from its start or from inside it,
+in characters (锦程, 领带服饰), full pinyin (jincheng, lingdai), initials (jcld) or mixed
+(锦cld). The index holds each name's keys from every character on (`crm.text.terms`), so these
+are prefix ranges on the postings index, checked afterwards against the name's syllables; a key
+from a name's start weighs more than one from inside it. When all that finds little, names and
+aliases of enterprises and institutions are compared fuzzily (rapidfuzz) to catch near-misses.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from crm.search.index import KINDS
 from crm.text.analyzer import get_analyzer
 from crm.text.models import SearchTerm
 from crm.text.normal import core_name, normalise
-from crm.text.pinyin import pinyin_initials_of_query, pinyin_matches, pinyin_syllables
-from crm.text.terms import NAME
+from crm.text.pinyin import initials_of_mixed, name_pieces, pinyin_initials_of_query, spells
+from crm.text.terms import MAX_TERM, NAME
 
 _LATIN = re.compile(r"^[a-z][a-z ]*$")
+_CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
+_MIXED = re.compile(r"^[\u3400-\u9fffa-z]+$")
 FUZZY_CUTOFF = 70
 POSTINGS_CAP = 500
 DF_CAP = 5000
+NAME_KEYS = ("py:", "pyi:", "nx:")
 
 
 def _load_options(kind: str) -> tuple[Any, ...]:
@@ -76,17 +84,29 @@ class Query:
     normal: str
     tokens: list[str]
     pinyin: set[str]
+    prefixes: list[str] = field(default_factory=list)  # name keys that start with these
 
     @classmethod
     def parse(cls, text: str) -> Query:
         normal = normalise(text)[:200]
         tokens = list(dict.fromkeys(get_analyzer().tokens(normal)))
         pinyin: set[str] = set()
-        compact = normal.replace(" ", "")
+        prefixes: list[str] = []
+        compact = normal.replace(" ", "")[:40]
         if _LATIN.match(normal) and len(compact) >= 2:
             pinyin = {"py:" + compact, "pyi:" + compact}
             pinyin |= {"pyi:" + i for i in pinyin_initials_of_query(compact) if len(i) >= 2}
-        return cls(text, normal, tokens, pinyin)
+            prefixes = sorted(pinyin)
+        elif _CJK_ONLY.match(compact):  # 锦程, 领带服饰: part of a name as written
+            prefixes = ["nx:" + compact]
+        elif _MIXED.match(compact):  # 锦cld: characters and pinyin in one word
+            prefixes = ["pyi:" + i for i in initials_of_mixed(compact) if len(i) >= 2]
+        return cls(text, normal, tokens, pinyin, [p[:MAX_TERM] for p in prefixes])
+
+    @property
+    def spelled(self) -> str:
+        """What a name's pieces must spell for a hit found by its name keys alone."""
+        return self.normal.replace(" ", "")
 
     @property
     def terms(self) -> set[str]:
@@ -153,6 +173,34 @@ def _ranked(query: Query, limit: int) -> list[tuple[str, int, float, list[str]]]
         .limit(limit * 3)
     ).all()
     return [(k, r, float(s), sorted(terms.split("\x1f"))) for k, r, s, terms in rows]
+
+
+def _by_prefix(query: Query) -> list[tuple[str, int, float, list[str]]]:
+    """Records whose name keys start with the query's prefixes: a range of the postings index
+    each (at most POSTINGS_CAP rows), scored by the key's weight (a name's start weighs more
+    than its inside) times the prefix's rarity, like a term."""
+    t = SearchTerm.__table__
+    found: dict[tuple[str, int], tuple[float, str]] = {}
+    for prefix in query.prefixes:
+        rows = db.session.execute(
+            sa.select(t.c.kind, t.c.record_id, t.c.weight)
+            .where(t.c.term >= prefix, t.c.term < _after(prefix))
+            .limit(POSTINGS_CAP)
+        ).all()
+        if not rows:
+            continue
+        rarity = 1.0 / math.log2(2 + len({(k, r) for k, r, _ in rows}))
+        for kind, record_id, weight in rows:
+            score = weight * rarity
+            if score > found.get((kind, record_id), (0.0, ""))[0]:
+                found[(kind, record_id)] = (score, prefix)
+    return [(k, r, score, [key]) for (k, r), (score, key) in found.items()]
+
+
+def _after(prefix: str) -> str:
+    """The first string after every string that starts with `prefix` (code point order, which
+    is SQLite's and the `C` collation the index uses on PostgreSQL)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 _names_cache: dict[str, Any] = {"stamp": None, "names": []}
@@ -231,15 +279,15 @@ def search(text: str, limit: int = 20) -> list[Hit]:
     if not query.normal:
         return []
     merged = {(k, r): (k, r, s, t) for k, r, s, t in _ranked(query, limit)}
-    for kind, record_id, score, terms in _fuzzy(query, limit):
+    for kind, record_id, score, terms in _by_prefix(query) + _fuzzy(query, limit):
         if (kind, record_id) in merged:  # a near-miss of the name adds to what matched
             k, r, s, t = merged[(kind, record_id)]
             merged[(kind, record_id)] = (k, r, s + score, t + terms)
         else:
             merged[(kind, record_id)] = (kind, record_id, score, terms)
     best = sorted(merged.values(), key=lambda c: -c[2])
-    # pinyin hits are checked against the name afterwards, so keep some spare ones
-    hits = _load(query, best[: limit * 3 if query.pinyin else limit])
+    # hits by name keys alone are checked against the name afterwards: keep spare ones
+    hits = _load(query, best[: limit * 3 if query.prefixes else limit])
     hits.sort(key=lambda h: (-h.score, h.kind, h.id))
     return hits[:limit]
 
@@ -260,9 +308,7 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
         for record in records:
             score, terms = wanted[record.id]
             title = kind.title(record)
-            if _pinyin_only(terms) and not pinyin_matches(
-                query.normal.replace(" ", ""), pinyin_syllables(core_name(title))
-            ):
+            if _keys_only(terms) and not _spelled(query, kind, record):
                 continue  # same initials, but not what was typed
             hits.append(
                 Hit(
@@ -270,7 +316,7 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
                     id=record.id,
                     title=title,
                     score=score,
-                    terms=[t for t in terms if not t.startswith(("py:", "pyi:"))],
+                    terms=_shown_terms(query, terms),
                     subtitle=_subtitle(kind_name, record),
                     snippet=_snippet(kind, record, query),
                     label=kind.label,
@@ -279,8 +325,23 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
     return hits
 
 
-def _pinyin_only(terms: list[str]) -> bool:
-    return bool(terms) and all(t.startswith("pyi:") for t in terms)
+def _keys_only(terms: list[str]) -> bool:
+    """Found by pinyin keys alone (a written part of a name, nx:, is what was typed)."""
+    return bool(terms) and all(t.startswith(("py:", "pyi:")) for t in terms)
+
+
+def _spelled(query: Query, kind: Any, record: Any) -> bool:
+    """Does the query spell consecutive pieces of the record's name (or one of its aliases)?"""
+    names = [kind.title(record)] + [a.alias for a in getattr(record, "aliases", ())]
+    return any(spells(query.spelled, name_pieces(core_name(n))) for n in names)
+
+
+def _shown_terms(query: Query, terms: list[str]) -> list[str]:
+    """What matched, as a person reads it: a part of a name as typed, never a pinyin key."""
+    shown = [t for t in terms if not t.startswith(NAME_KEYS)]
+    if any(t.startswith("nx:") for t in terms) and query.spelled not in shown:
+        shown.append(query.spelled)
+    return shown
 
 
 def _subtitle(kind: str, record: Any) -> str:

@@ -25,7 +25,11 @@ class SearchTerm(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
     record_id: Mapped[int]
-    term: Mapped[str] = mapped_column(sa.String(64))
+    # byte order on PostgreSQL whatever the server's locale: name keys are found by prefix
+    # ranges (term >= 'py:jc' AND term < 'py:jd'), which a linguistic collation would reorder
+    term: Mapped[str] = mapped_column(
+        sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
+    )
     weight: Mapped[float]
 
     def __repr__(self) -> str:

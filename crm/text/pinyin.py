@@ -40,6 +40,22 @@ def _chunks(text: str) -> Iterable[str]:
     return re.findall(r"[\u3400-\u9fff]|[^\u3400-\u9fff]+", text)
 
 
+def name_pieces(text: str | None) -> list[tuple[str, str]]:
+    """(piece, syllable) of a normalised name: each Chinese character with its toneless
+    syllable, each other run (letters, digits) with itself in lower case."""
+    normal = normalise(text)
+    chunks = [c for c in _chunks(normal) if c.strip()]
+    syllables = pinyin_syllables(normal)
+    if len(chunks) != len(syllables):  # a run pypinyin split differently: keep what aligns
+        return [(s, s) for s in syllables]
+    return list(zip(chunks, syllables, strict=True))
+
+
+def sort_key(text: str | None) -> str:
+    """What a list sorted by name sorts on: the syllables, spaced (jin cheng < jing)."""
+    return " ".join(s for s in pinyin_syllables(text) if s)[:255]
+
+
 def pinyin_syllables(text: str | None) -> list[str]:
     """One toneless syllable per Chinese character; other runs kept as lower-case words."""
     normal = normalise(text)
@@ -76,19 +92,50 @@ def pinyin_initials_of_query(query: str, limit: int = 8) -> set[str]:
 
 def pinyin_matches(query: str, syllables: list[str]) -> bool:
     """Does the typed query spell consecutive syllables, each in full or by its initial?"""
-    q = re.sub(r"[^a-z0-9]", "", query.lower())
+    return spells(query, [(s, s) for s in syllables])
+
+
+def spells(query: str, pieces: list[tuple[str, str]]) -> bool:
+    """Does a typed query spell consecutive pieces of a name (`name_pieces`), starting at any
+    of them? Each piece is typed as written (锦), as its syllable in full (jin) or by its
+    initial (j); the last one may be half typed (jinch → 锦程)."""
+    q = re.sub(r"[^a-z0-9\u3400-\u9fff]", "", query.lower())
     if not q:
         return False
 
     @functools.cache
-    def match(qi: int, si: int) -> bool:
+    def match(qi: int, pi: int) -> bool:
         if qi == len(q):
             return True
-        if si == len(syllables):
+        if pi == len(pieces):
             return False
-        syl = syllables[si]
-        if q.startswith(syl, qi) and match(qi + len(syl), si + 1):
+        chunk, syl = pieces[pi]
+        if CJK.match(q[qi]):
+            return q[qi] == chunk and match(qi + 1, pi + 1)
+        if syl.startswith(q[qi:]):  # the last piece, half typed
             return True
-        return bool(syl) and q[qi] == syl[0] and match(qi + 1, si + 1)
+        if syl and q.startswith(syl, qi) and match(qi + len(syl), pi + 1):
+            return True
+        return bool(syl) and q[qi] == syl[0] and match(qi + 1, pi + 1)
 
-    return any(match(0, start) for start in range(len(syllables)))
+    return any(match(0, start) for start in range(len(pieces)))
+
+
+def initials_of_mixed(query: str, limit: int = 8) -> set[str]:
+    """The initials a query mixing characters and pinyin may stand for: 锦cld → {jcld}; a
+    character read several ways (长: chang / zhang) gives each of its initials."""
+    from pypinyin import Style, pinyin  # noqa: PLC0415
+
+    options: list[set[str]] = []
+    for piece in re.findall(r"[\u3400-\u9fff]|[a-z]+", query.lower()):
+        if CJK.match(piece):
+            readings = pinyin(piece, style=Style.FIRST_LETTER, heteronym=True)[0]
+            options.append({r[:1] for r in readings if r[:1].isalpha()} or {piece})
+        else:
+            options.append(pinyin_initials_of_query(piece, limit))
+    found = {""}
+    for option in options:
+        found = {f + o for f in found for o in sorted(option)}
+        if len(found) > limit:
+            found = set(sorted(found)[:limit])
+    return found - {""}

@@ -11,12 +11,18 @@ from collections.abc import Iterable
 
 from crm.text.analyzer import get_analyzer
 from crm.text.normal import core_name, normalise
-from crm.text.pinyin import pinyin_syllables
+from crm.text.pinyin import name_pieces
 
 #: Field weights: a name, the fields that say what a record is about, the rest, notes.
 NAME, STRONG, NORMAL, WEAK = 3.0, 2.0, 1.0, 0.5
 MAX_TERM = 64
-PINYIN = ("py:", "pyi:")  # search keys, not words: never matched on
+#: Name keys: a name from each of its characters on, as written (nx:), in full pinyin (py:) and
+#: as initials (pyi:), so `锦程`, `lingdai` and `jcld` find 锦程领带服饰 by a prefix range.
+#: Search keys, not words: matching never reads them.
+PINYIN = ("py:", "pyi:", "nx:")
+#: A key that starts inside a name weighs this share of the name's weight: whole-name and
+#: prefix hits rank above infix ones.
+INFIX = 2 / 3
 # packed terms: weight GROUP_MARK terms joined by TERM_MARK, groups joined by GROUP_END
 GROUP_END, GROUP_MARK, TERM_MARK = "\x1e", "\x1d", "\x1f"
 _NO_MARKS = str.maketrans("", "", "\x1c\x1d\x1e\x1f")
@@ -24,24 +30,38 @@ _NO_MARKS = str.maketrans("", "", "\x1c\x1d\x1e\x1f")
 Fields = Iterable[tuple[str | None, float]]
 
 
-def name_terms(name: str | None) -> set[str]:
-    """A name as a whole, its core, and the core's pinyin (full and initials)."""
+def name_terms(name: str | None, infixes: bool = False) -> dict[str, float]:
+    """A name as a whole, its core, and its name keys (each with a factor of the name's
+    weight): from the core's start, and with `infixes` from each later character too."""
     if not name:
-        return set()
-    return set(_name_terms(name))
+        return {}
+    return dict(_name_terms(name, infixes))
 
 
 @functools.lru_cache(maxsize=65536)
-def _name_terms(name: str) -> frozenset[str]:
+def _name_terms(name: str, infixes: bool) -> tuple[tuple[str, float], ...]:
     whole, core = normalise(name), core_name(name)
-    syllables = pinyin_syllables(core)
-    terms = {whole, core, "py:" + "".join(syllables), "pyi:" + "".join(s[:1] for s in syllables)}
-    return frozenset(t[:MAX_TERM] for t in terms if t and t not in PINYIN)
+    pieces = name_pieces(core)
+    terms = {whole: 1.0, core: 1.0}
+    # an infix key needs two pieces left: a lone last initial would find every name
+    starts = range(max(1, len(pieces) - 1)) if infixes else range(1)
+    for start in starts:
+        rest, factor = pieces[start:], 1.0 if start == 0 else INFIX
+        for key in (
+            "nx:" + "".join(chunk for chunk, _ in rest),
+            "py:" + "".join(syllable for _, syllable in rest),
+            "pyi:" + "".join(syllable[:1] for _, syllable in rest),
+        ):
+            terms.setdefault(key, factor)
+    return tuple(
+        (term[:MAX_TERM], factor) for term, factor in terms.items() if term and term not in PINYIN
+    )
 
 
-def weighted_terms(fields: Fields, named: bool) -> dict[str, float]:
+def weighted_terms(fields: Fields, named: bool, infixes: bool = False) -> dict[str, float]:
     """Every term of a record's fields with the highest weight any field gives it; a field
-    weighing as a name also gives the name whole (and, if `named`, its core and pinyin)."""
+    weighing as a name also gives the name whole (and, if `named`, its core and name keys,
+    with `infixes` from inside the name too)."""
     analyzer = get_analyzer()
     weights: dict[str, float] = {}
 
@@ -54,8 +74,9 @@ def weighted_terms(fields: Fields, named: bool) -> dict[str, float]:
         for token in analyzer.tokens(text):
             add(token, weight)
         if weight >= NAME:
-            for term in name_terms(text) if named else {normalise(text)}:
-                add(term, weight)
+            keys = name_terms(text, infixes) if named else {normalise(text): 1.0}
+            for term, factor in keys.items():
+                add(term, weight * factor)
     return weights
 
 
