@@ -21,6 +21,8 @@ COMPOSITION = {"crm", "crm.cli", "crm.models", "crm.wsgi", "crm.manage"}
 FOUNDATION = {"text"}
 #: What a model may import besides other models.
 MODEL_BASE = {"crm.db", "crm.extensions", "crm.clock", "crm.keep"}
+#: pure text functions a column's stored key is computed with (a name's pinyin sort key)
+MODEL_BASE |= {"crm.text.normal", "crm.text.pinyin"}
 WEB_LAYER = {"views", "pages", "cli", "forms", "downloads"}  # an area's top: pages, commands…
 #: Shared helpers of the web layer (the form flow, form fields, one-time submission keys).
 WEB_SHARED = {"crm.web", "crm.forms"}

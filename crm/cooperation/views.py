@@ -75,7 +75,7 @@ def _filter_choices() -> dict[str, Any]:
         "institutions": db.session.execute(
             sa.select(Institution.id, Institution.name)
             .where(Institution.deleted_at.is_(None), Institution.id.in_(partners))
-            .order_by(Institution.name)
+            .order_by(Institution.name_sort)
         ).all(),
     }
 
@@ -232,7 +232,7 @@ def _institution_choices(current: Institution | None = None) -> list[tuple[str, 
     rows = db.session.execute(
         sa.select(Institution.id, Institution.name)
         .where(Institution.deleted_at.is_(None))
-        .order_by(Institution.name)
+        .order_by(Institution.name_sort)
     )
     pairs = [("", "（不填）")] + [(str(i), n) for i, n in rows]
     if current is not None and current.deleted_at is not None:

@@ -31,6 +31,7 @@ from crm.institutions.models import Institution
 from crm.keep import KEEP
 from crm.money import to_yuan
 from crm.queries import MAX_ID, find, get_live, reference
+from crm.search.services import named
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
@@ -199,7 +200,13 @@ def list_query(filters: Filters, today: date) -> sa.Select[Any]:
     )
     if filters.q:
         pattern = f"%{filters.q.strip()}%"
-        stmt = stmt.where(sa.or_(Enterprise.name.ilike(pattern), Enterprise.uscc.ilike(pattern)))
+        stmt = stmt.where(
+            sa.or_(
+                Enterprise.name.ilike(pattern),
+                Enterprise.uscc.ilike(pattern),
+                Enterprise.id.in_(named("enterprise", filters.q)),  # jcld, 锦程领带, lingdai
+            )
+        )
     if filters.town_id:
         stmt = stmt.where(Enterprise.town_id == filters.town_id)
     if filters.industry_id:

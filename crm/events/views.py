@@ -45,7 +45,7 @@ def detail(event_id: int) -> str:
         institutions=db.session.scalars(
             sa.select(Institution)
             .where(Institution.deleted_at.is_(None))
-            .order_by(Institution.name)
+            .order_by(Institution.name_sort)
         ).all(),
         event=event,
         people=services.participants(event),

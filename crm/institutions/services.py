@@ -27,6 +27,7 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.queries import reference
+from crm.search.services import named
 
 logger = logging.getLogger(__name__)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -129,6 +130,7 @@ def institution_list(q: str | None, kind: str | None) -> sa.Select[tuple[Institu
             sa.or_(
                 Institution.name.ilike(pattern),
                 Institution.aliases.any(InstitutionAlias.alias.ilike(pattern)),
+                Institution.id.in_(named("institution", q)),
             )
         )
     return stmt
@@ -194,7 +196,11 @@ def researcher_list(q: str | None, institution_id: int | None) -> sa.Select[tupl
     if q:
         pattern = f"%{q.strip()}%"
         stmt = stmt.where(
-            sa.or_(Researcher.name.ilike(pattern), Researcher.research_directions.ilike(pattern))
+            sa.or_(
+                Researcher.name.ilike(pattern),
+                Researcher.research_directions.ilike(pattern),
+                Researcher.id.in_(named("researcher", q)),
+            )
         )
     return stmt
 

@@ -251,7 +251,7 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
             if item and item.institution_id
             else sa.true()
         )
-        .order_by(Researcher.name)
+        .order_by(Researcher.name_sort)
         .limit(500)
     )
     pairs = [("", "（未填）")] + [(str(r.id), r.name) for r in people]

@@ -97,7 +97,7 @@ def _my_enterprises() -> list[Enterprise]:
     stmt = (
         sa.select(Enterprise)
         .where(Enterprise.deleted_at.is_(None), policy.editable_enterprises(current_user))
-        .order_by(Enterprise.name)
+        .order_by(Enterprise.name_sort)
     )
     return list(db.session.scalars(stmt.limit(500)))
 

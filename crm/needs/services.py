@@ -17,6 +17,7 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need, NeedStatus
 from crm.queries import get_live
+from crm.search.services import named
 
 if TYPE_CHECKING:
     from crm.visits.models import Visit
@@ -89,5 +90,11 @@ def list_query(status: str | None, q: str | None) -> sa.Select[tuple[Need]]:
         stmt = stmt.where(Need.status == NeedStatus(status))
     if q:
         pattern = f"%{q.strip()}%"
-        stmt = stmt.where(sa.or_(Need.title.ilike(pattern), Enterprise.name.ilike(pattern)))
+        stmt = stmt.where(
+            sa.or_(
+                Need.title.ilike(pattern),
+                Enterprise.name.ilike(pattern),
+                Enterprise.id.in_(named("enterprise", q)),
+            )
+        )
     return stmt

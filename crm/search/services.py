@@ -175,18 +175,40 @@ def _ranked(query: Query, limit: int) -> list[tuple[str, int, float, list[str]]]
     return [(k, r, float(s), sorted(terms.split("\x1f"))) for k, r, s, terms in rows]
 
 
-def _by_prefix(query: Query) -> list[tuple[str, int, float, list[str]]]:
+def named(kind_name: str, text: str) -> list[int]:
+    """Ids of records of one kind whose name or alias the text names the way search reads it:
+    a part of it in characters, pinyin or initials (at most POSTINGS_CAP per key). What list
+    filters add to their plain `LIKE`, so 锦程, jincheng and jcld filter a list as they search."""
+    query = Query.parse(text or "")
+    found = {r: t for _k, r, _s, t in _by_prefix(query, kind_name)}
+    if not found:
+        return []
+    kind = KINDS[kind_name]
+    typed = [r for r, t in found.items() if _keys_only(t)]
+    options = (selectinload(kind.model.aliases),) if hasattr(kind.model, "aliases") else ()
+    wrong = {
+        record.id
+        for record in db.session.scalars(
+            sa.select(kind.model).where(kind.model.id.in_(typed)).options(*options)
+        )
+        if not _spelled(query, kind, record)
+    }
+    return sorted(set(found) - wrong)
+
+
+def _by_prefix(query: Query, kind: str | None = None) -> list[tuple[str, int, float, list[str]]]:
     """Records whose name keys start with the query's prefixes: a range of the postings index
     each (at most POSTINGS_CAP rows), scored by the key's weight (a name's start weighs more
     than its inside) times the prefix's rarity, like a term."""
     t = SearchTerm.__table__
     found: dict[tuple[str, int], tuple[float, str]] = {}
     for prefix in query.prefixes:
-        rows = db.session.execute(
-            sa.select(t.c.kind, t.c.record_id, t.c.weight)
-            .where(t.c.term >= prefix, t.c.term < _after(prefix))
-            .limit(POSTINGS_CAP)
-        ).all()
+        stmt = sa.select(t.c.kind, t.c.record_id, t.c.weight).where(
+            t.c.term >= prefix, t.c.term < _after(prefix)
+        )
+        if kind is not None:
+            stmt = stmt.where(t.c.kind == kind)
+        rows = db.session.execute(stmt.limit(POSTINGS_CAP)).all()
         if not rows:
             continue
         rarity = 1.0 / math.log2(2 + len({(k, r) for k, r, _ in rows}))
@@ -360,14 +382,21 @@ def _subtitle(kind: str, record: Any) -> str:
 
 def _snippet(kind: Any, record: Any, query: Query, width: int = 60) -> str:
     """The start of the first field (after the title) that contains a query token."""
-    texts = [normalise(t) for t, _w in kind.fields(record) if t][1:]  # not the title again
-    for text in texts:
+    texts = [_as_written(t) for t, _w in kind.fields(record) if t][1:]  # not the title again
+    for normal, shown in texts:
         for token in sorted(query.tokens, key=len, reverse=True):
-            pos = text.find(token)
+            pos = normal.find(token)
             if pos >= 0:
                 start = max(0, pos - width // 3)
-                return ("…" if start else "") + text[start : start + width]
-    return texts[0][:width] if texts else ""
+                return ("…" if start else "") + shown[start : start + width]
+    return texts[0][1][:width] if texts else ""
+
+
+def _as_written(text: str) -> tuple[str, str]:
+    """(normalised text to find a token in, text to show): the text as written (a USCC in
+    upper case, 香港理工大學 as typed) where normalising kept its length, else the normal one."""
+    normal = normalise(text)
+    return normal, text if len(text) == len(normal) else normal
 
 
 def highlight(text: str, terms: list[str]) -> Markup:

@@ -219,7 +219,7 @@ def _ratio(source: str, numerator: str, denominator: str) -> Rule:
         stmt = counted(year, department_id, Enterprise.id, Enterprise.name, top, bottom)
         return [
             Item("enterprise", e, name, f"{_wan(t)} / {_wan(b)} 万元", None)
-            for e, name, t, b in db.session.execute(stmt.order_by(Enterprise.name))
+            for e, name, t, b in db.session.execute(stmt.order_by(Enterprise.name_sort))
         ]
 
     return Rule(source, actual, items, by_department, totals)

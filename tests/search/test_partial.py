@@ -117,3 +117,23 @@ def test_sort_keys_are_filled_by_bulk_inserts_too(app):
     )
     db.session.commit()
     assert db.session.scalar(sa.select(Researcher.name_sort)) == "zhang san feng"
+
+
+def test_list_filters_read_a_query_as_search_does(client, firms, auth, make_user):
+    auth.login(make_user(role=Role.ADMIN).username)
+    for query in ("jcld", "锦程", "lingdaifushi"):
+        page = client.get("/enterprises/", query_string={"q": query}).get_data(as_text=True)
+        assert JINCHENG in page, query
+        assert "华彩丝绸" not in page
+    page = client.get("/researchers/", query_string={"q": "jincl"}).get_data(as_text=True)
+    assert "金成林" in page
+    page = client.get("/institutions/", query_string={"q": "guocheng"}).get_data(as_text=True)
+    assert "中国科学院过程工程研究所" in page
+
+
+def test_a_uscc_is_shown_as_written(app):
+    firm = Enterprise(name="嵊州市测试电器有限公司", uscc="91330683MA2BXXXX0X", notes="备注")
+    db.session.add(firm)
+    db.session.commit()
+    hit = next(h for h in services.search("91330683ma2bxxxx0x") if h.id == firm.id)
+    assert "91330683MA2BXXXX0X" in hit.snippet
