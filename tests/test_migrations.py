@@ -112,3 +112,53 @@ def test_thesaurus_lines_written_later_reach_older_databases_once(databases, tmp
             ).scalar_one()
         assert experts == "防缩 0.7, 尺寸稳定性 0.6" and after == before + 1
         db.engine.dispose()
+
+
+def test_upgrade_gives_existing_names_their_keys_and_sort_keys(databases, tmp_path):
+    """A database from before 0021 finds a firm by part of its name at once, with the keys a
+    reindex would write, and sorts by pinyin."""
+    from crm.search import services as search
+    from crm.search.index import reindex
+
+    keys = sa.text(
+        "SELECT kind, record_id, term, weight FROM search_term"
+        " WHERE term LIKE 'nx:%' OR term LIKE 'py:%' OR term LIKE 'pyi:%'"
+        " ORDER BY kind, record_id, term"
+    )
+    app = make_test_app(databases.new(), tmp_path)
+    with app.app_context():
+        upgrade(revision="0020_match_vectors")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO enterprise (id, name, is_above_scale, created_at, updated_at,"
+                " version) VALUES (1, '嵊州市锦程领带服饰有限公司', false,"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1),"
+                " (2, '浙江丽珩领带有限公司', false, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', 1)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO researcher (id, name, created_at, updated_at, version)"
+                " VALUES (1, '金成林', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1)"
+            )
+            conn.exec_driver_sql(  # what the index held before: whole-name pinyin only
+                "INSERT INTO search_term (kind, record_id, term, weight) VALUES"
+                " ('enterprise', 1, 'py:jinchenglingdaifushi', 3.0),"
+                " ('enterprise', 1, 'pyi:jcldfs', 3.0),"
+                " ('enterprise', 2, 'py:lihanglingdai', 3.0),"
+                " ('enterprise', 2, 'pyi:lhld', 3.0),"
+                " ('researcher', 1, 'py:jinchenglin', 3.0), ('researcher', 1, 'pyi:jcl', 3.0)"
+            )
+        upgrade()
+        for query in ("jcld", "lingdai", "锦程", "领带服饰", "金成"):
+            assert search.search(query), query
+        sort_keys = db.session.scalars(sa.text("SELECT name_sort FROM enterprise ORDER BY id"))
+        assert sort_keys.all() == [
+            "jin cheng ling dai fu shi",
+            "li hang ling dai",
+        ]  # pypinyin reads 珩 háng
+        migrated = [tuple(r) for r in db.session.execute(keys)]
+        reindex(db.session)
+        db.session.commit()
+        assert migrated == [tuple(r) for r in db.session.execute(keys)]
+        db.session.remove()
+        db.engine.dispose()
