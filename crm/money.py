@@ -43,11 +43,14 @@ def wan_cell(yuan: Amount | None) -> int | float | None:
 
 def format_wan(yuan: Amount | None, places: int | None = None, empty: str = "") -> str:
     """Stored yuan shown in 万元: with thousands separators to `places` decimals, or (None)
-    as short as it is exact (`%g`: 20, 5.5)."""
+    as short as it is exact (200000.00 → 20, 55000 → 5.5, 10 → 0.001)."""
     if yuan is None:
         return empty
     wan = Decimal(yuan) / WAN
-    return f"{wan:g}" if places is None else f"{wan:,.{places}f}"
+    if places is not None:
+        return f"{wan:,.{places}f}"
+    text = f"{wan:f}"  # stored cents carry trailing zeros (150000.00 → 15.00): dropped
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def register(app: Flask) -> None:

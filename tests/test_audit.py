@@ -65,7 +65,7 @@ def test_admin_browses_and_filters_the_audit_trail(client, make_user):
     page = client.get("/admin/audit", query_string={"action": "login_failed"})
     body = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "登录失败" in body and "login_attempt #" in body
+    assert "登录失败" in body and "登录尝试 #" in body and "login_attempt #" not in body
     only_admin = client.get("/admin/audit", query_string={"user": admin.id}).get_data(as_text=True)
     assert "登录失败" not in only_admin.split("<ul", 1)[1].split('data-testid="history"')[1]
 

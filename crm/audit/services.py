@@ -20,11 +20,8 @@ from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
-from crm import policy
-from crm.audit.models import ACTION_LABELS, FIELD_LABELS, AuditEntry
-from crm.auth.models import Department, User
+from crm.audit.models import AuditEntry
 from crm.db import SoftDeletable, Timestamped, utcnow
-from crm.enterprises.models import Town
 from crm.extensions import db
 
 #: The user acting outside a request (CLI commands, seed loaders) and the import batch, if any.
@@ -229,29 +226,3 @@ def browse(table: str | None, action: str | None, user_id: int | None) -> sa.Sel
     if user_id:
         stmt = stmt.where(AuditEntry.user_id == user_id)
     return stmt
-
-
-def value_names() -> dict[str, dict[Any, str]]:
-    """How to show reference ids in history: towns, users and departments by name."""
-    users = {u.id: u.display_name for u in db.session.scalars(sa.select(User))}
-    return {
-        "town_id": {t.id: t.name for t in db.session.scalars(sa.select(Town))},
-        "owner_id": users,
-        "assignee_id": users,
-        "officer_id": users,
-        "department_id": {d.id: d.name for d in db.session.scalars(sa.select(Department))},
-    }
-
-
-def history_context(user: Any, table: str, record_id: int) -> dict[str, Any]:
-    """What a record page needs for its 变更记录 section (officers and admins only)."""
-    entries = history(table, record_id) if policy.can_write(user) else []
-    ids = {e.user_id for e in entries if e.user_id}
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
-    return {
-        "history": entries,
-        "users": users,
-        "actions": ACTION_LABELS,
-        "fields": FIELD_LABELS,
-        "names": value_names() if entries else {},
-    }

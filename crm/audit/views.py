@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
 
-from crm.audit import services
-from crm.audit.models import ACTION_LABELS, FIELD_LABELS, AuditEntry
+from crm.audit import pages, services
+from crm.audit.models import ACTION_LABELS, AuditEntry
 from crm.auth.models import User
 from crm.extensions import db
 from crm.policy import Level, access
@@ -25,7 +26,7 @@ def index() -> str:
     page = paginate(
         services.browse(table, action, user_id), int(current_app.config["PER_PAGE"]) * 2
     )
-    users = {u.id: u for u in db.session.scalars(sa.select(User))}
+    users = list(db.session.scalars(sa.select(User).order_by(User.display_name)))
     tables = db.session.scalars(
         sa.select(AuditEntry.table_name).distinct().order_by(AuditEntry.table_name)
     ).all()
@@ -33,10 +34,10 @@ def index() -> str:
     return render_template(
         "audit/index.html",
         page=page,
+        items=pages.describe(list(page.items), current_user),
         users=users,
-        tables=tables,
+        tables={t: pages.kind_label(t) for t in tables},
         actions=ACTION_LABELS,
-        fields=FIELD_LABELS,
         args=args,
         table=table,
         action=action,

@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy
-from crm.audit import services as audit
+from crm.audit import pages as audit
 from crm.auth.models import Department, User
 from crm.auth.services import officers
 from crm.clock import local_today

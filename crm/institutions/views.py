@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from crm.audit import services as audit
+from crm.audit import pages as audit
 from crm.enterprises.models import Contact
 from crm.exports.downloads import download, export_format
 from crm.exports.services import ExportSpec

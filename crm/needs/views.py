@@ -9,7 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy
-from crm.audit import services as audit
+from crm.audit import pages as audit
 from crm.enterprises.services import get_enterprise
 from crm.exports.downloads import download, export_format
 from crm.exports.services import ExportSpec

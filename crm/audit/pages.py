@@ -1,0 +1,354 @@
+"""History in people's words: an audit entry's fields, values and record as the pages show them.
+
+The audit hook stores what the database holds (`"status": ["open", "matched"]`,
+`"enterprise_id": [null, 67]`); a record page's 变更记录 and the admin's 操作日志 show it here as
+an officer reads it: a field by the label its form gives it, a choice by its label, a reference
+by the name of the record it points at (a link to that record's page, when the reader may open
+it), money in 万元, a moment in the county's time, 是/否 and （空）. The names of the records an
+entry list refers to are read in one query per kind. An entry written before a field was
+removed, or pointing at a record since purged, still shows: the field by its stored name, the
+record as "已删除的记录 #67".
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapper, selectinload
+from wtforms.fields.core import UnboundField
+
+from crm import links, policy
+from crm.audit import services
+from crm.audit.models import ACTION_LABELS, FIELD_LABELS, TABLE_LABELS, AuditEntry
+from crm.auth.forms import UserEditForm, UserForm
+from crm.contacts.forms import ContactForm
+from crm.cooperation.forms import CooperationForm, MoveForm
+from crm.db import Base, UTCDateTime
+from crm.enterprises.forms import EnterpriseForm, YearForm
+from crm.enterprises.models import MONEY
+from crm.events.forms import EventForm
+from crm.extensions import db
+from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
+from crm.matching.decisions import partner_name
+from crm.matching.forms import DecideForm, ThesaurusForm
+from crm.matching.models import Suggestion
+from crm.money import format_wan
+from crm.needs.forms import NeedForm
+from crm.sheets import EXPORTS
+from crm.visits.forms import NeedEntryForm, VisitEditForm
+from crm.visits.models import Visit
+
+EMPTY = "（空）"
+
+#: The forms that edit each table, first the one whose labels win.
+FORMS: dict[str, tuple[type, ...]] = {
+    "enterprise": (EnterpriseForm,),
+    "enterprise_year": (YearForm,),
+    "need": (NeedForm, NeedEntryForm),
+    "visit": (VisitEditForm,),
+    "cooperation": (CooperationForm, MoveForm),
+    "institution": (InstitutionForm,),
+    "researcher": (ResearcherForm,),
+    "achievement": (AchievementForm,),
+    "contact": (ContactForm,),
+    "event": (EventForm,),
+    "user": (UserEditForm, UserForm),
+    "suggestion": (DecideForm,),
+    "thesaurus_entry": (ThesaurusForm,),
+}
+#: Columns a form field fills under another name (besides `x_id` ← `x`, `x` ← `x_wan`).
+RENAMED = {
+    "cooperation": {"stage_changed_on": "on", "termination_reason": "reason"},
+    "suggestion": {"reject_reason": "reason", "reject_note": "note"},
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value as shown: its text, and the page it opens (a referenced record's)."""
+
+    text: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: Shown | None  # None: the field had no value before (a new record)
+    after: Shown
+
+
+@dataclass
+class Described:
+    """One entry as people read it."""
+
+    entry: AuditEntry
+    action: str
+    who: str
+    record: Shown
+    changes: list[Change] = field(default_factory=list)
+
+
+# ---- what the schema and the forms say ----------------------------------------------------------
+
+
+@functools.cache
+def _mappers() -> dict[str, Mapper[Any]]:
+    return {m.local_table.name: m for m in Base.registry.mappers if m.local_table is not None}
+
+
+def _column(table: str, name: str) -> sa.Column[Any] | None:
+    mapper = _mappers().get(table)
+    if mapper is None:
+        return None
+    return mapper.local_table.c.get(name)  # type: ignore[union-attr]
+
+
+def _unbound(form: type) -> dict[str, UnboundField]:
+    fields: dict[str, UnboundField] = {}
+    for klass in reversed(form.__mro__):
+        fields.update((k, v) for k, v in vars(klass).items() if isinstance(v, UnboundField))
+    return fields
+
+
+def _label_of(unbound: UnboundField) -> str | None:
+    label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+    if not isinstance(label, str) or not label:
+        return None
+    # "合同金额（万元）", "别名（每行一个，或用逗号分隔）": the history shows its own units
+    return label.split("（", 1)[0].strip() or label
+
+
+def _choices_of(unbound: UnboundField) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for choice in unbound.kwargs.get("choices") or ():
+        value, label = choice[0], choice[1]
+        if value not in (None, ""):
+            found[str(value)] = str(label)
+    return found
+
+
+@functools.cache
+def _form_fields(table: str) -> dict[str, UnboundField]:
+    """Column name → the form field that edits it, for one table."""
+    renamed = RENAMED.get(table, {})
+    found: dict[str, UnboundField] = {}
+    for form in reversed(FORMS.get(table, ())):
+        for name, unbound in _unbound(form).items():
+            if _label_of(unbound) is None:
+                continue
+            column = next(
+                (c for c, f in renamed.items() if f == name),
+                name.removesuffix("_wan"),
+            )
+            if _column(table, column) is None and _column(table, f"{column}_id") is not None:
+                column = f"{column}_id"
+            found[column] = unbound
+    return found
+
+
+def label(table: str, name: str) -> str:
+    """A field as people know it: its form's label, else the audit's own word for it, else its
+    spreadsheet column's header, else the kind of record it refers to, else its stored name."""
+    unbound = _form_fields(table).get(name)
+    if unbound is not None and (text := _label_of(unbound)):
+        return text
+    if name in FIELD_LABELS.get(table, {}):
+        return FIELD_LABELS[table][name]
+    sheet = EXPORTS.get(f"{table}s")
+    header = next((c.header for c in sheet.columns if c.key == name), None) if sheet else None
+    if header:
+        return header.split("（", 1)[0]
+    target = _target(table, name)
+    if target is not None and target in TABLE_LABELS:
+        return TABLE_LABELS[target]
+    return FIELD_LABELS["*"].get(name, name)
+
+
+def kind_label(table: str) -> str:
+    return TABLE_LABELS.get(table, table)
+
+
+def _target(table: str, name: str) -> str | None:
+    """The table a column refers to, if it is a reference."""
+    column = _column(table, name)
+    if column is None or not column.foreign_keys:
+        return None
+    return next(iter(column.foreign_keys)).column.table.name
+
+
+# ---- values -----------------------------------------------------------------------------------
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _moment(value: str) -> str:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _plain(table: str, name: str, value: Any) -> str:
+    """A value that refers to no record, as text."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    column = _column(table, name)
+    kind = column.type if column is not None else None
+    try:
+        if isinstance(kind, sa.Boolean) and value in (0, 1):
+            return "是" if value else "否"
+        if isinstance(kind, sa.Enum) and kind.enum_class is not None:
+            choice = kind.enum_class(value)
+            return str(getattr(choice, "label", None) or choice.value)
+        unbound = _form_fields(table).get(name)
+        if unbound is not None and (labels := _choices_of(unbound)) and str(value) in labels:
+            return labels[str(value)]
+        if isinstance(kind, sa.Numeric) and (kind.precision, kind.scale) == (
+            MONEY.precision,
+            MONEY.scale,
+        ):
+            return f"{format_wan(Decimal(str(value)))} 万元"
+        if isinstance(kind, UTCDateTime) and isinstance(value, str):
+            return _moment(value)
+        if isinstance(kind, sa.Date) and isinstance(value, str):
+            return date.fromisoformat(value[:10]).isoformat()
+    except (ValueError, TypeError, InvalidOperation):
+        pass  # a value the column no longer takes: shown as stored
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 120 else text[:119] + "…"
+    return str(value)
+
+
+def _name(table: str, record: Any) -> str:
+    """What a record is called: its name or title, or the kind and number of a nameless one."""
+    if isinstance(record, Visit):
+        return f"{record.visited_on.isoformat()} 走访"
+    if isinstance(record, Suggestion):
+        return f"推荐：{partner_name(record)}"
+    for attribute in ("display_name", "name", "title", "filename", "alias"):
+        value = getattr(record, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return f"{kind_label(table)} #{record.id}"
+
+
+#: What naming a record of a kind needs loaded with it.
+_LOAD = {
+    "suggestion": (
+        selectinload(Suggestion.researcher),
+        selectinload(Suggestion.achievement),
+        selectinload(Suggestion.institution),
+    ),
+}
+
+
+def _records(wanted: dict[str, set[int]], user: Any) -> dict[tuple[str, int], Shown]:
+    """The records referred to, by (table, id): named and linked; one query per table."""
+    found: dict[tuple[str, int], Shown] = {}
+    for table, ids in wanted.items():
+        mapper = _mappers().get(table)
+        if mapper is None or not ids:
+            continue
+        model = mapper.class_
+        stmt = sa.select(model).where(model.id.in_(sorted(ids))).options(*_LOAD.get(table, ()))
+        for record in db.session.scalars(stmt):
+            name = _name(table, record)
+            if getattr(record, "deleted_at", None) is not None:
+                found[(table, record.id)] = Shown(f"{name}（已删除）")
+            else:
+                found[(table, record.id)] = Shown(name, links.record_link(table, record, user))
+    return found
+
+
+def _gone(record_id: int) -> Shown:
+    return Shown(f"已删除的记录 #{record_id}")
+
+
+# ---- entries ----------------------------------------------------------------------------------
+
+
+def describe(entries: list[AuditEntry], user: Any) -> list[Described]:
+    """The entries as people read them, for `user` (who may or may not open what they name)."""
+    wanted: dict[str, set[int]] = {}
+
+    def want(table: str | None, value: Any) -> None:
+        if table is not None and _is_id(value):
+            wanted.setdefault(table, set()).add(value)
+
+    for e in entries:
+        if e.record_id:
+            want(e.table_name, e.record_id)
+        want("user", e.user_id)
+        for name, pair in _pairs(e):
+            target = _target(e.table_name, name)
+            for value in pair:
+                want(target, value)
+    records = _records(wanted, user)
+
+    def shown(table: str, name: str, value: Any) -> Shown:
+        if value is None or value == "":
+            return Shown(EMPTY)
+        target = _target(table, name)
+        if target is not None and _is_id(value):
+            return records.get((target, value)) or _gone(value)
+        return Shown(_plain(table, name, value))
+
+    described = []
+    for e in entries:
+        who = records.get(("user", e.user_id)) if e.user_id else None
+        record = Shown(kind_label(e.table_name))
+        if e.record_id:
+            named = records.get((e.table_name, e.record_id))
+            nameless = f"{kind_label(e.table_name)} #{e.record_id}"
+            if named is None or named.text == nameless:
+                record = Shown(nameless, named.url if named else None)
+            else:
+                record = Shown(f"{kind_label(e.table_name)}：{named.text}", named.url)
+        described.append(
+            Described(
+                entry=e,
+                action=ACTION_LABELS.get(e.action, e.action),
+                who=who.text if who is not None else ("已删除的用户" if e.user_id else "系统"),
+                record=record,
+                changes=[
+                    Change(
+                        label(e.table_name, name),
+                        None if pair[0] is None else shown(e.table_name, name, pair[0]),
+                        shown(e.table_name, name, pair[1]),
+                    )
+                    for name, pair in _pairs(e)
+                ],
+            )
+        )
+    return described
+
+
+def _pairs(entry: AuditEntry) -> list[tuple[str, tuple[Any, Any]]]:
+    """The entry's (field, (before, after)) pairs; a malformed stored change is skipped."""
+    pairs = []
+    for name, pair in (entry.changes or {}).items():
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            pairs.append((str(name), (pair[0], pair[1])))
+    return pairs
+
+
+def history_context(user: Any, table: str, record_id: int) -> dict[str, Any]:
+    """What a record page needs for its 变更记录 section (officers and admins only)."""
+    entries = services.history(table, record_id) if policy.can_write(user) else []
+    return {"history": describe(entries, user)}
