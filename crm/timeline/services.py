@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -29,6 +30,8 @@ class TimelineItem:
     detail: str | None = None
     at: datetime | None = None
     visit: Visit | None = None  # for the edit link of a visit
+    #: what the item is about (the visit, need, cooperation or suggestion): its page's link
+    record: Any = None
 
 
 def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
@@ -45,7 +48,13 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
     for v in visits:
         items.append(
             TimelineItem(
-                v.visited_on, "visit", f"{v.officer.display_name} 走访", v.notes, v.created_at, v
+                v.visited_on,
+                "visit",
+                f"{v.officer.display_name} 走访",
+                v.notes,
+                v.created_at,
+                visit=v,
+                record=v,
             )
         )
     needs = db.session.scalars(
@@ -59,6 +68,7 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
                 f"技术需求：{n.title}（{n.status.label}）",
                 n.description,
                 n.created_at,
+                record=n,
             )
         )
     changes = db.session.execute(
@@ -76,6 +86,7 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
                 f"合作“{coop.title}”进入{change.to_stage.label}",
                 change.note,
                 change.changed_at,
+                record=coop,
             )
         )
     decided = db.session.scalars(
@@ -107,7 +118,9 @@ def timeline(ent: Enterprise, limit: int = 50) -> list[TimelineItem]:
                 f"（{s.reject_note}）" if s.reject_note else ""
             )
         at = s.decided_at
-        items.append(TimelineItem(at.astimezone(zone).date(), "suggestion", title, detail, at))
+        items.append(
+            TimelineItem(at.astimezone(zone).date(), "suggestion", title, detail, at, record=s)
+        )
     epoch = datetime.min.replace(tzinfo=None)
     items.sort(key=lambda i: (i.when, (i.at.replace(tzinfo=None) if i.at else epoch)), reverse=True)
     return items[:limit]
