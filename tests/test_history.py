@@ -94,6 +94,7 @@ def test_booleans_and_moments_read_as_people_say_them(client, make_user, make_en
     assert "删除时间： 2026-03-02 01:30" in text  # 17:30 UTC is 01:30 the next day in the county
     assert "企业：规上企业甲（已删除）" in text
     assert "True" not in text and "is_above_scale" not in text and "deleted_at" not in text
+    assert "name_sort" not in text  # a sort key follows the name: not a change of its own
 
 
 def test_old_entries_of_removed_fields_and_purged_records_still_show(

@@ -342,8 +342,9 @@ def describe(entries: list[AuditEntry], user: Any) -> list[Described]:
 def _pairs(entry: AuditEntry) -> list[tuple[str, tuple[Any, Any]]]:
     """The entry's (field, (before, after)) pairs; a malformed stored change is skipped."""
     pairs = []
+    skipped = services.derived(entry.table_name)  # (written before they were left out)
     for name, pair in (entry.changes or {}).items():
-        if isinstance(pair, list | tuple) and len(pair) == 2:
+        if isinstance(pair, list | tuple) and len(pair) == 2 and name not in skipped:
             pairs.append((str(name), (pair[0], pair[1])))
     return pairs
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -21,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
 from crm.audit.models import AuditEntry
-from crm.db import SoftDeletable, Timestamped, utcnow
+from crm.db import SORT_KEY, Base, SoftDeletable, Timestamped, utcnow
 from crm.extensions import db
 
 #: The user acting outside a request (CLI commands, seed loaders) and the import batch, if any.
@@ -32,6 +33,15 @@ IGNORED = frozenset(
     {"created_at", "updated_at", "created_by_id", "updated_by_id", "version", "deleted_by_id"}
 )
 REDACTED = frozenset({"password_hash"})
+
+
+@functools.cache
+def derived(table_name: str) -> frozenset[str]:
+    """A table's columns kept in step with another (a name's pinyin sort key): a change of
+    theirs is the other's, not one to show."""
+    table = Base.metadata.tables.get(table_name)
+    columns = table.columns if table is not None else ()
+    return frozenset(c.name for c in columns if SORT_KEY in c.info)
 
 
 @contextlib.contextmanager
@@ -69,9 +79,10 @@ def jsonable(value: Any) -> Any:
 def _column_changes(obj: Any, *, new: bool) -> dict[str, list[Any]]:
     state = sa.inspect(obj)
     changes: dict[str, list[Any]] = {}
+    skipped = derived(obj.__tablename__)
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in IGNORED or key == "id":
+        if key in IGNORED or key == "id" or key in skipped:
             continue
         hist = state.attrs[key].history
         if new:
@@ -154,6 +165,7 @@ def created_entries(
     """Entries for records inserted in bulk (imports), bypassing the ORM: same shape as the
     hook writes for a flushed new object."""
     actor, now, ip = current_actor_id(), utcnow(), _client_ip()
+    skipped = IGNORED | derived(table_name)
     return [
         {
             "at": now,
@@ -164,7 +176,7 @@ def created_entries(
             "changes": {
                 k: [None, jsonable(v)]
                 for k, v in values.items()
-                if v is not None and k not in IGNORED and k != "id"
+                if v is not None and k not in skipped and k != "id"
             },
             "import_batch_id": batch,
             "ip": ip,
