@@ -19,8 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# the front-end packages, and the browser tests' devDependencies (axe-core: read from
+# node_modules by tests/e2e/axe.py, never copied into crm/static); --include=dev keeps them
+# even where NODE_ENV=production
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --include=dev
 	touch $@
 
 assets: $(VENDOR)/.copied
