@@ -44,6 +44,8 @@ from crm.matching.models import Suggestion
 from crm.money import format_wan
 from crm.needs.forms import NeedForm
 from crm.sheets import EXPORTS
+from crm.targets.metrics import METRICS
+from crm.targets.models import Target
 from crm.visits.forms import NeedEntryForm, VisitEditForm
 from crm.visits.models import Visit
 
@@ -70,6 +72,8 @@ RENAMED = {
     "cooperation": {"stage_changed_on": "on", "termination_reason": "reason"},
     "suggestion": {"reject_reason": "reason", "reject_note": "note"},
 }
+#: Codes stored in a plain text column, by (table, column): code → label.
+CODES = {("target", "metric"): {m.code: m.label for m in METRICS}}
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,8 @@ def _plain(table: str, name: str, value: Any) -> str:
             choice = kind.enum_class(value)
             return str(getattr(choice, "label", None) or choice.value)
         unbound = _form_fields(table).get(name)
-        if unbound is not None and (labels := _choices_of(unbound)) and str(value) in labels:
+        labels = CODES.get((table, name)) or (_choices_of(unbound) if unbound else {})
+        if str(value) in labels:
             return labels[str(value)]
         if isinstance(kind, sa.Numeric) and (kind.precision, kind.scale) == (
             MONEY.precision,
@@ -241,6 +246,8 @@ def _name(table: str, record: Any) -> str:
         return f"{record.visited_on.isoformat()} 走访"
     if isinstance(record, Suggestion):
         return f"推荐：{partner_name(record)}"
+    if isinstance(record, Target):
+        return f"{record.year} 年{CODES['target', 'metric'].get(record.metric, record.metric)}"
     for attribute in ("display_name", "name", "title", "filename", "alias"):
         value = getattr(record, attribute, None)
         if isinstance(value, str) and value:
