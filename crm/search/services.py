@@ -48,7 +48,11 @@ NAME_KEYS = ("py:", "pyi:", "nx:")
 def _load_options(kind: str) -> tuple[Any, ...]:
     """What each kind's subtitle and snippet read, loaded with the records (no query per hit)."""
     return {
-        "enterprise": (selectinload(Enterprise.town), selectinload(Enterprise.industries)),
+        "enterprise": (
+            selectinload(Enterprise.town),
+            selectinload(Enterprise.industries),
+            selectinload(Enterprise.aliases),
+        ),
         "institution": (selectinload(Institution.aliases),),
         "researcher": (selectinload(Researcher.institution),),
         "need": (selectinload(Need.enterprise),),
@@ -183,16 +187,20 @@ def named(kind_name: str, text: str) -> list[int]:
     found = {r: t for _k, r, _s, t in _by_prefix(query, kind_name)}
     if not found:
         return []
-    kind = KINDS[kind_name]
+    model = KINDS[kind_name].model
     typed = [r for r, t in found.items() if _keys_only(t)]
-    options = (selectinload(kind.model.aliases),) if hasattr(kind.model, "aliases") else ()
-    wrong = {
-        record.id
-        for record in db.session.scalars(
-            sa.select(kind.model).where(kind.model.id.in_(typed)).options(*options)
-        )
-        if not _spelled(query, kind, record)
+    names = {
+        i: [n]
+        for i, n in db.session.execute(sa.select(model.id, model.name).where(model.id.in_(typed)))
     }
+    if hasattr(model, "aliases"):  # an alias found by its pinyin is checked against itself
+        relation = model.aliases.property
+        owner = next(iter(relation.remote_side))
+        for i, alias in db.session.execute(
+            sa.select(owner, relation.mapper.class_.alias).where(owner.in_(typed))
+        ):
+            names[i].append(alias)
+    wrong = {i for i, spelled in names.items() if not _spells_any(query, spelled)}
     return sorted(set(found) - wrong)
 
 
@@ -203,19 +211,21 @@ def _by_prefix(query: Query, kind: str | None = None) -> list[tuple[str, int, fl
     t = SearchTerm.__table__
     found: dict[tuple[str, int], tuple[float, str]] = {}
     for prefix in query.prefixes:
-        stmt = sa.select(t.c.kind, t.c.record_id, t.c.weight).where(
-            t.c.term >= prefix, t.c.term < _after(prefix)
-        )
-        if kind is not None:
-            stmt = stmt.where(t.c.kind == kind)
-        rows = db.session.execute(stmt.limit(POSTINGS_CAP)).all()
+        # one kind's rows are picked here: `kind = …` in SQL would turn the planner to the
+        # (kind, record_id, term) index, a scan of every term of that kind
+        rows = db.session.execute(
+            sa.select(t.c.kind, t.c.record_id, t.c.weight)
+            .where(t.c.term >= prefix, t.c.term < _after(prefix))
+            .limit(POSTINGS_CAP * (4 if kind else 1))
+        ).all()
+        rows = [row for row in rows if kind in (None, row[0])][:POSTINGS_CAP]
         if not rows:
             continue
         rarity = 1.0 / math.log2(2 + len({(k, r) for k, r, _ in rows}))
-        for kind, record_id, weight in rows:
+        for row_kind, record_id, weight in rows:
             score = weight * rarity
-            if score > found.get((kind, record_id), (0.0, ""))[0]:
-                found[(kind, record_id)] = (score, prefix)
+            if score > found.get((row_kind, record_id), (0.0, ""))[0]:
+                found[(row_kind, record_id)] = (score, prefix)
     return [(k, r, score, [key]) for (k, r), (score, key) in found.items()]
 
 
@@ -354,7 +364,12 @@ def _keys_only(terms: list[str]) -> bool:
 
 def _spelled(query: Query, kind: Any, record: Any) -> bool:
     """Does the query spell consecutive pieces of the record's name (or one of its aliases)?"""
-    names = [kind.title(record)] + [a.alias for a in getattr(record, "aliases", ())]
+    return _spells_any(
+        query, [kind.title(record)] + [a.alias for a in getattr(record, "aliases", ())]
+    )
+
+
+def _spells_any(query: Query, names: list[str]) -> bool:
     return any(spells(query.spelled, name_pieces(core_name(n))) for n in names)
 
 

@@ -43,12 +43,17 @@ def _chunks(text: str) -> Iterable[str]:
 def name_pieces(text: str | None) -> list[tuple[str, str]]:
     """(piece, syllable) of a normalised name: each Chinese character with its toneless
     syllable, each other run (letters, digits) with itself in lower case."""
+    return list(_name_pieces(text or ""))
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_pieces(text: str) -> tuple[tuple[str, str], ...]:
     normal = normalise(text)
     chunks = [c for c in _chunks(normal) if c.strip()]
     syllables = pinyin_syllables(normal)
     if len(chunks) != len(syllables):  # a run pypinyin split differently: keep what aligns
-        return [(s, s) for s in syllables]
-    return list(zip(chunks, syllables, strict=True))
+        return tuple((s, s) for s in syllables)
+    return tuple(zip(chunks, syllables, strict=True))
 
 
 def sort_key(text: str | None) -> str:
