@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
 from crm.errors import CRMError
+from crm.errors import ValidationError as RuleBroken
 from crm.money import CENT
 from crm.queries import MAX_ID
 
@@ -20,6 +21,41 @@ def attach_error(form: FlaskForm, exc: CRMError, default: str) -> None:
     """Show a service's error next to the field it names (or `default` if the form lacks it)."""
     field = getattr(form, exc.field or "", None) or getattr(form, default)
     field.errors = [*field.errors, exc.message]
+
+
+def add_errors(form: FlaskForm, problems: Iterable[CRMError], default: str) -> None:
+    """Rules a service checks across fields, shown after every field's own check (a form
+    says everything at once): each beside the field it names (or `default`); a field that
+    already shows an error keeps only its own."""
+    for exc in problems:
+        field = getattr(form, exc.field or "", None) or getattr(form, default)
+        if not field.errors:
+            field.errors = [exc.message]
+
+
+def check(form: FlaskForm, rule: Callable[[], object], default: str) -> None:
+    """Run one of a service's checks in a form's `validate` (see `add_errors`)."""
+    try:
+        rule()
+    except RuleBroken as exc:
+        add_errors(form, [exc], default)
+
+
+class Rule:
+    """A service's check of one value as a field's validator: the field shows the service's
+    own message, in the same pass as every other field's. The service checks again on save
+    (the API and imports reach it without a form)."""
+
+    def __init__(self, rule: Callable[[Any], object]) -> None:
+        self.rule = rule
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        if field.data in (None, "") or field.errors:  # said already (too long, not a date)
+            return
+        try:
+            self.rule(field.data)
+        except RuleBroken as exc:
+            raise StopValidation(exc.message) from exc
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
 from crm.visits.models import Visit
 from tests.conftest import AuthActions, csrf_token
+from tests.pages import form_to
 
 
 @pytest.fixture
@@ -268,3 +270,66 @@ def test_an_officer_registers_and_edits_a_cooperation(deal, client, make_user):
         ).status_code
         == 403
     )
+
+
+def test_signing_without_date_and_parties_says_both_at_once(deal, client):
+    """签约 with neither its date nor its parties: one answer names both, beside their
+    fields; nothing moves."""
+    officer, coop = deal
+    _move(officer, coop, Stage.NEGOTIATION)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    token = csrf_token(client, f"/cooperation/{coop.id}")
+    response = client.post(
+        f"/cooperation/{coop.id}/move",
+        data={
+            "csrf_token": token,
+            "to": "signed",
+            "version": coop.version,
+            "on": "",
+            "signed_on": "",
+            "parties": "  ",
+        },
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "进入签约阶段须填写签约日期" in body and "进入签约阶段须填写签约各方" in body
+    for name in ("signed_on", "parties"):
+        assert re.search(rf'<input[^>]*class="[^"]*is-invalid[^"]*"[^>]*name="{name}"', body)
+    db.session.refresh(coop)
+    assert coop.stage == Stage.NEGOTIATION
+
+
+def test_a_future_date_and_missing_parties_are_said_together(deal, client):
+    officer, coop = deal
+    _move(officer, coop, Stage.NEGOTIATION)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    response = client.post(
+        f"/cooperation/{coop.id}/move",
+        data={
+            "csrf_token": csrf_token(client, f"/cooperation/{coop.id}"),
+            "to": "signed",
+            "version": coop.version,
+            "on": tomorrow,
+            "signed_on": tomorrow,
+        },
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert body.count("日期不能晚于今天") == 2  # 变动日期 and 签约日期
+    assert "签约日期不能晚于今天" in body and "须填写签约各方" in body
+    for name in ("on", "signed_on", "parties"):
+        assert re.search(rf'<input[^>]*class="[^"]*is-invalid[^"]*"[^>]*name="{name}"', body)
+
+
+def test_the_move_form_has_its_dates_filled_with_today(deal, client, clock):
+    officer, coop = deal
+    clock.set(date(2026, 12, 1))
+    AuthActions(client).login(officer.username)
+    url = f"/cooperation/{coop.id}?to=negotiation"
+    form = form_to(client.get(url).get_data(as_text=True), url, f"/cooperation/{coop.id}/move")
+    sent = dict(form.fields)
+    assert sent["on"] == sent["signed_on"] == "2026-12-01"
+    assert sent["to"] == "negotiation"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.enterprises.services import check_email, check_phone
+from crm.forms import Rule
 from crm.submissions import OnceForm
 
 
 class ContactForm(OnceForm):
     name = StringField("姓名", validators=[DataRequired("请输入联系人姓名。"), Length(max=64)])
     position = StringField("职务", validators=[Optional(), Length(max=64)])
-    phone = StringField("电话", validators=[Optional(), Length(max=32)])
-    email = StringField("电子邮箱", validators=[Optional(), Length(max=120)])
+    phone = StringField("电话", validators=[Optional(), Length(max=32), Rule(check_phone)])
+    email = StringField("电子邮箱", validators=[Optional(), Length(max=120), Rule(check_email)])
     submit = SubmitField("添加联系人")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -12,9 +14,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.clock import local_today
+from crm.cooperation import services, stages
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.db import max_length
-from crm.forms import MoneyField, VersionField, choices, id_or_none
+from crm.forms import MoneyField, VersionField, add_errors, check, choices, id_or_none
 from crm.money import WAN_MOST
 from crm.submissions import OnceForm
 
@@ -33,6 +37,34 @@ class MoveForm(FlaskForm):
     )
     note = TextAreaField("备注", validators=[Optional(), Length(max=max_length(StageChange.note))])
     next = HiddenField()
+
+    def __init__(self, *args: Any, coop: Cooperation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.coop = coop  # the record moved: its stage rules are checked with the fields
+
+    def step(self) -> stages.Move | None:
+        """The move asked for (None if the stage asked for is none)."""
+        if self.to.data not in {s.value for s in Stage}:
+            return None
+        return stages.Move(
+            to=Stage(self.to.data),
+            version=int(self.version.data or 0),
+            on=self.on.data,
+            signed_on=self.signed_on.data,
+            parties=self.parties.data,
+            contract_no=self.contract_no.data,
+            reason=self.reason.data,
+            note=self.note.data,
+        )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every field's own check, then every stage rule the move breaks (签约 without its
+        date and parties: both said at once). A stale form is left to the move's Conflict."""
+        valid = super().validate(extra_validators)
+        step = self.step()
+        if self.coop is not None and step is not None and step.version == self.coop.version:
+            add_errors(self, stages.problems(self.coop, step, local_today()), default="to")
+        return valid and not self.errors
 
 
 class CooperationForm(OnceForm):
@@ -61,3 +93,20 @@ class CooperationForm(OnceForm):
         "备注", validators=[Optional(), Length(max=max_length(Cooperation.notes))]
     )
     version = VersionField()
+
+    def __init__(self, *args: Any, coop: Cooperation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.coop = coop  # the record edited (None when registering)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every field's own check, then whether the partner is one (院所 or 专家, found)."""
+        valid = super().validate(extra_validators)
+        if not self.institution_id.errors and not self.researcher_name.errors:
+            check(
+                self,
+                lambda: services.partner(
+                    self.institution_id.data, self.researcher_name.data, coop=self.coop
+                ),
+                default="institution_id",
+            )
+        return valid and not self.errors

@@ -45,35 +45,41 @@ class Details:
     researcher_id: int | None = None  # the API names a researcher by id, the web by name
 
 
-def _partner(details: Details, coop: Cooperation | None = None) -> tuple[int | None, int | None]:
+def partner(
+    institution_id: int | None,
+    researcher_name: str | None,
+    researcher_id: int | None = None,
+    coop: Cooperation | None = None,
+) -> tuple[int | None, int | None]:
     """(institution id, researcher id): the researcher found by id or by name, within the
     institution when one is given; a name that fits nobody or several people is refused. The
     partner a record already has is kept as it is (even if deleted since): a save never
-    unlinks what the user did not touch."""
+    unlinks what the user did not touch. Reads only: a form asks it too, to say its error
+    with the form's others."""
     had = (coop.institution_id, coop.researcher_id) if coop is not None else (None, None)
-    same_place = details.institution_id in (None, had[0])
-    if details.researcher_id is not None:
-        if same_place and details.researcher_id == had[1]:
+    same_place = institution_id in (None, had[0])
+    if researcher_id is not None:
+        if same_place and researcher_id == had[1]:
             return had
-        person = db.session.get(Researcher, details.researcher_id)
+        person = db.session.get(Researcher, researcher_id)
         if person is None or person.deleted_at is not None:
             raise ValidationError("专家库里没有这位专家。", field="researcher_id")
-        if details.institution_id not in (None, person.institution_id):
+        if institution_id not in (None, person.institution_id):
             raise ValidationError("这位专家不属于所选的高校院所。", field="researcher_id")
         return person.institution_id, person.id
-    name = (details.researcher_name or "").strip()
+    name = (researcher_name or "").strip()
     if not name:
-        if details.institution_id is None:
+        if institution_id is None:
             raise ValidationError("请填写合作的高校院所或专家。", field="institution_id")
         institution_id = reference(
-            Institution, details.institution_id, had[0], field="institution_id", what="高校院所"
+            Institution, institution_id, had[0], field="institution_id", what="高校院所"
         )
         return institution_id, None
     if coop is not None and coop.researcher is not None and name == coop.researcher.name:
         if same_place:
             return had
     institution_id = reference(
-        Institution, details.institution_id, had[0], field="institution_id", what="高校院所"
+        Institution, institution_id, had[0], field="institution_id", what="高校院所"
     )
     stmt = sa.select(Researcher).where(Researcher.name == name, Researcher.deleted_at.is_(None))
     if institution_id is not None:
@@ -96,7 +102,12 @@ def _apply(coop: Cooperation, details: Details, existing: bool = False) -> None:
         raise ValidationError("请填写合作名称。", field="title")
     if details.amount is not None and details.amount < 0:
         raise ValidationError("金额不能为负数。", field="amount")
-    coop.institution_id, coop.researcher_id = _partner(details, coop if existing else None)
+    coop.institution_id, coop.researcher_id = partner(
+        details.institution_id,
+        details.researcher_name,
+        details.researcher_id,
+        coop if existing else None,
+    )
     coop.title, coop.type, coop.amount = title, details.type, details.amount
     coop.contract_no = (details.contract_no or "").strip() or None
     coop.notes = (details.notes or "").strip() or None

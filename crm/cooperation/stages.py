@@ -50,32 +50,15 @@ def move(user: User, coop: Cooperation, step: Move) -> Cooperation:
     )
     if coop.version != step.version:
         raise Conflict("这条合作已被他人更新，请刷新后再操作。")
-    if step.to == coop.stage:
-        raise ValidationError(f"这条合作已经在“{coop.stage.label}”阶段。", field="to")
-    if step.to not in next_stages(coop.stage):
-        raise ValidationError(_why_not(coop.stage, step.to), field="to")
     today = local_today()
+    if found := problems(coop, step, today):
+        raise found[0]
     on = step.on or today
-    last = coop.stage_changed_on
-    if on > today:
-        raise ValidationError("日期不能晚于今天。", field="on")
-    if last is not None and on < last:
-        raise ValidationError(f"日期不能早于上一次变动（{last.isoformat()}）。", field="on")
     if step.to == Stage.SIGNED:
-        parties = (step.parties or "").strip()
-        if step.signed_on is None:
-            raise ValidationError("进入签约阶段须填写签约日期。", field="signed_on")
-        if step.signed_on > today:
-            raise ValidationError("签约日期不能晚于今天。", field="signed_on")
-        if not parties:
-            raise ValidationError("进入签约阶段须填写签约各方。", field="parties")
-        coop.signed_on, coop.parties = step.signed_on, parties
+        coop.signed_on, coop.parties = step.signed_on, (step.parties or "").strip()
         coop.contract_no = (step.contract_no or "").strip() or coop.contract_no
     if step.to == Stage.TERMINATED:
-        reason = (step.reason or "").strip()
-        if not reason:
-            raise ValidationError("终止合作须写明原因。", field="reason")
-        coop.termination_reason = reason
+        coop.termination_reason = (step.reason or "").strip()
     coop.history.append(
         StageChange(
             from_stage=coop.stage,
@@ -89,6 +72,31 @@ def move(user: User, coop: Cooperation, step: Move) -> Cooperation:
     db.session.flush()
     logger.info("Cooperation %s moved to %s by %s", coop.id, step.to.value, user.username)
     return coop
+
+
+def problems(coop: Cooperation, step: Move, today: date) -> list[ValidationError]:
+    """Every rule the move breaks, each naming its field: all of them, so that a form shows
+    them at once (`move` refuses with the first)."""
+    found: list[ValidationError] = []
+    if step.to == coop.stage:
+        found.append(ValidationError(f"这条合作已经在“{coop.stage.label}”阶段。", field="to"))
+    elif step.to not in next_stages(coop.stage):
+        found.append(ValidationError(_why_not(coop.stage, step.to), field="to"))
+    on, last = step.on or today, coop.stage_changed_on
+    if on > today:
+        found.append(ValidationError("日期不能晚于今天。", field="on"))
+    elif last is not None and on < last:
+        found.append(ValidationError(f"日期不能早于上一次变动（{last.isoformat()}）。", field="on"))
+    if step.to == Stage.SIGNED:
+        if step.signed_on is None:
+            found.append(ValidationError("进入签约阶段须填写签约日期。", field="signed_on"))
+        elif step.signed_on > today:
+            found.append(ValidationError("签约日期不能晚于今天。", field="signed_on"))
+        if not (step.parties or "").strip():
+            found.append(ValidationError("进入签约阶段须填写签约各方。", field="parties"))
+    if step.to == Stage.TERMINATED and not (step.reason or "").strip():
+        found.append(ValidationError("终止合作须写明原因。", field="reason"))
+    return found
 
 
 def _why_not(stage: Stage, to: Stage) -> str:

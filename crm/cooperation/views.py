@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from crm import policy
 from crm.auth.models import Department, User
+from crm.clock import local_today
 from crm.cooperation import attachments, board, services, stages
 from crm.cooperation.forms import CooperationForm, MoveForm
 from crm.cooperation.models import Attachment, Cooperation, CooperationType, Origin, Stage
@@ -113,13 +114,20 @@ def pipeline() -> str:
 @access(Level.SIGNED_IN)
 def detail(coop_id: int) -> str:
     coop = services.get_cooperation(coop_id)
-    form = MoveForm(formdata=None, version=coop.version)
+    form = _move_form(coop)
     wanted = request.args.get("to")
     moves = stages.next_stages(coop.stage)
     if wanted in {s.value for s in moves}:
         form.to.data = wanted
     form.next.data = request.args.get("next", "")
     return _detail(coop, form)
+
+
+def _move_form(coop: Cooperation) -> MoveForm:
+    """A fresh move form, its dates pre-filled with today (the county's): a move is mostly
+    recorded the day it happens, and 签约 the day the contract is signed."""
+    today = local_today()
+    return MoveForm(formdata=None, version=coop.version, on=today, signed_on=today)
 
 
 def _detail(coop: Any, form: MoveForm, status: int = 200) -> Any:
@@ -137,27 +145,19 @@ def _detail(coop: Any, form: MoveForm, status: int = 200) -> Any:
 def move(coop_id: int) -> Response | tuple[str, int]:
     """Move on by the rules; what is missing (签约日期, 终止原因 …) is asked on the page."""
     coop = services.get_cooperation(coop_id)
-    form = MoveForm()
+    may = policy.can_edit_cooperation(current_user, coop)  # else `move` refuses (403)
+    form = MoveForm(coop=coop if may else None)
     form.to.choices = [(s.value, s.label) for s in Stage]
-    if not form.validate_on_submit():
+    step = form.step()
+    if not form.validate_on_submit() or step is None:  # every field's error, and the rules'
         return _detail(coop, form, 400)
-    step = stages.Move(
-        to=Stage(form.to.data),
-        version=int(form.version.data),
-        on=form.on.data,
-        signed_on=form.signed_on.data,
-        parties=form.parties.data,
-        contract_no=form.contract_no.data,
-        reason=form.reason.data,
-        note=form.note.data,
-    )
     try:
         stages.move(current_user, coop, step)
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "warning")
         fresh = services.get_cooperation(coop_id)
-        return _detail(fresh, MoveForm(formdata=None, version=fresh.version), 409)
+        return _detail(fresh, _move_form(fresh), 409)
     except ValidationError as exc:
         db.session.rollback()
         coop = services.get_cooperation(coop_id)
@@ -284,7 +284,7 @@ def edit(coop_id: int) -> Response | tuple[str, int]:
         policy.can_edit_cooperation(current_user, coop),
         "只有负责该合作的联络员、本科室人员或管理员可以修改。",
     )
-    form = CooperationForm(obj=coop if request.method == "GET" else None)
+    form = CooperationForm(obj=coop if request.method == "GET" else None, coop=coop)
     form.institution_id.choices = _institution_choices(coop.institution)
     if request.method == "GET":
         form.type.data, form.origin.data = coop.type.value, coop.origin.value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -15,9 +17,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.db import max_length
+from crm.enterprises import services
 from crm.enterprises.models import Enterprise, RecognitionKind
 from crm.enterprises.services import SORTS
-from crm.forms import AtMost, MoneyField, VersionField, choices, id_or_none
+from crm.forms import AtMost, MoneyField, VersionField, check, choices, id_or_none
 from crm.money import WAN_MOST
 from crm.submissions import OnceForm
 
@@ -41,6 +44,23 @@ class EnterpriseForm(OnceForm):
     notes = TextAreaField("备注", validators=[Optional(), Length(max=max_length(Enterprise.notes))])
     version = VersionField()
     submit = SubmitField("保存")
+
+    def __init__(self, *args: Any, enterprise_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.enterprise_id = enterprise_id  # the one edited (None when registering)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every field's own check, then the code's checksum and that no other firm has it:
+        said together with the other fields' errors."""
+        valid = super().validate(extra_validators)
+        uscc = self.uscc.data
+        if uscc and uscc.strip():
+            check(
+                self,
+                lambda: services.check_uscc_free(services.clean_uscc(uscc), self.enterprise_id),
+                default="uscc",
+            )
+        return valid and not self.errors
 
 
 class FilterForm(FlaskForm):
@@ -70,14 +90,16 @@ class FilterForm(FlaskForm):
     )
 
 
+#: a yearly figure: none, or not below zero (said with the other fields' errors)
+AMOUNT = (Optional(), NumberRange(min=0, message="金额不能为负数。"))
+
+
 class YearForm(FlaskForm):
     year = IntegerField("年度", validators=[DataRequired("请输入年度。"), NumberRange(1990, 2100)])
     above_scale = BooleanField("当年为规模以上工业企业")
-    revenue_wan = MoneyField("主营业务收入（万元）", most=WAN_MOST, validators=[Optional()])
-    rnd_spend_wan = MoneyField("科技活动经费支出（万元）", most=WAN_MOST, validators=[Optional()])
-    industrial_output_wan = MoneyField("工业总产值（万元）", most=WAN_MOST, validators=[Optional()])
-    hitech_output_wan = MoneyField(
-        "高新技术产业产值（万元）", most=WAN_MOST, validators=[Optional()]
-    )
+    revenue_wan = MoneyField("主营业务收入（万元）", most=WAN_MOST, validators=AMOUNT)
+    rnd_spend_wan = MoneyField("科技活动经费支出（万元）", most=WAN_MOST, validators=AMOUNT)
+    industrial_output_wan = MoneyField("工业总产值（万元）", most=WAN_MOST, validators=AMOUNT)
+    hitech_output_wan = MoneyField("高新技术产业产值（万元）", most=WAN_MOST, validators=AMOUNT)
     version = VersionField()
     submit = SubmitField("保存")

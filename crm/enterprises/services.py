@@ -74,7 +74,8 @@ def get_enterprise(enterprise_id: int) -> Enterprise:
     return get_live(Enterprise, enterprise_id, message="企业不存在或已被删除。")
 
 
-def _check_uscc_free(uscc: str | None, enterprise_id: int | None) -> None:
+def check_uscc_free(uscc: str | None, enterprise_id: int | None) -> None:
+    """No other enterprise (deleted ones too: they may come back) has this code."""
     if uscc is None:
         return
     other = db.session.scalar(
@@ -91,7 +92,7 @@ def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
     if not name:
         raise ValidationError("请输入企业名称。", field="name")
     uscc = clean_uscc(data.uscc)
-    _check_uscc_free(uscc, ent.id)
+    check_uscc_free(uscc, ent.id)
     wanted = set(data.industry_ids)
     industries = (
         list(
@@ -274,6 +275,18 @@ class ContactData:
     email: str | None = None
 
 
+def check_phone(phone: str | None) -> None:
+    """A phone number, if given, is digits, spaces, "-" and a leading "+"."""
+    if phone and phone.strip() and not PHONE.match(phone.strip()):
+        raise ValidationError("电话号码只能包含数字、空格、“-”和开头的“+”。", field="phone")
+
+
+def check_email(email: str | None) -> None:
+    """An e-mail address, if given, looks like one."""
+    if email and email.strip() and not EMAIL.match(email.strip()):
+        raise ValidationError("电子邮箱格式不正确。", field="email")
+
+
 def add_contact(
     user: User, data: ContactData, ent: Enterprise | None = None, inst: Institution | None = None
 ) -> Contact:
@@ -287,11 +300,9 @@ def add_contact(
     if not name:
         raise ValidationError("请输入联系人姓名。", field="name")
     phone = (data.phone or "").strip() or None
-    if phone and not PHONE.match(phone):
-        raise ValidationError("电话号码只能包含数字、空格、“-”和开头的“+”。", field="phone")
+    check_phone(phone)
     email = (data.email or "").strip() or None
-    if email and not EMAIL.match(email):
-        raise ValidationError("电子邮箱格式不正确。", field="email")
+    check_email(email)
     contact = Contact(
         enterprise=ent,
         institution=inst,

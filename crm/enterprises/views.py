@@ -145,7 +145,7 @@ def edit(enterprise_id: int) -> Response | tuple[str, int]:
     policy.authorize(
         policy.can_edit_enterprise(current_user, ent), "您只能修改本人或本科室负责的企业。"
     )
-    form = EnterpriseForm(obj=ent if request.method == "GET" else None)
+    form = EnterpriseForm(obj=ent if request.method == "GET" else None, enterprise_id=ent.id)
     _fill_choices(form, "（未指定）", ent)
     if request.method == "GET":
         form.industry_ids.data = [i.id for i in ent.industries]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -17,11 +19,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.clock import local_today
 from crm.db import max_length
-from crm.forms import AtMost, VersionField, id_or_none
+from crm.forms import AtMost, Rule, VersionField, check, id_or_none
 from crm.needs.models import Need
 from crm.submissions import OnceForm
+from crm.visits import services
 from crm.visits.models import Visit
+
+#: a visit has happened: not after today (the county's)
+NOT_LATER = Rule(lambda day: services.check_visited_on(day, local_today()))
 
 
 class NeedEntryForm(Form):
@@ -30,9 +37,16 @@ class NeedEntryForm(Form):
         "需求描述", validators=[Optional(), Length(max=max_length(Need.description))]
     )
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Each field's own check, then the rule across them (a description needs a title)."""
+        valid = super().validate(extra_validators)
+        entry = services.NeedEntry(self.title.data or "", self.description.data)
+        check(self, lambda: services.check_need_entry(entry), default="title")
+        return valid and not self.errors
+
 
 class VisitForm(OnceForm):
-    visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
+    visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。"), NOT_LATER])
     companions = SelectMultipleField(
         "同行人员（可选）", coerce=id_or_none, validate_choice=False, validators=[AtMost(20)]
     )
@@ -59,7 +73,7 @@ class ReassignForm(FlaskForm):
 
 
 class VisitEditForm(FlaskForm):
-    visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。")])
+    visited_on = DateField("走访日期", validators=[DataRequired("请选择走访日期。"), NOT_LATER])
     notes = TextAreaField("走访记录", validators=[Optional(), Length(max=max_length(Visit.notes))])
     version = VersionField()
     submit = SubmitField("保存")

@@ -107,14 +107,24 @@ class VisitData:
     next_due: date | None = None
 
 
+def check_visited_on(visited_on: date, today: date) -> None:
+    """A visit has happened: its date is not after today."""
+    if visited_on > today:
+        raise ValidationError("走访日期不能晚于今天。", field="visited_on")
+
+
+def check_need_entry(entry: NeedEntry) -> None:
+    """A need found on a visit has a title if it has a description."""
+    if (entry.description or "").strip() and not entry.title.strip():
+        raise ValidationError("填写了需求描述，请同时填写需求名称。", field="needs")
+
+
 def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: date) -> Visit:
     """Record a visit with the needs found there and the next step as a task."""
     policy.authorize(policy.can_write(officer), "只有联络员可以记录走访。")
-    if data.visited_on > today:
-        raise ValidationError("走访日期不能晚于今天。", field="visited_on")
+    check_visited_on(data.visited_on, today)
     for need in data.needs:
-        if (need.description or "").strip() and not need.title.strip():
-            raise ValidationError("填写了需求描述，请同时填写需求名称。", field="needs")
+        check_need_entry(need)
     companions = (
         list(
             db.session.scalars(
@@ -204,8 +214,7 @@ def update_visit(
     policy.authorize(policy.can_edit_visit(user, visit), "只能修改自己记录的走访。")
     if visit.version != version:
         raise Conflict()
-    if visited_on > today:
-        raise ValidationError("走访日期不能晚于今天。", field="visited_on")
+    check_visited_on(visited_on, today)
     visit.visited_on = visited_on
     visit.notes = (notes or "").strip() or None
     db.session.flush()

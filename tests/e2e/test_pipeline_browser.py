@@ -100,3 +100,42 @@ def test_the_dashboard_draws_its_charts(demo_server, browser, screenshot_dir, wi
         page.screenshot(path=screenshot_dir / f"dashboard-{width}.png", full_page=True)
     finally:
         context.close()
+
+
+def test_a_refused_signing_opens_at_its_first_error_on_a_phone(
+    demo_server, browser, screenshot_dir
+):
+    """签约 sent without its date and parties: both are said at once, and the page comes back
+    scrolled to the first of them, focused (not at the top, the message two screens down)."""
+    demo_server.add_user("e2esignerr", "签约测试", role=Role.ADMIN)
+    with demo_server.app.app_context():
+        coop_id = db.session.scalar(
+            sa.select(Cooperation.id)
+            .where(Cooperation.stage == Stage.NEGOTIATION, Cooperation.deleted_at.is_(None))
+            .limit(1)
+        )
+    context = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        demo_server.sign_in(page, "e2esignerr")
+        page.goto(f"{demo_server.url}/cooperation/{coop_id}?to=signed")
+        assert (
+            page.get_by_label("签约日期").input_value()
+            == page.get_by_label("变动日期").input_value()
+        )
+        page.get_by_label("签约日期").fill("")
+        page.get_by_role("button", name="确认推进").click()
+        page.wait_for_load_state()
+        main = page.inner_text("main")
+        assert "须填写签约日期" in main and "须填写签约各方" in main
+        assert page.evaluate("document.activeElement.id") == "signed_on"
+        box = page.evaluate(
+            "(() => { const r = document.activeElement.getBoundingClientRect();"
+            " return [r.top, r.bottom, window.innerHeight]; })()"
+        )
+        assert 0 <= box[0] and box[1] <= box[2]
+        page.screenshot(path=screenshot_dir / "signing-errors-375.png")
+        with demo_server.app.app_context():
+            assert db.session.get(Cooperation, coop_id).stage == Stage.NEGOTIATION
+    finally:
+        context.close()

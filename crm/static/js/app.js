@@ -164,3 +164,19 @@ document.querySelectorAll("[data-filter-for]").forEach((group) => {
     });
   });
 });
+
+// A form sent back with errors opens at its first field in error (or its error summary),
+// focused: on a phone the message may be two screens below the top. Fields in a hidden
+// part of a form (the move form's other stages) are passed over.
+function focusFirstError() {
+  const first = Array.from(
+    document.querySelectorAll("form .is-invalid, form [data-error-summary]"),
+  ).find((element) => element.getClientRects().length > 0);
+  if (!first) return;
+  if (!first.matches("input, select, textarea, button, a[href]")) {
+    first.setAttribute("tabindex", "-1");
+  }
+  first.scrollIntoView({ block: "center", behavior: "instant" }); // not smooth: open there
+  first.focus({ preventScroll: true });
+}
+focusFirstError();
