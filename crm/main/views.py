@@ -16,13 +16,18 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @access(Level.SIGNED_IN)
 def home() -> str:
-    """Overdue and today's tasks, recent visits and enterprises not visited for a while."""
+    """Overdue tasks, today's and the next days', recent visits and enterprises not visited
+    for a while (or, to a new officer, how to get some)."""
     today = local_today()
     overview = visits.officer_overview(
         current_user, today, int(current_app.config["STALE_VISIT_DAYS"])
     )
     return render_template(
-        "main/home.html", overview=overview, today=today, done_form=TaskDoneForm()
+        "main/home.html",
+        overview=overview,
+        today=today,
+        ahead_days=visits.AHEAD_DAYS,
+        done_form=TaskDoneForm(),
     )
 
 

@@ -21,6 +21,9 @@ from crm.visits.models import Task, Visit
 
 logger = logging.getLogger(__name__)
 
+TASK_DAYS = 7  # a visit's next step without a due date is due this many days later
+AHEAD_DAYS = 7  # the home page shows the tasks due within this many days after today
+
 
 @dataclass
 class StaleEnterprise:
@@ -32,6 +35,7 @@ class StaleEnterprise:
 class Overview:
     overdue: list[Task]
     due_today: list[Task]
+    ahead: list[Task]  # due in the next AHEAD_DAYS days (not today)
     recent_visits: list[Visit]
     stale: list[StaleEnterprise]
     enterprise_count: int
@@ -57,12 +61,19 @@ def last_visits() -> sa.Subquery:
 
 
 def officer_overview(user: User, today: date, stale_days: int, limit: int = 10) -> Overview:
-    """The home page of an officer: overdue and today's tasks, recent visits, neglected firms."""
+    """The home page of an officer: overdue tasks, today's, those due in the next days,
+    recent visits, neglected firms."""
     overdue = db.session.scalars(
         open_tasks(user).where(Task.due_on < today).order_by(Task.due_on).limit(limit)
     ).all()
     due_today = db.session.scalars(
         open_tasks(user).where(Task.due_on == today).order_by(Task.id).limit(limit)
+    ).all()
+    ahead = db.session.scalars(
+        open_tasks(user)
+        .where(Task.due_on > today, Task.due_on <= today + timedelta(days=AHEAD_DAYS))
+        .order_by(Task.due_on, Task.id)
+        .limit(limit)
     ).all()
     recent = db.session.scalars(
         sa.select(Visit)
@@ -85,6 +96,7 @@ def officer_overview(user: User, today: date, stale_days: int, limit: int = 10) 
     return Overview(
         overdue=list(overdue),
         due_today=list(due_today),
+        ahead=list(ahead),
         recent_visits=list(recent),
         stale=[StaleEnterprise(e, d) for e, d in stale_rows],
         enterprise_count=count or 0,
@@ -105,6 +117,11 @@ class VisitData:
     needs: list[NeedEntry] = field(default_factory=list)
     next_step: str | None = None
     next_due: date | None = None
+
+
+def default_due(today: date) -> date:
+    """The due date of a visit's next step logged today without one."""
+    return today + timedelta(days=TASK_DAYS)
 
 
 def check_visited_on(visited_on: date, today: date) -> None:
@@ -155,7 +172,7 @@ def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: dat
             Task(
                 title=visit.next_steps,
                 assignee=officer,
-                due_on=data.next_due or today + timedelta(days=7),
+                due_on=data.next_due or default_due(today),
                 enterprise=enterprise,
                 visit=visit,
             )
@@ -163,6 +180,13 @@ def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: dat
     db.session.flush()
     logger.info("Visit %r to %r logged by %s", visit, enterprise, officer.username)
     return visit
+
+
+def follow_up(visit: Visit) -> Task | None:
+    """The task a visit's next step became, if it had one."""
+    return db.session.scalar(
+        sa.select(Task).where(Task.visit_id == visit.id, Task.deleted_at.is_(None)).limit(1)
+    )
 
 
 def get_task(task_id: int) -> Task:

@@ -19,6 +19,7 @@ from crm.policy import Level, access
 from crm.urls import is_safe_next
 from crm.visits import services
 from crm.visits.forms import ReassignForm, TaskDoneForm, VisitEditForm, VisitForm
+from crm.visits.models import Visit
 from crm.web import id_arg, list_args, paginate, save_form
 
 bp = Blueprint("visits", __name__)
@@ -33,8 +34,13 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
     form = VisitForm()
     colleagues = officers(besides=current_user.id)
     form.companions.choices = choices((str(u.id), u.display_name) for u in colleagues)
+    due = services.default_due(today)
+    form.next_due.description = (
+        f"默认 {services.TASK_DAYS} 天后（{due.isoformat()}），可修改；清空也按此日期"
+    )
     if not form.is_submitted():
         form.visited_on.data = today
+        form.next_due.data = due
     if form.validate_on_submit():
         data = services.VisitData(
             visited_on=form.visited_on.data,
@@ -55,13 +61,23 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
             attach_error(form, exc, default="notes")
         else:
             target = url_for("enterprises.detail", enterprise_id=ent.id)
+            said = _saved(visit)
             submissions.fulfil(claimed, target)
             db.session.commit()
-            found = len(visit.needs)
-            flash(f"已记录走访{f'，新增 {found} 条技术需求' if found else ''}。", "success")
+            flash(said, "success")
             return redirect(target)
     status = 400 if form.errors else 200
     return render_template("visits/form.html", form=form, ent=ent, today=today), status
+
+
+def _saved(visit: Visit) -> str:
+    """The save message: the needs found, and the task the next step became with its date."""
+    found = len(visit.needs)
+    said = f"已记录走访{f'，新增 {found} 条技术需求' if found else ''}"
+    task = services.follow_up(visit)
+    if task is not None and task.due_on is not None:
+        said += f"，并新建待办「{task.title}」，截止 {task.due_on.isoformat()}"
+    return said + "。"
 
 
 def _back(target: str | None) -> Response:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from crm.clock import local_today
@@ -11,6 +13,7 @@ from crm.extensions import db
 from crm.needs.models import Need, NeedStatus
 from crm.visits.models import Task, Visit
 from tests.conftest import AuthActions, csrf_token
+from tests.pages import form_to
 
 
 def _visit_form(token, **fields):
@@ -157,3 +160,75 @@ def test_a_visit_cannot_register_needs_of_another_departments_firm(
     # and the form does not offer what would be refused
     page = client.get(url).get_data(as_text=True)
     assert 'name="needs-0-title"' not in page and 'data-testid="needs-not-yours"' in page
+
+
+def test_the_form_shows_the_due_date_a_next_step_gets(client, make_user, make_enterprise, clock):
+    """The due-date field is pre-filled with today + 7 (the county's day) and says so."""
+    clock.set(date(2026, 12, 1))
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    page = client.get(url).get_data(as_text=True)
+    field = form_to(page, url, url)
+    assert dict(field.fields)["next_due"] == "2026-12-08"
+    assert "默认 7 天后（2026-12-08）" in page
+
+
+@pytest.mark.parametrize(
+    ("due", "said"), [("", "2026-12-08"), ("2026-12-03", "2026-12-03")], ids=["cleared", "chosen"]
+)
+def test_the_save_message_names_the_task_and_its_date(
+    client, make_user, make_enterprise, clock, due, said
+):
+    clock.set(date(2026, 12, 1))
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    token = csrf_token(client, url)
+    response = client.post(
+        url,
+        data=_visit_form(token, next_step="联系香港理工大学专家", next_due=due),
+        follow_redirects=True,
+    )
+    body = response.get_data(as_text=True)
+    assert f"已记录走访，并新建待办「联系香港理工大学专家」，截止 {said}。" in body
+    task = db.session.scalar(sa.select(Task).where(Task.title == "联系香港理工大学专家"))
+    assert task.due_on.isoformat() == said
+
+
+def test_a_visit_without_a_next_step_names_no_task(client, make_user, make_enterprise):
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    response = client.post(url, data=_visit_form(csrf_token(client, url)), follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "已记录走访。" in body and "待办「" not in body
+
+
+def test_every_mistake_of_a_visit_is_said_at_once(client, make_user, make_enterprise):
+    """A date after today and a need described without a title: both in one answer, each
+    beside its field."""
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    future = (local_today() + timedelta(days=1)).isoformat()
+    response = client.post(
+        url,
+        data=_visit_form(
+            csrf_token(client, url),
+            visited_on=future,
+            notes="x" * 10001,
+            **{"needs-1-description": "只有描述"},
+        ),
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "走访日期不能晚于今天" in body
+    assert "请同时填写需求名称" in body
+    assert re.search(r'id="needs-1-title"[^>]*is-invalid|is-invalid[^>]*id="needs-1-title"', body)
+    assert body.count("is-invalid") == 3  # the date, the notes, the need's title
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
