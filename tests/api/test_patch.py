@@ -51,6 +51,7 @@ STANDS_FOR = {
     "aliases": {"aliases"},
     "institution_id": {"institution_id", "institution"},
     "researcher_id": {"researcher_id", "researcher"},
+    "name": {"name", "name_sort"},  # a name's pinyin sort key follows it
 }
 #: what a save always changes
 BOOKKEEPING = {"updated_at", "updated_by_id", "version"}
