@@ -33,13 +33,13 @@
   // Horizontal bars, each with its whole name written above it across the chart's width.
   // `valueAxis(width)`, if given, sets the value axis's end and step.
   const namedBars = (width, names, bars, valueLabel, valueAxis) => {
-    const labelWidth = width - 16;
+    const labelWidth = width - 24;
     const lines = Math.max(1, ...names.map((n) => Math.ceil(textWidth(n) / labelWidth)));
     const band = lines * LINE + 30; // the name, a small gap, the bar, room to the next name
     return {
       height: names.length * band + 36,
       option: {
-        grid: { left: 8, right: 48, top: 8 + (lines - 1) * LINE, bottom: 28 },
+        grid: { left: 16, right: 48, top: 8 + (lines - 1) * LINE, bottom: 28 },
         xAxis: {
           type: "value",
           minInterval: 1,
