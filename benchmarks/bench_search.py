@@ -68,6 +68,19 @@ QUERIES = [
     "集成灶 噪声",
     "wangzy",
 ]
+# as officers type a firm's name: part of it, from its start or inside it (issue 19)
+PARTIAL = [
+    "jincheng",
+    "lingdai",
+    "jinchengling",
+    "锦程",
+    "领带",
+    "程领",
+    "锦cld",
+    "jc",
+    "chengl",
+    "wangzhi",
+]
 
 
 def build(n_enterprises: int, n_researchers: int, seed: int = 7) -> None:
@@ -185,15 +198,24 @@ def main() -> None:
         )
 
         services.search("预热")  # jieba and OpenCC load once per process
-        search_ms, found = timed(lambda q: services.search(q, limit=30), QUERIES, args.rounds)
-        like_ms, like_found = timed(like_search, QUERIES, args.rounds)
-        print(f"\n{'query':<16}{'search hits':>12}{'LIKE hits':>10}")
-        for q in QUERIES:
-            print(f"{q:<16}{found[q]:>12}{like_found[q]:>10}")
-        print(f"\n{'':<22}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}")
-        for name, ms in (("search (this CRM)", search_ms), ("LIKE '%q%' (peer)", like_ms)):
+        queries = QUERIES + PARTIAL
+        search_ms, found = timed(lambda q: services.search(q, limit=30), queries, args.rounds)
+        like_ms, like_found = timed(like_search, queries, args.rounds)
+        filter_ms, filtered = timed(lambda q: services.named("enterprise", q), PARTIAL, args.rounds)
+        print(f"\n{'query':<16}{'search hits':>12}{'LIKE hits':>10}{'list filter':>12}")
+        for q in queries:
+            extra = f"{filtered[q]:>12}" if q in filtered else ""
+            print(f"{q:<16}{found[q]:>12}{like_found[q]:>10}{extra}")
+        partial_ms = [ms for i, ms in enumerate(search_ms) if queries[i % len(queries)] in PARTIAL]
+        print(f"\n{'':<34}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}")
+        for name, ms in (
+            ("search, all queries (this CRM)", search_ms),
+            ("search, partial names only", partial_ms),
+            ("list filter's name part", filter_ms),
+            ("LIKE '%q%' (peer)", like_ms),
+        ):
             print(
-                f"{name:<22}{statistics.median(ms):>8.1f}{percentile(ms, 95):>8.1f}{max(ms):>8.1f}"
+                f"{name:<34}{statistics.median(ms):>8.1f}{percentile(ms, 95):>8.1f}{max(ms):>8.1f}"
             )
         verdict = "meets" if percentile(search_ms, 95) <= 50 else "MISSES"
         print(f"\nsearch p95 {percentile(search_ms, 95):.1f} ms {verdict} the 50 ms target")
