@@ -146,6 +146,10 @@ def test_an_officers_day_on_a_phone(demo_server, browser, screenshot_dir):
         page.goto(need_url)
         need_page = page.inner_text("main")
         assert not re.search(r"\b(open|matched|enterprise_id|visit_id)\b", need_page)
+        history = page.locator("section[aria-labelledby='history-h']")
+        assert FIRM in history.inner_text()  # the enterprise by its name, not its id
+        history.scroll_into_view_if_needed()
+        page.screenshot(path=screenshot_dir / f"day-need-history-{WIDTH}.png")
 
         page.goto(f"{demo_server.url}/dashboard")
         assert int(page.get_by_test_id("headline-signed").inner_text()) == signed_before + 1
