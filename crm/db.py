@@ -65,7 +65,13 @@ def sort_key_column(source: str, key: Callable[[str | None], str]) -> Any:
         return key(context.get_current_parameters().get(source))
 
     return mapped_column(
-        sa.String(SORT_KEY_LENGTH), default=default, index=True, info={SORT_KEY: (source, key)}
+        # byte order on PostgreSQL too: a linguistic collation skips the syllables' spaces
+        sa.String(SORT_KEY_LENGTH).with_variant(
+            sa.String(SORT_KEY_LENGTH, collation="C"), "postgresql"
+        ),
+        default=default,
+        index=True,
+        info={SORT_KEY: (source, key)},
     )
 
 

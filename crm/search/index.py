@@ -22,6 +22,7 @@ from crm.needs.models import Need
 from crm.text.docs import Rows, write_docs
 from crm.text.docs import install as install_docs
 from crm.text.models import MatchDoc, SearchTerm
+from crm.text.normal import core_name, institution_key
 from crm.text.terms import NAME, NORMAL, STRONG, WEAK, pack, weighted_terms
 
 
@@ -36,6 +37,7 @@ class Kind:
     fields: Callable[[Any], Iterable[tuple[str | None, float]]]
     named: bool  # index the title as a name: whole, pinyin and initials
     infixes: bool = False  # and its name keys from inside it too (firms: 锦程 of 嵊州市锦程领带)
+    keyed: Callable[[str | None], str] = core_name  # the part of a name its keys are made of
 
 
 def _enterprise_fields(ent: Enterprise) -> Iterable[tuple[str | None, float]]:
@@ -75,6 +77,7 @@ KINDS: dict[str, Kind] = {
             _institution_fields,
             named=True,
             infixes=True,
+            keyed=institution_key,  # 浙江大学 keeps its 浙江: zjdx, zhejiang
         ),
         Kind(
             "researcher",
@@ -113,7 +116,7 @@ BY_MODEL = {k.model: k for k in KINDS.values()}
 
 def terms_of(kind: Kind, record: Any) -> dict[str, float]:
     """Every term of a record with the highest weight any of its fields gives it."""
-    return weighted_terms(kind.fields(record), kind.named, kind.infixes)
+    return weighted_terms(kind.fields(record), kind.named, kind.infixes, kind.keyed)
 
 
 def analyse(kind_name: str, records: list[dict[str, Any]]) -> list[dict[str, float]]:

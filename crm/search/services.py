@@ -34,7 +34,7 @@ from crm.text.analyzer import get_analyzer
 from crm.text.models import SearchTerm
 from crm.text.normal import core_name, normalise
 from crm.text.pinyin import initials_of_mixed, name_pieces, pinyin_initials_of_query, spells
-from crm.text.terms import MAX_TERM, NAME
+from crm.text.terms import INSIDE, MAX_TERM, NAME, PINYIN
 
 _LATIN = re.compile(r"^[a-z][a-z ]*$")
 _CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
@@ -42,7 +42,9 @@ _MIXED = re.compile(r"^[\u3400-\u9fffa-z]+$")
 FUZZY_CUTOFF = 70
 POSTINGS_CAP = 500
 DF_CAP = 5000
-NAME_KEYS = ("py:", "pyi:", "nx:")
+NAME_KEYS = PINYIN  # py:, pyi:, nx:, in:
+NAMED = [k.name for k in KINDS.values() if k.named]  # the kinds with name keys
+NAMED_CAP = 2000  # a list filter's name lookup, per key
 
 
 def _load_options(kind: str) -> tuple[Any, ...]:
@@ -105,7 +107,10 @@ class Query:
             prefixes = ["nx:" + compact]
         elif _MIXED.match(compact):  # 锦cld: characters and pinyin in one word
             prefixes = ["pyi:" + i for i in initials_of_mixed(compact) if len(i) >= 2]
-        return cls(text, normal, tokens, pinyin, [p[:MAX_TERM] for p in prefixes])
+        prefixes = sorted({p[:MAX_TERM] for p in prefixes})
+        # a prefix another one starts adds nothing to that one's range: pyi:wz covers pyi:wzhi
+        prefixes = [p for p in prefixes if not any(p != o and p.startswith(o) for o in prefixes)]
+        return cls(text, normal, tokens, pinyin, prefixes)
 
     @property
     def spelled(self) -> str:
@@ -181,13 +186,14 @@ def _ranked(query: Query, limit: int) -> list[tuple[str, int, float, list[str]]]
 
 def named(kind_name: str, text: str) -> list[int]:
     """Ids of records of one kind whose name or alias the text names the way search reads it:
-    a part of it in characters, pinyin or initials (at most POSTINGS_CAP per key). What list
+    a part of it in characters, pinyin or initials (at most NAMED_CAP per key). What list
     filters add to their plain `LIKE`, so 锦程, jincheng and jcld filter a list as they search."""
     query = Query.parse(text or "")
-    found = {r: t for _k, r, _s, t in _by_prefix(query, kind_name)}
+    found = {r: t for _k, r, _s, t in _by_prefix(query, [kind_name], NAMED_CAP)}
     if not found:
         return []
-    model = KINDS[kind_name].model
+    kind = KINDS[kind_name]
+    model = kind.model
     typed = [r for r, t in found.items() if _keys_only(t)]
     names = {
         i: [n]
@@ -200,32 +206,50 @@ def named(kind_name: str, text: str) -> list[int]:
             sa.select(owner, relation.mapper.class_.alias).where(owner.in_(typed))
         ):
             names[i].append(alias)
-    wrong = {i for i, spelled in names.items() if not _spells_any(query, spelled)}
+    wrong = {i for i, spelled in names.items() if not _spells_any(query, kind, spelled)}
     return sorted(set(found) - wrong)
 
 
-def _by_prefix(query: Query, kind: str | None = None) -> list[tuple[str, int, float, list[str]]]:
-    """Records whose name keys start with the query's prefixes: a range of the postings index
-    each (at most POSTINGS_CAP rows), scored by the key's weight (a name's start weighs more
-    than its inside) times the prefix's rarity, like a term."""
+def _by_prefix(
+    query: Query, kinds: list[str] | None = None, cap: int | None = None
+) -> list[tuple[str, int, float, list[str]]]:
+    """Records whose name keys start with the query's prefixes, scored by the key's weight (a
+    name's start weighs more than its inside) times the prefix's rarity, like a term.
+
+    One statement: a range of the postings index per prefix, per kind, and for a name's start
+    and its inside apart, each at most `cap` rows — so 2,000 researchers named 程… do not crowd
+    out the firm 程达电机, nor the inside of names the ones they start."""
     t = SearchTerm.__table__
+    ranges = [
+        (prefix, key, kind)
+        for prefix in query.prefixes
+        for key in (prefix, INSIDE + prefix)
+        for kind in kinds or NAMED
+    ]
+    if not ranges:
+        return []
+    parts = []
+    for number, (_prefix, key, kind) in enumerate(ranges):
+        part = (
+            sa.select(sa.literal(number).label("part"), t.c.record_id, t.c.weight)
+            .where(t.c.term >= key, t.c.term < _after(key), t.c.kind == kind)
+            .limit(cap or POSTINGS_CAP)
+            # the postings index (term first): SQLite would take the (kind, record_id, term)
+            # one for `kind =`, and read every term of the kind
+            .with_hint(t, "INDEXED BY ix_search_term_postings", "sqlite")
+        )
+        parts.append(sa.select(part.subquery()))
+    found_in: dict[str, list[tuple[str, int, float]]] = {}
+    for number, record_id, weight in db.session.execute(sa.union_all(*parts)):
+        prefix, _key, kind = ranges[number]
+        found_in.setdefault(prefix, []).append((kind, record_id, weight))
     found: dict[tuple[str, int], tuple[float, str]] = {}
-    for prefix in query.prefixes:
-        # one kind's rows are picked here: `kind = …` in SQL would turn the planner to the
-        # (kind, record_id, term) index, a scan of every term of that kind
-        rows = db.session.execute(
-            sa.select(t.c.kind, t.c.record_id, t.c.weight)
-            .where(t.c.term >= prefix, t.c.term < _after(prefix))
-            .limit(POSTINGS_CAP * (4 if kind else 1))
-        ).all()
-        rows = [row for row in rows if kind in (None, row[0])][:POSTINGS_CAP]
-        if not rows:
-            continue
+    for prefix, rows in found_in.items():
         rarity = 1.0 / math.log2(2 + len({(k, r) for k, r, _ in rows}))
-        for row_kind, record_id, weight in rows:
+        for kind, record_id, weight in rows:
             score = weight * rarity
-            if score > found.get((row_kind, record_id), (0.0, ""))[0]:
-                found[(row_kind, record_id)] = (score, prefix)
+            if score > found.get((kind, record_id), (0.0, ""))[0]:
+                found[(kind, record_id)] = (score, prefix)
     return [(k, r, score, [key]) for (k, r), (score, key) in found.items()]
 
 
@@ -359,24 +383,24 @@ def _load(query: Query, candidates: list[tuple[str, int, float, list[str]]]) -> 
 
 def _keys_only(terms: list[str]) -> bool:
     """Found by pinyin keys alone (a written part of a name, nx:, is what was typed)."""
-    return bool(terms) and all(t.startswith(("py:", "pyi:")) for t in terms)
+    return bool(terms) and all(t.removeprefix(INSIDE).startswith(("py:", "pyi:")) for t in terms)
 
 
 def _spelled(query: Query, kind: Any, record: Any) -> bool:
     """Does the query spell consecutive pieces of the record's name (or one of its aliases)?"""
     return _spells_any(
-        query, [kind.title(record)] + [a.alias for a in getattr(record, "aliases", ())]
+        query, kind, [kind.title(record)] + [a.alias for a in getattr(record, "aliases", ())]
     )
 
 
-def _spells_any(query: Query, names: list[str]) -> bool:
-    return any(spells(query.spelled, name_pieces(core_name(n))) for n in names)
+def _spells_any(query: Query, kind: Any, names: list[str]) -> bool:
+    return any(spells(query.spelled, name_pieces(kind.keyed(n))) for n in names)
 
 
 def _shown_terms(query: Query, terms: list[str]) -> list[str]:
     """What matched, as a person reads it: a part of a name as typed, never a pinyin key."""
     shown = [t for t in terms if not t.startswith(NAME_KEYS)]
-    if any(t.startswith("nx:") for t in terms) and query.spelled not in shown:
+    if any(t.removeprefix(INSIDE).startswith("nx:") for t in terms) and query.spelled not in shown:
         shown.append(query.spelled)
     return shown
 

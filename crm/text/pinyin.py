@@ -127,20 +127,21 @@ def spells(query: str, pieces: list[tuple[str, str]]) -> bool:
 
 
 def initials_of_mixed(query: str, limit: int = 8) -> set[str]:
-    """The initials a query mixing characters and pinyin may stand for: 锦cld → {jcld}; a
-    character read several ways (长: chang / zhang) gives each of its initials."""
+    """The initials a query mixing characters and pinyin may stand for: 锦cld → {jcld}. A
+    character read several ways gives each of its initials, its usual reading first (单: d
+    before s and c), so a cap on the combinations never drops the likely one."""
     from pypinyin import Style, pinyin  # noqa: PLC0415
 
-    options: list[set[str]] = []
+    options: list[list[str]] = []
     for piece in re.findall(r"[\u3400-\u9fff]|[a-z]+", query.lower()):
         if CJK.match(piece):
+            usual = lazy_pinyin(piece)[0][:1]
             readings = pinyin(piece, style=Style.FIRST_LETTER, heteronym=True)[0]
-            options.append({r[:1] for r in readings if r[:1].isalpha()} or {piece})
-        else:
-            options.append(pinyin_initials_of_query(piece, limit))
-    found = {""}
+            others = sorted({r[:1] for r in readings if r[:1].isalpha()} - {usual})
+            options.append([i for i in (usual, *others) if i.isalpha()] or [piece])
+        else:  # whole syllables first: tianfang → tf before tianf…
+            options.append(sorted(pinyin_initials_of_query(piece, limit), key=len))
+    found = [""]
     for option in options:
-        found = {f + o for f in found for o in sorted(option)}
-        if len(found) > limit:
-            found = set(sorted(found)[:limit])
-    return found - {""}
+        found = [f + o for f in found for o in option][: limit * 2]
+    return set(found) - {""}

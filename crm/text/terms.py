@@ -7,7 +7,7 @@ is 100k rows to read instead of three million. Pinyin keys are for search only.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from crm.text.analyzer import get_analyzer
 from crm.text.normal import core_name, normalise
@@ -16,10 +16,13 @@ from crm.text.pinyin import name_pieces
 #: Field weights: a name, the fields that say what a record is about, the rest, notes.
 NAME, STRONG, NORMAL, WEAK = 3.0, 2.0, 1.0, 0.5
 MAX_TERM = 64
-#: Name keys: a name from each of its characters on, as written (nx:), in full pinyin (py:) and
-#: as initials (pyi:), so `锦程`, `lingdai` and `jcld` find 锦程领带服饰 by a prefix range.
+#: Name keys: a name from its start as written (nx:), in full pinyin (py:) and as initials
+#: (pyi:), and the same from each later character under INSIDE (in:py:lingdaifushi), so `锦程`,
+#: `lingdai` and `jcld` find 锦程领带服饰 by a prefix range, and a name's start is read apart
+#: from its inside (a common syllable's infixes never crowd out the names it starts).
 #: Search keys, not words: matching never reads them.
-PINYIN = ("py:", "pyi:", "nx:")
+INSIDE = "in:"
+PINYIN = ("py:", "pyi:", "nx:", INSIDE)
 #: A key that starts inside a name weighs this share of the name's weight: whole-name and
 #: prefix hits rank above infix ones.
 INFIX = 2 / 3
@@ -30,35 +33,45 @@ _NO_MARKS = str.maketrans("", "", "\x1c\x1d\x1e\x1f")
 Fields = Iterable[tuple[str | None, float]]
 
 
-def name_terms(name: str | None, infixes: bool = False) -> dict[str, float]:
+KeyName = Callable[[str | None], str]
+
+
+def name_terms(
+    name: str | None, infixes: bool = False, keyed: KeyName = core_name
+) -> dict[str, float]:
     """A name as a whole, its core, and its name keys (each with a factor of the name's
-    weight): from the core's start, and with `infixes` from each later character too."""
+    weight) of the part people type, `keyed(name)` (a firm's core name, an institution's name
+    with its place names): from its start, and with `infixes` from each later character."""
     if not name:
         return {}
-    return dict(_name_terms(name, infixes))
+    return dict(_name_terms(name, infixes, keyed))
 
 
 @functools.lru_cache(maxsize=65536)
-def _name_terms(name: str, infixes: bool) -> tuple[tuple[str, float], ...]:
+def _name_terms(name: str, infixes: bool, keyed: KeyName) -> tuple[tuple[str, float], ...]:
     whole, core = normalise(name), core_name(name)
-    pieces = name_pieces(core)
+    pieces = name_pieces(keyed(name))
     terms = {whole: 1.0, core: 1.0}
     # an infix key needs two pieces left: a lone last initial would find every name
     starts = range(max(1, len(pieces) - 1)) if infixes else range(1)
     for start in starts:
-        rest, factor = pieces[start:], 1.0 if start == 0 else INFIX
+        rest = pieces[start:]
+        inside, factor = ("", 1.0) if start == 0 else (INSIDE, INFIX)
         for key in (
             "nx:" + "".join(chunk for chunk, _ in rest),
             "py:" + "".join(syllable for _, syllable in rest),
             "pyi:" + "".join(syllable[:1] for _, syllable in rest),
         ):
-            terms.setdefault(key, factor)
+            if key not in PINYIN:
+                terms.setdefault(inside + key, factor)
     return tuple(
         (term[:MAX_TERM], factor) for term, factor in terms.items() if term and term not in PINYIN
     )
 
 
-def weighted_terms(fields: Fields, named: bool, infixes: bool = False) -> dict[str, float]:
+def weighted_terms(
+    fields: Fields, named: bool, infixes: bool = False, keyed: KeyName = core_name
+) -> dict[str, float]:
     """Every term of a record's fields with the highest weight any field gives it; a field
     weighing as a name also gives the name whole (and, if `named`, its core and name keys,
     with `infixes` from inside the name too)."""
@@ -74,7 +87,7 @@ def weighted_terms(fields: Fields, named: bool, infixes: bool = False) -> dict[s
         for token in analyzer.tokens(text):
             add(token, weight)
         if weight >= NAME:
-            keys = name_terms(text, infixes) if named else {normalise(text): 1.0}
+            keys = name_terms(text, infixes, keyed) if named else {normalise(text): 1.0}
             for term, factor in keys.items():
                 add(term, weight * factor)
     return weights

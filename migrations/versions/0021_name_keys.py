@@ -8,9 +8,10 @@ Create Date: 2026-12-01 02:35:29
   the name): lists sort by it, the same on SQLite and PostgreSQL;
 - `search_term.term` in the `C` collation on PostgreSQL, so a prefix range (term >= 'py:jc'
   AND term < 'py:jd') is byte order whatever the server's locale;
-- the name keys of existing records (nx:/py:/pyi: from every character of a firm's or an
-  institution's name, nx: of a researcher's), written here as `crm.text.terms` of this
-  revision wrote them, so an upgraded database finds `jcld`, `lingdai` and `锦程` at once.
+- the name keys of existing records (nx:/py:/pyi: from the start of a firm's or an
+  institution's name and, under in:, from each later character; nx: of a researcher's),
+  written here as `crm.text.terms` of this revision wrote them, so an upgraded database
+  finds `jcld`, `lingdai` and `锦程` at once.
 """
 
 import sqlalchemy as sa
@@ -23,6 +24,8 @@ depends_on = None
 
 NAME, INFIX, MAX_TERM, BATCH = 3.0, 2 / 3, 64, 2000
 KINDS = ("enterprise", "institution", "researcher")
+# byte order on PostgreSQL too, whatever the server's locale (a linguistic one skips spaces)
+SORT_TYPE = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
 
 
 def _pieces(text):
@@ -41,15 +44,19 @@ def _pieces(text):
 
 
 def _keys(kind, names):
-    """Name keys of one record's names (its name and aliases), with their weights."""
+    """Name keys of one record's names (its name and aliases), with their weights: from the
+    start of the part people type (a firm's core name, an institution's name with its place
+    names, a person's name), and for firms and institutions from inside it under `in:`."""
+    from crm.text.normal import core_name, institution_key  # noqa: PLC0415
+
+    keyed = institution_key if kind == "institution" else core_name
     keys = {}
     for name in names:
-        from crm.text.normal import core_name  # noqa: PLC0415
-
-        pieces = _pieces(core_name(name))
+        pieces = _pieces(keyed(name))
         starts = range(max(1, len(pieces) - 1)) if kind != "researcher" else range(1)
         for start in starts:
-            rest, weight = pieces[start:], NAME if start == 0 else NAME * INFIX
+            rest = pieces[start:]
+            inside, weight = ("", NAME) if start == 0 else ("in:", NAME * INFIX)
             found = ["nx:" + "".join(c for c, _ in rest)]
             if kind != "researcher":  # researchers' py:/pyi: of the whole name are there
                 found += [
@@ -57,8 +64,10 @@ def _keys(kind, names):
                     "pyi:" + "".join(s[:1] for _, s in rest),
                 ]
             for key in found:
-                key = key[:MAX_TERM]
-                if key not in ("nx:", "py:", "pyi:") and keys.get(key, 0.0) < weight:
+                if key in ("nx:", "py:", "pyi:"):
+                    continue
+                key = (inside + key)[:MAX_TERM]
+                if keys.get(key, 0.0) < weight:
                     keys[key] = weight
     return keys
 
@@ -100,7 +109,7 @@ def upgrade():
 
     for kind in KINDS:
         with op.batch_alter_table(kind) as batch_op:
-            batch_op.add_column(sa.Column("name_sort", sa.String(length=255), nullable=True))
+            batch_op.add_column(sa.Column("name_sort", SORT_TYPE, nullable=True))
         rows = conn.execute(sa.text(f"SELECT id, name FROM {kind}")).all()  # noqa: S608
         keyed = [
             {"i": i, "k": _sort_key(core_name(n) if kind == "enterprise" else n)} for i, n in rows
@@ -111,7 +120,7 @@ def upgrade():
                 keyed[start : start + BATCH],
             )
         with op.batch_alter_table(kind) as batch_op:
-            batch_op.alter_column("name_sort", existing_type=sa.String(255), nullable=False)
+            batch_op.alter_column("name_sort", existing_type=SORT_TYPE, nullable=False)
             batch_op.create_index(f"ix_{kind}_name_sort", ["name_sort"], unique=False)
 
     if conn.dialect.name == "postgresql":
@@ -119,7 +128,7 @@ def upgrade():
 
     for kind in KINDS:
         names = _names(conn, kind)
-        keys = "'nx:%'" if kind == "researcher" else "'nx:%', 'py:%', 'pyi:%'"
+        keys = "'nx:%'" if kind == "researcher" else "'nx:%', 'py:%', 'pyi:%', 'in:%'"
         for pattern in keys.split(", "):
             conn.execute(
                 sa.text(f"DELETE FROM search_term WHERE kind = :kind AND term LIKE {pattern}"),  # noqa: S608
@@ -142,7 +151,7 @@ def upgrade():
 
 def downgrade():
     conn = op.get_bind()
-    conn.execute(sa.text("DELETE FROM search_term WHERE term LIKE 'nx:%'"))
+    conn.execute(sa.text("DELETE FROM search_term WHERE term LIKE 'nx:%' OR term LIKE 'in:%'"))
     if conn.dialect.name == "postgresql":
         op.execute("ALTER TABLE search_term ALTER COLUMN term TYPE VARCHAR(64)")
     for kind in reversed(KINDS):

@@ -39,7 +39,17 @@ def _titles(q: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "query",
-    ["jcld", "jincheng", "jinchenglingdai", "lingdai", "ldfs", "锦程", "领带服饰", "锦cld", "jinch"],
+    [
+        "jcld",
+        "jincheng",
+        "jinchenglingdai",
+        "lingdai",
+        "ldfs",
+        "锦程",
+        "领带服饰",
+        "锦cld",
+        "jinch",
+    ],
 )
 def test_part_of_a_name_finds_the_firm(firms, query):
     assert JINCHENG in _titles(query)
@@ -105,7 +115,9 @@ def test_enterprise_list_sorts_by_the_pinyin_of_the_name_people_say(client, firm
     auth.login(make_user(role=Role.ADMIN).username)
     page = client.get("/enterprises/?sort=name").get_data(as_text=True)
     # cheng da, hua cai, jin cheng, jin chuan, li heng: the core name's syllables
-    order = [page.index(n) for n in ("程达电机", "华彩丝绸", "锦程领带服饰", "金川领带", "丽珩领带")]
+    order = [
+        page.index(n) for n in ("程达电机", "华彩丝绸", "锦程领带服饰", "金川领带", "丽珩领带")
+    ]
     assert order == sorted(order)
 
 
@@ -137,3 +149,42 @@ def test_a_uscc_is_shown_as_written(app):
     db.session.commit()
     hit = next(h for h in services.search("91330683ma2bxxxx0x") if h.id == firm.id)
     assert "91330683MA2BXXXX0X" in hit.snippet
+
+
+def test_a_name_start_is_not_crowded_out_by_many_others(app, monkeypatch):
+    """2,000 researchers named 程… in a county would fill a capped range before the firm 程达电机
+    is read: each kind, and a name's start apart from its inside, has a range of its own."""
+    monkeypatch.setattr(services, "POSTINGS_CAP", 20)
+    monkeypatch.setattr(services, "NAMED_CAP", 20)
+    db.session.add_all([Researcher(name=f"程安{chr(0x4E00 + i)}") for i in range(40)])
+    db.session.add_all([Enterprise(name=f"嵊州市锦程{i}号领带有限公司") for i in range(40)])
+    db.session.add(Enterprise(name="嵊州市程达电机有限公司"))
+    db.session.commit()
+    assert "嵊州市程达电机有限公司" in _titles("cheng")
+    firm = db.session.scalar(sa.select(Enterprise.id).where(Enterprise.name.like("%程达%")))
+    assert firm in services.named("enterprise", "cheng")
+    assert firm in services.named("enterprise", "程")
+
+
+def test_institutions_keep_their_place_names_in_their_keys(app):
+    db.session.add_all(
+        [
+            Institution(name="浙江大学", kind=InstitutionKind.UNIVERSITY),
+            Institution(name="绍兴文理学院", kind=InstitutionKind.UNIVERSITY),
+        ]
+    )
+    db.session.commit()
+    for query in ("zjdx", "zhejiang", "浙江大"):
+        assert _titles(query)[:1] == ["浙江大学"], query
+    assert _titles("sxwl")[:1] == ["绍兴文理学院"]
+    ids = services.named("institution", "shaoxingwenli")
+    assert [
+        i.name for i in db.session.scalars(sa.select(Institution).where(Institution.id.in_(ids)))
+    ] == ["绍兴文理学院"]
+
+
+def test_a_character_read_several_ways_is_read_its_usual_way_first(app):
+    db.session.add(Researcher(name="单田芳"))
+    db.session.commit()
+    assert "单田芳" in _titles("单tianfang")
+    assert "单田芳" in _titles("单tf")
