@@ -178,3 +178,35 @@ def test_a_cooperations_amount_and_stage_in_the_admin_trail(client, make_user, m
     assert f"阶段： {Stage.INTENT.label} → {Stage.NEGOTIATION.label}" in text
     assert f'<a href="/institutions/{inst.id}">浙江理工大学</a>' in history
     assert "intent" not in text and "amount" not in text and "institution_id" not in text
+
+
+def test_crafted_entries_show_as_stored_and_never_fail_the_page(client, make_user, make_enterprise):
+    """A date past the calendar, an id no record can have, an entry of a table that is no
+    record kind: shown as stored, on the record page and the admin trail (were 500s)."""
+    admin = make_user(role=Role.ADMIN)
+    ent = make_enterprise(name="边界企业")
+    need = Need(enterprise_id=ent.id, title="边界需求")
+    db.session.add(need)
+    db.session.commit()
+    db.session.add_all(
+        [
+            AuditEntry(
+                action="update",
+                table_name="need",
+                record_id=need.id,
+                changes={
+                    "deleted_at": [None, "9999-12-31T23:59:59"],
+                    "enterprise_id": [ent.id, 10**30],
+                },
+            ),
+            AuditEntry(
+                action="update", table_name="match_doc", record_id=1, changes={"terms": ["a", "b"]}
+            ),
+        ]
+    )
+    db.session.commit()
+    AuthActions(client).login(admin.username)
+    page = client.get(f"/needs/{need.id}")
+    assert page.status_code == 200
+    assert "9999-12-31" in page.get_data(as_text=True)
+    assert client.get("/admin/audit").status_code == 200

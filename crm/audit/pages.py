@@ -43,6 +43,7 @@ from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import Suggestion
 from crm.money import format_wan
 from crm.needs.forms import NeedForm
+from crm.queries import MAX_ID
 from crm.sheets import EXPORTS
 from crm.targets.metrics import METRICS
 from crm.targets.models import Target
@@ -194,7 +195,8 @@ def _target(table: str, name: str) -> str | None:
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A value that can be a record's id (a crafted 10**30 cannot: no query is made for it)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _moment(value: str) -> str:
@@ -230,8 +232,8 @@ def _plain(table: str, name: str, value: Any) -> str:
             return _moment(value)
         if isinstance(kind, sa.Date) and isinstance(value, str):
             return date.fromisoformat(value[:10]).isoformat()
-    except (ValueError, TypeError, InvalidOperation):
-        pass  # a value the column no longer takes: shown as stored
+    except (ValueError, TypeError, InvalidOperation, OverflowError):
+        pass  # a value the column no longer takes (or a date past 9999): shown as stored
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, dict | list):
@@ -270,8 +272,8 @@ def _records(wanted: dict[str, set[int]], user: Any) -> dict[tuple[str, int], Sh
     found: dict[tuple[str, int], Shown] = {}
     for table, ids in wanted.items():
         mapper = _mappers().get(table)
-        if mapper is None or not ids:
-            continue
+        if mapper is None or not ids or "id" not in mapper.columns:
+            continue  # a table of no record kind (an old or crafted entry): ids as stored
         model = mapper.class_
         stmt = sa.select(model).where(model.id.in_(sorted(ids))).options(*_LOAD.get(table, ()))
         for record in db.session.scalars(stmt):
