@@ -232,11 +232,11 @@ def _by_prefix(
     for number, (_prefix, key, kind) in enumerate(ranges):
         part = (
             sa.select(sa.literal(number).label("part"), t.c.record_id, t.c.weight)
-            .where(t.c.term >= key, t.c.term < _after(key), t.c.kind == kind)
+            # `kind || ''`, not `kind`: the range is read on the postings index (term first,
+            # kind in it); SQLite would take the (kind, record_id, term) one for `kind =`
+            # and read every term of the kind
+            .where(t.c.term >= key, t.c.term < _after(key), t.c.kind.concat("") == kind)
             .limit(cap or POSTINGS_CAP)
-            # the postings index (term first): SQLite would take the (kind, record_id, term)
-            # one for `kind =`, and read every term of the kind
-            .with_hint(t, "INDEXED BY ix_search_term_postings", "sqlite")
         )
         parts.append(sa.select(part.subquery()))
     found_in: dict[str, list[tuple[str, int, float]]] = {}
