@@ -100,9 +100,13 @@ class Query:
         prefixes: list[str] = []
         compact = normal.replace(" ", "")[:40]
         if _LATIN.match(normal) and len(compact) >= 2:
-            pinyin = {"py:" + compact, "pyi:" + compact}
-            pinyin |= {"pyi:" + i for i in pinyin_initials_of_query(compact) if len(i) >= 2}
-            prefixes = sorted(pinyin)
+            variants = {i for i in pinyin_initials_of_query(compact) if len(i) >= 2}
+            pinyin = {"py:" + compact, "pyi:" + compact} | {"pyi:" + i for i in variants}
+            # a range for the reading with the most whole syllables (chengl → cl, not c·h·e·g·l)
+            # and for the letters as typed: each other reading only narrows one of these
+            fewest = min(map(len, variants), default=0)
+            prefixes = ["py:" + compact, "pyi:" + compact]
+            prefixes += ["pyi:" + i for i in variants if len(i) == fewest]
         elif _CJK_ONLY.match(compact):  # 锦程, 领带服饰: part of a name as written
             prefixes = ["nx:" + compact]
         elif _MIXED.match(compact):  # 锦cld: characters and pinyin in one word
@@ -225,6 +229,7 @@ def _by_prefix(
         for prefix in query.prefixes
         for key in (prefix, INSIDE + prefix)
         for kind in kinds or NAMED
+        if not key.startswith(INSIDE) or KINDS[kind].infixes  # people have no inside keys
     ]
     if not ranges:
         return []
