@@ -122,7 +122,7 @@ def test_upgrade_gives_existing_names_their_keys_and_sort_keys(databases, tmp_pa
 
     keys = sa.text(
         "SELECT kind, record_id, term, weight FROM search_term"
-        " WHERE term LIKE 'nx:%' OR term LIKE 'py:%' OR term LIKE 'pyi:%'"
+        " WHERE term LIKE 'nx:%' OR term LIKE 'py:%' OR term LIKE 'pyi:%' OR term LIKE 'in:%'"
         " ORDER BY kind, record_id, term"
     )
     app = make_test_app(databases.new(), tmp_path)
@@ -134,6 +134,8 @@ def test_upgrade_gives_existing_names_their_keys_and_sort_keys(databases, tmp_pa
                 " version) VALUES (1, '嵊州市锦程领带服饰有限公司', false,"
                 " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1),"
                 " (2, '浙江丽珩领带有限公司', false, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', 1),"
+                " (3, '嵊州市〇〇七电器厂', false, '2026-01-01 00:00:00',"
                 " '2026-01-01 00:00:00', 1)"
             )
             conn.exec_driver_sql(
@@ -149,13 +151,14 @@ def test_upgrade_gives_existing_names_their_keys_and_sort_keys(databases, tmp_pa
                 " ('researcher', 1, 'py:jinchenglin', 3.0), ('researcher', 1, 'pyi:jcl', 3.0)"
             )
         upgrade()
-        for query in ("jcld", "lingdai", "锦程", "领带服饰", "金成"):
+        for query in ("jcld", "lingdai", "锦程", "领带服饰", "金成", "七dq"):
             assert search.search(query), query
         sort_keys = db.session.scalars(sa.text("SELECT name_sort FROM enterprise ORDER BY id"))
         assert sort_keys.all() == [
             "jin cheng ling dai fu shi",
-            "li hang ling dai",
-        ]  # pypinyin reads 珩 háng
+            "li hang ling dai",  # pypinyin reads 珩 háng
+            "ling ling qi dian qi",  # 〇〇七电器: 厂 is the company form
+        ]
         migrated = [tuple(r) for r in db.session.execute(keys)]
         reindex(db.session)
         db.session.commit()

@@ -33,12 +33,18 @@ from crm.search.index import KINDS
 from crm.text.analyzer import get_analyzer
 from crm.text.models import SearchTerm
 from crm.text.normal import core_name, normalise
-from crm.text.pinyin import initials_of_mixed, name_pieces, pinyin_initials_of_query, spells
+from crm.text.pinyin import (
+    HAN_CHARS,
+    initials_of_mixed,
+    name_pieces,
+    pinyin_initials_of_query,
+    spells,
+)
 from crm.text.terms import INSIDE, MAX_TERM, NAME, PINYIN
 
 _LATIN = re.compile(r"^[a-z][a-z ]*$")
-_CJK_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
-_MIXED = re.compile(r"^[\u3400-\u9fffa-z]+$")
+_CJK_ONLY = re.compile(f"^[{HAN_CHARS}]+$")
+_MIXED = re.compile(f"^[{HAN_CHARS}a-z]+$")
 FUZZY_CUTOFF = 70
 POSTINGS_CAP = 500
 DF_CAP = 5000

@@ -10,7 +10,12 @@ import functools
 import re
 from collections.abc import Iterable
 
-from crm.text.normal import CJK, normalise
+from crm.text.normal import normalise
+
+#: A character pypinyin reads as one syllable: the common and rare ideographs, compatibility
+#: ones and 〇 (嵊州市〇〇七电器厂), wider than the tokeniser's CJK
+HAN_CHARS = "\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+HAN = re.compile(f"[{HAN_CHARS}]")
 
 
 def pinyin_keys(text: str | None) -> tuple[str, str]:
@@ -21,7 +26,7 @@ def pinyin_keys(text: str | None) -> tuple[str, str]:
     syllables = [s for s in lazy_pinyin(normal, errors="default") if s.strip()]
     full = "".join(re.sub(r"[^a-z0-9]", "", s) for s in syllables)
     initials = "".join(
-        re.sub(r"[^a-z0-9]", "", s)[:1] if CJK.search(ch) else re.sub(r"[^a-z0-9]", "", s)
+        re.sub(r"[^a-z0-9]", "", s)[:1] if HAN.search(ch) else re.sub(r"[^a-z0-9]", "", s)
         for ch, s in zip(_chunks(normal), syllables, strict=False)
     )
     return full, initials
@@ -37,7 +42,7 @@ def lazy_pinyin(text: str, **kwargs: object) -> list[str]:
 
 def _chunks(text: str) -> Iterable[str]:
     """The pieces lazy_pinyin returns one syllable for: each CJK character, each other run."""
-    return re.findall(r"[\u3400-\u9fff]|[^\u3400-\u9fff]+", text)
+    return re.findall(f"[{HAN_CHARS}]|[^{HAN_CHARS}]+", text)
 
 
 def name_pieces(text: str | None) -> list[tuple[str, str]]:
@@ -104,7 +109,7 @@ def spells(query: str, pieces: list[tuple[str, str]]) -> bool:
     """Does a typed query spell consecutive pieces of a name (`name_pieces`), starting at any
     of them? Each piece is typed as written (锦), as its syllable in full (jin) or by its
     initial (j); the last one may be half typed (jinch → 锦程)."""
-    q = re.sub(r"[^a-z0-9\u3400-\u9fff]", "", query.lower())
+    q = re.sub(f"[^a-z0-9{HAN_CHARS}]", "", query.lower())
     if not q:
         return False
 
@@ -115,7 +120,7 @@ def spells(query: str, pieces: list[tuple[str, str]]) -> bool:
         if pi == len(pieces):
             return False
         chunk, syl = pieces[pi]
-        if CJK.match(q[qi]):
+        if HAN.match(q[qi]):
             return q[qi] == chunk and match(qi + 1, pi + 1)
         if syl.startswith(q[qi:]):  # the last piece, half typed
             return True
@@ -133,8 +138,8 @@ def initials_of_mixed(query: str, limit: int = 8) -> set[str]:
     from pypinyin import Style, pinyin  # noqa: PLC0415
 
     options: list[list[str]] = []
-    for piece in re.findall(r"[\u3400-\u9fff]|[a-z]+", query.lower()):
-        if CJK.match(piece):
+    for piece in re.findall(f"[{HAN_CHARS}]|[a-z]+", query.lower()):
+        if HAN.match(piece):
             usual = lazy_pinyin(piece)[0][:1]
             readings = pinyin(piece, style=Style.FIRST_LETTER, heteronym=True)[0]
             others = sorted({r[:1] for r in readings if r[:1].isalpha()} - {usual})

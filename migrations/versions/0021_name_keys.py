@@ -36,7 +36,8 @@ def _pieces(text):
     from crm.text.normal import normalise  # noqa: PLC0415
 
     normal = normalise(text)
-    chunks = [c for c in re.findall(r"[\u3400-\u9fff]|[^\u3400-\u9fff]+", normal) if c.strip()]
+    han = "\u3007\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+    chunks = [c for c in re.findall(f"[{han}]|[^{han}]+", normal) if c.strip()]
     syllables = [re.sub(r"[^a-z0-9]", "", s) for s in lazy_pinyin(normal) if s.strip()]
     if len(chunks) != len(syllables):
         return [(s, s) for s in syllables]

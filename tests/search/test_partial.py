@@ -188,3 +188,10 @@ def test_a_character_read_several_ways_is_read_its_usual_way_first(app):
     db.session.commit()
     assert "单田芳" in _titles("单tianfang")
     assert "单田芳" in _titles("单tf")
+
+
+def test_names_with_rarer_characters_are_pieced_like_others(app):
+    db.session.add(Enterprise(name="嵊州市〇〇七电器厂"))
+    db.session.commit()
+    for query in ("七dq", "〇〇七", "lingqi"):
+        assert "嵊州市〇〇七电器厂" in _titles(query), query
