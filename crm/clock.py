@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -18,3 +18,9 @@ def local_now() -> datetime:
 
 def local_today() -> date:
     return local_now().date()
+
+
+def start_of(day: date) -> datetime:
+    """The moment a local day begins, in UTC (as moments are stored)."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)

@@ -88,7 +88,7 @@ def test_a_new_officer_is_told_how_to_get_enterprises(client, make_user, role, r
     """No enterprise yet: not "all visited", but how to get some."""
     AuthActions(client).login(make_user(role=role).username)
     page = client.get("/").get_data(as_text=True)
-    assert "负责的企业近期都走访过" not in page
+    assert "负责的企业没有超过 90 天未走访的" not in page
     assert 'data-testid="no-enterprises"' in page
     assert ('href="/enterprises/new"' in page) is register
     assert ("请管理员把已有的企业分配给您" in page) is ask_admin
@@ -101,4 +101,21 @@ def test_an_officer_whose_firms_were_all_visited_is_told_so(client, make_user, m
     db.session.commit()
     AuthActions(client).login(me.username)
     page = client.get("/").get_data(as_text=True)
-    assert "负责的企业近期都走访过" in page and 'data-testid="no-enterprises"' not in page
+    assert "负责的企业没有超过 90 天未走访的" in page and 'data-testid="no-enterprises"' not in page
+
+
+def test_a_firm_never_visited_is_neglected_only_once_it_has_been_on_the_books_that_long(
+    client, make_user, make_enterprise
+):
+    from datetime import UTC, datetime
+
+    me = make_user()
+    make_enterprise(name="刚登记的企业", owner_id=me.id)
+    old = make_enterprise(name="登记已久的企业", owner_id=me.id)
+    old.created_at = datetime(2020, 1, 1, tzinfo=UTC)
+    db.session.commit()
+    AuthActions(client).login(me.username)
+    page = client.get("/").get_data(as_text=True)
+    stale = page.split('id="stale-h"', 1)[1]
+    assert "登记已久的企业" in stale and "从未走访" in stale
+    assert "刚登记的企业" not in stale

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
+from crm.clock import start_of
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, ValidationError
@@ -88,7 +89,15 @@ def officer_overview(user: User, today: date, stale_days: int, limit: int = 10) 
     stale_rows = db.session.execute(
         sa.select(Enterprise, last.c.last_visit)
         .outerjoin(last, last.c.enterprise_id == Enterprise.id)
-        .where(mine, sa.or_(last.c.last_visit.is_(None), last.c.last_visit < cutoff))
+        .where(
+            mine,
+            sa.or_(
+                # never visited: neglected once it has been on the books that long, not the
+                # day it is registered
+                sa.and_(last.c.last_visit.is_(None), Enterprise.created_at < start_of(cutoff)),
+                last.c.last_visit < cutoff,
+            ),
+        )
         .order_by(last.c.last_visit.is_not(None), last.c.last_visit, Enterprise.name_sort)
         .limit(limit)
     ).all()

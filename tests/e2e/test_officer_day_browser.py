@@ -49,7 +49,7 @@ def test_an_officers_day_on_a_phone(demo_server, browser, screenshot_dir):
         # a new officer: no firms yet, and told how to get some
         demo_server.sign_in(page, "e2eday")
         empty = page.get_by_test_id("no-enterprises")
-        assert "负责的企业近期都走访过" not in page.inner_text("main")
+        assert "负责的企业没有超过 90 天未走访的" not in page.inner_text("main")
         _looked_at(page, screenshot_dir, "home-new")
 
         # register a firm from the empty state's own link
