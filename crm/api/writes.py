@@ -117,7 +117,11 @@ def _enterprise_data(values: dict[str, Any]) -> enterprises.EnterpriseData:
 ENTERPRISES = Writes(
     fields={
         "name": column_field(Enterprise, "name", nullable=False),
-        "uscc": Field("string", max_length=18, doc="统一社会信用代码（18 位，校验位会被核对）"),
+        "uscc": Field(
+            "string",
+            max_length=40,  # as the web form: spaces and groups are read away
+            doc="统一社会信用代码（18 位，可带空格或全角，校验位会被核对）",
+        ),
         "town": Field("string", max_length=40, doc="乡镇街道名称，例如“三江街道”"),
         "industries": Field(
             "strings", nullable=False, max_length=40, doc="产业名称列表", max_items=20

@@ -28,7 +28,9 @@ from crm.submissions import OnceForm
 class EnterpriseForm(OnceForm):
     name = StringField("企业名称", validators=[DataRequired("请输入企业名称。"), Length(max=120)])
     uscc = StringField(
-        "统一社会信用代码", validators=[Optional(), Length(max=18, message="应为 18 位。")]
+        # room for a pasted code with spaces or in groups: the service reads it as 18 characters
+        "统一社会信用代码",
+        validators=[Optional(), Length(max=40, message="统一社会信用代码应为 18 位。")],
     )
     town_id = SelectField("所属乡镇街道", coerce=id_or_none, validate_choice=False)
     industry_ids = SelectMultipleField(
@@ -50,9 +52,15 @@ class EnterpriseForm(OnceForm):
         self.enterprise_id = enterprise_id  # the one edited (None when registering)
 
     def validate(self, extra_validators: Any = None) -> bool:
-        """Every field's own check, then the code's checksum and that no other firm has it:
-        said together with the other fields' errors."""
+        """Every field's own check, then that no other firm has the name or the code (and the
+        code's checksum): said together with the other fields' errors."""
         valid = super().validate(extra_validators)
+        if self.name.data and self.name.data.strip():
+            check(
+                self,
+                lambda: services.check_name_free(self.name.data.strip(), self.enterprise_id),
+                default="name",
+            )
         uscc = self.uscc.data
         if uscc and uscc.strip():
             check(

@@ -32,6 +32,8 @@ from crm.keep import KEEP
 from crm.money import to_yuan
 from crm.queries import MAX_ID, find, get_live, reference
 from crm.search.services import named
+from crm.text.normal import core_name, normalise
+from crm.text.pinyin import sort_key
 from crm.visits.models import Visit
 from crm.visits.services import last_visits
 
@@ -39,11 +41,12 @@ logger = logging.getLogger(__name__)
 
 
 def clean_uscc(value: str | None) -> str | None:
-    """A checksum-valid 统一社会信用代码 in canonical form, or None when left empty."""
+    """A checksum-valid 统一社会信用代码 in canonical form, or None when left empty; typed the
+    way phones and papers give it (full-width, in groups with spaces) it is read all the same."""
     if value is None or not value.strip():
         return None
     try:
-        return std_uscc.validate(value.strip().upper())
+        return std_uscc.validate(re.sub(r"\s+", "", normalise(value)).upper())
     except InvalidLength as exc:
         raise ValidationError("统一社会信用代码应为 18 位。", field="uscc") from exc
     except InvalidFormat as exc:
@@ -85,12 +88,39 @@ def check_uscc_free(uscc: str | None, enterprise_id: int | None) -> None:
         raise ValidationError(f"统一社会信用代码已被“{other.name}”使用。", field="uscc")
 
 
+def check_name_free(name: str, enterprise_id: int | None) -> None:
+    """No other live firm has this name as written, spaces, full width and Traditional
+    characters aside (浙江錦程領帶有限公司 is 浙江锦程领带有限公司): the same firm twice. Firms
+    whose names only share a core (浙江锦程领带 / 嵊州市锦程领带) may be two; the duplicate
+    check of /admin/duplicates weighs those."""
+    written = _spelled(name)
+    candidates = db.session.scalars(
+        sa.select(Enterprise).where(
+            Enterprise.name_sort == sort_key(core_name(name)),
+            Enterprise.deleted_at.is_(None),
+            Enterprise.id != (enterprise_id or 0),
+        )
+    )
+    other = next((e for e in candidates if _spelled(e.name) == written), None)
+    if other is not None:
+        owner = other.owner.display_name if other.owner else "未指定联络员"
+        raise ValidationError(
+            f"已登记过同名企业“{other.name}”（{owner}负责），请在企业列表中找到它，不要重复登记。",
+            field="name",
+        )
+
+
+def _spelled(name: str) -> str:
+    return re.sub(r"\s+", "", normalise(name))
+
+
 def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
     """Check everything first (the queries), then change the record in one go: a query
     between two changes would flush the first, and one edit would be two versions."""
     name = data.name.strip()
     if not name:
         raise ValidationError("请输入企业名称。", field="name")
+    check_name_free(name, ent.id)
     uscc = clean_uscc(data.uscc)
     check_uscc_free(uscc, ent.id)
     wanted = set(data.industry_ids)

@@ -45,6 +45,8 @@ def test_an_officers_day_on_a_phone(demo_server, browser, screenshot_dir):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a console error (a missing favicon, a refused script) is one too
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         # a new officer: no firms yet, and told how to get some
         demo_server.sign_in(page, "e2eday")

@@ -32,6 +32,9 @@ def test_uscc_is_checked_with_a_clear_message():
     assert info.value.field == "uscc"
     with pytest.raises(ValidationError, match="18 位"):
         clean_uscc("9133068")
+    # as phones and papers give it: full-width, in groups
+    assert clean_uscc("９１３３０６８３ＡＴ６Ｙ８Ａ８Ｕ８Ｃ") == GOOD
+    assert clean_uscc("913306 83AT6Y 8A8U8C") == GOOD
 
 
 @pytest.fixture
@@ -253,3 +256,20 @@ def test_the_timeline_dates_a_need_on_the_countys_day(app, make_enterprise):
     db.session.flush()
     items = [i for i in timeline(ent) if i.kind == "need"]
     assert [i.when for i in items] == [date(2026, 12, 1)]
+
+
+def test_the_same_firm_is_not_registered_twice(signed_in, make_enterprise, make_user):
+    """However the name is typed again: Traditional characters, a full-width space, padding.
+    Firms that only share a core name may be two and are let in."""
+    owner = make_user(display_name="钱丽萍")
+    make_enterprise(name="浙江锦程领带有限公司", owner_id=owner.id)
+    token = csrf_token(signed_in, "/enterprises/new")
+    for typed in ("浙江锦程领带有限公司", "浙江錦程領帶有限公司", "浙江锦程\u3000领带有限公司 "):
+        response = signed_in.post("/enterprises/new", data=_form(token, name=typed, uscc=BAD))
+        body = response.get_data(as_text=True)
+        assert response.status_code == 400, typed
+        assert "已登记过同名企业“浙江锦程领带有限公司”（钱丽萍负责）" in body
+        assert "统一社会信用代码校验位不正确" in body  # said together
+    response = signed_in.post("/enterprises/new", data=_form(token, name="嵊州市锦程领带有限公司"))
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == 2
