@@ -86,6 +86,17 @@ def claim(form: FlaskForm, user_id: int | None) -> FormSubmission | None:
     return row
 
 
+def sent_before(form: FlaskForm) -> bool:
+    """Was this form (its key) saved before? Checks against the records (a name or a code
+    already taken) are then not the form's errors: `claim` shows the first result."""
+    key = getattr(getattr(form, "submission_key", None), "data", None)
+    return (
+        isinstance(key, str)
+        and KEY.match(key) is not None
+        and db.session.get(FormSubmission, key) is not None
+    )
+
+
 def fulfil(row: FormSubmission | None, url: str) -> None:
     """Note where the claimed form's result is (committed with it); prune old keys."""
     if row is None:

@@ -22,7 +22,7 @@ from crm.enterprises.models import Enterprise, RecognitionKind
 from crm.enterprises.services import SORTS
 from crm.forms import AtMost, MoneyField, VersionField, check, choices, id_or_none
 from crm.money import WAN_MOST
-from crm.submissions import OnceForm
+from crm.submissions import OnceForm, sent_before
 
 
 class EnterpriseForm(OnceForm):
@@ -55,6 +55,8 @@ class EnterpriseForm(OnceForm):
         """Every field's own check, then that no other firm has the name or the code (and the
         code's checksum): said together with the other fields' errors."""
         valid = super().validate(extra_validators)
+        if sent_before(self):
+            return valid  # saved already: the save shows its result, not "name taken"
         if self.name.data and self.name.data.strip():
             check(
                 self,

@@ -145,6 +145,35 @@ def check_need_entry(entry: NeedEntry) -> None:
         raise ValidationError("填写了需求描述，请同时填写需求名称。", field="needs")
 
 
+RESENT_WITHIN = timedelta(minutes=30)
+
+
+def just_logged(officer: User, enterprise: Enterprise, data: VisitData) -> Visit | None:
+    """The same visit this officer logged in the last half hour, if this one repeats it: the
+    form sent again after the back button (a fresh form, so its one-time key is new) would
+    otherwise log the visit, its needs and its task twice."""
+    earlier = db.session.scalars(
+        sa.select(Visit)
+        .where(
+            Visit.officer_id == officer.id,
+            Visit.enterprise_id == enterprise.id,
+            Visit.visited_on == data.visited_on,
+            Visit.created_at >= utcnow() - RESENT_WITHIN,
+            Visit.deleted_at.is_(None),
+        )
+        .options(selectinload(Visit.needs))
+    )
+    titles = [n.title.strip() for n in data.needs if n.title.strip()]
+    for visit in earlier:
+        if (
+            (visit.notes or "") == (data.notes or "").strip()
+            and (visit.next_steps or "") == (data.next_step or "").strip()
+            and sorted(n.title for n in visit.needs) == sorted(titles)
+        ):
+            return visit
+    return None
+
+
 def log_visit(officer: User, enterprise: Enterprise, data: VisitData, today: date) -> Visit:
     """Record a visit with the needs found there and the next step as a task."""
     policy.authorize(policy.can_write(officer), "只有联络员可以记录走访。")

@@ -55,16 +55,18 @@ def create(enterprise_id: int) -> Response | tuple[str, int] | str:
         )
         try:
             claimed = submissions.claim(form, current_user.id)  # a double tap logs one visit
-            visit = services.log_visit(current_user, ent, data, today)
+            # sent again after the back button (a fresh key): the visit is there already
+            earlier = services.just_logged(current_user, ent, data)
+            visit = earlier or services.log_visit(current_user, ent, data, today)
         except ValidationError as exc:
             db.session.rollback()
             attach_error(form, exc, default="notes")
         else:
             target = url_for("enterprises.detail", enterprise_id=ent.id)
-            said = _saved(visit)
+            said = "这次走访刚才已经保存过，没有再记一次。" if earlier else _saved(visit)
             submissions.fulfil(claimed, target)
             db.session.commit()
-            flash(said, "success")
+            flash(said, "info" if earlier else "success")
             return redirect(target)
     status = 400 if form.errors else 200
     return render_template("visits/form.html", form=form, ent=ent, today=today), status

@@ -232,3 +232,24 @@ def test_every_mistake_of_a_visit_is_said_at_once(client, make_user, make_enterp
     assert re.search(r'id="needs-1-title"[^>]*is-invalid|is-invalid[^>]*id="needs-1-title"', body)
     assert body.count("is-invalid") == 3  # the date, the notes, the need's title
     assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 0
+
+
+def test_the_same_visit_sent_again_after_the_back_button_is_logged_once(
+    client, make_user, make_enterprise
+):
+    """Back, then 保存走访 again: the page came back fresh (a new one-time key) with what was
+    typed still in it. One visit, one need, one task; a different visit that day still goes in."""
+    officer = make_user()
+    ent = make_enterprise(owner_id=officer.id)
+    AuthActions(client).login(officer.username)
+    url = f"/enterprises/{ent.id}/visits/new"
+    typed = {"needs-0-title": "面料起皱", "next_step": "约专家"}
+    for _ in range(2):
+        response = client.post(url, data=_visit_form(csrf_token(client, url), **typed))
+        assert response.status_code == 302
+    assert "刚才已经保存过" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Need.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Task.id))) == 1
+    response = client.post(url, data=_visit_form(csrf_token(client, url), notes="下午再谈"))
+    assert db.session.scalar(sa.select(sa.func.count(Visit.id))) == 2
