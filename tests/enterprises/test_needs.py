@@ -89,3 +89,25 @@ def test_need_history_and_delete(client, make_user, make_enterprise):
     assert response.headers["Location"] == f"/enterprises/{ent.id}"
     assert client.get(f"/needs/{need.id}").status_code == 404
     assert "硅藻土提纯" not in client.get("/needs/").get_data(as_text=True)
+
+
+def test_a_stale_edit_shows_every_field_that_differs(client, make_user, make_enterprise):
+    """A colleague set the budget; the stale form's author sees that row marked, so saving
+    again does not quietly clear it."""
+    officer = make_user(department="高新技术科")
+    ent = make_enterprise(owner_id=officer.id, department_id=officer.department_id)
+    need = Need(enterprise_id=ent.id, title="集成灶风机噪声大")
+    db.session.add(need)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    edit = f"/needs/{need.id}/edit"
+    token = csrf_token(client, edit)
+    assert (
+        client.post(edit, data=_need_form(token, budget="200000", version="1")).status_code == 302
+    )
+    stale = client.post(edit, data=_need_form(token, description="补充一句", version="1"))
+    body = stale.get_data(as_text=True)
+    assert stale.status_code == 409
+    differs = body.split('data-testid="differs"')[1:]
+    assert [row.split("</th>")[0].rsplit(">", 1)[1] for row in differs] == ["描述", "预算（元）"]
+    assert "200,000.00" in differs[1]
