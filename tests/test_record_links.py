@@ -5,7 +5,7 @@ page and the task list, an event's people and pairings."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -97,6 +97,8 @@ def test_the_pipeline_and_the_cooperation_page_link_what_they_name(
     for view in ("board", "list"):
         board = client.get("/pipeline", query_string={"view": view}).get_data(as_text=True)
         assert enterprise_link in board, view
+        assert f'href="/researchers/{researcher.id}">吴研究员</a>' in board, view
+        assert f'href="/institutions/{inst.id}">管道大学</a>' in board, view
     page = client.get(f"/cooperation/{coop.id}").get_data(as_text=True)
     assert f'<a href="/researchers/{researcher.id}">吴研究员</a>' in page
     assert f'<a href="/institutions/{inst.id}">管道大学</a>' in page
@@ -106,6 +108,7 @@ def test_home_and_tasks_link_the_records_they_name(client, make_user, make_enter
     officer = _signed_in_officer(client, make_user)
     ent = make_enterprise(name="工作台企业", owner_id=officer.id)
     stale = make_enterprise(name="久未走访企业", owner_id=officer.id)
+    stale.created_at = datetime(2020, 1, 1, tzinfo=UTC)  # on the books long enough to be stale
     visit = Visit(enterprise_id=ent.id, officer_id=officer.id, visited_on=today())
     db.session.add(visit)
     db.session.flush()
