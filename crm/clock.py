@@ -20,6 +20,11 @@ def local_today() -> date:
     return local_now().date()
 
 
+def as_local(moment: datetime) -> datetime:
+    """A stored moment (UTC) in the county's time."""
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
 def start_of(day: date) -> datetime:
     """The moment a local day begins, in UTC (as moments are stored)."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])

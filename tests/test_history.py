@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from crm.audit.models import AuditEntry
 from crm.auth.models import Role
-from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.cooperation.models import Stage
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind
 from crm.needs.models import Need, NeedStatus
 from crm.visits.models import Visit
 from tests.conftest import AuthActions, today
 from tests.pages import form_to
+from tests.world import manual_lead
 
 
 def _history(client, path: str) -> str:
@@ -142,29 +143,13 @@ def test_the_admin_trail_names_each_record_and_links_it(client, make_user, make_
     assert '<option value="need" selected>技术需求</option>' in body
 
 
-def _lead(ent, inst, officer, title="领带面料联合开发") -> Cooperation:
-    coop = Cooperation(
-        title=title,
-        enterprise_id=ent.id,
-        institution_id=inst.id,
-        officer_id=officer.id,
-        type=CooperationType.DEVELOPMENT,
-        origin=Origin.MANUAL,
-        stage=Stage.INTENT,
-        amount=Decimal("300000"),
-    )
-    coop.history = [StageChange(to_stage=Stage.INTENT, changed_on=today())]
-    db.session.add(coop)
-    return coop
-
-
 def test_a_cooperations_amount_and_stage_in_the_admin_trail(client, make_user, make_enterprise):
     admin = make_user(role=Role.ADMIN)
     ent = make_enterprise(name="合作企业")
     inst = Institution(name="浙江理工大学", kind=InstitutionKind.UNIVERSITY)
     db.session.add(inst)
     db.session.flush()
-    coop = _lead(ent, inst, admin)
+    coop = manual_lead(ent, inst, admin)
     db.session.commit()
     db.session.refresh(coop)
     coop.stage = Stage.NEGOTIATION

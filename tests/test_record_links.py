@@ -6,43 +6,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.events.models import Event, EventKind, EventPairing, EventParticipant
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need
 from crm.visits.models import Task, Visit
-from tests.conftest import AuthActions, today
-
-
-def _signed_in_officer(client, make_user):
-    officer = make_user()
-    AuthActions(client).login(officer.username)
-    return officer
-
-
-def _lead(ent, inst, officer, title: str) -> Cooperation:
-    coop = Cooperation(
-        title=title,
-        enterprise_id=ent.id,
-        institution_id=inst.id,
-        officer_id=officer.id,
-        type=CooperationType.DEVELOPMENT,
-        origin=Origin.MANUAL,
-        stage=Stage.INTENT,
-        amount=Decimal("300000"),
-    )
-    coop.history = [StageChange(to_stage=Stage.INTENT, changed_on=today())]
-    db.session.add(coop)
-    return coop
+from tests.conftest import today
+from tests.world import manual_lead, signed_in_officer
 
 
 def test_the_timeline_links_each_record_to_its_page(client, make_user, make_enterprise):
-    officer = _signed_in_officer(client, make_user)
+    officer = signed_in_officer(client, make_user)
     ent = make_enterprise(name="动态企业", owner_id=officer.id)
     inst = Institution(name="动态研究院", kind=InstitutionKind.RESEARCH_INSTITUTE)
     db.session.add(inst)
@@ -61,7 +38,7 @@ def test_the_timeline_links_each_record_to_its_page(client, make_user, make_ente
         status=SuggestionStatus.CONTACTED,
         decided_at=datetime.now(ZoneInfo("UTC")),
     )
-    coop = _lead(ent, inst, officer, title="动态合作")
+    coop = manual_lead(ent, inst, officer, title="动态合作")
     db.session.add(suggestion)
     db.session.commit()
 
@@ -82,7 +59,7 @@ def test_the_timeline_links_each_record_to_its_page(client, make_user, make_ente
 def test_the_pipeline_and_the_cooperation_page_link_what_they_name(
     client, make_user, make_enterprise
 ):
-    officer = _signed_in_officer(client, make_user)
+    officer = signed_in_officer(client, make_user)
     ent = make_enterprise(name="管道企业", owner_id=officer.id)
     inst = Institution(name="管道大学", kind=InstitutionKind.UNIVERSITY)
     db.session.add(inst)
@@ -90,7 +67,7 @@ def test_the_pipeline_and_the_cooperation_page_link_what_they_name(
     researcher = Researcher(name="吴研究员", institution_id=inst.id)
     db.session.add(researcher)
     db.session.flush()
-    coop = _lead(ent, inst, officer, title="管道合作")
+    coop = manual_lead(ent, inst, officer, title="管道合作")
     coop.researcher_id = researcher.id
     db.session.commit()
     enterprise_link = f'href="/enterprises/{ent.id}"'
@@ -105,7 +82,7 @@ def test_the_pipeline_and_the_cooperation_page_link_what_they_name(
 
 
 def test_home_and_tasks_link_the_records_they_name(client, make_user, make_enterprise):
-    officer = _signed_in_officer(client, make_user)
+    officer = signed_in_officer(client, make_user)
     ent = make_enterprise(name="工作台企业", owner_id=officer.id)
     stale = make_enterprise(name="久未走访企业", owner_id=officer.id)
     stale.created_at = datetime(2020, 1, 1, tzinfo=UTC)  # on the books long enough to be stale
@@ -144,7 +121,7 @@ def test_home_and_tasks_link_the_records_they_name(client, make_user, make_enter
 
 
 def test_an_events_people_and_pairings_link_to_their_pages(client, make_user, make_enterprise):
-    _signed_in_officer(client, make_user)
+    signed_in_officer(client, make_user)
     ent = make_enterprise(name="对接企业")
     inst = Institution(name="对接大学", kind=InstitutionKind.UNIVERSITY)
     db.session.add(inst)

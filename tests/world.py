@@ -5,6 +5,7 @@ and the real URL of any route in it: for the tests that walk every route of `app
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from flask import Flask
@@ -13,7 +14,7 @@ from werkzeug.routing import Rule
 from crm.api import tokens
 from crm.auth.models import Department, Role
 from crm.cooperation import attachments
-from crm.cooperation.models import Cooperation, CooperationType
+from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
 from crm.db import utcnow
 from crm.events.models import Event, EventKind, EventPairing, EventParticipant
 from crm.extensions import db
@@ -22,7 +23,7 @@ from crm.institutions.models import Achievement, Institution, InstitutionKind, R
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
 from crm.visits.models import Task, Visit
-from tests.conftest import today
+from tests.conftest import AuthActions, today
 from tests.routes import real_url
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -127,3 +128,27 @@ def url_in(rule: Rule, world: dict) -> str:
     url = real_url(rule, world["ids"], world["records"])
     assert url is not None, f"the world has no record for {rule.rule}"
     return url
+
+
+def signed_in_officer(client, make_user):
+    """An officer of a department of their own, signed in on `client`."""
+    officer = make_user()
+    AuthActions(client).login(officer.username)
+    return officer
+
+
+def manual_lead(ent, inst, officer, title: str = "领带面料联合开发") -> Cooperation:
+    """A cooperation registered by hand at 意向 (30 万元), with its first stage change."""
+    coop = Cooperation(
+        title=title,
+        enterprise_id=ent.id,
+        institution_id=inst.id,
+        officer_id=officer.id,
+        type=CooperationType.DEVELOPMENT,
+        origin=Origin.MANUAL,
+        stage=Stage.INTENT,
+        amount=Decimal("300000"),
+    )
+    coop.history = [StageChange(to_stage=Stage.INTENT, changed_on=today())]
+    db.session.add(coop)
+    return coop

@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Mapper, selectinload
 from wtforms.fields.core import UnboundField
 
@@ -30,6 +28,7 @@ from crm import links, policy
 from crm.audit import services
 from crm.audit.models import ACTION_LABELS, FIELD_LABELS, TABLE_LABELS, AuditEntry
 from crm.auth.forms import UserEditForm, UserForm
+from crm.clock import as_local
 from crm.contacts.forms import ContactForm
 from crm.cooperation.forms import CooperationForm, MoveForm
 from crm.db import Base, UTCDateTime
@@ -203,8 +202,7 @@ def _moment(value: str) -> str:
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return as_local(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _plain(table: str, name: str, value: Any) -> str:

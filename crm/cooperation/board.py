@@ -4,9 +4,8 @@ card's facts, and the cooperation that has stood still too long."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
-from crm.clock import local_today
+from crm.clock import as_local, local_today, start_of
 from crm.cooperation.models import Cooperation, Stage
 from crm.cooperation.stages import BOARD, OPEN, next_stages
 from crm.enterprises.models import Enterprise, enterprise_industry
@@ -175,8 +174,7 @@ def stale_records(limit: int = 10) -> list[Cooperation]:
     period, quietest first — found in SQL (the dashboard cannot afford the whole board)."""
     days = int(current_app.config["PIPELINE_STALE_DAYS"])
     cutoff = local_today() - timedelta(days=days)
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    cutoff_moment = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=zone)
+    cutoff_moment = start_of(cutoff)
     visited = sa.exists().where(  # on the visit (enterprise, date) index, no aggregate
         Visit.enterprise_id == Cooperation.enterprise_id,
         Visit.visited_on >= cutoff,
@@ -206,4 +204,4 @@ def stale_records(limit: int = 10) -> list[Cooperation]:
 
 
 def _local_date(moment: Any) -> date:
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return as_local(moment).date()

@@ -46,7 +46,7 @@ def clean_uscc(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     try:
-        return std_uscc.validate(re.sub(r"\s+", "", normalise(value)).upper())
+        return std_uscc.validate(_compact(value).upper())
     except InvalidLength as exc:
         raise ValidationError("统一社会信用代码应为 18 位。", field="uscc") from exc
     except InvalidFormat as exc:
@@ -93,7 +93,7 @@ def check_name_free(name: str, enterprise_id: int | None) -> None:
     characters aside (浙江錦程領帶有限公司 is 浙江锦程领带有限公司): the same firm twice. Firms
     whose names only share a core (浙江锦程领带 / 嵊州市锦程领带) may be two; the duplicate
     check of /admin/duplicates weighs those."""
-    written = _spelled(name)
+    written = _compact(name)
     candidates = db.session.scalars(
         sa.select(Enterprise).where(
             Enterprise.name_sort == sort_key(core_name(name)),
@@ -101,7 +101,7 @@ def check_name_free(name: str, enterprise_id: int | None) -> None:
             Enterprise.id != (enterprise_id or 0),
         )
     )
-    other = next((e for e in candidates if _spelled(e.name) == written), None)
+    other = next((e for e in candidates if _compact(e.name) == written), None)
     if other is not None:
         owner = other.owner.display_name if other.owner else "未指定联络员"
         raise ValidationError(
@@ -110,8 +110,9 @@ def check_name_free(name: str, enterprise_id: int | None) -> None:
         )
 
 
-def _spelled(name: str) -> str:
-    return re.sub(r"\s+", "", normalise(name))
+def _compact(text: str) -> str:
+    """Normalised (half width, Simplified) and without any space: as a code or a name reads."""
+    return re.sub(r"\s+", "", normalise(text))
 
 
 def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
