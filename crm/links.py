@@ -22,11 +22,14 @@ PAGES = {
     "need": ("needs.detail", "record_id"),
     "cooperation": ("cooperation.detail", "coop_id"),
     "event": ("events.detail", "event_id"),
+    "project": ("projects.detail", "project_id"),
+    "candidate": ("cultivation.candidate", "candidate_id"),
 }
 #: kinds shown on another record's page: kind → (that record's kind, the attribute naming it)
 PARTS = {
     "visit": ("enterprise", "enterprise_id"),
     "suggestion": ("need", "need_id"),
+    "branch": ("institution", "institution_id"),
 }
 
 

@@ -4,6 +4,7 @@ from crm.api.models import ApiToken
 from crm.audit.models import AuditEntry
 from crm.auth.models import Department, LoginAttempt, LoginThrottle, Role, User, UserSession
 from crm.cooperation.models import Attachment, Cooperation, StageChange
+from crm.cultivation.models import Candidate, CoachingStep
 from crm.dedup.models import MergeRecord, NotDuplicate
 from crm.enterprises.models import (
     Contact,
@@ -16,9 +17,16 @@ from crm.enterprises.models import (
 )
 from crm.events.models import Event, EventPairing, EventParticipant
 from crm.imports.models import ImportBatch, ImportUpload
-from crm.institutions.models import Achievement, Institution, InstitutionAlias, Researcher
+from crm.institutions.models import (
+    Achievement,
+    Branch,
+    Institution,
+    InstitutionAlias,
+    Researcher,
+)
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
+from crm.projects.models import Programme, Project, ProjectPartner, ProjectStageChange
 from crm.submissions import FormSubmission
 from crm.targets.models import Target, TargetShare
 from crm.text.models import IndexVersion, MatchDoc, MatchVector, SearchTerm
@@ -29,6 +37,9 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEntry",
+    "Branch",
+    "Candidate",
+    "CoachingStep",
     "Contact",
     "Cooperation",
     "Department",
@@ -49,6 +60,10 @@ __all__ = [
     "LoginAttempt",
     "LoginThrottle",
     "Need",
+    "Programme",
+    "Project",
+    "ProjectPartner",
+    "ProjectStageChange",
     "NotDuplicate",
     "Recognition",
     "Researcher",

@@ -137,6 +137,16 @@ def can_edit_cooperation(user: User | Any, coop: Any) -> bool:
     return coop.officer_id == user.id or can_edit_enterprise(user, coop.enterprise)
 
 
+def can_edit_project(user: User | Any, project: Any) -> bool:
+    """A 科技项目: admins; the officer in charge; whoever may edit its lead firm."""
+    return can_edit_cooperation(user, project)
+
+
+def can_edit_candidate(user: User | Any, candidate: Any) -> bool:
+    """A firm in the cultivation pool: admins; its coaching officer; whoever may edit the firm."""
+    return can_edit_cooperation(user, candidate)
+
+
 def can_decide_suggestion(user: User | Any, suggestion: Any) -> bool:
     """已联系 / 采纳 / 否决: whoever may edit the need's enterprise (its lead lands in that
     firm's pipeline)."""

@@ -42,7 +42,10 @@ def live(model: Any) -> Any:
     for name in getattr(model, "__gone_with__", ()):
         relation = getattr(model, name)
         parent = relation.property.mapper.class_
-        conditions.append(relation.has(live(parent)))
+        (column,) = relation.property.local_columns
+        alive = relation.has(live(parent))
+        # an optional parent (an attachment's cooperation *or* project): none is not gone
+        conditions.append(sa.or_(column.is_(None), alive) if column.nullable else alive)
     return sa.and_(sa.true(), *conditions)
 
 

@@ -1,6 +1,7 @@
-"""Files kept with a cooperation record: PDF or images only, told by their content (never by
-the name or the browser's word), at most `ATTACHMENT_MAX_MB`, stored outside the web root
-under a random name, and served only through the app."""
+"""Files kept with a cooperation record or a 科技项目 (申报书, 立项通知, 验收报告): PDF or images
+only, told by their content (never by the name or the browser's word), at most
+`ATTACHMENT_MAX_MB`, stored outside the web root under a random name, and served only through
+the app."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from crm.auth.models import User
 from crm.cooperation.models import Attachment, Cooperation
 from crm.errors import ValidationError
 from crm.extensions import db
+from crm.projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +50,20 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def add(user: User, coop: Cooperation, filename: str, stream: IO[bytes]) -> Attachment:
-    """Keep an uploaded file with the record, or refuse it in Chinese; nothing is left behind
-    either way (a refused or failed upload removes its partial file)."""
+def may_edit(user: User, owner: Cooperation | Project) -> bool:
+    """Who keeps files with a record: whoever may move it along."""
+    if isinstance(owner, Project):
+        return policy.can_edit_project(user, owner)
+    return policy.can_edit_cooperation(user, owner)
+
+
+def add(user: User, owner: Cooperation | Project, filename: str, stream: IO[bytes]) -> Attachment:
+    """Keep an uploaded file with the record (a cooperation or a project), or refuse it in
+    Chinese; nothing is left behind either way (a refused or failed upload removes its partial
+    file)."""
+    what = "项目" if isinstance(owner, Project) else "合作"
     policy.authorize(
-        policy.can_edit_cooperation(user, coop),
-        "只有负责该合作的联络员、本科室人员或管理员可以上传附件。",
+        may_edit(user, owner), f"只有负责该{what}的联络员、本科室人员或管理员可以上传附件。"
     )
     limit = int(current_app.config["ATTACHMENT_MAX_MB"]) * 1024 * 1024
     head = stream.read(16)
@@ -79,7 +89,8 @@ def add(user: User, coop: Cooperation, filename: str, stream: IO[bytes]) -> Atta
                 out.write(chunk)
         os.replace(partial, target)
         attachment = Attachment(
-            cooperation_id=coop.id,
+            cooperation_id=owner.id if isinstance(owner, Cooperation) else None,
+            project_id=owner.id if isinstance(owner, Project) else None,
             filename=_display_name(filename, extension),
             stored_name=stored,
             content_type=content_type,
@@ -93,7 +104,12 @@ def add(user: User, coop: Cooperation, filename: str, stream: IO[bytes]) -> Atta
         target.unlink(missing_ok=True)
         raise
     logger.info(
-        "Attachment %s (%s, %d bytes) added to cooperation %s", stored, content_type, size, coop.id
+        "Attachment %s (%s, %d bytes) added to %s %s",
+        stored,
+        content_type,
+        size,
+        type(owner).__tablename__,
+        owner.id,
     )
     return attachment
 
@@ -112,9 +128,10 @@ def path_of(attachment: Attachment) -> Path:
 
 def remove(user: User, attachment: Attachment) -> None:
     """Delete it (the audit trail keeps who and when); the file goes after the commit."""
+    owner = attachment.owner
     policy.authorize(
-        policy.can_edit_cooperation(user, attachment.cooperation),
-        "只有负责该合作的联络员、本科室人员或管理员可以删除附件。",
+        owner is not None and may_edit(user, owner),
+        "只有负责该记录的联络员、本科室人员或管理员可以删除附件。",
     )
     db.session.delete(attachment)
     db.session.flush()

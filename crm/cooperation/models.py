@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Base, Choice, Record, Timestamped, enum_column, long_text, utcnow
+from crm.db import Base, Choice, Record, Timestamped, enum_column, exactly_one, long_text, utcnow
 from crm.enterprises.models import MONEY
 
 if TYPE_CHECKING:
     from crm.auth.models import User
     from crm.enterprises.models import Enterprise
     from crm.institutions.models import Achievement, Institution, Researcher
+    from crm.projects.models import Project
 
 
 class CooperationType(Choice):
@@ -131,11 +132,15 @@ class Attachment(Timestamped, Base):
     stored outside the web root under a random name, served only through the app."""
 
     __tablename__ = "attachment"
-    __gone_with__ = ("cooperation",)  # crm/queries.py
+    __gone_with__ = ("cooperation", "project")  # crm/queries.py
+    __table_args__ = (exactly_one("cooperation_id", "project_id", name="one_owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cooperation_id: Mapped[int] = mapped_column(
+    cooperation_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("cooperation.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("project.id", ondelete="CASCADE"), index=True
     )
     filename: Mapped[str] = mapped_column(sa.String(200))  # as uploaded, for display
     stored_name: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -143,4 +148,9 @@ class Attachment(Timestamped, Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
 
-    cooperation: Mapped[Cooperation] = relationship(back_populates="attachments")
+    cooperation: Mapped[Cooperation | None] = relationship(back_populates="attachments")
+    project: Mapped[Project | None] = relationship(back_populates="attachments")
+
+    @property
+    def owner(self) -> Cooperation | Project | None:
+        return self.cooperation or self.project

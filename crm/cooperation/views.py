@@ -30,6 +30,7 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.forms import attach_error
 from crm.institutions.models import Institution, Researcher
+from crm.links import record_url
 from crm.money import to_wan, to_yuan
 from crm.policy import Level, access
 from crm.queries import get_live
@@ -195,8 +196,7 @@ def upload(coop_id: int) -> Response:
 @access(Level.SIGNED_IN)
 def attachment(attachment_id: int) -> Response:
     """The file, to whoever may see its cooperation record, as the type its content is."""
-    item = get_live(Attachment, attachment_id)
-    services.get_cooperation(item.cooperation_id)  # a deleted record's files are gone too
+    item = get_live(Attachment, attachment_id)  # a deleted record's files are gone too
     response = send_file(
         attachments.path_of(item),
         mimetype=item.content_type,
@@ -215,13 +215,15 @@ def attachment(attachment_id: int) -> Response:
 @access(Level.OFFICER)
 def delete_attachment(attachment_id: int) -> Response:
     item = get_live(Attachment, attachment_id)
-    coop_id, path, name = item.cooperation_id, attachments.path_of(item), item.filename
+    owner = item.owner
+    page = record_url(type(owner).__tablename__, owner.id) if owner else url_for("main.home")
+    path, name = attachments.path_of(item), item.filename
     if FlaskForm().validate_on_submit():
         attachments.remove(current_user, item)
         db.session.commit()
         path.unlink(missing_ok=True)  # after the commit: a rolled-back delete keeps its file
         flash(f"已删除附件 {name}。", "success")
-    return redirect(url_for("cooperation.detail", coop_id=coop_id, _anchor="attachments"))
+    return redirect(page + "#attachments")
 
 
 # ---- registering and editing ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from crm.text.pinyin import sort_key
 
 if TYPE_CHECKING:
     from crm.auth.models import Department, User
-    from crm.institutions.models import Institution
+    from crm.institutions.models import Achievement, Institution
 
 MONEY = sa.Numeric(16, 2)  # 万元 figures are stored in yuan with cents
 
@@ -82,6 +82,7 @@ class Enterprise(Record, Base):
         sa.ForeignKey("department.id", ondelete="SET NULL"), index=True
     )
     notes: Mapped[str | None] = long_text(5000)
+    founded_on: Mapped[date | None]  # 成立日期
 
     town: Mapped[Town | None] = relationship()
     industries: Mapped[list[Industry]] = relationship(secondary=enterprise_industry)
@@ -92,9 +93,25 @@ class Enterprise(Record, Base):
     )
     recognitions: Mapped[list[Recognition]] = relationship(back_populates="enterprise")
     contacts: Mapped[list[Contact]] = relationship(back_populates="enterprise")
+    # the introduced achievements it was founded to exploit (科技成果引进后直接创办企业)
+    founding_achievements: Mapped[list[Achievement]] = relationship(
+        secondary=lambda: enterprise_founding, back_populates="founded_firms"
+    )
     aliases: Mapped[list[EnterpriseAlias]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan"
     )
+
+
+enterprise_founding = sa.Table(
+    "enterprise_founding",
+    Base.metadata,
+    sa.Column(
+        "enterprise_id", sa.ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "achievement_id", sa.ForeignKey("achievement.id", ondelete="RESTRICT"), primary_key=True
+    ),
+)
 
 
 class EnterpriseAlias(Timestamped, Base):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Base, Choice, Record, Timestamped, enum_column, long_text, sort_key_column
 from crm.text.pinyin import sort_key
+
+if TYPE_CHECKING:
+    from crm.auth.models import User
+    from crm.cooperation.models import Cooperation
+    from crm.enterprises.models import Enterprise
+    from crm.projects.models import Project
 
 
 class InstitutionKind(Choice):
@@ -102,5 +111,55 @@ class Achievement(Record, Base):
         TransferMode, "achievement_transfer_mode"
     )
 
+    # the 科技项目 that produced it (use_alter: achievement → project → cooperation → achievement)
+    project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("project.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+
     institution: Mapped[Institution | None] = relationship()
     researcher: Mapped[Researcher | None] = relationship()
+    project: Mapped[Project | None] = relationship()
+    founded_firms: Mapped[list[Enterprise]] = relationship(
+        secondary="enterprise_founding", back_populates="founding_achievements", viewonly=True
+    )
+
+
+class BranchKind(Choice):
+    BRANCH = "branch", "分支机构"
+    LAB = "lab", "联合实验室"
+    STATION = "station", "工作站"
+    TRANSFER = "transfer", "技术转移分中心"
+
+
+class Branch(Record, Base):
+    """An institution (or 技术转移中心) establishing a branch, lab or station in the county
+    (引进高等院校和技术转移中心创办分支), hosted by a firm or a park, dated."""
+
+    __tablename__ = "branch"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "host_enterprise_id IS NOT NULL OR host_place IS NOT NULL", name="has_host"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[BranchKind] = enum_column(BranchKind, "branch_kind")
+    institution_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("institution.id", ondelete="RESTRICT"), index=True
+    )
+    host_enterprise_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enterprise.id", ondelete="RESTRICT"), index=True
+    )
+    host_place: Mapped[str | None] = mapped_column(sa.String(120))  # a park: 经济开发区 …
+    established_on: Mapped[date] = mapped_column(index=True)
+    cooperation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("cooperation.id", ondelete="SET NULL")
+    )
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    notes: Mapped[str | None] = long_text(2000)
+
+    institution: Mapped[Institution] = relationship()
+    host_enterprise: Mapped[Enterprise | None] = relationship()
+    cooperation: Mapped[Cooperation | None] = relationship()
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from crm.cooperation.models import Cooperation
     from crm.enterprises.models import Enterprise
     from crm.needs.models import Need
+    from crm.projects.models import Project
 
 visit_companion = sa.Table(
     "visit_companion",
@@ -63,12 +64,16 @@ class Task(Record, Base):
         sa.ForeignKey("cooperation.id", ondelete="SET NULL")
     )
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id", ondelete="SET NULL"))
+    project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("project.id", ondelete="SET NULL"), index=True
+    )
 
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
     enterprise: Mapped[Enterprise | None] = relationship()
     visit: Mapped[Visit | None] = relationship()
     need: Mapped[Need | None] = relationship()
     cooperation: Mapped[Cooperation | None] = relationship()
+    project: Mapped[Project | None] = relationship()
 
     @property
     def done(self) -> bool:
