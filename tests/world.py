@@ -22,6 +22,7 @@ from crm.imports.models import ImportBatch, ImportJob, LabelAlias, LabelKind
 from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
+from crm.projects.models import Level, Programme, Project
 from crm.visits.models import Task, Visit
 from tests.conftest import AuthActions, today
 from tests.routes import real_url
@@ -76,7 +77,19 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
     run = MatchRun(started_by_id=admin.id)
     job = ImportJob(user_id=officer_a.id, token="0" * 32, filename="矩阵.xlsx")
     alias = LabelAlias(kind=LabelKind.TOWN, label="矩阵开发区")
-    db.session.add_all([task, participant, pairing, batch, entry, run, job, alias])
+    programme = Programme(name="矩阵计划", level=Level.PROVINCIAL)
+    db.session.add_all([task, participant, pairing, batch, entry, run, job, alias, programme])
+    db.session.flush()
+    project = Project(
+        title="矩阵项目",
+        enterprise_id=ent.id,
+        programme_id=programme.id,
+        level=Level.PROVINCIAL,
+        year=today().year,
+        officer_id=officer_a.id,
+        stage_changed_on=today(),
+    )
+    db.session.add(project)
     db.session.flush()
     attachment = attachments.add(officer_a, coop, "合同.png", io.BytesIO(PNG))
     token, _ = tokens.create(officer_a, tokens.TokenData("矩阵令牌", Role.OFFICER, 30))
@@ -84,6 +97,8 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
     ids = {
         "enterprise_id": ent.id,
         "coop_id": coop.id,
+        "project_id": project.id,
+        "programme_id": programme.id,
         "attachment_id": attachment.id,
         "event_id": event.id,
         "pairing_id": pairing.id,

@@ -25,6 +25,7 @@ from crm.keep import KEEP
 from crm.matching import suggestions
 from crm.money import to_wan
 from crm.policy import Level, access
+from crm.projects import services as project_services
 from crm.timeline.services import timeline
 from crm.web import list_args, paginate, save_form
 
@@ -95,6 +96,7 @@ def detail(enterprise_id: int) -> str:
         ent=ent,
         timeline=timeline(ent),
         suggestions=suggestions.for_enterprise(ent.id),
+        projects=project_services.of_enterprise(ent.id),
         can_edit=policy.can_edit_enterprise(current_user, ent),
         **audit.history_context(current_user, "enterprise", ent.id),
     )

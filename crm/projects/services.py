@@ -118,7 +118,8 @@ def prepare_task(project: Project) -> Task | None:
     if deadline < today:
         return None
     due = max(today, deadline - timedelta(days=PREPARE_DAYS))
-    title = f"准备“{project.programme.name}”申报材料：{project.title}（{deadline:%m月%d日}截止）"
+    when = f"{deadline.month}月{deadline.day}日截止"
+    title = f"准备“{project.programme.name}”申报材料：{project.title}（{when}）"
     task = db.session.scalar(
         sa.select(Task).where(
             Task.project_id == project.id, Task.done_at.is_(None), Task.deleted_at.is_(None)
@@ -372,6 +373,23 @@ def prefill(cooperation: Cooperation | None, suggestion: Suggestion | None) -> d
             "partner_researchers": researcher.name if researcher is not None else "",
         }
     return {}
+
+
+def of_enterprise(enterprise_id: int) -> list[Project]:
+    """A firm's live projects, as the lead or a partner, newest first."""
+    partner = sa.select(ProjectPartner.project_id).where(
+        ProjectPartner.enterprise_id == enterprise_id
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Project)
+            .where(
+                Project.deleted_at.is_(None),
+                sa.or_(Project.enterprise_id == enterprise_id, Project.id.in_(partner)),
+            )
+            .order_by(Project.year.desc(), Project.id.desc())
+        )
+    )
 
 
 # ---- lists and the calendar ---------------------------------------------------------------------

@@ -114,13 +114,14 @@ if (board) {
   });
 }
 
-// A cooperation's move form shows the fields the chosen stage asks for.
+// A cooperation's or a project's move form shows the fields the chosen stage asks for
+// (data-when: the stages a fieldset is for, separated by spaces).
 const moveForm = document.querySelector("[data-testid='move-form']");
 if (moveForm) {
   const to = moveForm.querySelector("select[name='to']");
   const sync = () => {
     moveForm.querySelectorAll("[data-when]").forEach((fieldset) => {
-      fieldset.hidden = fieldset.dataset.when !== to.value;
+      fieldset.hidden = !fieldset.dataset.when.split(" ").includes(to.value);
     });
   };
   to.addEventListener("change", sync);
