@@ -9,12 +9,17 @@ import sqlalchemy as sa
 
 from crm.auth.models import Role, User
 from crm.auth.services import get_user
+from crm.clock import local_today
 from crm.cooperation.models import Cooperation, Stage
+from crm.cultivation.models import Candidate, PoolStage
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
-from crm.institutions.models import Institution, Researcher
+from crm.institutions.models import Branch, Institution, Researcher
+from crm.projects.models import Level as ProjectLevel
+from crm.projects.models import Project, ProjectStage
 from crm.targets.metrics import BY_CODE
 from crm.targets.models import Target
+from crm.targets.rules import RULES
 from tests.conftest import AuthActions
 
 
@@ -108,6 +113,9 @@ def test_last_admin_cannot_be_deactivated(runner, app):
     assert get_user("boss").active is True
 
 
+NEW_SOURCES = ("provincial_projects", "institution_branches", "achievements_new_company")
+
+
 def _counts() -> dict[str, int]:
     return {
         m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
@@ -130,6 +138,17 @@ def test_seed_demo_is_complete_and_idempotent(runner):
     assert {t.metric: int(t.value) for t in targets}["new_hitech_national"] == 3
     phones = db.session.scalars(sa.select(Contact.phone).where(Contact.phone.is_not(None)))
     assert all(p.startswith("1380000") for p in phones)  # fictional numbers only
+    projects = db.session.execute(sa.select(Project.stage, Project.level)).all()
+    assert {stage for stage, _ in projects} == set(ProjectStage)  # every stage and level
+    assert {level for _, level in projects} == set(ProjectLevel)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Branch)) == 2
+    founded = db.session.scalars(sa.select(Enterprise).where(Enterprise.founded_on.is_not(None)))
+    assert [len(f.founding_achievements) for f in founded] == [1]
+    pool = set(db.session.scalars(sa.select(Candidate.stage).distinct()))
+    assert {PoolStage.POOLED, PoolStage.APPLIED, PoolStage.GRANTED, PoolStage.FAILED} <= pool
+    year = local_today().year
+    report = {code: RULES[code].actual(year, None) for code in RULES}  # type: ignore[misc]
+    assert all(report[code] > 0 for code in NEW_SOURCES), report
 
     second = runner.invoke(args=["seed", "demo"])
     assert second.exit_code == 0
