@@ -300,3 +300,32 @@ def test_programmes_are_kept_by_admins(setting, client, make_user):
         sa.select(Programme).where(Programme.name == "省科技型中小企业扶持")
     ).one()
     assert saved.deadline == date(2026, 9, 30) and saved.level == Level.PROVINCIAL
+
+
+def test_a_project_from_a_cooperation_links_both_ways(setting, client, make_user):
+    from crm.cooperation.models import Stage
+    from tests.world import manual_lead
+
+    officer, ent, programme = setting
+    inst = Institution(name="浙江大学（项目来源测试）", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(inst)
+    db.session.flush()
+    coop = manual_lead(ent, inst, officer, title="永磁电机联合开发")
+    coop.stage = Stage.NEGOTIATION
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    coop_page = client.get(f"/cooperation/{coop.id}").get_data(as_text=True)
+    start = f"/enterprises/{ent.id}/projects/new?cooperation_id={coop.id}"
+    assert start.replace("&", "&amp;") in coop_page
+    form_page = client.get(start).get_data(as_text=True)
+    form = form_to(form_page, start, start)  # posts back to where it was opened
+    assert form.data()["title"] == "永磁电机联合开发"
+    assert form.data()["cooperation_id"] == str(coop.id)
+    done = client.post(form.path, data=form.data(programme_id=str(programme.id)))
+    assert done.status_code == 302
+    project = db.session.scalars(sa.select(Project)).one()
+    assert project.cooperation_id == coop.id
+    assert [p.institution_id for p in project.partners] == [inst.id]
+    assert "永磁电机联合开发" in client.get(f"/projects/{project.id}").get_data(as_text=True)
+    coop_page = client.get(f"/cooperation/{coop.id}").get_data(as_text=True)
+    assert f"/projects/{project.id}" in coop_page

@@ -106,6 +106,8 @@ class Cooperation(Record, Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="cooperation", order_by="Attachment.id"
     )
+    # the 科技项目 applied for on the strength of it
+    projects: Mapped[list[Project]] = relationship(viewonly=True, order_by="Project.id")
 
 
 class StageChange(Base):
