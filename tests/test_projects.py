@@ -329,3 +329,22 @@ def test_a_project_from_a_cooperation_links_both_ways(setting, client, make_user
     assert "永磁电机联合开发" in client.get(f"/projects/{project.id}").get_data(as_text=True)
     coop_page = client.get(f"/cooperation/{coop.id}").get_data(as_text=True)
     assert f"/projects/{project.id}" in coop_page
+
+
+def test_a_deleted_project_leaves_the_lists_and_an_admin_restores_it(setting, client, make_user):
+    officer, ent, programme = setting
+    project = _project(officer, ent, programme)
+    AuthActions(client).login(officer.username)
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    delete = form_to(page, f"/projects/{project.id}", f"/trash/project/{project.id}/delete")
+    assert client.post(delete.path, data=delete.data()).status_code == 302
+    assert client.get(f"/projects/{project.id}").status_code == 404
+    assert "高效节能电机研发" not in client.get("/projects").get_data(as_text=True)
+    assert "高效节能电机研发" not in client.get(f"/enterprises/{ent.id}").get_data(as_text=True)
+    AuthActions(client).logout()
+    AuthActions(client).login(make_user(role=Role.ADMIN).username)
+    bin_page = client.get("/admin/trash?kind=project").get_data(as_text=True)
+    assert "高效节能电机研发" in bin_page
+    restore = form_to(bin_page, "/admin/trash", f"/trash/project/{project.id}/restore")
+    assert client.post(restore.path, data=restore.data()).status_code == 302
+    assert client.get(f"/projects/{project.id}").status_code == 200

@@ -16,6 +16,7 @@ from crm.errors import NotFound, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution, Researcher
 from crm.needs.models import Need
+from crm.projects.models import Project
 from crm.queries import touch_gone_with
 from crm.visits.models import Task, Visit
 
@@ -41,6 +42,7 @@ KINDS = {
         Trashable("visit", "走访", Visit, "visited_on"),
         Trashable("task", "待办", Task, "title"),
         Trashable("contact", "联系人", Contact, "name"),
+        Trashable("project", "科技项目", Project, "title"),
     )
 }
 
