@@ -22,6 +22,7 @@ from crm.auth.views import bp as auth_bp
 from crm.config import load_config
 from crm.contacts.views import bp as contacts_bp
 from crm.cooperation.views import bp as cooperation_bp
+from crm.cultivation.views import bp as cultivation_bp
 from crm.dashboard.views import bp as dashboard_bp
 from crm.db import configure_sqlite
 from crm.dedup.views import bp as dedup_bp
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dedup_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(cooperation_bp)
+    app.register_blueprint(cultivation_bp)
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(events_bp)

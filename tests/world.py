@@ -15,7 +15,9 @@ from crm.api import tokens
 from crm.auth.models import Department, Role
 from crm.cooperation import attachments
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
+from crm.cultivation.models import Candidate
 from crm.db import utcnow
+from crm.enterprises.models import RecognitionKind
 from crm.events.models import Event, EventKind, EventPairing, EventParticipant
 from crm.extensions import db
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias, LabelKind
@@ -89,7 +91,14 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
         officer_id=officer_a.id,
         stage_changed_on=today(),
     )
-    db.session.add(project)
+    candidate = Candidate(
+        enterprise_id=ent.id,
+        kind=RecognitionKind.HITECH_NATIONAL,
+        year=today().year,
+        officer_id=officer_a.id,
+        stage_changed_on=today(),
+    )
+    db.session.add_all([project, candidate])
     db.session.flush()
     attachment = attachments.add(officer_a, coop, "合同.png", io.BytesIO(PNG))
     token, _ = tokens.create(officer_a, tokens.TokenData("矩阵令牌", Role.OFFICER, 30))
@@ -98,6 +107,7 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
         "enterprise_id": ent.id,
         "coop_id": coop.id,
         "project_id": project.id,
+        "candidate_id": candidate.id,
         "programme_id": programme.id,
         "attachment_id": attachment.id,
         "event_id": event.id,
