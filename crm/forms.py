@@ -96,7 +96,10 @@ class MoneyField(DecimalField):
         self.most = most
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("请输入数字金额，如 50 或 12.5。") from None
         if self.data is None:
             return
         if (

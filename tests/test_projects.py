@@ -348,3 +348,32 @@ def test_a_deleted_project_leaves_the_lists_and_an_admin_restores_it(setting, cl
     restore = form_to(bin_page, "/admin/trash", f"/trash/project/{project.id}/restore")
     assert client.post(restore.path, data=restore.data()).status_code == 302
     assert client.get(f"/projects/{project.id}").status_code == 200
+
+
+def test_the_edit_form_says_every_problem_and_refuses_a_stale_save(setting, client):
+    officer, ent, programme = setting
+    project = _project(officer, ent, programme)
+    AuthActions(client).login(officer.username)
+    url = f"/projects/{project.id}/edit"
+    form = form_to(client.get(url).get_data(as_text=True), url, url)
+    assert form.data()["grant_amount"] == "" and form.data()["title"] == "高效节能电机研发"
+    bad = client.post(
+        url,
+        data=form.data(
+            grant_amount="五十万",
+            programme_id="987654",
+            ends_on="2026-01-01",
+            starts_on="2026-02-01",
+        ),
+    )
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "没有这个科技计划" in text and "结束日期不能早于开始日期" in text
+    assert text.count("invalid-feedback") >= 3  # the amount's own error too
+    assert "Not a valid" not in text
+    project.notes = "别人先改了"
+    db.session.commit()
+    stale = client.post(url, data=form.data(grant_amount="80"))
+    assert stale.status_code == 409 and "已被他人修改" in stale.get_data(as_text=True)
+    db.session.refresh(project)
+    assert project.grant_amount is None and project.notes == "别人先改了"

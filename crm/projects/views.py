@@ -138,8 +138,11 @@ def detail(project_id: int) -> tuple[str, int]:
 def move(project_id: int) -> Response | tuple[str, int]:
     """Move on by the rules; what is missing (项目编号, 原因 …) is asked on the page."""
     project = services.get_project(project_id)
-    may = policy.can_edit_project(current_user, project)
-    form = MoveForm(project=project if may else None)
+    policy.authorize(  # before the form: a refusal says who may, whatever was sent
+        policy.can_edit_project(current_user, project),
+        "只有负责该项目的联络员、本科室人员或管理员可以推进。",
+    )
+    form = MoveForm(project=project)
     form.to.choices = choices((s.value, s.label) for s in ProjectStage)
     step = form.step()
     if not form.validate_on_submit() or step is None:
