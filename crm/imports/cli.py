@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -14,7 +15,11 @@ from crm.extensions import db
 from crm.imports import jobs, services
 from crm.imports.mappings import remember_mapping
 from crm.imports.outcome import Options
-from crm.sheets import KIND_CHOICES, SHEETS
+from crm.imports.published import Programmes
+from crm.projects.models import ProjectStage
+from crm.sheets import IMPORT_KINDS, SHEETS
+
+LISTS = {"立项": ProjectStage.APPROVED.value, "验收": ProjectStage.ACCEPTED.value}
 
 
 def _mapping(pairs: tuple[str, ...], kind: str | None) -> dict[str, str]:
@@ -44,9 +49,21 @@ def _field(name: str, kind: str | None) -> str | None:
     return None
 
 
+def _programme(name: str | None) -> int | None:
+    """`--programme 浙江省重点研发计划`: one of the admins' programmes (spaces and brackets as
+    typed do not matter)."""
+    if not name:
+        return None
+    found = Programmes().named(name)
+    if found.programme is None:
+        also = f"（可能是：{'、'.join(found.candidates)}）" if found.candidates else ""
+        raise click.BadParameter(f"科技计划列表中没有“{name}”{also}。", param_hint="--programme")
+    return found.programme.id
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(KIND_CHOICES), help="Default: inferred from the headers.")
+@click.option("--kind", type=click.Choice(IMPORT_KINDS), help="Default: inferred from the headers.")
 @click.option(
     "--sheet", help="The worksheet to read (default: the first visible one with a table)."
 )
@@ -64,6 +81,21 @@ def _field(name: str, kind: str | None) -> str | None:
     default=None,
     help="Mark the firms 规上 for the year (default: when the title says 规上).",
 )
+@click.option(
+    "--list",
+    "list_stage",
+    type=click.Choice(tuple(LISTS)),
+    help="A published project list: 立项 or 验收 (default: from its title).",
+)
+@click.option(
+    "--programme", help="A published project list's programme, by name (default: from its title)."
+)
+@click.option(
+    "--date",
+    "listed_on",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="A published project list's date, YYYY-MM-DD (default: today).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would happen; write nothing.")
 @click.option("--user", "username", help="Act as this user (default: the first admin).")
 @with_appcontext
@@ -74,12 +106,25 @@ def import_cli(
     pairs: tuple[str, ...],
     year: int | None,
     above_scale: bool | None,
+    list_stage: str | None,
+    programme: str | None,
+    listed_on: datetime | None,
     dry_run: bool,
     username: str | None,
 ) -> None:
-    """Import an .xlsx or .csv file (企业、高校院所、专家、需求、成果、联系人)."""
+    """Import an .xlsx or .csv file (企业、高校院所、专家、需求、成果、联系人, and the province's
+    and city's 科技项目立项 / 验收名单)."""
     user = acting_user(username)
-    options = Options(kind, sheet, _mapping(pairs, kind), year, above_scale)
+    options = Options(
+        kind,
+        sheet,
+        _mapping(pairs, kind),
+        year,
+        above_scale,
+        list_stage=LISTS[list_stage] if list_stage else None,
+        programme_id=_programme(programme),
+        listed_on=listed_on.date() if listed_on else None,
+    )
     started = time.perf_counter()
     with cli_errors():
         report = services.run_import(

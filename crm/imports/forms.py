@@ -4,20 +4,64 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import ValidationError as FieldError
 
-from crm.forms import choices
+from crm.clock import local_today
+from crm.forms import choices, id_or_none
 from crm.imports.headers import IGNORE
 from crm.imports.outcome import Options
+from crm.projects import services as projects
+from crm.projects.models import ProjectStage
 from crm.queries import MAX_ID
 from crm.sheets import SHEETS
 
 
-class UploadForm(FlaskForm):
+def _not_future(_form: FlaskForm, field: DateField) -> None:
+    if field.data is not None and field.data > local_today():
+        raise FieldError("名单日期不能晚于今天。")
+
+
+class ListFields(FlaskForm):
+    """A published project list's settings (立项 / 验收名单): blank is what its title says."""
+
+    list_stage = SelectField(
+        "名单类型",
+        choices=choices(
+            [
+                ("", "按标题判断"),
+                (ProjectStage.APPROVED.value, "立项名单"),
+                (ProjectStage.ACCEPTED.value, "验收名单"),
+            ]
+        ),
+        validators=[Optional()],
+    )
+    programme_id = SelectField(
+        "科技计划",
+        coerce=id_or_none,
+        validate_choice=False,
+        description="留空：按标题和“计划类别”列判断。计划由管理员维护。",
+    )
+    listed_on = DateField(
+        "名单日期",
+        validators=[Optional(), _not_future],
+        description="立项名单的立项日期或验收名单的验收日期；留空即今天。",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.programme_id.choices = choices(
+            [("", "按标题和计划类别判断")]
+            + [(str(p.id), p.name) for p in projects.programmes(active_only=False)]
+        )
+
+
+class UploadForm(ListFields):
     file = FileField("表格文件（.xlsx 或 .csv）", validators=[FileRequired("请选择要导入的文件。")])
     kind = SelectField(
         "数据类型",
@@ -25,11 +69,24 @@ class UploadForm(FlaskForm):
         validators=[Optional()],
     )
 
+    def options(self) -> Options:
+        return Options(kind=self.kind.data or None, **list_options(self))
+
+
+def list_options(form: ListFields) -> dict[str, Any]:
+    """The list settings as `Options` takes them."""
+    return {
+        "list_stage": form.list_stage.data or None,
+        "programme_id": form.programme_id.data,
+        "listed_on": form.listed_on.data,
+    }
+
 
 MAX_COLUMNS = 200  # columns a mapping may name; a sheet wider than this is not an office list
+LIST_KINDS = ("project_lists",)  # the kinds the list settings apply to
 
 
-class CommitForm(FlaskForm):
+class CommitForm(ListFields):
     """The preview's settings and its two buttons: 重新预览 with these settings, or 确认导入.
 
     The column mapping and the answers about firms are per column / per name, so they are read
@@ -75,6 +132,7 @@ class CommitForm(FlaskForm):
             year=self.year.data,
             above_scale=above,
             decisions=decisions_from(self.decided.data, form_data),
+            **(list_options(self) if kind in LIST_KINDS else {}),
         )
 
 

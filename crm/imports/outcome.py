@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from crm.imports.headers import Match
@@ -30,6 +31,10 @@ class Options:
     year: int | None = None  # the year of figures whose header names none
     above_scale: bool | None = None  # a 规上 list: mark its firms 规上 (None: from the title)
     decisions: dict[str, int] = field(default_factory=dict)  # name → enterprise id, 0 = new
+    # a published project list (立项 / 验收名单): None = from its title and columns
+    list_stage: str | None = None  # "approved" (立项名单) / "accepted" (验收名单)
+    programme_id: int | None = None  # the programme (科技计划) of every row
+    listed_on: date | None = None  # the list's date (立项日期 / 验收日期); None = today
 
 
 @dataclass
@@ -158,13 +163,16 @@ class Report:
 
 
 def options_json(options: Options) -> dict[str, Any]:
-    return dataclasses.asdict(options)
+    data = dataclasses.asdict(options)
+    data["listed_on"] = options.listed_on.isoformat() if options.listed_on else None
+    return data
 
 
 def options_from_json(data: dict[str, Any]) -> Options:
     data = dict(data)
     data["decisions"] = {str(k): int(v) for k, v in (data.get("decisions") or {}).items()}
     data["mapping"] = {str(k): str(v) for k, v in (data.get("mapping") or {}).items()}
+    data["listed_on"] = date.fromisoformat(data["listed_on"]) if data.get("listed_on") else None
     return Options(**data)
 
 

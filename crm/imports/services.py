@@ -131,6 +131,11 @@ def _run(
         AnalysisPool(workers),
         dedup_threshold=float(current_app.config["DEDUP_THRESHOLD"]),
         decisions=dict(options.decisions),
+        filename=filename,
+        titles=table.titles,
+        list_stage=options.list_stage,
+        programme_id=options.programme_id,
+        listed_on=options.listed_on,
     )
     _years(ctx, report, table, matches, options)
     ctx.note(None, None, f"{table.where}。", "note")

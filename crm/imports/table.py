@@ -43,6 +43,7 @@ class Table:
     sheets: list[SheetInfo] = field(default_factory=list)
     header_rows: int = 1  # 2 for a header with merged parents over children
     title: str | None = None  # text above the header (“2026年嵊州市规模以上工业企业名单”)
+    titles: list[str] = field(default_factory=list)  # every line above it (title, subtitle)
     notes: list[tuple[int | None, str]] = field(default_factory=list)
     sample: list[list[str | None]] = field(default_factory=list)  # the first data rows
     close: Callable[[], None] = lambda: None  # the file, when the rows are not read to the end
@@ -157,6 +158,7 @@ def find_table(
         "",
         header_rows=header_rows,
         title=title_lines[0] if title_lines else None,
+        titles=title_lines,
         notes=notes,
     )
     rows = _data_rows(itertools.chain(rest, cells), table, merges, width, max_rows, close, empty)

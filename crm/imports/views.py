@@ -29,7 +29,14 @@ from crm import policy
 from crm.extensions import db
 from crm.imports import jobs, labels, services
 from crm.imports.blank import blank_template
-from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
+from crm.imports.forms import (
+    LIST_KINDS,
+    CommitForm,
+    DeleteForm,
+    LabelAliasForm,
+    UploadForm,
+    list_options,
+)
 from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
 from crm.imports.outcome import Options, Report, options_signature
@@ -90,7 +97,7 @@ def preview() -> tuple[str, int] | str | Response:
     if not form.validate_on_submit():
         return _upload_page(form, 400)
     filename = _display_name(form.file.data.filename)
-    options = Options(kind=form.kind.data or None)
+    options = form.options()
     with _scratch() as path:
         form.file.data.save(path)
         if jobs.is_big(path):
@@ -133,6 +140,11 @@ def _preview_page(
     form.above_scale.data = "" if above is None else ("1" if above else "0")
     form.mapping.data = json.dumps(report.options.mapping, ensure_ascii=False)
     form.decided.data = json.dumps(report.options.decisions, ensure_ascii=False)
+    lists = report.kind in LIST_KINDS
+    if lists and not form.errors:
+        form.list_stage.data = report.options.list_stage or ""
+        form.programme_id.data = report.options.programme_id
+        form.listed_on.data = report.options.listed_on
     # the settings exactly as this page will send them back when nothing is changed
     shown = Options(
         kind=report.kind,
@@ -141,6 +153,7 @@ def _preview_page(
         year=form.year.data,
         above_scale=above,
         decisions=report.options.decisions,
+        **(list_options(form) if lists else {}),
     )
     form.previewed.data = options_signature(shown)
     return (
@@ -177,8 +190,10 @@ def commit() -> Response | tuple[str, int]:
     unseen."""
     form = CommitForm()
     if not form.validate_on_submit() or form.kind.data not in SHEETS:
-        if form.token.data and form.errors.keys() <= {"year"} and form.kind.data in SHEETS:
-            form.year.data = None  # shown with its error, not used
+        shown_only = {"year", "listed_on"}  # fields shown with their error, not used
+        if form.token.data and form.errors.keys() <= shown_only and form.kind.data in SHEETS:
+            for name in form.errors:
+                getattr(form, name).data = None
             return _repreview(form, form.options(request.form))
         db.session.rollback()
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")

@@ -2,9 +2,10 @@
 
 A row is matched on its natural key (USCC, then name for enterprises; name + institution for
 researchers; enterprise + title for needs; title + institution for achievements; organisation +
-name for contacts), so importing the same file twice changes nothing. Blank cells never erase
-what is stored. New records go through `crm.bulk.Creator`; changes to existing ones through the
-ORM, so the audit and search hooks see them like any edit.
+name for contacts; number, then firm + programme + title for a published project list), so
+importing the same file twice changes nothing. Blank cells never erase what is stored. New
+records go through `crm.bulk.Creator`; changes to existing ones through the ORM, so the audit
+and search hooks see them like any edit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from crm.imports.importers.institutions import (
     ResearcherImporter,
 )
 from crm.imports.importers.needs import NeedImporter
+from crm.imports.importers.projects import ProjectListImporter
 
 IMPORTERS: dict[str, type[Importer]] = {
     "enterprises": EnterpriseImporter,
@@ -26,4 +28,5 @@ IMPORTERS: dict[str, type[Importer]] = {
     "needs": NeedImporter,
     "achievements": AchievementImporter,
     "contacts": ContactImporter,
+    "project_lists": ProjectListImporter,
 }

@@ -1,13 +1,15 @@
 """What every importer shares: skipping repeats within a file, naming changed fields, resolving
-institutions named in cells, and flagging new names that look like known ones."""
+institutions and firms named in cells, and flagging new names that look like known ones."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from crm.dedup import services as dedup
+from crm.enterprises.models import Enterprise, EnterpriseAlias
+from crm.extensions import db
 from crm.imports import linking
-from crm.imports.importers.rows import Context, Row
+from crm.imports.importers.rows import Context, Row, RowError
 from crm.institutions.models import (
     InstitutionAlias,
 )
@@ -82,6 +84,58 @@ class InstitutionLinks:
             message += f"它与{'、'.join(link.candidates)}都相近，请在“查重合并”中核对。"
         self.ctx.note(row, key, message, "warning" if link.how == "ambiguous" else "note")
         return inst.id
+
+
+class FirmLinks:
+    """Resolves the firm a row names as imports do — its USCC, its name or an alias, or the
+    officer's answer about a near name (then kept as an alias) — for lists that only ever name
+    firms we know (a published project list): one not found is the row's error, never a new firm."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.names, self.by_uscc = linking.enterprise_index()
+
+    def find(self, row: Row, name: str, uscc: str | None, key: str = "enterprise") -> Enterprise:
+        ctx = self.ctx
+        rid = self.by_uscc.get(uscc) if uscc else None
+        decided = ctx.decisions.pop(name, None)
+        if rid is None and decided and decided in self.names.names:  # the officer said which
+            rid = decided
+            self.names.exact[self.names.key(name)] = decided
+            linking.remember_alias(EnterpriseAlias, "enterprise_id", decided, name)
+            ctx.note(
+                row.number,
+                key,
+                f"按您的选择，“{name}”对应到“{self.names.names[decided]}”，已记为它的别名。",
+                "note",
+            )
+        if rid is None:
+            link = self.names.find(name)
+            if link.how == "exact":
+                rid = link.record_id
+            elif decided is None and (near := self.names.near(name, ctx.dedup_threshold)):
+                ctx.questions.setdefault(name, near)
+                options = "、".join(f"“{n}”（{score:.0f} 分）" for _, n, score in near)
+                raise RowError(
+                    key,
+                    f"“{name}”与企业库中的{options}相近，不确定是不是同一家："
+                    "请在预览页选择对应的企业，或在文件中写全称、填信用代码。",
+                )
+            else:
+                raise RowError(
+                    key,
+                    f"企业库中没有“{name}”：这份名单不会新建企业，请先登记这家企业"
+                    "（或把表中的名称加为它的别名）后再导入。",
+                )
+        firm = db.session.get(Enterprise, rid)
+        if firm is None:  # gone since the index was read
+            raise RowError(key, f"企业库中没有“{name}”。")
+        if uscc and firm.uscc and firm.uscc != uscc:
+            raise RowError(
+                "uscc",
+                f"表中的信用代码“{uscc}”与企业库中“{firm.name}”的（{firm.uscc}）不同，请核对。",
+            )
+        return firm
 
 
 def flag_similar(

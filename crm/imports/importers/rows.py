@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +72,12 @@ class Context:
     decisions: dict[str, int] = field(default_factory=dict)
     #: questions the preview asks: name as written → [(enterprise id, name, score)]
     questions: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
+    filename: str = ""
+    titles: list[str] = field(default_factory=list)  # the lines above the header
+    # a published project list: what the officer chose (None: from the title and columns)
+    list_stage: str | None = None
+    programme_id: int | None = None
+    listed_on: date | None = None
 
     def note(self, row: int | None, column: str | None, message: str, level: str) -> None:
         self.issues.append(Issue(row, self.headers.get(column or "", column), message, level))
