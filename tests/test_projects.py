@@ -170,6 +170,10 @@ def test_a_deadline_makes_a_task_a_week_before_and_moves_it_with_the_deadline(se
     db.session.commit()
     tasks = db.session.scalars(sa.select(Task).where(Task.project_id == project.id)).all()
     assert [(t.due_on, "6月12日截止" in t.title) for t in tasks] == [(date(2026, 6, 10), True)]
+    _move(officer, project, S.RECOMMENDED)  # the application went out: the task is done
+    db.session.commit()
+    db.session.refresh(tasks[0])
+    assert tasks[0].done_at is not None
 
 
 def test_partners_are_found_by_name_and_kept(setting, make_enterprise):

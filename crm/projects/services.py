@@ -119,7 +119,7 @@ def prepare_task(project: Project) -> Task | None:
         return None
     due = max(today, deadline - timedelta(days=PREPARE_DAYS))
     when = f"{deadline.month}月{deadline.day}日截止"
-    title = f"准备“{project.programme.name}”申报材料：{project.title}（{when}）"
+    title = f"{stages.PREPARATION}{project.programme.name}”申报材料：{project.title}（{when}）"
     task = db.session.scalar(
         sa.select(Task).where(
             Task.project_id == project.id, Task.done_at.is_(None), Task.deleted_at.is_(None)
@@ -287,7 +287,8 @@ def _apply(user: User, project: Project, data: ProjectData) -> None:
     if found := problems(data, project if project.id else None):
         raise found[0]
     programme = db.session.get(Programme, data.programme_id)
-    assert programme is not None  # noqa: S101 (problems() said so)
+    if programme is None:  # problems() said so already; for the type checker
+        raise ValidationError("请选择科技计划。", field="programme_id")
     project.title = data.title.strip()
     project.programme_id, project.programme = programme.id, programme
     project.level = Level(data.level) if data.level else programme.level

@@ -9,12 +9,16 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
+
 from crm import policy
 from crm.auth.models import User
 from crm.clock import local_today
+from crm.db import utcnow
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.projects.models import Project, ProjectStage, ProjectStageChange
+from crm.visits.models import Task
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +137,29 @@ def _enter(
             note=(note or "").strip() or None,
         )
     )
+    if project.stage == S.APPLYING:
+        _close_preparation(project)
     project.stage, project.stage_changed_on = to, on
+
+
+PREPARATION = "准备“"  # how `services.prepare_task` titles its task
+
+
+def _close_preparation(project: Project) -> None:
+    """The application has gone out (or was given up): its preparation task is done."""
+    if project.id is None:
+        return
+    db.session.execute(
+        sa.update(Task)
+        .where(
+            Task.project_id == project.id,
+            Task.done_at.is_(None),
+            Task.deleted_at.is_(None),
+            Task.title.startswith(PREPARATION),
+        )
+        .values(done_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def start(project: Project, user_id: int | None, on: date, note: str) -> None:
