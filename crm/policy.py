@@ -147,6 +147,15 @@ def can_edit_candidate(user: User | Any, candidate: Any) -> bool:
     return can_edit_cooperation(user, candidate)
 
 
+def can_edit_branch(user: User | Any, branch: Any) -> bool:
+    """An institution's branch in the county (分支机构、联合实验室 …): one in a park, any officer;
+    one a firm hosts, whoever may edit that firm (it counts for the firm's department)."""
+    if not can_write(user):
+        return False
+    host = branch.host_enterprise
+    return host is None or can_edit_enterprise(user, host)
+
+
 def can_decide_suggestion(user: User | Any, suggestion: Any) -> bool:
     """已联系 / 采纳 / 否决: whoever may edit the need's enterprise (its lead lands in that
     firm's pipeline)."""

@@ -31,6 +31,8 @@ OTHER_DEPARTMENT_MAY = {
     "institutions.researcher_form": "experts are the bureau's shared directory",
     "institutions.achievement_form": "achievements are the bureau's shared directory",
     "contacts.add_to_institution": "a contact person at an institution (shared directory)",
+    "institutions.branch_new": "the host firm is chosen in the form: the service refuses one "
+    "the officer may not edit (tests/test_branches.py); a branch in a park is anyone's",
     "events.create": "events are the bureau's, not a department's",
     "events.add_participants": "the same",
     "events.schedule": "the same",
@@ -72,6 +74,14 @@ def _valid(world: dict) -> dict[str, dict[str, str]]:
         "matching.decide": {"status": "contacted", "version": "1"},
         "trash.delete": {},
         "visits.task_done": {"done": "1"},
+        "institutions.branch_edit": {
+            "name": "改过名的联合实验室",
+            "kind": "lab",
+            "institution_id": str(world["institution"]),
+            "host_enterprise_id": str(world["ids"]["enterprise_id"]),
+            "established_on": today().isoformat(),
+            "version": "1",
+        },
     }
 
 

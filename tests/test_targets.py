@@ -134,8 +134,8 @@ def test_every_actual_is_counted_from_the_records(bureau):
         rows = {r.metric.code: r for r in services.overview(YEAR, department).rows}
         for code, counts in EXPECTED.items():
             assert rows[code].actual == Decimal(counts[column]), (code, department)
-        assert rows["provincial_projects"].actual is None  # no record kind stands for it yet
-        assert rows["provincial_projects"].source is None
+        # every metric is counted from records (tests/test_targets_records.py: the registers)
+        assert all(r.source and r.actual is not None for r in rows.values())
 
 
 def test_targets_and_department_shares_give_the_progress(bureau):
@@ -156,7 +156,9 @@ def test_the_drill_down_lists_the_records_that_count(bureau, client, make_user):
     ]
     AuthActions(client).login(make_user().username)
     page = client.get(f"/targets?year={YEAR}").get_data(as_text=True)
-    assert "暂无可统计的记录来源" in page and f"/targets/new_hitech_national?year={YEAR}" in page
+    assert (
+        "暂无可统计的记录来源" not in page and f"/targets/new_hitech_national?year={YEAR}" in page
+    )
     drill = client.get(
         f"/targets/achievements_introduced?year={YEAR}&department_id={bureau['b'].id}"
     )
@@ -232,7 +234,7 @@ def test_the_report_leadership_receives(bureau, runner, make_user, tmp_path):
     hitech = rows["新增国家级高新技术企业"]
     assert hitech[2:4] == (3, 2) and hitech[4] == pytest.approx(2 / 3)  # shown 66.7%
     assert sheet["E3"].number_format == "0.0%"
-    assert rows["新上省级以上科技项目"][5] == "暂无可统计的记录来源"
+    assert rows["新上省级以上科技项目"][5].startswith("当年立项")  # 计入规则
     split = [r for r in book["分科室"].iter_rows(min_row=3, values_only=True)]
     assert ("测试科A", "新增国家级高新技术企业", "家", 2, 1, 0.5) in split
     signed = list(book["新增合作"].iter_rows(min_row=3, values_only=True))

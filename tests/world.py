@@ -21,7 +21,14 @@ from crm.enterprises.models import RecognitionKind
 from crm.events.models import Event, EventKind, EventPairing, EventParticipant
 from crm.extensions import db
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias, LabelKind
-from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
+from crm.institutions.models import (
+    Achievement,
+    Branch,
+    BranchKind,
+    Institution,
+    InstitutionKind,
+    Researcher,
+)
 from crm.matching.models import MatchRun, Suggestion, ThesaurusEntry
 from crm.needs.models import Need
 from crm.projects.models import Level, Programme, Project
@@ -65,6 +72,16 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
     event = Event(kind=EventKind.MATCHMAKING, title="矩阵对接会", starts_on=today())
     db.session.add_all([achievement, visit, suggestion, coop, event])
     db.session.flush()
+    branch = Branch(  # hosted by the department's firm
+        name="矩阵联合实验室",
+        kind=BranchKind.LAB,
+        institution_id=inst.id,
+        host_enterprise_id=ent.id,
+        established_on=today(),
+        cooperation_id=coop.id,
+        officer_id=officer_a.id,
+    )
+    db.session.add(branch)
     task = Task(title="矩阵待办", assignee_id=officer_a.id, enterprise_id=ent.id)
     participant = EventParticipant(event_id=event.id, enterprise_id=ent.id)
     pairing = EventPairing(
@@ -132,6 +149,7 @@ def world_fixture(app: Flask, make_user, make_enterprise) -> dict:
         "/researchers/": researcher.id,
         "/institutions/": inst.id,
         "/achievements/": achievement.id,
+        "/branches/": branch.id,
         "/trash/": need.id,
         "/admin/trash/": need.id,
     }

@@ -79,6 +79,7 @@ SHOWN: dict[str, dict[str, Field]] = {
         "owner": _user("owner"),
         "department": Field("text", read=lambda e: name_of(e.department)),
         "notes": TEXT,
+        "founded_on": Field("date", doc="成立日期"),
     },
     "institutions": {
         "name": NAME,

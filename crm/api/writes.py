@@ -109,6 +109,7 @@ def _enterprise_data(values: dict[str, Any]) -> enterprises.EnterpriseData:
         main_products=values.get("main_products"),
         is_above_scale=bool(values.get("is_above_scale")),
         notes=values.get("notes"),
+        founded_on=values.get("founded_on"),
         owner_id=KEEP,  # not written through the API: a PATCH must not clear them
         department_id=KEEP,
     )
@@ -130,6 +131,7 @@ ENTERPRISES = Writes(
         "address": column_field(Enterprise, "address"),
         "is_above_scale": Field("boolean", nullable=False, doc="规上企业"),
         "notes": column_field(Enterprise, "notes"),
+        "founded_on": Field("date", doc="成立日期，不能晚于今天"),
     },
     required=("name",),
     create=lambda user, v: enterprises.create_enterprise(user, _enterprise_data(v)),

@@ -7,6 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -44,6 +45,14 @@ class EnterpriseForm(OnceForm):
     owner_id = SelectField("负责联络员", coerce=id_or_none, validate_choice=False)
     department_id = SelectField("负责科室", coerce=id_or_none, validate_choice=False)
     notes = TextAreaField("备注", validators=[Optional(), Length(max=max_length(Enterprise.notes))])
+    founded_on = DateField("成立日期", validators=[Optional()])
+    founding_achievement_ids = SelectMultipleField(
+        "依托的科技成果",
+        coerce=id_or_none,
+        validate_choice=False,
+        validators=[AtMost(20)],
+        description="科技成果引进后直接创办的企业：选择它依托的成果（可多选），按成立年度计入年度目标",
+    )
     version = VersionField()
     submit = SubmitField("保存")
 
@@ -53,10 +62,18 @@ class EnterpriseForm(OnceForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Every field's own check, then that no other firm has the name or the code (and the
-        code's checksum): said together with the other fields' errors."""
+        code's checksum), and that a firm founded on achievements has its 成立日期: said
+        together with the other fields' errors."""
         valid = super().validate(extra_validators)
         if sent_before(self):
             return valid  # saved already: the save shows its result, not "name taken"
+        if not self.founded_on.errors and not self.founding_achievement_ids.errors:
+            chosen = [i for i in self.founding_achievement_ids.data or [] if i]
+            check(
+                self,
+                lambda: services.check_founding(self.founded_on.data, chosen),
+                default="founded_on",
+            )
         if self.name.data and self.name.data.strip():
             check(
                 self,

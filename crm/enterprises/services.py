@@ -16,6 +16,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from crm import policy
 from crm.auth.models import Department, Role, User
+from crm.clock import local_today
 from crm.enterprises.models import (
     Contact,
     Enterprise,
@@ -27,7 +28,7 @@ from crm.enterprises.models import (
 )
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Institution
+from crm.institutions.models import Achievement, Institution
 from crm.keep import KEEP
 from crm.money import to_yuan
 from crm.queries import MAX_ID, find, get_live, reference
@@ -71,6 +72,9 @@ class EnterpriseData:
     notes: str | None = None
     owner_id: int | None = KEEP  # only admins set owner and department; KEEP leaves them
     department_id: int | None = KEEP
+    founded_on: date | None = None  # 成立日期
+    # the achievements it was founded to exploit (科技成果引进后直接创办企业); KEEP leaves them
+    founding_achievement_ids: list[int] = KEEP
 
 
 def get_enterprise(enterprise_id: int) -> Enterprise:
@@ -110,6 +114,41 @@ def check_name_free(name: str, enterprise_id: int | None) -> None:
         )
 
 
+def check_founding(founded_on: date | None, achievements: list[Any]) -> None:
+    """成立日期 is not in the future; a firm founded on achievements has one (the target
+    科技成果引进后直接创办企业 counts it by the year it was founded)."""
+    if founded_on is not None and founded_on > local_today():
+        raise ValidationError("成立日期不能晚于今天。", field="founded_on")
+    if achievements and founded_on is None:
+        raise ValidationError(
+            "选择了依托的科技成果，请填写成立日期（按成立年度计入“科技成果引进后直接创办企业”）。",
+            field="founded_on",
+        )
+
+
+def _founding(ent: Enterprise, wanted: list[int]) -> list[Achievement]:
+    """The achievements chosen: the firm's own are kept as they are (even if deleted since); a
+    new one must be a live achievement."""
+    current = {a.id: a for a in ent.founding_achievements} if ent.id is not None else {}
+    ids = list(dict.fromkeys(wanted))
+    new = [i for i in ids if i not in current]
+    found = {
+        a.id: a
+        for a in db.session.scalars(
+            sa.select(Achievement).where(
+                Achievement.id.in_([i for i in new if 0 < i <= MAX_ID]),
+                Achievement.deleted_at.is_(None),
+            )
+        )
+    }
+    if len(found) != len(new):
+        raise ValidationError(
+            "所选科技成果不存在或已被删除，请刷新页面后重新选择。",
+            field="founding_achievement_ids",
+        )
+    return [current.get(i) or found[i] for i in ids]
+
+
 def _compact(text: str) -> str:
     """Normalised (half width, Simplified) and without any space: as a code or a name reads."""
     return re.sub(r"\s+", "", normalise(text))
@@ -136,6 +175,11 @@ def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
     )
     if len(industries) != len(wanted):
         raise ValidationError("所选产业不存在，请刷新页面后重新选择。", field="industry_ids")
+    achievements = KEEP
+    if data.founding_achievement_ids is not KEEP:
+        achievements = _founding(ent, data.founding_achievement_ids)
+    having = ent.founding_achievements if achievements is KEEP else achievements
+    check_founding(data.founded_on, having)
     changes: dict[str, Any] = {
         "town_id": reference(Town, data.town_id, ent.town_id, field="town_id", what="乡镇街道"),
         "name": name,
@@ -144,6 +188,7 @@ def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
         "main_products": (data.main_products or "").strip() or None,
         "is_above_scale": bool(data.is_above_scale),
         "notes": (data.notes or "").strip() or None,
+        "founded_on": data.founded_on,
     }
     if policy.is_admin(user):
         if data.owner_id is not KEEP:
@@ -162,6 +207,8 @@ def _apply(user: User, ent: Enterprise, data: EnterpriseData) -> None:
         for key, value in changes.items():
             setattr(ent, key, value)
         ent.industries = industries
+        if achievements is not KEEP:
+            ent.founding_achievements = achievements
 
 
 def _owner(user_id: int | None, current: int | None) -> int | None:

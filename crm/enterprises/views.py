@@ -21,6 +21,8 @@ from crm.exports.downloads import download, export_format
 from crm.exports.services import ExportSpec
 from crm.extensions import db
 from crm.forms import attach_error, choices
+from crm.institutions import branches
+from crm.institutions import services as institutions
 from crm.keep import KEEP
 from crm.matching import suggestions
 from crm.money import to_wan
@@ -51,12 +53,28 @@ def _fill_choices(form: EnterpriseForm | FilterForm, blank: str, ent: Any = None
     industries = [(str(i.id), i.name) for i in services.industries()]
     if isinstance(form, EnterpriseForm):
         form.industry_ids.choices = choices(industries)
+        form.founding_achievement_ids.choices = _achievement_choices(ent)
         form.owner_id.choices, form.department_id.choices = _people_choices(
             "（未指定）", ent.owner if ent is not None else None
         )
     else:
         form.industry.choices = choices([("", blank)] + industries)
         form.owner.choices, form.department.choices = _people_choices(blank)
+
+
+def _achievement_choices(ent: Any) -> list:
+    """The achievement library (title and institution); and the firm's own founding
+    achievements even if deleted since (saving the form unchanged keeps them)."""
+    library = db.session.scalars(institutions.achievement_list(None)).all()
+    pairs = [
+        (str(a.id), a.title + (f"（{a.institution.name}）" if a.institution else ""))
+        for a in library
+    ]
+    if ent is not None:
+        pairs += [
+            (str(a.id), f"{a.title}（已删除）") for a in ent.founding_achievements if a.deleted_at
+        ]
+    return choices(pairs)
 
 
 @bp.route("/")
@@ -95,6 +113,7 @@ def detail(enterprise_id: int) -> str:
         "enterprises/detail.html",
         ent=ent,
         timeline=timeline(ent),
+        hosted_branches=branches.hosted_by(ent.id),
         suggestions=suggestions.for_enterprise(ent.id),
         projects=project_services.of_enterprise(ent.id),
         can_edit=policy.can_edit_enterprise(current_user, ent),
@@ -112,6 +131,8 @@ def _data(form: EnterpriseForm) -> services.EnterpriseData:
         main_products=form.main_products.data,
         is_above_scale=form.is_above_scale.data,
         notes=form.notes.data,
+        founded_on=form.founded_on.data,
+        founding_achievement_ids=[i for i in form.founding_achievement_ids.data or [] if i],
         # shown to admins only: a form without them leaves them as they are
         owner_id=form.owner_id.data if "owner_id" in request.form else KEEP,
         department_id=form.department_id.data if "department_id" in request.form else KEEP,
@@ -151,6 +172,7 @@ def edit(enterprise_id: int) -> Response | tuple[str, int]:
     _fill_choices(form, "（未指定）", ent)
     if request.method == "GET":
         form.industry_ids.data = [i.id for i in ent.industries]
+        form.founding_achievement_ids.data = [a.id for a in ent.founding_achievements]
     return save_form(
         form,
         lambda: services.update_enterprise(

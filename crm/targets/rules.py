@@ -4,8 +4,6 @@ records behind the figure (the drill-down) and the department each one counts fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -23,88 +21,15 @@ from crm.enterprises.models import (
 from crm.events.models import Event, EventKind, EventParticipant
 from crm.extensions import db
 from crm.money import format_wan
+from crm.targets import registers
+from crm.targets.counting import Item, Rule, counting_rule, in_department, year_span
 
 MOTOR_INDUSTRY = "电机"  # 机电新产品: development work with the motor makers
 
 
-@dataclass(frozen=True)
-class Item:
-    """One record behind an actual, as the drill-down lists it."""
-
-    kind: str  # enterprise / cooperation / event
-    id: int
-    title: str
-    detail: str
-    on: date | None
-
-
-Count = Callable[[int, int | None], Decimal]
-List = Callable[[int, int | None], list[Item]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    source: str | None  # what counts, in the words of the targets page
-    actual: Count | None = None  # one aggregate query
-    items: List | None = None  # the records behind it (the drill-down)
-    # every department's actual in one grouped query: {department id: actual}
-    by_department: Callable[[int], dict[int, Decimal]] | None = None
-    # the overall actual and every department's from one query grouped by department, for
-    # rules whose records each belong to one enterprise (so the departments add up to it)
-    totals: Callable[[int], tuple[Decimal, dict[int, Decimal]]] | None = None
-
-
-def _years(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year + 1, 1, 1)
-
-
-def _in_department(stmt: Any, enterprise_id: Any, department_id: int | None) -> Any:
-    if department_id is None:
-        return stmt
-    return stmt.where(
-        enterprise_id.in_(sa.select(Enterprise.id).where(Enterprise.department_id == department_id))
-    )
-
-
-def _rule(
-    source: str,
-    counted: Callable[..., Any],
-    what: Any,
-    shows: tuple[Any, ...],
-    row: Callable[[Any], Item],
-    order: tuple[Any, ...] = (),
-) -> Rule:
-    """A rule whose records come from `counted(year, department, *columns)`: its actual is
-    the number of distinct `what`; its drill-down, one `row` (made from the `shows`
-    columns) per distinct `what`."""
-
-    def actual(year: int, department_id: int | None) -> Decimal:
-        stmt = counted(year, department_id, sa.func.count(sa.distinct(what)))
-        return Decimal(db.session.scalar(stmt) or 0)
-
-    def totals(year: int) -> tuple[Decimal, dict[int, Decimal]]:
-        stmt = counted(year, None, Enterprise.department_id, sa.func.count(sa.distinct(what)))
-        rows = db.session.execute(stmt.group_by(Enterprise.department_id)).all()
-        return Decimal(sum(n for _, n in rows)), {d: Decimal(n) for d, n in rows if d is not None}
-
-    def by_department(year: int) -> dict[int, Decimal]:
-        return totals(year)[1]
-
-    def items(year: int, department_id: int | None) -> list[Item]:
-        out, seen = [], set()
-        stmt = counted(year, department_id, what.label("key"), *shows).order_by(*order)
-        for record in db.session.execute(stmt):
-            if record.key not in seen:  # a firm gained the same flag twice: once
-                seen.add(record.key)
-                out.append(row(record))
-        return out
-
-    return Rule(source, actual, items, by_department, totals)
-
-
 def _recognitions(kind: RecognitionKind) -> Rule:
     def counted(year: int, department_id: int | None, *columns: Any) -> Any:
-        start, end = _years(year)
+        start, end = year_span(year)
         stmt = (
             sa.select(*columns)
             .select_from(Recognition)
@@ -116,7 +41,7 @@ def _recognitions(kind: RecognitionKind) -> Rule:
                 Enterprise.deleted_at.is_(None),
             )
         )
-        return _in_department(stmt, Recognition.enterprise_id, department_id)
+        return in_department(stmt, Recognition.enterprise_id, department_id)
 
     def row(r: Any) -> Item:
         detail = kind.label + (f"，证书 {r.certificate_no}" if r.certificate_no else "")
@@ -125,7 +50,7 @@ def _recognitions(kind: RecognitionKind) -> Rule:
     shows = (Enterprise.name, Recognition.granted_on, Recognition.certificate_no)
     source = f"当年取得“{kind.label}”认定的企业"
     order = (Recognition.granted_on, Enterprise.name)
-    return _rule(source, counted, Recognition.enterprise_id, shows, row, order)
+    return counting_rule(source, counted, Recognition.enterprise_id, shows, row, order)
 
 
 def _cooperation(source: str, where: Callable[[int], Any], on: Any, label: str) -> Rule:
@@ -138,18 +63,18 @@ def _cooperation(source: str, where: Callable[[int], Any], on: Any, label: str) 
             .join(Enterprise, Cooperation.enterprise_id == Enterprise.id)
             .where(Cooperation.deleted_at.is_(None), where(year))
         )
-        return _in_department(stmt, Cooperation.enterprise_id, department_id)
+        return in_department(stmt, Cooperation.enterprise_id, department_id)
 
     def row(r: Any) -> Item:
         return Item("cooperation", r.key, r.title, f"{r.name} · {r.type.label} · {label}", r.on)
 
     shows = (Cooperation.title, Cooperation.type, Enterprise.name, on.label("on"))
-    return _rule(source, counted, Cooperation.id, shows, row, (on, Cooperation.id))
+    return counting_rule(source, counted, Cooperation.id, shows, row, (on, Cooperation.id))
 
 
 def _signed_in(year: int, *more: Any) -> Any:
     """Signed that year and not terminated."""
-    start, end = _years(year)
+    start, end = year_span(year)
     return sa.and_(
         Cooperation.stage != Stage.TERMINATED,
         Cooperation.signed_on >= start,
@@ -160,7 +85,7 @@ def _signed_in(year: int, *more: Any) -> Any:
 
 def _motor_development_accepted(year: int) -> Any:
     """技术开发 with the motor makers, accepted (验收) that year: a new product developed."""
-    start, end = _years(year)
+    start, end = year_span(year)
     return sa.and_(
         Cooperation.type == CooperationType.DEVELOPMENT,
         Cooperation.stage == Stage.ACCEPTANCE,
@@ -192,7 +117,7 @@ def _ratio(source: str, numerator: str, denominator: str) -> Rule:
                 Enterprise.deleted_at.is_(None),
             )
         )
-        return _in_department(stmt, EnterpriseYear.enterprise_id, department_id)
+        return in_department(stmt, EnterpriseYear.enterprise_id, department_id)
 
     def percent(total_top: Any, total_bottom: Any) -> Decimal:
         if not total_bottom:
@@ -233,7 +158,7 @@ def _events(source: str, kind: EventKind, booths: bool) -> Rule:
     """Events of a kind held that year — or, with `booths`, the enterprises taking part."""
 
     def held(year: int) -> Any:
-        start, end = _years(year)
+        start, end = year_span(year)
         return sa.and_(
             Event.kind == kind,
             Event.deleted_at.is_(None),
@@ -253,7 +178,7 @@ def _events(source: str, kind: EventKind, booths: bool) -> Rule:
             return Item("event", r.key, r.title, r.place or "", r.starts_on)
 
         shows = (Event.title, Event.place, Event.starts_on)
-        rule = _rule(source, counted, Event.id, shows, row, (Event.starts_on,))
+        rule = counting_rule(source, counted, Event.id, shows, row, (Event.starts_on,))
         return Rule(rule.source, rule.actual, rule.items, lambda _year: {})
 
     def counted_booths(year: int, department_id: int | None, *columns: Any) -> Any:
@@ -264,14 +189,14 @@ def _events(source: str, kind: EventKind, booths: bool) -> Rule:
             .join(Enterprise, EventParticipant.enterprise_id == Enterprise.id)
             .where(held(year))
         )
-        return _in_department(stmt, EventParticipant.enterprise_id, department_id)
+        return in_department(stmt, EventParticipant.enterprise_id, department_id)
 
     def booth(r: Any) -> Item:
         return Item("enterprise", r.enterprise_id, r.name, r.title, r.starts_on)
 
     shows = (Enterprise.id.label("enterprise_id"), Enterprise.name, Event.title, Event.starts_on)
     order = (Event.starts_on, Enterprise.name)
-    return _rule(source, counted_booths, EventParticipant.id, shows, booth, order)
+    return counting_rule(source, counted_booths, EventParticipant.id, shows, booth, order)
 
 
 RULES: dict[str, Rule] = {
@@ -284,8 +209,8 @@ RULES: dict[str, Rule] = {
     "new_hitech_national": _recognitions(RecognitionKind.HITECH_NATIONAL),
     "new_tech_sme_provincial": _recognitions(RecognitionKind.TECH_SME_PROVINCIAL),
     "new_patent_demo_provincial": _recognitions(RecognitionKind.PATENT_DEMO_PROVINCIAL),
-    "provincial_projects": Rule(None),
-    "institution_branches": Rule(None),
+    "provincial_projects": registers.provincial_projects(),
+    "institution_branches": registers.institution_branches(),
     "new_rnd_center_provincial": _recognitions(RecognitionKind.RND_CENTER_PROVINCIAL),
     "new_rnd_center_shaoxing": _recognitions(RecognitionKind.RND_CENTER_SHAOXING),
     "joint_innovation_carriers": _cooperation(
@@ -313,7 +238,7 @@ RULES: dict[str, Rule] = {
         Cooperation.signed_on,
         "引进成果",
     ),
-    "achievements_new_company": Rule(None),
+    "achievements_new_company": registers.founded_on_achievements(),
     "motor_expo_booths": _events("当年展会的参展企业", EventKind.EXPO, booths=True),
     "design_contest_held": _events("当年举办的大赛", EventKind.CONTEST, booths=False),
 }

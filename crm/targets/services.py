@@ -3,9 +3,10 @@
 Each metric of the plan has a rule saying which records count and how (`RULES`): the flags
 enterprises gained that year (`Recognition.granted_on`), cooperation records by type that
 reached 签约 that year (and were not terminated), per-year enterprise figures of 规上 firms,
-and events. A department's actual counts the records of its enterprises. Every actual can be
-opened to the records behind it (`records_behind`). A metric no record kind stands for yet
-says so (`source` is None) instead of showing a made-up zero.
+events, and the registers of projects approved, institutions' branches set up and firms
+founded on achievements (`registers`). A department's actual counts the records of its
+enterprises. Every actual can be opened to the records behind it (`records_behind`). A metric
+no record kind stands for says so (`source` is None) instead of showing a made-up zero.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import sqlalchemy as sa
 
 from crm.auth.models import Department
 from crm.extensions import db
+from crm.targets.counting import Item
 from crm.targets.metrics import BY_CODE, METRICS, Metric
 from crm.targets.models import Target, TargetShare
-from crm.targets.rules import RULES, Item
+from crm.targets.rules import RULES
 
 
 @dataclass
