@@ -36,6 +36,7 @@ from crm.matching import cache as match_cache
 from crm.matching import embedder
 from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
+from crm.projects.views import bp as projects_bp
 from crm.search import index as search_index
 from crm.search.views import bp as search_bp
 from crm.targets.views import bp as targets_bp
@@ -89,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(matching_bp)
     app.register_blueprint(cooperation_bp)
     app.register_blueprint(cultivation_bp)
+    app.register_blueprint(projects_bp)
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(events_bp)

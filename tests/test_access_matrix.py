@@ -71,6 +71,13 @@ def _valid(world: dict) -> dict[str, dict[str, str]]:
             "version": "2",
         },
         "cooperation.delete_attachment": {},
+        "projects.create": {"title": "新项目", "programme_id": str(world["ids"]["programme_id"])},
+        "projects.move": {"to": "recommended", "version": "1"},
+        "projects.edit": {
+            "title": "改过的项目",
+            "programme_id": str(world["ids"]["programme_id"]),
+            "version": "2",  # after the move
+        },
         "matching.decide": {"status": "contacted", "version": "1"},
         "trash.delete": {},
         "visits.task_done": {"done": "1"},
