@@ -381,3 +381,22 @@ def test_the_edit_form_says_every_problem_and_refuses_a_stale_save(setting, clie
     assert stale.status_code == 409 and "已被他人修改" in stale.get_data(as_text=True)
     db.session.refresh(project)
     assert project.grant_amount is None and project.notes == "别人先改了"
+
+
+def test_the_change_history_speaks_the_forms_words(setting, client):
+    officer, ent, programme = setting
+    project = _project(officer, ent, programme)
+    services.update(
+        officer,
+        project,
+        services.ProjectData(
+            title="高效节能电机研发", programme_id=programme.id, grant_amount=Decimal("800000")
+        ),
+        project.version,
+    )
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    history = page[page.index("变更记录") :]
+    assert re.search(r"财政资助：</span>\s*80 万元", history)
+    assert "科技计划：</span>" in history and "grant_amount" not in history

@@ -31,17 +31,20 @@ from crm.auth.forms import UserEditForm, UserForm
 from crm.clock import as_local
 from crm.contacts.forms import ContactForm
 from crm.cooperation.forms import CooperationForm, MoveForm
+from crm.cultivation.forms import EntryForm
 from crm.db import Base, UTCDateTime
 from crm.enterprises.forms import EnterpriseForm, YearForm
 from crm.enterprises.models import MONEY
 from crm.events.forms import EventForm
 from crm.extensions import db
-from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
+from crm.institutions.forms import AchievementForm, BranchForm, InstitutionForm, ResearcherForm
 from crm.matching.decisions import partner_name
 from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import Suggestion
 from crm.money import format_wan
 from crm.needs.forms import NeedForm
+from crm.projects.forms import MoveForm as ProjectMoveForm
+from crm.projects.forms import ProgrammeForm, ProjectForm
 from crm.queries import MAX_ID
 from crm.sheets import EXPORTS
 from crm.targets.metrics import METRICS
@@ -66,11 +69,16 @@ FORMS: dict[str, tuple[type, ...]] = {
     "user": (UserEditForm, UserForm),
     "suggestion": (DecideForm,),
     "thesaurus_entry": (ThesaurusForm,),
+    "project": (ProjectForm, ProjectMoveForm),
+    "programme": (ProgrammeForm,),
+    "branch": (BranchForm,),
+    "candidate": (EntryForm,),
 }
 #: Columns a form field fills under another name (besides `x_id` ← `x`, `x` ← `x_wan`).
 RENAMED = {
     "cooperation": {"stage_changed_on": "on", "termination_reason": "reason"},
     "suggestion": {"reject_reason": "reason", "reject_note": "note"},
+    "project": {"stage_changed_on": "on", "end_reason": "reason"},
 }
 #: Codes stored in a plain text column, by (table, column): code → label.
 CODES = {("target", "metric"): {m.code: m.label for m in METRICS}}

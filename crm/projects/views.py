@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from crm import policy
+from crm.audit import pages as audit
 from crm.auth.services import officers
 from crm.clock import local_today
 from crm.cooperation import attachments
@@ -107,6 +108,7 @@ def _detail(project: Project, form: MoveForm, status: int = 200) -> tuple[str, i
         moves=moves,
         may_edit=may,
         achievements=achievements,
+        **audit.history_context(current_user, "project", project.id),
     ), status
 
 
