@@ -400,3 +400,25 @@ def test_the_change_history_speaks_the_forms_words(setting, client):
     history = page[page.index("变更记录") :]
     assert re.search(r"财政资助：</span>\s*80 万元", history)
     assert "科技计划：</span>" in history and "grant_amount" not in history
+
+
+def test_an_achievement_names_the_project_that_produced_it(setting, client):
+    from crm.institutions.models import Achievement
+
+    officer, ent, programme = setting
+    project = _project(officer, ent, programme)
+    _move(officer, project, S.RECOMMENDED)
+    _move(officer, project, S.APPROVED, number="2026-ACH-1")
+    item = Achievement(title="高效电机冷却结构")
+    db.session.add(item)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    url = f"/achievements/{item.id}/edit"
+    form = form_to(client.get(url).get_data(as_text=True), url, url)
+    assert client.post(url, data=form.data(project_id=str(project.id))).status_code == 302
+    db.session.refresh(item)
+    assert item.project_id == project.id
+    shown = client.get(f"/achievements/{item.id}").get_data(as_text=True)
+    assert f"/projects/{project.id}" in shown and "高效节能电机研发" in shown
+    page = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert "产出成果" in page and "高效电机冷却结构" in page

@@ -72,6 +72,12 @@ class AchievementForm(OnceForm):
     description = TextAreaField(
         "成果简介", validators=[Optional(), Length(max=max_length(Achievement.description))]
     )
+    project_id = SelectField(
+        "产出项目",
+        coerce=id_or_none,
+        validate_choice=False,
+        description="由立项的科技项目产出时选择",
+    )
     version = VersionField()
     submit = SubmitField("保存")
 

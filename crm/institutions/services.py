@@ -26,6 +26,8 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
+from crm.keep import KEEP
+from crm.projects.models import Project
 from crm.queries import reference
 from crm.search.services import named
 
@@ -216,6 +218,7 @@ class AchievementData:
     maturity: Maturity | None = None
     transfer_mode: TransferMode | None = None
     description: str | None = None
+    project_id: int | None = KEEP  # the 科技项目 that produced it; KEEP leaves it as it is
 
 
 def save_achievement(
@@ -245,6 +248,10 @@ def save_achievement(
     item.title, item.description = title, _text(data.description)
     item.institution_id, item.researcher_id = institution_id, researcher_id
     item.maturity, item.transfer_mode = data.maturity, data.transfer_mode
+    if data.project_id is not KEEP:
+        item.project_id = reference(
+            Project, data.project_id, item.project_id, field="project_id", what="科技项目"
+        )
     db.session.flush()
     logger.info("Achievement %r saved by %s", item, user.username)
     return item

@@ -30,8 +30,10 @@ from crm.institutions.models import (
     InstitutionKind,
     Researcher,
 )
+from crm.keep import KEEP
 from crm.matching import services as matching
 from crm.policy import Level, access
+from crm.projects.models import Project
 from crm.queries import get_live
 from crm.records import data_from
 from crm.web import id_arg, list_args, paginate, save_form
@@ -263,12 +265,31 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
     if item is not None and item.researcher is not None and item.researcher.deleted_at is not None:
         pairs.append((str(item.researcher.id), f"{item.researcher.name}（已删除）"))
     form.researcher_id.choices = choices(pairs)
+    projects = db.session.execute(
+        sa.select(Project.id, Project.title, Project.year)
+        .where(
+            Project.deleted_at.is_(None),
+            sa.or_(
+                Project.approved_on.is_not(None), Project.id == (item.project_id if item else None)
+            ),
+        )
+        .order_by(Project.year.desc(), Project.title)
+        .limit(500)
+    )
+    form.project_id.choices = choices(
+        [("", "（无）")] + [(str(i), f"{title}（{year}）") for i, title, year in projects]
+    )
     if item is not None and request.method == "GET":
         form.maturity.data = item.maturity.value if item.maturity else ""
         form.transfer_mode.data = item.transfer_mode.value if item.transfer_mode else ""
 
     def save(version: int | None) -> Achievement:
-        data = data_from(services.AchievementData, form, title=form.title.data or "")
+        data = data_from(
+            services.AchievementData,
+            form,
+            title=form.title.data or "",
+            project_id=form.project_id.data if "project_id" in request.form else KEEP,
+        )
         return services.save_achievement(current_user, data, item, version)
 
     return _save(
