@@ -197,7 +197,8 @@ def can_see_import(user: User | Any, item: Any) -> bool:
 
 def can_delete(user: User | Any, kind: str, record: Any) -> bool:
     """Moving a record to the recycle bin: admins anything; officers a firm they may edit, its
-    needs and contacts, the visits they logged and the projects they may move. The shared
+    needs and contacts, the visits they logged, the projects they may move and the branches
+    they may edit. The shared
     directory (institutions, experts, achievements) is cleaned up by admins."""
     if is_admin(user):
         return True
@@ -209,4 +210,6 @@ def can_delete(user: User | Any, kind: str, record: Any) -> bool:
         return can_edit_visit(user, record)
     if kind == "project":
         return can_edit_project(user, record)
+    if kind == "branch":
+        return can_edit_branch(user, record)
     return False

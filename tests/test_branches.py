@@ -424,3 +424,21 @@ def test_the_api_shows_and_writes_the_founding_date(client, town, library):
     )
     assert cleared.status_code == 422
     assert "请填写成立日期" in cleared.get_json()["error"]["fields"]["founded_on"]
+
+
+def test_a_deleted_branch_leaves_the_pages_and_the_target(client, town):
+    from crm.targets.rules import RULES
+
+    branch = branches.save_branch(town["officer"], _data(town))
+    db.session.commit()
+    year = local_today().year
+    assert RULES["institution_branches"].actual(year, None) == 1
+    AuthActions(client).login(town["officer"].username)
+    page_url = f"/institutions/{town['inst'].id}"
+    delete = form_to(
+        client.get(page_url).get_data(as_text=True), page_url, f"/trash/branch/{branch.id}/delete"
+    )
+    assert client.post(delete.path, data=delete.data()).status_code == 302
+    assert f'id="branch-{branch.id}"' not in client.get(page_url).get_data(as_text=True)
+    assert "分支测试联合实验室" not in client.get("/branches/").get_data(as_text=True)
+    assert RULES["institution_branches"].actual(year, None) == 0

@@ -14,7 +14,7 @@ from crm.db import utcnow
 from crm.enterprises.models import Contact, Enterprise
 from crm.errors import NotFound, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Achievement, Institution, Researcher
+from crm.institutions.models import Achievement, Branch, Institution, Researcher
 from crm.needs.models import Need
 from crm.projects.models import Project
 from crm.queries import touch_gone_with
@@ -43,6 +43,7 @@ KINDS = {
         Trashable("task", "待办", Task, "title"),
         Trashable("contact", "联系人", Contact, "name"),
         Trashable("project", "科技项目", Project, "title"),
+        Trashable("branch", "院校分支", Branch, "name"),
     )
 }
 
