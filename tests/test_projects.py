@@ -422,3 +422,21 @@ def test_an_achievement_names_the_project_that_produced_it(setting, client):
     assert f"/projects/{project.id}" in shown and "高效节能电机研发" in shown
     page = client.get(f"/projects/{project.id}").get_data(as_text=True)
     assert "产出成果" in page and "高效电机冷却结构" in page
+
+
+def test_the_calendar_shows_the_first_firms_of_a_long_list_and_counts_the_rest(
+    setting, client, make_enterprise, monkeypatch
+):
+    officer, ent, programme = setting
+    monkeypatch.setattr(services, "SHOWN_PER_DEADLINE", 2)
+    for name in ("嵊州市丙测试有限公司", "嵊州市甲测试有限公司", "嵊州市乙测试有限公司"):
+        _project(officer, make_enterprise(owner_id=officer.id, name=name), programme)
+    (deadline,) = services.calendar(date(2026, 6, 10))
+    assert deadline.preparing == 3 and deadline.days_left == 21
+    assert [p.enterprise.name for p in deadline.projects] == [
+        "嵊州市丙测试有限公司",  # bing: by pinyin
+        "嵊州市甲测试有限公司",
+    ]
+    AuthActions(client).login(officer.username)
+    page = client.get("/projects/calendar").get_data(as_text=True)
+    assert "3 家企业在准备" in page and "还有 1 家企业在准备" in page

@@ -450,12 +450,17 @@ def selected(filters: Filters) -> sa.Select[tuple[Project]]:
 class Deadline:
     programme: Programme
     days_left: int
-    projects: list[Project]  # the firms being prepared for it (projects at 申报)
+    projects: list[Project]  # the firms being prepared for it (projects at 申报), the first few
+    preparing: int  # how many there are in all
+
+
+#: a deadline shows this many of the firms being prepared for it (and how many more)
+SHOWN_PER_DEADLINE = 30
 
 
 def calendar(today: date, include_past_days: int = 30) -> list[Deadline]:
     """Programmes with a deadline from a month ago on, soonest first, each with the projects
-    being prepared for it."""
+    being prepared for it (the first `SHOWN_PER_DEADLINE` by firm, and their number)."""
     rows = db.session.scalars(
         sa.select(Programme)
         .where(
@@ -466,21 +471,48 @@ def calendar(today: date, include_past_days: int = 30) -> list[Deadline]:
         .order_by(Programme.deadline, Programme.name)
     ).all()
     preparing: dict[int, list[Project]] = {}
+    counts: dict[int, int] = {}
     if rows:
+        applying = sa.and_(
+            Project.programme_id.in_([p.id for p in rows]),
+            Project.stage == ProjectStage.APPLYING,
+            Project.deleted_at.is_(None),
+            Enterprise.deleted_at.is_(None),
+        )
+        place = (
+            sa.func.row_number()
+            .over(partition_by=Project.programme_id, order_by=(Enterprise.name_sort, Project.id))
+            .label("place")
+        )
+        ranked = (
+            sa.select(Project.id, place)
+            .join(Enterprise, Project.enterprise_id == Enterprise.id)
+            .where(applying)
+            .subquery()
+        )
+        first = sa.select(ranked.c.id).where(ranked.c.place <= SHOWN_PER_DEADLINE)
         for project in db.session.scalars(
             sa.select(Project)
             .join(Enterprise, Project.enterprise_id == Enterprise.id)
-            .where(
-                Project.programme_id.in_([p.id for p in rows]),
-                Project.stage == ProjectStage.APPLYING,
-                Project.deleted_at.is_(None),
-                Enterprise.deleted_at.is_(None),
-            )
+            .where(Project.id.in_(first))
             .options(selectinload(Project.enterprise), selectinload(Project.officer))
-            .order_by(Enterprise.name_sort)
+            .order_by(Enterprise.name_sort, Project.id)
         ):
             preparing.setdefault(project.programme_id, []).append(project)
+        counts = dict(
+            db.session.execute(
+                sa.select(Project.programme_id, sa.func.count())
+                .join(Enterprise, Project.enterprise_id == Enterprise.id)
+                .where(applying)
+                .group_by(Project.programme_id)
+            ).all()
+        )
     return [
-        Deadline(p, (p.deadline - today).days, preparing.get(p.id, []))  # type: ignore[operator]
+        Deadline(
+            p,
+            (p.deadline - today).days,  # type: ignore[operator]
+            preparing.get(p.id, []),
+            counts.get(p.id, 0),
+        )
         for p in rows
     ]
