@@ -124,10 +124,13 @@ def load_demo(today: date) -> Loader:
     def enterprise(name: str) -> Enterprise:
         return loader.need(Enterprise, name=name)
 
-    for row in read_csv(d + "enterprise_years.csv"):
+    figures = read_csv(d + "enterprise_years.csv")
+    # the file's latest year is this year: the ratios of this year's targets have figures
+    shift = today.year - max((int(row["year"]) for row in figures), default=today.year)
+    for row in figures:
         loader.ensure(
             EnterpriseYear,
-            {"enterprise_id": enterprise(row["enterprise"]).id, "year": int(row["year"])},
+            {"enterprise_id": enterprise(row["enterprise"]).id, "year": int(row["year"]) + shift},
             above_scale=row["above_scale"] == "1",
             revenue=money(row["revenue"]),
             rnd_spend=money(row["rnd_spend"]),
