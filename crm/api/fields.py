@@ -33,14 +33,17 @@ class Field:
     """One value in a request or a response.
 
     type: string | text (no length limit) | integer | boolean | date | datetime | money |
-    enum | strings (a list of short strings) | number | json (anything: shown, never sent)."""
+    enum | strings (a list of short strings) | ids (a list of record ids) | number |
+    json (anything: shown, never sent) | object / objects (a record's part, or a list of its
+    parts, each with the fields `shape` names: shown, never sent)."""
 
     type: str
     nullable: bool = True
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     doc: str = ""
-    max_items: int = 50  # strings: the longest list taken
+    max_items: int = 50  # strings, ids: the longest list taken
+    shape: tuple[tuple[str, Field], ...] = ()  # object, objects: the fields of each part
     #: how a response reads the value from a record (default: the attribute of that name)
     read: Callable[[Any], Any] | None = field(default=None, compare=False)
 
@@ -50,6 +53,10 @@ class Field:
         value = self.read(record) if self.read is not None else getattr(record, name)
         if value is None:
             return None
+        if self.type == "object":
+            return {n: f.shown(value, n) for n, f in self.shape}
+        if self.type == "objects":
+            return [{n: f.shown(item, n) for n, f in self.shape} for item in value]
         if self.type == "date":
             return value.isoformat()
         if self.type == "datetime":
@@ -95,6 +102,20 @@ class Field:
             if self.max_length:
                 item["maxLength"] = self.max_length
             return {"type": "array", "items": item, "maxItems": self.max_items}
+        if self.type == "ids":
+            return {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "maxItems": self.max_items,
+            }
+        if self.type in ("object", "objects"):
+            part = {
+                "type": "object",
+                "properties": {n: f.schema() for n, f in self.shape},
+                "required": [n for n, _ in self.shape],
+                "additionalProperties": False,
+            }
+            return part if self.type == "object" else {"type": "array", "items": part}
         if self.type == "json":
             return {}
         raise ValueError(f"unknown field type {self.type}")
@@ -151,6 +172,13 @@ class Field:
                 raise ValidationError(f"{name} 最多 {self.max_items} 项。", field=name)
             items = (text(name, item, self.max_length).strip() for item in value)
             return list(dict.fromkeys(item for item in items if item))  # blanks and repeats go
+        if self.type == "ids":
+            if not isinstance(value, list):
+                raise ValidationError(f"{name} 应为记录编号的列表。", field=name)
+            if len(value) > self.max_items:
+                raise ValidationError(f"{name} 最多 {self.max_items} 项。", field=name)
+            item = Field("integer", nullable=False)
+            return list(dict.fromkeys(item.parse(name, one) for one in value))  # repeats go
         raise ValidationError(f"{name} 不能修改。", field=name)
 
 

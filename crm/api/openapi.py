@@ -82,6 +82,8 @@ IF_MATCH = _param(
     '读取记录时得到的 ETag，例如 "12.3"',
     required=True,
 )
+#: the kinds whose stage is moved by an action of its own, and that action's operation
+MOVES = {"cooperation": "cooperation_move", "projects": "projects_move"}
 ETAG = {"ETag": {"description": '记录的版本，例如 "12.3"', "schema": {"type": "string"}}}
 
 
@@ -95,9 +97,12 @@ def _links(resource: Resource) -> dict[str, Any]:
         links["Change"] = {"operationId": f"{resource.name}_update", "parameters": stamp}
         if spec.trash:
             links["Delete"] = {"operationId": f"{resource.name}_delete", "parameters": stamp}
-    if resource.name == "cooperation":
-        links["Move"] = {"operationId": "cooperation_move", "parameters": stamp}
-    owned = {"enterprises": ("needs", "visits", "cooperation"), "institutions": ("researchers",)}
+    if resource.name in MOVES:
+        links["Move"] = {"operationId": MOVES[resource.name], "parameters": stamp}
+    owned = {
+        "enterprises": ("needs", "visits", "cooperation", "projects"),
+        "institutions": ("researchers",),
+    }
     key = {"enterprises": "enterprise_id", "institutions": "institution_id"}.get(resource.name)
     for child in owned.get(resource.name, ()):
         links[f"New{_title(child)}"] = {
@@ -221,6 +226,16 @@ def _actions() -> dict[str, Any]:
                 _json(_ref("Cooperation"), "推进后的合作", headers=ETAG),
             ),
         },
+        "/api/v1/projects/{record_id}/moves": {
+            "parameters": [RECORD_ID],
+            "post": _change(
+                "projects_move",
+                "推进科技项目：申报→推荐→立项（须项目编号）→中期检查→验收，或未立项/终止（须原因）",
+                "科技项目",
+                "ProjectMove",
+                _json(_ref("Projects"), "推进后的科技项目", headers=ETAG),
+            ),
+        },
     }
 
 
@@ -267,6 +282,7 @@ def _schemas() -> dict[str, Any]:
         "Error": ERROR,
         "Decision": _object(writes.DECISION, ("status",)),
         "Move": _object(writes.MOVE, ("to",)),
+        "ProjectMove": _object(writes.PROJECT_MOVE, ("to",)),
     }
     for resource in RESOURCES.values():
         kind = _title(resource.name)

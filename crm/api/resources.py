@@ -20,6 +20,14 @@ from crm.enterprises.models import Enterprise, Industry, Town
 from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need, NeedStatus
+from crm.projects.models import (
+    Level,
+    Programme,
+    Project,
+    ProjectPartner,
+    ProjectStage,
+    ProjectStageChange,
+)
 from crm.visits.models import Visit
 
 # ---- list filters ------------------------------------------------------------------------------
@@ -106,6 +114,20 @@ FILTERS: dict[str, dict[str, Filter]] = {
         "stage": Filter(enum_field(Stage), _equals(Cooperation.stage)),
         "type": Filter(enum_field(CooperationType), _equals(Cooperation.type)),
         "institution_id": Filter(ID_PARAM, _equals(Cooperation.institution_id)),
+    },
+    "programmes": {
+        "q": Filter(Q, _contains(Programme.name), "名称包含"),
+        "level": Filter(enum_field(Level), _equals(Programme.level)),
+        "active": Filter(Field("boolean"), _equals(Programme.active), "是否在用"),
+    },
+    "projects": {
+        "q": Filter(Q, _contains(Project.title, Project.number), "名称或项目编号包含"),
+        "enterprise_id": Filter(ID_PARAM, _equals(Project.enterprise_id), "承担企业"),
+        "programme_id": Filter(ID_PARAM, _equals(Project.programme_id)),
+        "level": Filter(enum_field(Level), _equals(Project.level)),
+        "stage": Filter(enum_field(ProjectStage), _equals(Project.stage)),
+        "year": Filter(Field("integer"), _equals(Project.year), "申报年度"),
+        "officer_id": Filter(ID_PARAM, _equals(Project.officer_id), "负责的联络员"),
     },
 }
 
@@ -197,6 +219,23 @@ RESOURCES = {
             (selectinload(Cooperation.officer),),
             "没有这条合作记录。",
             writes.COOPERATION,
+        ),
+        Resource("programmes", "科技计划", Programme, (), "没有这个科技计划。"),
+        Resource(
+            "projects",
+            "科技项目",
+            Project,
+            (
+                selectinload(Project.enterprise),
+                selectinload(Project.programme),
+                selectinload(Project.officer),
+                selectinload(Project.partners).selectinload(ProjectPartner.institution),
+                selectinload(Project.partners).selectinload(ProjectPartner.researcher),
+                selectinload(Project.partners).selectinload(ProjectPartner.enterprise),
+                selectinload(Project.history).selectinload(ProjectStageChange.changed_by),
+            ),
+            "没有这个科技项目。",
+            writes.PROJECTS,
         ),
     )
 }

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
+
 from crm.api.fields import Field, enum_field, stamp
 from crm.cooperation.models import CooperationType, Origin, Stage
 from crm.institutions.models import (
@@ -15,6 +17,7 @@ from crm.institutions.models import (
 )
 from crm.matching.models import SuggestionStatus
 from crm.needs.models import NeedStatus
+from crm.projects.models import Level, ProjectStage
 from crm.queries import is_gone
 from crm.sheets.columns import name_of
 
@@ -63,6 +66,45 @@ COMMON = {
 
 def _user(attribute: str) -> Field:
     return Field("string", doc="用户名", read=lambda r: _username(getattr(r, attribute)))
+
+
+def _partner_ids(column: str) -> Field:
+    return Field(
+        "ids",
+        nullable=False,
+        read=lambda p: [getattr(x, column) for x in p.partners if getattr(x, column)],
+    )
+
+
+def _link(endpoint: str, column: str, nullable: bool = False) -> Field:
+    """The API address of a record this one refers to (as a Location header gives it)."""
+
+    def read(record: Any) -> str | None:
+        record_id = getattr(record, column)
+        return url_for(f"api.{endpoint}", record_id=record_id) if record_id else None
+
+    return Field("string", nullable=nullable, read=read)
+
+
+PARTNER = (
+    ("institution_id", REF),
+    ("researcher_id", REF),
+    ("enterprise_id", REF),
+    ("name", Field("string", nullable=False, doc="合作单位或专家的名称")),
+)
+STAGE_CHANGE = (
+    ("from_stage", enum_field(ProjectStage)),
+    ("to_stage", enum_field(ProjectStage, nullable=False)),
+    ("changed_on", Field("date", nullable=False)),
+    ("changed_at", STAMP),
+    ("changed_by", _user("changed_by")),
+    ("note", TEXT),
+)
+PROJECT_LINKS = (
+    ("enterprise", _link("enterprises_one", "enterprise_id")),
+    ("programme", _link("programmes_one", "programme_id")),
+    ("cooperation", _link("cooperation_one", "cooperation_id", nullable=True)),
+)
 
 
 SHOWN: dict[str, dict[str, Field]] = {
@@ -152,5 +194,52 @@ SHOWN: dict[str, dict[str, Field]] = {
         "origin": enum_field(Origin),
         "suggestion_id": REF,
         "achievement_id": REF,
+    },
+    "programmes": {
+        "name": NAME,
+        "level": enum_field(Level, nullable=False),
+        "department": Field("text", doc="主管部门"),
+        "deadline": Field("date", doc="本轮申报截止日期"),
+        "active": Field("boolean", nullable=False, doc="停用的计划不能再选"),
+        "notes": TEXT,
+    },
+    "projects": {
+        "title": NAME,
+        "number": Field("text", doc="项目编号（立项时必填，唯一）"),
+        "enterprise_id": Field("integer", nullable=False, doc="承担单位（企业）"),
+        "enterprise": Field("text", read=lambda p: name_of(p.enterprise)),
+        "programme_id": ID,
+        "programme": Field("text", read=lambda p: name_of(p.programme)),
+        "level": enum_field(Level, nullable=False),
+        "year": Field("integer", nullable=False, doc="申报年度"),
+        "grant_amount": Field("money", doc="财政资助，元"),
+        "self_funding": Field("money", doc="自筹经费，元"),
+        "total_funding": Field("money", doc="财政资助与自筹之和，元"),
+        "applied_on": DATE,
+        "approved_on": Field("date", doc="立项日期"),
+        "starts_on": Field("date", doc="实施期开始"),
+        "ends_on": Field("date", doc="实施期结束"),
+        "stage": enum_field(ProjectStage, nullable=False),
+        "stage_changed_on": DATE,
+        "end_reason": Field("text", doc="未立项或终止的原因"),
+        "officer_id": REF,
+        "officer": _user("officer"),
+        "cooperation_id": REF,
+        "suggestion_id": REF,
+        "notes": TEXT,
+        "partner_institution_ids": _partner_ids("institution_id"),
+        "partner_researcher_ids": _partner_ids("researcher_id"),
+        "partner_enterprise_ids": _partner_ids("enterprise_id"),
+        "partners": Field(
+            "objects", nullable=False, shape=PARTNER, doc="合作单位：高校院所、专家或企业"
+        ),
+        "history": Field("objects", nullable=False, shape=STAGE_CHANGE, doc="阶段变动，按时间"),
+        "links": Field(
+            "object",
+            nullable=False,
+            shape=PROJECT_LINKS,
+            read=lambda p: p,
+            doc="承担企业、科技计划和关联合作在本接口的地址",
+        ),
     },
 }

@@ -36,6 +36,7 @@ from crm.extensions import csrf, db
 from crm.matching.decisions import decide
 from crm.matching.models import SuggestionStatus
 from crm.policy import Level, access
+from crm.projects.models import Project
 from crm.queries import get_live, live
 from crm.trash import services as trash
 
@@ -83,11 +84,11 @@ class ListArgs:
         filters = {}
         for name, spec in resource.filters.items():
             if (raw := args.get(name)) is not None:
-                value = (
-                    int(raw)
-                    if spec.field.type == "integer" and raw.isascii() and raw.isdigit()
-                    else raw
-                )
+                value: Any = raw
+                if spec.field.type == "integer" and raw.isascii() and raw.isdigit():
+                    value = int(raw)
+                elif spec.field.type == "boolean" and raw in ("true", "false"):
+                    value = raw == "true"
                 filters[name] = spec.field.parse(name, value)
         return cls(page, per_page, since, filters)
 
@@ -297,6 +298,19 @@ def move_cooperation(record_id: int) -> Response:
     _saved(lambda: writes.move(current_user, coop, values))
     coop = _live(RESOURCES["cooperation"], record_id)
     return _record(coop, shown("cooperation", coop))
+
+
+@bp.route("/projects/<int:record_id>/moves", methods=["POST"], endpoint="projects_move")
+@access(Level.OFFICER)
+def move_project(record_id: int) -> Response:
+    """推进科技项目到下一阶段（或未立项 / 终止），按项目的规则，带上 If-Match。"""
+    project: Project = _live(RESOURCES["projects"], record_id)
+    sent = _if_match()
+    values = _body(writes.PROJECT_MOVE, ("to",))
+    _expect_version(project, sent)
+    _saved(lambda: writes.move_project(current_user, project, values))
+    project = _live(RESOURCES["projects"], record_id)
+    return _record(project, shown("projects", project))
 
 
 @bp.route("/openapi.json")

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.api.fields import Field, column_field, enum_field, fields_for
-from crm.auth.models import User
+from crm.auth.models import Role, User
 from crm.clock import local_today
 from crm.cooperation import services as cooperation
 from crm.cooperation import stages
@@ -33,6 +33,9 @@ from crm.matching.decisions import REJECT_REASONS
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs import services as needs
 from crm.needs.models import Need, NeedStatus
+from crm.projects import services as projects
+from crm.projects import stages as project_stages
+from crm.projects.models import Level, Project, ProjectStage, ProjectStageChange
 from crm.queries import get_live
 from crm.records import data_from
 from crm.visits import services as visits
@@ -306,6 +309,109 @@ def move(user: User, coop: Cooperation, v: dict[str, Any]) -> Cooperation:
         **{k: v.get(k) for k in ("on", "signed_on", "parties", "contract_no", "reason", "note")},
     )
     return stages.move(user, coop, step)
+
+
+# ---- projects ----------------------------------------------------------------------------------
+
+#: a project's partners as the API writes them: ids, each list whole (the web's names are not
+#: taken here: an id says which of two researchers of the same name is meant)
+PARTNERS = {
+    "partner_institution_ids": ("institution_id", "合作高校院所的编号列表"),
+    "partner_researcher_ids": ("researcher_id", "合作专家的编号列表"),
+    "partner_enterprise_ids": ("enterprise_id", "合作企业的编号列表（承担单位除外）"),
+}
+
+
+def _project_data(v: dict[str, Any], project: Project | None = None) -> projects.ProjectData:
+    """The body as the service's input. A partner list that is the project's own (a PATCH that
+    did not send it) is left as it is, not checked again: a partner deleted since stays."""
+    officer = v.get("officer_id")
+    if officer is not None and officer != (project.officer_id if project else None):
+        chosen = db.session.get(User, officer)
+        if chosen is None or not chosen.active or chosen.role == Role.VIEWER:
+            raise ValidationError(
+                f"编号为 {officer} 的用户不是在岗的联络员或管理员，不能负责项目。",
+                field="officer_id",
+            )
+    given: dict[str, Any] = {}
+    for name, (column, _) in PARTNERS.items():
+        if project is None:
+            continue
+        if v.get(name) == [getattr(p, column) for p in project.partners if getattr(p, column)]:
+            given[name] = None
+    return data_from(projects.ProjectData, v, **given)
+
+
+#: the web form's names for what the API takes as id lists (the service names its errors so)
+AS_SENT = {
+    "partner_researchers": "partner_researcher_ids",
+    "partner_enterprises": "partner_enterprise_ids",
+}
+
+
+def _as_sent(change: Callable[[], Project]) -> Project:
+    """A refusal names the field as the client sent it."""
+    try:
+        return change()
+    except ValidationError as exc:
+        if exc.field in AS_SENT:
+            raise ValidationError(exc.message, field=AS_SENT[exc.field]) from exc
+        raise
+
+
+def _create_project(user: User, v: dict[str, Any]) -> Project:
+    return _as_sent(lambda: projects.create(user, _enterprise(v), _project_data(v)))
+
+
+def _update_project(user: User, project: Project, v: dict[str, Any], version: int) -> Project:
+    return _as_sent(lambda: projects.update(user, project, _project_data(v, project), version))
+
+
+PROJECTS = Writes(
+    fields={
+        "enterprise_id": Field("integer", nullable=False, doc="承担单位（企业）"),
+        "title": column_field(Project, "title", nullable=False),
+        "programme_id": Field("integer", nullable=False, doc="科技计划（GET /api/v1/programmes）"),
+        "level": enum_field(Level, doc="级别，默认为科技计划的级别"),
+        "year": Field("integer", doc="申报年度，默认今年"),
+        "number": column_field(Project, "number", doc="项目编号（唯一）"),
+        "grant_amount": Field("money", doc="财政资助，元"),
+        "self_funding": Field("money", doc="自筹经费，元"),
+        "applied_on": Field("date", doc="申报日期"),
+        "starts_on": Field("date", doc="实施期开始"),
+        "ends_on": Field("date", doc="实施期结束"),
+        "officer_id": Field("integer", doc="负责的联络员，默认为本人"),
+        "cooperation_id": ID,
+        "suggestion_id": ID,
+        "notes": column_field(Project, "notes"),
+        **{
+            name: Field("ids", nullable=False, max_items=20, doc=doc)
+            for name, (_, doc) in PARTNERS.items()
+        },
+    },
+    required=("enterprise_id", "title", "programme_id"),
+    create=_create_project,
+    update=_update_project,
+    create_only=("enterprise_id",),
+    trash="project",
+)
+
+PROJECT_MOVE = {
+    "to": enum_field(ProjectStage, nullable=False),
+    "on": Field("date", doc="变动发生的日期，默认今天；不能晚于今天，也不能早于上一次变动"),
+    "number": column_field(Project, "number", doc="项目编号（立项时必填，项目还没有编号的话）"),
+    "reason": column_field(Project, "end_reason", doc="原因（未立项或终止时必填）"),
+    "note": column_field(ProjectStageChange, "note"),
+}
+
+
+def move_project(user: User, project: Project, v: dict[str, Any]) -> Project:
+    step = project_stages.Move(
+        to=ProjectStage(v["to"]),
+        version=project.version,
+        **{k: v.get(k) for k in ("on", "number", "reason", "note")},
+    )
+    return project_stages.move(user, project, step)
 
 
 DECISION = {

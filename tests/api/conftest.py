@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crm.clock import local_today
 from crm.db import utcnow
 from crm.extensions import db
 
@@ -16,6 +17,7 @@ def records(make_user, make_enterprise):
     from crm.institutions.models import Achievement, Institution, InstitutionKind, Researcher
     from crm.matching.models import Suggestion
     from crm.needs.models import Need
+    from crm.projects.models import Level, Programme, Project, ProjectStage, ProjectStageChange
     from crm.visits.models import Visit
 
     dept = Department(name="接口科")
@@ -28,8 +30,10 @@ def records(make_user, make_enterprise):
     db.session.flush()
     researcher = Researcher(name="陈思远", institution_id=inst.id, research_directions="抗皱整理")
     need = Need(enterprise_id=ent.id, title="领带洗后起皱")
-    db.session.add_all([researcher, need])
+    programme = Programme(name="省重点研发计划", level=Level.PROVINCIAL, department="省科技厅")
+    db.session.add_all([researcher, need, programme])
     db.session.flush()
+    today = local_today()
     made = {
         "enterprises": ent,
         "institutions": inst,
@@ -44,6 +48,17 @@ def records(make_user, make_enterprise):
             institution_id=inst.id,
             officer_id=officer.id,
             type=CooperationType.DEVELOPMENT,
+        ),
+        "programmes": programme,
+        "projects": Project(
+            title="真丝面料抗皱整理关键技术",
+            enterprise_id=ent.id,
+            programme_id=programme.id,
+            level=Level.PROVINCIAL,
+            year=today.year,
+            officer_id=officer.id,
+            stage_changed_on=today,
+            history=[ProjectStageChange(to_stage=ProjectStage.APPLYING, changed_on=today)],
         ),
     }
     db.session.add_all(made.values())

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from crm.api.openapi import document
 from crm.api.resources import RESOURCES
-from crm.api.writes import DECISION, MOVE
+from crm.api.writes import DECISION, MOVE, PROJECT_MOVE
 from crm.auth.models import Role
 from crm.cooperation.forms import CooperationForm, MoveForm
 from crm.enterprises.forms import EnterpriseForm
@@ -20,6 +20,8 @@ from crm.extensions import db
 from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
 from crm.institutions.models import Researcher
 from crm.needs.forms import NeedForm
+from crm.projects.forms import MoveForm as ProjectMoveForm
+from crm.projects.forms import ProjectForm
 from crm.visits.forms import VisitForm
 from tests.api.helpers import bearer, send
 from tests.conftest import AuthActions, csrf_token
@@ -33,6 +35,7 @@ FORMS = {
     "needs": (NeedForm, {}),
     "visits": (VisitForm, {"next_steps": "next_step"}),
     "cooperation": (CooperationForm, {}),
+    "projects": (ProjectForm, {}),
 }
 
 
@@ -73,8 +76,12 @@ def test_every_text_the_api_takes_has_a_documented_most():
                 continue  # money: its pattern bounds it
             assert prop.get("maxLength"), (where, name)
             seen += 1
-        if "array" in types:
-            assert prop.get("maxItems") and prop["items"].get("maxLength"), (where, name)
+        if "array" in types:  # of texts, each with its most; or of ids, each at most MAX_ID
+            item = prop["items"]
+            assert prop.get("maxItems") and (item.get("maxLength") or item.get("maximum")), (
+                where,
+                name,
+            )
     assert seen >= 30
 
 
@@ -98,6 +105,8 @@ def test_moves_and_decisions_take_what_their_forms_take():
     assert MOVE["reason"].max_length == _form_limit(MoveForm, "reason")
     assert MOVE["note"].max_length == _form_limit(MoveForm, "note")
     assert DECISION["note"].max_length == 500
+    for name in ("number", "reason", "note"):
+        assert PROJECT_MOVE[name].max_length == _form_limit(ProjectMoveForm, name), name
 
 
 def test_too_long_text_is_refused_by_both_alike(client, make_user):

@@ -38,7 +38,7 @@ def test_the_document_lists_exactly_the_routes_flask_has(app):
         if method in ("get", "post", "patch", "delete")
     }
     assert documented == _routes(app)
-    assert len(documented) == 38
+    assert len(documented) == 46
 
 
 def test_the_document_is_valid_openapi_3_1(client):
@@ -87,6 +87,6 @@ def test_the_docs_page_shows_every_operation_to_anyone(client):
     page = client.get("/api/v1/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert html.count('data-testid="operation"') == 38
+    assert html.count('data-testid="operation"') == 46
     assert "If-Match" in html and "/api/v1/openapi.json" in html
     assert "cdn" not in html.lower()  # every asset is served locally

@@ -5,7 +5,8 @@ column of the record, and every record it relates to, is as it was.
 
 It failed when an enterprise's `owner` and `department` (which the API does not write) were
 set to null by a PATCH of its notes, and when a researcher or a cooperation could not be
-patched at all because the institution it belongs to had been deleted."""
+patched at all because the institution it belongs to had been deleted. A 科技项目's fields
+(funding, dates, programme, officer, partner lists …) are covered the same way."""
 
 from __future__ import annotations
 
@@ -39,7 +40,16 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
+from crm.matching.models import Suggestion
 from crm.needs.models import Need, NeedStatus
+from crm.projects.models import (
+    Level,
+    Programme,
+    Project,
+    ProjectPartner,
+    ProjectStage,
+    ProjectStageChange,
+)
 from crm.trash import services as trash
 from crm.visits.models import Visit
 from tests.api.helpers import bearer, get, send
@@ -52,6 +62,13 @@ STANDS_FOR = {
     "institution_id": {"institution_id", "institution"},
     "researcher_id": {"researcher_id", "researcher"},
     "name": {"name", "name_sort"},  # a name's pinyin sort key follows it
+    "programme_id": {"programme_id", "programme"},
+    "officer_id": {"officer_id", "officer"},
+    "cooperation_id": {"cooperation_id", "cooperation"},
+    "suggestion_id": {"suggestion_id", "suggestion"},
+    "partner_institution_ids": {"partners"},
+    "partner_researcher_ids": {"partners"},
+    "partner_enterprise_ids": {"partners"},
 }
 #: what a save always changes
 BOOKKEEPING = {"updated_at", "updated_by_id", "version"}
@@ -176,6 +193,65 @@ def _world(make_user) -> dict[str, Any]:
         ],
     )
     db.session.add(coop)
+    partner_firms = [
+        Enterprise(name=f"嵊州市补丁伙伴{n}有限公司", department_id=dept.id) for n in range(2)
+    ]
+    programmes = [
+        Programme(name=f"补丁计划{n}", level=Level.PROVINCIAL, department="省科技厅")
+        for n in range(2)
+    ]
+    other_coop = Cooperation(
+        title="另一项合作",
+        enterprise_id=ent.id,
+        institution_id=insts[1].id,
+        type=CooperationType.CONSULTING,
+    )
+    db.session.add_all([*partner_firms, *programmes, other_coop])
+    db.session.flush()
+    suggestions = [
+        Suggestion(need_id=need.id, researcher_id=person.id, score=0.5) for person in people
+    ]
+    db.session.add_all(suggestions)
+    db.session.flush()
+    project = Project(
+        title="真丝抗皱整理关键技术",
+        number="2026C01001",
+        enterprise_id=ent.id,
+        programme_id=programmes[0].id,
+        level=Level.NATIONAL,  # not the programme's: kept as it is
+        year=2026,
+        grant_amount=Decimal("500000.00"),
+        self_funding=Decimal("1500000.00"),
+        applied_on=date(2026, 3, 1),
+        approved_on=date(2026, 6, 1),
+        starts_on=date(2026, 7, 1),
+        ends_on=date(2028, 6, 30),
+        stage=ProjectStage.APPROVED,
+        stage_changed_on=date(2026, 6, 1),
+        officer_id=officer.id,
+        cooperation_id=coop.id,
+        suggestion_id=suggestions[0].id,
+        notes="项目备注",
+        partners=[
+            ProjectPartner(institution_id=insts[0].id),
+            ProjectPartner(researcher_id=people[0].id),
+            ProjectPartner(enterprise_id=partner_firms[0].id),
+        ],
+        history=[
+            ProjectStageChange(to_stage=ProjectStage.APPLYING, changed_on=date(2026, 3, 1)),
+            ProjectStageChange(
+                from_stage=ProjectStage.APPLYING,
+                to_stage=ProjectStage.RECOMMENDED,
+                changed_on=date(2026, 4, 1),
+            ),
+            ProjectStageChange(
+                from_stage=ProjectStage.RECOMMENDED,
+                to_stage=ProjectStage.APPROVED,
+                changed_on=date(2026, 6, 1),
+            ),
+        ],
+    )
+    db.session.add(project)
     db.session.commit()
     return {
         "records": {
@@ -186,12 +262,21 @@ def _world(make_user) -> dict[str, Any]:
             "achievements": achievement,
             "visits": visit,
             "cooperation": coop,
+            "projects": project,
         },
         "other": {
             "town": towns[1].name,
             "industries": [industries[2].name],
             "institution_id": insts[1].id,
             "researcher_id": people[1].id,
+            "programme_id": programmes[1].id,
+            "year": 2025,
+            "officer_id": colleague.id,
+            "cooperation_id": other_coop.id,
+            "suggestion_id": suggestions[1].id,
+            "partner_institution_ids": [insts[1].id],
+            "partner_researcher_ids": [people[1].id],
+            "partner_enterprise_ids": [partner_firms[1].id],
         },
         "officer": officer,
     }
@@ -253,8 +338,9 @@ def test_every_writable_field_is_covered():
         "achievements",
         "visits",
         "cooperation",
+        "projects",
     }
-    assert len(CASES) >= 35
+    assert len(CASES) >= 50
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES, ids=[f"{k}.{n}" for k, n in CASES])

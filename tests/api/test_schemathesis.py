@@ -144,9 +144,9 @@ def test_every_operation_answers_valid_and_invalid_input_as_documented(fuzzed):
                 failures.append(f"{operation.label} ({mode.value}): {_summary(exc)}")
     print(f"\nschemathesis: {len(operations)} operations, {sorted(tried.items())}")
     assert not failures, "\n\n".join(failures)
-    assert len(operations) == 38
-    assert tried["positive"] >= 38 * 10 and tried["negative"] >= 38 * 5
-    assert tried["positive on a record"] >= 24 * 8
+    assert len(operations) == 46
+    assert tried["positive"] >= 46 * 10 and tried["negative"] >= 46 * 5
+    assert tried["positive on a record"] >= 28 * 8
     assert tried["status 200"] and tried["status 201"]
 
 

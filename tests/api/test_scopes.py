@@ -3,7 +3,8 @@ module: every write route, for every kind of caller, on records of one departmen
 
 Scopes: "officer" writes (any officer or admin), "enterprise" writes (the enterprise's own
 officer, their department, admins), "own visit" (the officer who logged it, admins), "admin"
-(deleting institutions, researchers and achievements)."""
+(deleting institutions, researchers and achievements). A 科技项目 is written as a cooperation
+is: by the officer in charge, whoever may edit its lead firm, admins."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def _writes(made: dict[str, Any]) -> list[Write]:
     e, i, r = made["enterprises"].id, made["institutions"].id, made["researchers"].id
     n, a, v = made["needs"].id, made["achievements"].id, made["visits"].id
     c, s = made["cooperation"].id, made["suggestions"].id
+    p, g = made["projects"].id, made["programmes"].id
     today = local_today().isoformat()
     return [
         Write("officer", "POST", "/api/v1/enterprises", {"name": "新登记的电机公司"}),
@@ -77,10 +79,25 @@ def _writes(made: dict[str, Any]) -> list[Write]:
         Write(
             "enterprise",
             "POST",
+            "/api/v1/projects",
+            {"enterprise_id": e, "title": "电机降噪项目", "programme_id": g},
+        ),
+        Write("enterprise", "PATCH", f"/api/v1/projects/{p}", {"notes": "改"}, f"projects/{p}"),
+        Write(
+            "enterprise",
+            "POST",
+            f"/api/v1/projects/{p}/moves",
+            {"to": "recommended"},
+            f"projects/{p}",
+        ),
+        Write(
+            "enterprise",
+            "POST",
             f"/api/v1/suggestions/{s}/decision",
             {"status": "contacted"},
             f"suggestions/{s}",
         ),
+        Write("enterprise", "DELETE", f"/api/v1/projects/{p}", None, f"projects/{p}"),
         Write("enterprise", "DELETE", f"/api/v1/needs/{n}", None, f"needs/{n}"),
         Write("own visit", "DELETE", f"/api/v1/visits/{v}", None, f"visits/{v}"),
         Write("admin", "DELETE", f"/api/v1/achievements/{a}", None, f"achievements/{a}"),
@@ -144,4 +161,4 @@ def test_each_role_s_token_writes_what_the_web_lets_it_and_nothing_else(
         )
         if not allowed:
             assert response.get_json()["error"]["code"] == 403
-    assert len(outcomes) == 22
+    assert len(outcomes) == 26
