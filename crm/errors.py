@@ -214,6 +214,9 @@ UNIQUE_WORDS = {
     "institution.name": "同名的高校院所已存在",
     "institution_alias.alias": "这个别名已属于另一个高校院所",
     "user.username": "这个用户名已存在",
+    "project.number": "这个项目编号已被另一个项目使用",
+    "programme.name": "同名的科技计划已存在",
+    "candidate.enterprise_id": "这家企业当年已在该类培育库中",
 }
 
 
@@ -226,7 +229,8 @@ def integrity_message(exc: sa.exc.IntegrityError) -> tuple[int, str, str | None]
     if code == "23505" or "UNIQUE constraint failed" in text:
         name = getattr(getattr(orig, "diag", None), "constraint_name", None) or ""
         key = next(
-            (k for k in UNIQUE_WORDS if k in text or name == "uq_" + k.replace(".", "_")), None
+            (k for k in UNIQUE_WORDS if k in text or name.startswith("uq_" + k.replace(".", "_"))),
+            None,
         )
         what = UNIQUE_WORDS[key] if key else "与已有的记录重复"
         message = f"没有保存：{what}（可能是他人刚刚登记了同样的信息）。请核对后再提交。"

@@ -440,3 +440,16 @@ def test_the_calendar_shows_the_first_firms_of_a_long_list_and_counts_the_rest(
     AuthActions(client).login(officer.username)
     page = client.get("/projects/calendar").get_data(as_text=True)
     assert "3 家企业在准备" in page and "还有 1 家企业在准备" in page
+
+
+def test_a_deleted_firms_projects_are_gone_with_it(setting, client, make_user):
+    from crm.trash import services as trash
+
+    officer, ent, programme = setting
+    project = _project(officer, ent, programme, applied_on=date(2026, 6, 20))  # planned
+    assert project.history[0].changed_on == date(2026, 6, 10)  # no move waits for it
+    trash.delete(make_user(role=Role.ADMIN), "enterprise", ent.id)
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    assert client.get(f"/projects/{project.id}").status_code == 404
+    assert "高效节能电机研发" not in client.get("/projects").get_data(as_text=True)

@@ -70,6 +70,7 @@ class Programme(Timestamped, Versioned, Base):
 
 class Project(Record, Base):
     __tablename__ = "project"
+    __gone_with__ = ("enterprise",)  # a deleted firm's projects are gone too (crm/queries.py)
     __table_args__ = (
         sa.CheckConstraint("grant_amount IS NULL OR grant_amount >= 0", name="grant_nonneg"),
         sa.CheckConstraint("self_funding IS NULL OR self_funding >= 0", name="self_nonneg"),

@@ -327,7 +327,8 @@ def create(user: User, enterprise: Enterprise, data: ProjectData) -> Project:
     project.stage = ProjectStage.APPLYING
     with db.session.no_autoflush:
         _apply(user, project, data)
-        stages.start(project, user.id, data.applied_on or local_today(), "登记申报")
+        today = local_today()  # a planned application date is no move in the future
+        stages.start(project, user.id, min(data.applied_on or today, today), "登记申报")
     db.session.add(project)
     db.session.flush()
     prepare_task(project)
