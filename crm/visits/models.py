@@ -28,6 +28,8 @@ visit_companion = sa.Table(
 class Visit(Record, Base):
     __tablename__ = "visit"
     __gone_with__ = ("enterprise",)  # a deleted firm's visits are gone too (crm/queries.py)
+    # the dashboard's visits per officer and month read this index alone (bench_dashboard)
+    __table_args__ = (sa.Index("ix_visit_day_officer", "visited_on", "officer_id", "deleted_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(
