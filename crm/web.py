@@ -119,6 +119,34 @@ def year_arg(name: str = "year") -> int:
     return local_today().year
 
 
+def save_step(
+    form: FlaskForm,
+    act: Callable[[], Any],
+    *,
+    reload: Callable[[], Any],
+    show: Callable[[Any, FlaskForm, int], Any],
+    fresh: Callable[[Any], FlaskForm],
+    default: str,
+) -> Any | None:
+    """A dated step posted from a record's page (a cooperation's or a project's move, a pool
+    entry's coaching step), its form already valid: the service's refusal is shown beside its
+    field with the form as sent (400); a form loaded before someone else's change gets the
+    record as it is now with a fresh form (409). None once the step is committed."""
+    try:
+        act()
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+        record = reload()
+        return show(record, fresh(record), 409)
+    except ValidationError as exc:
+        db.session.rollback()
+        attach_error(form, exc, default=default)
+        return show(reload(), form, 400)
+    db.session.commit()
+    return None
+
+
 def run_action(action: Callable[[], Any], success: str | Callable[[Any], str]) -> Any:
     """Run a POST's service call behind a button: commit and say so, or roll back and show the
     Chinese reason it was refused. Returns the result, or None when refused."""

@@ -13,6 +13,7 @@ from crm.clock import local_today
 from crm.cooperation.models import Cooperation, Stage, StageChange
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
+from crm.steps import date_problems
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +83,7 @@ def problems(coop: Cooperation, step: Move, today: date) -> list[ValidationError
         found.append(ValidationError(f"这条合作已经在“{coop.stage.label}”阶段。", field="to"))
     elif step.to not in next_stages(coop.stage):
         found.append(ValidationError(_why_not(coop.stage, step.to), field="to"))
-    on, last = step.on or today, coop.stage_changed_on
-    if on > today:
-        found.append(ValidationError("日期不能晚于今天。", field="on"))
-    elif last is not None and on < last:
-        found.append(ValidationError(f"日期不能早于上一次变动（{last.isoformat()}）。", field="on"))
+    found += date_problems(step.on or today, coop.stage_changed_on, today)
     if step.to == Stage.SIGNED:
         if step.signed_on is None:
             found.append(ValidationError("进入签约阶段须填写签约日期。", field="signed_on"))

@@ -26,16 +26,14 @@ from crm.cooperation.forms import CooperationForm, MoveForm
 from crm.cooperation.models import Attachment, Cooperation, CooperationType, Origin, Stage
 from crm.enterprises.models import Industry
 from crm.enterprises.services import get_enterprise
-from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.forms import attach_error
 from crm.institutions.models import Institution, Researcher
 from crm.links import record_url
 from crm.money import to_wan, to_yuan
 from crm.policy import Level, access
 from crm.queries import get_live
 from crm.urls import is_safe_next
-from crm.web import id_arg, paginate, run_action, save_form, year_arg
+from crm.web import id_arg, paginate, run_action, save_form, save_step, year_arg
 
 bp = Blueprint("cooperation", __name__)
 
@@ -152,19 +150,16 @@ def move(coop_id: int) -> Response | tuple[str, int]:
     step = form.step()
     if not form.validate_on_submit() or step is None:  # every field's error, and the rules'
         return _detail(coop, form, 400)
-    try:
-        stages.move(current_user, coop, step)
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-        fresh = services.get_cooperation(coop_id)
-        return _detail(fresh, _move_form(fresh), 409)
-    except ValidationError as exc:
-        db.session.rollback()
-        coop = services.get_cooperation(coop_id)
-        attach_error(form, exc, default="to")
-        return _detail(coop, form, 400)
-    db.session.commit()
+    refused = save_step(
+        form,
+        lambda: stages.move(current_user, coop, step),
+        reload=lambda: services.get_cooperation(coop_id),
+        show=_detail,
+        fresh=_move_form,
+        default="to",
+    )
+    if refused is not None:
+        return refused
     flash(f"“{coop.title}”已进入{coop.stage.label}阶段。", "success")
     target = form.next.data if is_safe_next(form.next.data) else None
     return redirect(target or url_for("cooperation.detail", coop_id=coop.id))

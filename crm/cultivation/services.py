@@ -23,6 +23,7 @@ from crm.enterprises.models import Enterprise, Recognition, RecognitionKind
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.queries import find, get_live, is_gone
+from crm.steps import date_problems
 from crm.visits.models import Visit
 
 logger = logging.getLogger(__name__)
@@ -232,11 +233,8 @@ def problems(candidate: Candidate, step: Step, today: date) -> list[ValidationEr
     found: list[ValidationError] = []
     if step.kind not in next_steps(candidate):
         found.append(ValidationError(_why_not(candidate.stage, step.kind), field="kind"))
-    on, last = step.on or today, last_step_on(candidate)
-    if on > today:
-        found.append(ValidationError("日期不能晚于今天。", field="on"))
-    elif last is not None and on < last:
-        found.append(ValidationError(f"日期不能早于上一步（{last.isoformat()}）。", field="on"))
+    on = step.on or today
+    found += date_problems(on, last_step_on(candidate), today, before="上一步")
     if step.kind == StepKind.GRANTED:
         found += _certificate_problems(candidate, on, (step.certificate_no or "").strip())
     if step.kind in (StepKind.FAILED, StepKind.WITHDRAWN) and not (step.reason or "").strip():

@@ -17,12 +17,10 @@ from crm.cultivation.forms import EntryForm, StepForm
 from crm.cultivation.models import Candidate, PoolStage, StepKind
 from crm.enterprises import services as enterprises
 from crm.enterprises.models import RecognitionKind
-from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.forms import attach_error
 from crm.policy import Level, access
 from crm.visits.models import Visit
-from crm.web import id_arg, save_form, year_arg
+from crm.web import id_arg, save_form, save_step, year_arg
 
 bp = Blueprint("cultivation", __name__)
 
@@ -176,19 +174,16 @@ def record_step(candidate_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit() or step is None:
         return _page(found, form, 400)
     before = found.stage
-    try:
-        services.record(current_user, found, step)
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-        fresh = services.get_candidate(candidate_id)
-        return _page(fresh, _fresh_form(fresh), 409)
-    except ValidationError as exc:
-        db.session.rollback()
-        found = services.get_candidate(candidate_id)
-        attach_error(form, exc, default="kind")
-        return _page(found, form, 400)
-    db.session.commit()
+    refused = save_step(
+        form,
+        lambda: services.record(current_user, found, step),
+        reload=lambda: services.get_candidate(candidate_id),
+        show=_page,
+        fresh=_fresh_form,
+        default="kind",
+    )
+    if refused is not None:
+        return refused
     flash(_said(found, step.kind, before), "success")
     return redirect(url_for("cultivation.candidate", candidate_id=found.id))
 

@@ -18,6 +18,7 @@ from crm.db import utcnow
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.projects.models import Project, ProjectStage, ProjectStageChange
+from crm.steps import date_problems
 from crm.visits.models import Task
 
 logger = logging.getLogger(__name__)
@@ -78,11 +79,7 @@ def problems(project: Project, step: Move, today: date) -> list[ValidationError]
         found.append(ValidationError(f"这个项目已经在“{project.stage.label}”阶段。", field="to"))
     elif step.to not in next_stages(project.stage):
         found.append(ValidationError(_why_not(project.stage, step.to), field="to"))
-    on, last = step.on or today, project.stage_changed_on
-    if on > today:
-        found.append(ValidationError("日期不能晚于今天。", field="on"))
-    elif last is not None and on < last:
-        found.append(ValidationError(f"日期不能早于上一次变动（{last.isoformat()}）。", field="on"))
+    found += date_problems(step.on or today, project.stage_changed_on, today)
     if step.to == S.APPROVED:
         number = (step.number or "").strip() or project.number
         if not number:

@@ -18,9 +18,9 @@ from crm.cooperation import attachments
 from crm.cooperation.services import get_cooperation
 from crm.enterprises.models import Industry, Town
 from crm.enterprises.services import get_enterprise
-from crm.errors import Conflict, NotFound, ValidationError
+from crm.errors import NotFound
 from crm.extensions import db
-from crm.forms import attach_error, choices
+from crm.forms import choices
 from crm.institutions.models import Achievement, Institution
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.money import to_wan
@@ -30,7 +30,7 @@ from crm.projects.forms import MoveForm, ProgrammeForm, ProjectForm
 from crm.projects.models import Level as ProjectLevel
 from crm.projects.models import Project, ProjectStage
 from crm.urls import is_safe_next
-from crm.web import id_arg, paginate, run_action, save_form
+from crm.web import id_arg, paginate, run_action, save_form, save_step
 
 bp = Blueprint("projects", __name__)
 
@@ -149,19 +149,16 @@ def move(project_id: int) -> Response | tuple[str, int]:
     step = form.step()
     if not form.validate_on_submit() or step is None:
         return _detail(project, form, 400)
-    try:
-        stages.move(current_user, project, step)
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-        fresh = services.get_project(project_id)
-        return _detail(fresh, _move_form(fresh), 409)
-    except ValidationError as exc:
-        db.session.rollback()
-        project = services.get_project(project_id)
-        attach_error(form, exc, default="to")
-        return _detail(project, form, 400)
-    db.session.commit()
+    refused = save_step(
+        form,
+        lambda: stages.move(current_user, project, step),
+        reload=lambda: services.get_project(project_id),
+        show=_detail,
+        fresh=_move_form,
+        default="to",
+    )
+    if refused is not None:
+        return refused
     flash(f"“{project.title}”已进入{project.stage.label}阶段。", "success")
     target = form.next.data if is_safe_next(form.next.data) else None
     return redirect(target or url_for("projects.detail", project_id=project.id))
