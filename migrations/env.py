@@ -40,9 +40,28 @@ def run_migrations_online() -> None:
     conf_args = dict(migrate_ext.configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with migrate_ext.db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch operation rebuilds a table (copy, DROP TABLE, rename). With foreign keys
+            # on, SQLite's DROP TABLE first deletes the table's rows and runs their ON DELETE
+            # actions: 0022 rebuilding `achievement` emptied cooperation.achievement_id and
+            # deleted suggestions of achievements. Off for the migration (set on the driver's
+            # connection: inside a transaction the pragma does nothing) and checked after; the
+            # connection is then dropped, so the pool's next one is set up with them on.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check")):
+                    rows = broken.all()
+                    if rows:
+                        raise RuntimeError(f"foreign keys broken by the migration: {rows[:10]}")
+        finally:
+            if sqlite:
+                if connection.in_transaction():  # only a failed migration leaves one open
+                    connection.rollback()
+                connection.invalidate()
 
 
 if context.is_offline_mode():

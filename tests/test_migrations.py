@@ -165,3 +165,45 @@ def test_upgrade_gives_existing_names_their_keys_and_sort_keys(databases, tmp_pa
         assert migrated == [tuple(r) for r in db.session.execute(keys)]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrade_to_0022_keeps_what_points_at_a_rebuilt_table(databases, tmp_path):
+    """0022 rebuilds `achievement` on SQLite (a new foreign key): the cooperation records and
+    suggestions pointing at an achievement keep it (with foreign keys on during the rebuild,
+    SQLite's DROP TABLE had set the one to null and deleted the other)."""
+    app = make_test_app(databases.new(), tmp_path)
+    with app.app_context():
+        upgrade(revision="0021_name_keys")
+        with db.engine.begin() as conn:
+            for sql in (
+                "INSERT INTO enterprise (id, name, name_sort, is_above_scale, created_at,"
+                " updated_at, version) VALUES (1, '测试企业', 'ce shi', false, :at, :at, 1)",
+                "INSERT INTO institution (id, name, name_sort, kind, created_at, updated_at,"
+                " version) VALUES (1, '测试大学', 'ce shi', 'university', :at, :at, 1)",
+                "INSERT INTO achievement (id, title, institution_id, created_at, updated_at,"
+                " version) VALUES (1, '测试成果', 1, :at, :at, 1)",
+                "INSERT INTO need (id, enterprise_id, title, status, created_at, updated_at,"
+                " version) VALUES (1, 1, '测试需求', 'open', :at, :at, 1)",
+                "INSERT INTO suggestion (id, need_id, achievement_id, score, matched_terms,"
+                " adjustments, fused, status, created_at, updated_at, version)"
+                " VALUES (1, 1, 1, 1.0, '[]', '[]', false, 'new', :at, :at, 1)",
+                "INSERT INTO cooperation (id, title, enterprise_id, institution_id, type, stage,"
+                " origin, achievement_id, created_at, updated_at, version) VALUES"
+                " (1, '测试合作', 1, 1, 'transfer', 'intent', 'manual', 1, :at, :at, 1)",
+                "INSERT INTO attachment (id, cooperation_id, filename, stored_name,"
+                " content_type, size, sha256, created_at, updated_at) VALUES (1, 1, 'a.pdf',"
+                " 'x.pdf', 'application/pdf', 1, '0', :at, :at)",
+            ):
+                conn.execute(sa.text(sql), {"at": "2026-01-01 00:00:00"})
+        upgrade()
+        with db.engine.connect() as conn:
+            kept = conn.exec_driver_sql(
+                "SELECT (SELECT achievement_id FROM cooperation WHERE id = 1),"
+                " (SELECT count(*) FROM suggestion WHERE achievement_id = 1),"
+                " (SELECT cooperation_id FROM attachment WHERE id = 1)"
+            ).one()
+            assert tuple(kept) == (1, 1, 1)
+            if conn.dialect.name == "sqlite":  # and the app's connections enforce keys again
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert _schema_diff() == []
+        db.engine.dispose()
