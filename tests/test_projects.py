@@ -453,3 +453,59 @@ def test_a_deleted_firms_projects_are_gone_with_it(setting, client, make_user):
     AuthActions(client).login(officer.username)
     assert client.get(f"/projects/{project.id}").status_code == 404
     assert "高效节能电机研发" not in client.get("/projects").get_data(as_text=True)
+
+
+def test_a_save_keeps_partners_deleted_since_and_follows_a_new_programmes_level(
+    setting, client, make_user, make_enterprise
+):
+    from crm.institutions.models import Researcher
+
+    officer, ent, programme = setting
+    inst = Institution(name="中国计量大学（项目测试）", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(inst)
+    db.session.flush()
+    person = Researcher(name="项目测试专家", institution_id=inst.id)
+    db.session.add(person)
+    db.session.flush()
+    project = _project(
+        officer,
+        ent,
+        programme,
+        partner_institution_ids=[inst.id],
+        partner_researchers="项目测试专家",
+    )
+    county = Programme(name="嵊州市科技计划（测试）", level=Level.COUNTY)
+    db.session.add(county)
+    inst.deleted_at = person.deleted_at = project.created_at  # both deleted since
+    db.session.commit()
+    AuthActions(client).login(officer.username)
+    url = f"/projects/{project.id}/edit"
+    form = form_to(client.get(url).get_data(as_text=True), url, url)
+    assert form.data()["level"] == ""  # 按计划
+    assert client.post(url, data=form.data(programme_id=str(county.id))).status_code == 302
+    db.session.refresh(project)
+    assert sorted(p.name for p in project.partners) == sorted([inst.name, "项目测试专家"])
+    assert project.level == Level.COUNTY  # the new programme's
+
+    viewer, stranger_coop = make_user(role=Role.VIEWER), _other_firms_cooperation(make_enterprise)
+    bad = services.ProjectData(
+        title="x", programme_id=programme.id, officer_id=viewer.id, cooperation_id=stranger_coop
+    )
+    assert {p.field for p in services.problems(bad, project)} == {"officer_id", "cooperation_id"}
+
+
+def _other_firms_cooperation(make_enterprise) -> int:
+    from crm.cooperation.models import Cooperation, CooperationType
+
+    inst = Institution(name="别家的合作大学", kind=InstitutionKind.UNIVERSITY)
+    db.session.add(inst)
+    db.session.flush()
+    coop = Cooperation(
+        title="别家的合作",
+        enterprise_id=make_enterprise(name="嵊州市别家测试有限公司").id,
+        institution_id=inst.id,
+        type=CooperationType.DEVELOPMENT,
+    )
+    db.session.add(coop)
+    db.session.flush()
+    return coop.id

@@ -78,9 +78,16 @@ class ProjectForm(OnceForm):
     suggestion_id = HiddenField()
     version = VersionField()
 
-    def __init__(self, *args: Any, project: Project | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        project: Project | None = None,
+        enterprise_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
+        self.enterprise_id = enterprise_id  # the lead firm, when registering
 
     def data_(self) -> services.ProjectData:
         """The service's input from the fields (amounts typed in 万元, stored in yuan)."""
@@ -94,6 +101,7 @@ class ProjectForm(OnceForm):
             partner_institution_ids=[i for i in self.partner_institution_ids.data or [] if i],
             cooperation_id=id_or_none(self.cooperation_id.data or None),
             suggestion_id=id_or_none(self.suggestion_id.data or None),
+            enterprise_id=self.enterprise_id,
         )
 
     def validate(self, extra_validators: Any = None) -> bool:

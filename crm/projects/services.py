@@ -22,10 +22,10 @@ from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution, Researcher
-from crm.matching.models import Suggestion
+from crm.matching.models import Suggestion, SuggestionStatus
 from crm.projects import stages
 from crm.projects.models import Level, Programme, Project, ProjectPartner, ProjectStage
-from crm.queries import get_live, reference
+from crm.queries import get_live, live, reference
 from crm.visits.models import Task
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def applying(programme: Programme) -> list[Project]:
             sa.select(Project).where(
                 Project.programme_id == programme.id,
                 Project.stage == ProjectStage.APPLYING,
-                Project.deleted_at.is_(None),
+                live(Project),
             )
         )
     )
@@ -132,7 +132,7 @@ def prepare_task(project: Project) -> Task | None:
             assignee_id=project.officer_id,
         )
         db.session.add(task)
-    task.title, task.due_on = title[:200], due
+    task.title, task.due_on, task.assignee_id = title[:200], due, project.officer_id
     return task
 
 
@@ -164,6 +164,7 @@ class ProjectData:
     partner_enterprises: str | None = None
     partner_researcher_ids: list[int] | None = field(default=None)
     partner_enterprise_ids: list[int] | None = field(default=None)
+    enterprise_id: int | None = None  # the lead firm, when registering (its page names it)
 
 
 def problems(data: ProjectData, project: Project | None = None) -> list[ValidationError]:
@@ -196,7 +197,8 @@ def problems(data: ProjectData, project: Project | None = None) -> list[Validati
         found.append(ValidationError(f"项目编号“{number}”已被另一个项目使用。", field="number"))
     if project is not None and not number and project.stage in stages.APPROVED:
         found.append(ValidationError("已立项的项目须有项目编号。", field="number"))
-    for check in (_researcher_ids, _enterprise_ids):
+    found += _origin_problems(data, project)
+    for check in (_institution_ids, _researcher_ids, _enterprise_ids):
         try:
             check(data, project)
         except ValidationError as exc:
@@ -204,15 +206,63 @@ def problems(data: ProjectData, project: Project | None = None) -> list[Validati
     return found
 
 
+def _origin_problems(data: ProjectData, project: Project | None) -> list[ValidationError]:
+    """The officer in charge is an active officer; the cooperation and the suggestion a project
+    comes from are its firm's (a suggestion: an accepted one). What it already has is kept."""
+    found = []
+    had_officer, had_coop, had_suggestion = (
+        (project.officer_id, project.cooperation_id, project.suggestion_id)
+        if project is not None
+        else (None, None, None)
+    )
+    if data.officer_id is not None and data.officer_id != had_officer:
+        officer = db.session.get(User, data.officer_id)
+        if officer is None or not officer.active or not policy.can_write(officer):
+            found.append(ValidationError("负责人须是在岗的联络员或管理员。", field="officer_id"))
+    firm = project.enterprise_id if project is not None else data.enterprise_id
+    if data.cooperation_id is not None and data.cooperation_id != had_coop:
+        coop = db.session.get(Cooperation, data.cooperation_id)
+        if coop is None or coop.deleted_at is not None or coop.enterprise_id != firm:
+            found.append(ValidationError("所选合作不存在或不属于该企业。", field="cooperation_id"))
+    if data.suggestion_id is not None and data.suggestion_id != had_suggestion:
+        suggestion = db.session.get(Suggestion, data.suggestion_id)
+        if (
+            suggestion is None
+            or suggestion.status != SuggestionStatus.ACCEPTED
+            or suggestion.need.enterprise_id != firm
+        ):
+            found.append(
+                ValidationError("只能以该企业已采纳的推荐申报项目。", field="suggestion_id")
+            )
+    return found
+
+
 def _names(text: str | None) -> list[str]:
     return [n.strip() for n in NAME_SEPARATORS.split(text or "") if n.strip()]
+
+
+def _kept(project: Project | None, column: str) -> dict[str, int]:
+    """The partners of this kind the project already has, by name: a save keeps them as they
+    are, even if deleted or renamed in the library since (as `queries.reference` does)."""
+    if project is None:
+        return {}
+    found = {}
+    for partner in project.partners:
+        record = getattr(partner, column.removesuffix("_id"))
+        if record is not None:
+            found[record.name] = record.id
+    return found
 
 
 def _researcher_ids(data: ProjectData, project: Project | None) -> list[int] | None:
     if data.partner_researcher_ids is None and data.partner_researchers is None:
         return None
+    kept = _kept(project, "researcher_id")
     ids = list(data.partner_researcher_ids or [])
     for name in _names(data.partner_researchers):
+        if name in kept:
+            ids.append(kept[name])
+            continue
         found = list(
             db.session.scalars(
                 sa.select(Researcher.id)
@@ -223,31 +273,20 @@ def _researcher_ids(data: ProjectData, project: Project | None) -> list[int] | N
         if not found:
             raise ValidationError(f"专家库里没有“{name}”。", field="partner_researchers")
         if len(found) > 1:
-            kept = project and any(
-                p.researcher and p.researcher.name == name for p in project.partners
+            raise ValidationError(
+                f"专家库里有多位“{name}”，请在专家页面核对后再填写。", field="partner_researchers"
             )
-            if not kept:
-                raise ValidationError(
-                    f"专家库里有多位“{name}”，请在专家页面核对后再填写。",
-                    field="partner_researchers",
-                )
-            found = [
-                p.researcher_id
-                for p in project.partners
-                if p.researcher and p.researcher.name == name
-            ]  # type: ignore[union-attr]
         ids.append(found[0])
-    for person in ids:
-        reference(Researcher, person, None, field="partner_researchers", what="专家")
-    return list(dict.fromkeys(ids))
+    return _checked(ids, Researcher, set(kept.values()), "partner_researchers", "专家")
 
 
 def _enterprise_ids(data: ProjectData, project: Project | None) -> list[int] | None:
     if data.partner_enterprise_ids is None and data.partner_enterprises is None:
         return None
+    kept = _kept(project, "enterprise_id")
     ids = list(data.partner_enterprise_ids or [])
     for name in _names(data.partner_enterprises):
-        firm = db.session.scalar(
+        firm = kept.get(name) or db.session.scalar(
             sa.select(Enterprise.id).where(Enterprise.name == name, Enterprise.deleted_at.is_(None))
         )
         if firm is None:
@@ -255,31 +294,42 @@ def _enterprise_ids(data: ProjectData, project: Project | None) -> list[int] | N
                 f"企业库里没有“{name}”，请写企业全称或先登记该企业。", field="partner_enterprises"
             )
         ids.append(firm)
-    for firm in ids:
-        reference(Enterprise, firm, None, field="partner_enterprises", what="企业")
     lead = project.enterprise_id if project is not None else None
-    return [i for i in dict.fromkeys(ids) if i != lead]
+    ids = [i for i in ids if i != lead]
+    return _checked(ids, Enterprise, set(kept.values()), "partner_enterprises", "企业")
+
+
+def _institution_ids(data: ProjectData, project: Project | None) -> list[int] | None:
+    if data.partner_institution_ids is None:
+        return None
+    kept = set(_kept(project, "institution_id").values())
+    return _checked(
+        list(data.partner_institution_ids), Institution, kept, "partner_institution_ids", "高校院所"
+    )
+
+
+def _checked(ids: list[int], model: Any, kept: set[int], field: str, what: str) -> list[int]:
+    """The ids once each; a new one must be a live record, one the project has is kept."""
+    for record_id in ids:
+        if record_id not in kept:
+            reference(model, record_id, None, field=field, what=what)
+    return list(dict.fromkeys(ids))
 
 
 def _set_partners(project: Project, data: ProjectData) -> None:
     wanted: dict[str, list[int] | None] = {
-        "institution_id": None
-        if data.partner_institution_ids is None
-        else list(dict.fromkeys(data.partner_institution_ids)),
+        "institution_id": _institution_ids(data, project),
         "researcher_id": _researcher_ids(data, project),
         "enterprise_id": _enterprise_ids(data, project),
     }
     for column, ids in wanted.items():
         if ids is None:
             continue
-        if column == "institution_id":
-            for inst in ids:
-                reference(Institution, inst, None, field="partner_institution_ids", what="高校院所")
         have = {getattr(p, column): p for p in project.partners if getattr(p, column) is not None}
         for gone in set(have) - set(ids):
             project.partners.remove(have[gone])
         for new in ids:
-            if new not in have and not (column == "enterprise_id" and new == project.enterprise_id):
+            if new not in have:
                 project.partners.append(ProjectPartner(**{column: new}))
 
 
@@ -323,6 +373,7 @@ def create(user: User, enterprise: Enterprise, data: ProjectData) -> Project:
     policy.authorize(
         policy.can_edit_enterprise(user, enterprise), "您只能为本人或本科室负责的企业登记项目。"
     )
+    data.enterprise_id = enterprise.id
     project = Project(enterprise_id=enterprise.id, enterprise=enterprise)
     project.stage = ProjectStage.APPLYING
     with db.session.no_autoflush:
@@ -386,7 +437,7 @@ def of_enterprise(enterprise_id: int) -> list[Project]:
         db.session.scalars(
             sa.select(Project)
             .where(
-                Project.deleted_at.is_(None),
+                live(Project),
                 sa.or_(Project.enterprise_id == enterprise_id, Project.id.in_(partner)),
             )
             .order_by(Project.year.desc(), Project.id.desc())

@@ -183,5 +183,9 @@ def record_published(
             field="stage",
         )
     last = project.stage_changed_on
-    _enter(project, to, max(on, last) if last else on, user_id, note, project.number)
+    # the list's date is the fact (立项日期 decides the target's year), even when an officer
+    # recorded a later step first; later moves still count from the last one recorded
+    _enter(project, to, on, user_id, note, project.number)
+    if last is not None and last > on:
+        project.stage_changed_on = last
     return True

@@ -198,13 +198,17 @@ def _fill_choices(form: ProjectForm, project: Project | None = None) -> None:
         ]
     )
     form.officer_id.choices = choices((str(u.id), u.display_name) for u in officers())
+    kept = [p.institution for p in project.partners if p.institution] if project else []
     form.partner_institution_ids.choices = choices(
-        (str(i), n)
-        for i, n in db.session.execute(
-            sa.select(Institution.id, Institution.name)
-            .where(Institution.deleted_at.is_(None))
-            .order_by(Institution.name_sort)
-        )
+        [
+            (str(i), n)
+            for i, n in db.session.execute(
+                sa.select(Institution.id, Institution.name)
+                .where(Institution.deleted_at.is_(None))
+                .order_by(Institution.name_sort)
+            )
+        ]
+        + [(str(i.id), f"{i.name}（已删除）") for i in kept if i.deleted_at is not None]
     )
 
 
@@ -232,7 +236,7 @@ def _origin(enterprise_id: int) -> tuple[Any, Any]:
 def create(enterprise_id: int) -> Response | tuple[str, int]:
     """登记申报: a project this firm is applying for (from a cooperation or a suggestion)."""
     ent = get_enterprise(enterprise_id)
-    form = ProjectForm()
+    form = ProjectForm(enterprise_id=ent.id)
     _fill_choices(form)
     if request.method == "GET":
         coop, suggestion = _origin(ent.id)
@@ -268,7 +272,8 @@ def edit(project_id: int) -> Response | tuple[str, int]:
     form = ProjectForm(obj=project if request.method == "GET" else None, project=project)
     _fill_choices(form, project)
     if request.method == "GET":
-        form.level.data = project.level.value
+        # "按计划" while it is the programme's: a change of programme then changes the level
+        form.level.data = "" if project.level == project.programme.level else project.level.value
         form.grant_amount.data = to_wan(project.grant_amount)
         form.self_funding.data = to_wan(project.self_funding)
         form.partner_institution_ids.data = [

@@ -68,8 +68,11 @@ def test_an_officer_moves_a_project_to_approval_with_its_notice(
 
         # the deadline is 9 days away: the preparation task is on the home page now
         page.goto(demo_server.url + "/")
-        assert "准备“绍兴市科技计划”申报材料：领带面料抗皱整理技术研发" in page.inner_text("main")
-        page.goto(project_url)
+        task = page.get_by_role(
+            "link", name=re.compile("准备“绍兴市科技计划”申报材料：领带面料抗皱")
+        )
+        task.click()  # the task opens its project
+        page.wait_for_url(project_url)
 
         page.get_by_label("推进到").select_option(label="推荐")
         assert page.get_by_label("项目编号").is_hidden()  # asked only for 立项
