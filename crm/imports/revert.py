@@ -21,6 +21,7 @@ from crm.errors import ValidationError
 from crm.extensions import db
 from crm.imports.models import ImportBatch, ImportStatus
 from crm.institutions.models import InstitutionAlias
+from crm.projects.models import Project, ProjectStage, ProjectStageChange
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ def _from_json(model: type, key: str, raw: Any) -> Any:
     return raw
 
 
+#: fields that go back together or not at all (a project's stage with its date and number:
+#: a stage without them breaks the record's rules)
+TOGETHER = {"project": ("stage", "stage_changed_on", "approved_on", "number", "end_reason")}
+
+
 @dataclass
 class RevertResult:
     removed: int = 0
@@ -64,23 +70,34 @@ def revert_batch(user: User, batch: ImportBatch) -> RevertResult:
         .where(AuditEntry.import_batch_id == batch.id)
         .order_by(AuditEntry.id.desc())
     )
-    for entry in entries:
-        model = models.get(entry.table_name)
-        if model is None:
+    # a record's changes over the whole batch (several flushes may have changed it): each
+    # field from its value before the first to its value after the last
+    changed: dict[tuple[str, int], dict[str, list[Any]]] = {}
+    for entry in entries:  # newest first
+        if models.get(entry.table_name) is None:
             continue
         if entry.action == "create":
             created.setdefault(entry.table_name, []).append(entry.record_id)
+        elif entry.action == "update":
+            fields = changed.setdefault((entry.table_name, entry.record_id), {})
+            for key, (before, after) in entry.changes.items():
+                fields[key] = [before, fields[key][1] if key in fields else after]
+    for (table_name, record_id), fields in changed.items():
+        model = models[table_name]
+        record = db.session.get(model, record_id)
+        if record is None:
             continue
-        record = db.session.get(model, entry.record_id)
-        if record is None or entry.action != "update":
-            continue
-        for key, (before, after) in entry.changes.items():
+        where = f"{table_name}#{record_id}"
+        together = {k: fields.pop(k) for k in TOGETHER.get(table_name, ()) if k in fields}
+        if together:
+            _restore_together(where, record, model, together, result)
+        for key, (before, after) in fields.items():
             if key == "deleted_at":
                 if after is None and record.deleted_at is None:  # the import restored it
                     record.deleted_at = utcnow()
                 continue
             if audit.jsonable(getattr(record, key)) != after:
-                result.kept.append(f"{entry.table_name}#{entry.record_id}.{key}")
+                result.kept.append(f"{where}.{key}")
                 continue
             setattr(record, key, _from_json(model, key, before))
             result.restored += 1
@@ -104,3 +121,30 @@ def revert_batch(user: User, batch: ImportBatch) -> RevertResult:
     db.session.flush()
     logger.info("Import batch %s reverted by %s: %s", batch.id, user.username, result)
     return result
+
+
+def _restore_together(
+    where: str, record: Any, model: type, fields: dict[str, Any], result: RevertResult
+) -> None:
+    """Fields that go back together: all, if none changed since; else none (all are kept). A
+    project's stage that goes back takes the history step the import added with it."""
+    if any(audit.jsonable(getattr(record, k)) != after for k, (_, after) in fields.items()):
+        result.kept += [f"{where}.{key}" for key in fields]
+        return
+    for key, (before, _) in fields.items():
+        setattr(record, key, _from_json(model, key, before))
+        result.restored += 1
+    if isinstance(record, Project) and "stage" in fields:
+        before, after = fields["stage"]
+        step = db.session.scalars(
+            sa.select(ProjectStageChange)
+            .where(
+                ProjectStageChange.project_id == record.id,
+                ProjectStageChange.from_stage == ProjectStage(before),
+                ProjectStageChange.to_stage == ProjectStage(after),
+            )
+            .order_by(ProjectStageChange.id.desc())
+            .limit(1)
+        ).first()
+        if step is not None:
+            db.session.delete(step)

@@ -682,3 +682,34 @@ def test_the_command_line_takes_the_list_programme_and_date(app, runner, tmp_pat
 )
 def test_periods_as_lists_write_them(text, starts, ends):
     assert period(text) == (starts, ends)
+
+
+def test_undoing_a_list_puts_the_stages_back_with_their_history(tmp_path, setting):
+    from crm.imports.revert import revert_batch
+    from crm.projects import stages
+
+    admin, applying = setting["admin"], setting["applying"]
+    run(admin, province_list(tmp_path))
+    batch = db.session.scalars(sa.select(ImportBatch)).one()
+    result = revert_batch(admin, batch)
+    db.session.commit()
+    db.session.expire_all()
+    back = db.session.get(Project, applying.id)
+    assert (back.stage, back.number, back.approved_on) == (ProjectStage.APPLYING, None, None)
+    assert [h.to_stage for h in back.history] == [ProjectStage.APPLYING]  # the list's step gone
+    assert project("2026C01001").deleted_at is not None  # registered by the list: binned
+    assert result.kept == []
+
+    # the same list again, then an officer moves the project on: undoing keeps the stage
+    # with its number and date together (never a 中期检查 without a number)
+    run(admin, province_list(tmp_path, "立项名单（再次）.xlsx"))
+    again = db.session.scalars(sa.select(ImportBatch).order_by(ImportBatch.id.desc())).first()
+    moved = db.session.get(Project, applying.id)
+    stages.move(admin, moved, stages.Move(to=ProjectStage.MIDTERM, version=moved.version))
+    db.session.commit()
+    result = revert_batch(admin, again)
+    db.session.commit()
+    db.session.expire_all()
+    kept = db.session.get(Project, applying.id)
+    assert (kept.stage, kept.number) == (ProjectStage.MIDTERM, "2026C01002")
+    assert f"project#{applying.id}.stage" in result.kept
