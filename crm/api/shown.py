@@ -155,6 +155,7 @@ SHOWN: dict[str, dict[str, Field]] = {
         "researcher_id": REF,
         "maturity": enum_field(Maturity),
         "transfer_mode": enum_field(TransferMode),
+        "project_id": REF,  # the 科技项目 that produced it
     },
     "visits": {
         "enterprise_id": ID,

@@ -40,7 +40,7 @@ from crm.institutions.models import (
     Researcher,
     TransferMode,
 )
-from crm.matching.models import Suggestion
+from crm.matching.models import Suggestion, SuggestionStatus
 from crm.needs.models import Need, NeedStatus
 from crm.projects.models import (
     Level,
@@ -66,6 +66,7 @@ STANDS_FOR = {
     "officer_id": {"officer_id", "officer"},
     "cooperation_id": {"cooperation_id", "cooperation"},
     "suggestion_id": {"suggestion_id", "suggestion"},
+    "project_id": {"project_id", "project"},
     "partner_institution_ids": {"partners"},
     "partner_researcher_ids": {"partners"},
     "partner_enterprise_ids": {"partners"},
@@ -208,8 +209,11 @@ def _world(make_user) -> dict[str, Any]:
     )
     db.session.add_all([*partner_firms, *programmes, other_coop])
     db.session.flush()
-    suggestions = [
-        Suggestion(need_id=need.id, researcher_id=person.id, score=0.5) for person in people
+    suggestions = [  # accepted: a project comes from an accepted suggestion of its firm
+        Suggestion(
+            need_id=need.id, researcher_id=person.id, score=0.5, status=SuggestionStatus.ACCEPTED
+        )
+        for person in people
     ]
     db.session.add_all(suggestions)
     db.session.flush()
@@ -277,6 +281,7 @@ def _world(make_user) -> dict[str, Any]:
             "partner_institution_ids": [insts[1].id],
             "partner_researcher_ids": [people[1].id],
             "partner_enterprise_ids": [partner_firms[1].id],
+            "project_id": project.id,  # an achievement it produced
         },
         "officer": officer,
     }
