@@ -101,6 +101,19 @@ def test_a_firm_holding_a_valid_recognition_is_not_pooled_for_it(firm):
         services.add(officer, ent, services.Entry(kind=RecognitionKind.HITECH_NATIONAL, year=2022))
 
 
+def test_a_hitech_recognition_without_its_expiry_runs_out_after_three_years(firm):
+    officer, ent = firm
+    hitech = RecognitionKind.HITECH_NATIONAL
+    db.session.add(Recognition(enterprise_id=ent.id, kind=hitech, granted_on=date(2022, 10, 8)))
+    db.session.commit()
+    with pytest.raises(ValidationError, match="已持有有效的"):  # valid to 2025-10-07
+        services.add(officer, ent, services.Entry(kind=hitech, year=2024))
+    renewal = services.add(officer, ent, services.Entry(kind=hitech, year=2025))
+    assert renewal.stage == PoolStage.POOLED
+    assert services.expiry(hitech, date(2025, 10, 8)) == date(2028, 10, 7)
+    assert services.expiry(SME, date(2025, 10, 8)) is None
+
+
 def test_an_entry_says_every_problem_at_once(firm, make_user):
     officer, ent = firm
     viewer = make_user(role=Role.VIEWER)

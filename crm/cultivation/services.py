@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import cast
 
 import sqlalchemy as sa
@@ -135,18 +135,43 @@ def entry_problems(enterprise: Enterprise, entry: Entry, today: date) -> list[Va
     return found
 
 
+#: recognitions valid for a fixed term (高新技术企业: three years from the certificate's date), so
+#: that one recorded without its expiry date still runs out and its renewal can be coached
+TERM_YEARS = {RecognitionKind.HITECH_NATIONAL: 3}
+
+
+def expiry(kind: RecognitionKind, granted_on: date) -> date | None:
+    """The last day a recognition of this kind granted that day is valid (None: no term)."""
+    years = TERM_YEARS.get(kind)
+    if years is None:
+        return None
+    try:
+        return granted_on.replace(year=granted_on.year + years) - timedelta(days=1)
+    except ValueError:  # 29 February
+        return date(granted_on.year + years, 2, 28)
+
+
 def valid_recognition(
     enterprise_id: int, kind: RecognitionKind, year: int, today: date
 ) -> Recognition | None:
     """A recognition of this kind the firm holds (granted by today) that is still valid at the
-    end of `year` — one expiring within the year leaves room for coaching its renewal."""
+    end of `year` — one expiring within the year leaves room for coaching its renewal. Without
+    an expiry date, a kind with a term runs out by it; one without, never."""
+    year_end = date(year, 12, 31)
+    if kind in TERM_YEARS:  # granted after this day: still valid at the year's end
+        undated = Recognition.granted_on > year_end.replace(year=year - TERM_YEARS[kind])
+    else:
+        undated = sa.true()
     return db.session.scalar(
         sa.select(Recognition)
         .where(
             Recognition.enterprise_id == enterprise_id,
             Recognition.kind == kind,
             Recognition.granted_on <= today,
-            sa.or_(Recognition.expires_on.is_(None), Recognition.expires_on > date(year, 12, 31)),
+            sa.or_(
+                sa.and_(Recognition.expires_on.is_(None), undated),
+                Recognition.expires_on > year_end,
+            ),
         )
         .order_by(Recognition.granted_on.desc())
         .limit(1)
@@ -298,6 +323,7 @@ def _recognition(candidate: Candidate, on: date, number: str) -> Recognition:
         enterprise_id=candidate.enterprise_id,
         kind=candidate.kind,
         granted_on=on,
+        expires_on=expiry(candidate.kind, on),
         certificate_no=number,
         note=f"培育库 {candidate.year} 年认定",
     )
