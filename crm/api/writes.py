@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.api.fields import Field, column_field, enum_field, fields_for
-from crm.auth.models import Role, User
+from crm.auth.models import User
 from crm.clock import local_today
 from crm.cooperation import services as cooperation
 from crm.cooperation import stages
@@ -325,14 +325,7 @@ PARTNERS = {
 def _project_data(v: dict[str, Any], project: Project | None = None) -> projects.ProjectData:
     """The body as the service's input. A partner list that is the project's own (a PATCH that
     did not send it) is left as it is, not checked again: a partner deleted since stays."""
-    officer = v.get("officer_id")
-    if officer is not None and officer != (project.officer_id if project else None):
-        chosen = db.session.get(User, officer)
-        if chosen is None or not chosen.active or chosen.role == Role.VIEWER:
-            raise ValidationError(
-                f"编号为 {officer} 的用户不是在岗的联络员或管理员，不能负责项目。",
-                field="officer_id",
-            )
+    # the officer in charge is checked by the service (`projects.services.problems`)
     given: dict[str, Any] = {}
     for name, (column, _) in PARTNERS.items():
         if project is None:

@@ -19,6 +19,7 @@ from crm.auth.models import Department, LoginAttempt, Role, User, UserSession
 from crm.db import utcnow
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
+from crm.queries import find
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,13 @@ def create_user(data: UserData) -> User:
 
 def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.username)))
+
+
+def is_officer(user_id: int) -> bool:
+    """Whether the user is an active officer or admin: who may own a firm, follow a branch or
+    a pool entry, or be in charge of a project."""
+    person = find(User, user_id)  # an id past any column's range is nobody, not an error
+    return person is not None and person.active and person.role != Role.VIEWER
 
 
 def officers(*, besides: int | None = None) -> list[User]:

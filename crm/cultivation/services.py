@@ -15,7 +15,8 @@ from typing import cast
 import sqlalchemy as sa
 
 from crm import policy
-from crm.auth.models import Role, User
+from crm.auth.models import User
+from crm.auth.services import is_officer
 from crm.clock import local_today
 from crm.cultivation.models import Candidate, CoachingStep, PoolStage, StepKind
 from crm.db import utcnow
@@ -105,7 +106,7 @@ def entry_problems(enterprise: Enterprise, entry: Entry, today: date) -> list[Va
         found.append(
             ValidationError(f"申报年度应在 {FIRST_YEAR}–{last_year} 年之间。", field="year")
         )
-    if entry.officer_id is not None and not _is_officer(entry.officer_id):
+    if entry.officer_id is not None and not is_officer(entry.officer_id):
         found.append(ValidationError("请选择一位在职的联络员。", field="officer_id"))
     if found or entry.kind is None or entry.year is None:
         return found
@@ -176,11 +177,6 @@ def valid_recognition(
         .order_by(Recognition.granted_on.desc())
         .limit(1)
     )
-
-
-def _is_officer(user_id: int) -> bool:
-    person = find(User, user_id)
-    return person is not None and person.active and person.role != Role.VIEWER
 
 
 # ---- recording a step ---------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from stdnum.cn import uscc as std_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from crm import policy
-from crm.auth.models import Department, Role, User
+from crm.auth.models import Department, User
+from crm.auth.services import is_officer
 from crm.clock import local_today
 from crm.enterprises.models import (
     Contact,
@@ -31,7 +32,7 @@ from crm.extensions import db
 from crm.institutions.models import Achievement, Institution
 from crm.keep import KEEP
 from crm.money import to_yuan
-from crm.queries import MAX_ID, find, get_live, reference
+from crm.queries import MAX_ID, get_live, reference
 from crm.search.services import named
 from crm.text.normal import core_name, normalise
 from crm.text.pinyin import sort_key
@@ -216,8 +217,7 @@ def _owner(user_id: int | None, current: int | None) -> int | None:
     enterprise already has, even if deactivated since (an unchanged save keeps them)."""
     if user_id is None or user_id == current:
         return user_id
-    owner = find(User, user_id)
-    if owner is None or not owner.active or owner.role == Role.VIEWER:
+    if not is_officer(user_id):
         raise ValidationError("负责联络员应为启用的联络员或管理员。", field="owner_id")
     return user_id
 

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from crm import policy
-from crm.auth.models import Role, User
+from crm.auth.models import User
+from crm.auth.services import is_officer
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation
 from crm.enterprises.models import Enterprise
@@ -128,8 +129,7 @@ def _officer(user_id: int | None, current: int | None) -> int | None:
     """An active officer or admin — or the one the branch already has, even if deactivated."""
     if user_id is None or user_id == current:
         return user_id
-    officer = find(User, user_id)
-    if officer is None or not officer.active or officer.role == Role.VIEWER:
+    if not is_officer(user_id):
         raise ValidationError("负责联络员应为启用的联络员或管理员。", field="officer_id")
     return user_id
 

@@ -16,12 +16,13 @@ from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
+from crm.auth.services import is_officer
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation
 from crm.enterprises.models import Enterprise, enterprise_industry
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Institution, Researcher
+from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.projects import stages
 from crm.projects.models import Level, Programme, Project, ProjectPartner, ProjectStage
@@ -216,8 +217,7 @@ def _origin_problems(data: ProjectData, project: Project | None) -> list[Validat
         else (None, None, None)
     )
     if data.officer_id is not None and data.officer_id != had_officer:
-        officer = db.session.get(User, data.officer_id)
-        if officer is None or not officer.active or not policy.can_write(officer):
+        if not is_officer(data.officer_id):
             found.append(ValidationError("负责人须是在岗的联络员或管理员。", field="officer_id"))
     firm = project.enterprise_id if project is not None else data.enterprise_id
     if data.cooperation_id is not None and data.cooperation_id != had_coop:
@@ -426,6 +426,17 @@ def prefill(cooperation: Cooperation | None, suggestion: Suggestion | None) -> d
             "partner_researchers": researcher.name if researcher is not None else "",
         }
     return {}
+
+
+def achievements_of(project: Project) -> list[Achievement]:
+    """The live achievements (科技成果) this project produced."""
+    return list(
+        db.session.scalars(
+            sa.select(Achievement).where(
+                Achievement.project_id == project.id, Achievement.deleted_at.is_(None)
+            )
+        )
+    )
 
 
 def of_enterprise(enterprise_id: int) -> list[Project]:

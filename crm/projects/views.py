@@ -21,7 +21,7 @@ from crm.enterprises.services import get_enterprise
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.forms import choices
-from crm.institutions.models import Achievement, Institution
+from crm.institutions.models import Institution
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.money import to_wan
 from crm.policy import Level, access
@@ -100,7 +100,7 @@ def _detail(project: Project, form: MoveForm, status: int = 200) -> tuple[str, i
     may = policy.can_edit_project(current_user, project)
     moves = stages.next_stages(project.stage) if may else []
     form.to.choices = choices((s.value, s.label) for s in moves)
-    achievements = project_achievements(project)
+    achievements = services.achievements_of(project)
     return render_template(
         "projects/detail.html",
         project=project,
@@ -110,17 +110,6 @@ def _detail(project: Project, form: MoveForm, status: int = 200) -> tuple[str, i
         achievements=achievements,
         **audit.history_context(current_user, "project", project.id),
     ), status
-
-
-def project_achievements(project: Project) -> list[Achievement]:
-    """The achievements (科技成果) this project produced."""
-    return list(
-        db.session.scalars(
-            sa.select(Achievement).where(
-                Achievement.project_id == project.id, Achievement.deleted_at.is_(None)
-            )
-        )
-    )
 
 
 @bp.route("/projects/<int:project_id>")

@@ -37,6 +37,7 @@ from crm.institutions.models import (
     TransferMode,
 )
 from crm.matching.models import Suggestion, SuggestionStatus
+from crm.money import to_yuan
 from crm.needs.models import Need, NeedStatus
 from crm.projects.models import (
     Level,
@@ -262,8 +263,8 @@ def _load_projects(loader: Loader, today: date, ago: Any) -> None:
             level=programme.level,
             year=ago(history[0][1]).year,
             number=row["number"] or None,
-            grant_amount=Decimal(row["grant_wan"]) * 10000 if row["grant_wan"] else None,
-            self_funding=Decimal(row["self_wan"]) * 10000 if row["self_wan"] else None,
+            grant_amount=to_yuan(Decimal(row["grant_wan"])) if row["grant_wan"] else None,
+            self_funding=to_yuan(Decimal(row["self_wan"])) if row["self_wan"] else None,
             applied_on=ago(history[0][1]),
             approved_on=approved[0] if approved else None,
             stage=final,
