@@ -59,6 +59,9 @@ class MatchIndex:
     masked: np.ndarray | None = None  # documents superseded by the delta
     delta: dict[Key, dict[str, float]] = field(default_factory=dict)
     delta_terms: dict[str, dict[Key, float]] = field(default_factory=dict)
+    #: (term, k) → the term's k-th largest contribution in the matrix, worked out once: the
+    #: matrix never changes (changes go to the delta), and needs share most of their words
+    _kth: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
@@ -279,9 +282,9 @@ class MatchIndex:
         # (its documents score at least that much). Only documents above it are looked at:
         # a comparison pass instead of gathering every non-zero of 100k scores.
         bound = 0.0
-        for value in values:
-            if len(value) >= top > 0:
-                bound = max(bound, float(np.partition(value, -top)[-top]))
+        for number, weight in words:
+            if top > 0 and indptr[number + 1] - indptr[number] >= top:
+                bound = max(bound, self._kth_largest(number, top) * weight)
         above = scores >= bound * (1 - 1e-6) if bound > 0 else scores > 0
         candidates = self._allowed(np.flatnonzero(above), kinds)
         if bound > 0 and len(candidates) < top:  # the bound was met by documents left out
@@ -294,6 +297,13 @@ class MatchIndex:
             (self.targets[self.kinds[doc]], int(self.ids[doc]), float(scores[doc]), int(doc), {})
             for doc in order
         ]
+
+    def _kth_largest(self, number: int, k: int) -> float:
+        found = self._kth.get((number, k))
+        if found is None:
+            row = self.matrix.data[self.matrix.indptr[number] : self.matrix.indptr[number + 1]]
+            found = self._kth[(number, k)] = float(np.partition(row, -k)[-k])
+        return found
 
     def _allowed(self, candidates: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
         """Candidates less the masked (superseded) documents and those of other kinds."""
