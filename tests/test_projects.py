@@ -16,7 +16,7 @@ from crm.cooperation.models import Attachment
 from crm.errors import Conflict, PermissionDenied, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind
-from crm.projects import services, stages
+from crm.projects import deadlines, lists, services, stages
 from crm.projects.models import Level, Programme, Project, ProjectStage, ProjectStageChange
 from crm.visits.models import Task
 from tests.conftest import AuthActions, csrf_token
@@ -164,9 +164,9 @@ def test_a_deadline_makes_a_task_a_week_before_and_moves_it_with_the_deadline(se
     assert task.assignee_id == officer.id and task.due_on == date(2026, 6, 24)
     assert "7月1日截止" in task.title
     admin = make_user(role=Role.ADMIN)
-    data = services.ProgrammeData(name=programme.name, level=programme.level)
+    data = deadlines.ProgrammeData(name=programme.name, level=programme.level)
     data.deadline = date(2026, 6, 12)
-    services.save_programme(admin, data, programme, programme.version)
+    deadlines.save_programme(admin, data, programme, programme.version)
     db.session.commit()
     tasks = db.session.scalars(sa.select(Task).where(Task.project_id == project.id)).all()
     assert [(t.due_on, "6月12日截止" in t.title) for t in tasks] == [(date(2026, 6, 10), True)]
@@ -428,10 +428,10 @@ def test_the_calendar_shows_the_first_firms_of_a_long_list_and_counts_the_rest(
     setting, client, make_enterprise, monkeypatch
 ):
     officer, ent, programme = setting
-    monkeypatch.setattr(services, "SHOWN_PER_DEADLINE", 2)
+    monkeypatch.setattr(lists, "SHOWN_PER_DEADLINE", 2)
     for name in ("嵊州市丙测试有限公司", "嵊州市甲测试有限公司", "嵊州市乙测试有限公司"):
         _project(officer, make_enterprise(owner_id=officer.id, name=name), programme)
-    (deadline,) = services.calendar(date(2026, 6, 10))
+    (deadline,) = lists.calendar(date(2026, 6, 10))
     assert deadline.preparing == 3 and deadline.days_left == 21
     assert [p.enterprise.name for p in deadline.projects] == [
         "嵊州市丙测试有限公司",  # bing: by pinyin

@@ -16,7 +16,7 @@ from crm.clock import local_today
 from crm.forms import choices, id_or_none
 from crm.imports.headers import IGNORE
 from crm.imports.outcome import Options
-from crm.projects import services as projects
+from crm.projects import deadlines
 from crm.projects.models import ProjectStage
 from crm.queries import MAX_ID
 from crm.sheets import SHEETS
@@ -57,7 +57,7 @@ class ListFields(FlaskForm):
         super().__init__(*args, **kwargs)
         self.programme_id.choices = choices(
             [("", "按标题和计划类别判断")]
-            + [(str(p.id), p.name) for p in projects.programmes(active_only=False)]
+            + [(str(p.id), p.name) for p in deadlines.programmes(active_only=False)]
         )
 
 

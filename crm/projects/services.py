@@ -1,143 +1,37 @@
-"""Registering and editing 科技项目 and the programmes (科技计划) they apply to; the tasks before
-each programme's 申报截止; the list's filters and the deadline calendar. Moving a project along
-is `crm.projects.stages`."""
+"""Registering and editing 科技项目: the rules a project's data keeps, its partners (named
+or by id), the firm's projects. The programmes and the tasks before their 申报截止 are
+`crm.projects.deadlines`, the list and the calendar `crm.projects.lists`; moving a project
+along is `crm.projects.stages`."""
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from crm import policy
 from crm.auth.models import User
 from crm.auth.services import is_officer
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation
-from crm.enterprises.models import Enterprise, enterprise_industry
-from crm.errors import Conflict, NotFound, ValidationError
+from crm.enterprises.models import Enterprise
+from crm.errors import Conflict, ValidationError
 from crm.extensions import db
-from crm.institutions.models import Achievement, Institution, Researcher
 from crm.matching.models import Suggestion, SuggestionStatus
-from crm.projects import stages
+from crm.projects import partners, stages
+from crm.projects.deadlines import prepare_task
 from crm.projects.models import Level, Programme, Project, ProjectPartner, ProjectStage
 from crm.queries import get_live, live, reference
-from crm.visits.models import Task
 
 logger = logging.getLogger(__name__)
-
-#: a task to prepare the application falls due this many days before the deadline
-PREPARE_DAYS = 7
-NAME_SEPARATORS = re.compile(r"[\n、，,;；]+")
 
 
 def get_project(project_id: int) -> Project:
     return get_live(Project, project_id, message="这个项目不存在或已删除。")
-
-
-# ---- programmes (kept by admins) ---------------------------------------------------------------
-
-
-@dataclass
-class ProgrammeData:
-    name: str
-    level: Level
-    department: str | None = None
-    deadline: date | None = None
-    active: bool = True
-    notes: str | None = None
-
-
-def programmes(active_only: bool = True) -> list[Programme]:
-    stmt = sa.select(Programme).order_by(Programme.active.desc(), Programme.level, Programme.name)
-    if active_only:
-        stmt = stmt.where(Programme.active.is_(True))
-    return list(db.session.scalars(stmt))
-
-
-def get_programme(programme_id: int) -> Programme:
-    programme = db.session.get(Programme, programme_id)
-    if programme is None:
-        raise NotFound("这个科技计划不存在。")
-    return programme
-
-
-def save_programme(
-    user: User, data: ProgrammeData, programme: Programme | None = None, version: int = 0
-) -> Programme:
-    """Add or change a programme (admins); a new or moved deadline sets the preparation tasks
-    of the projects applying to it."""
-    policy.authorize(policy.is_admin(user), "只有管理员可以维护科技计划。")
-    name = (data.name or "").strip()
-    if not name:
-        raise ValidationError("请填写计划名称。", field="name")
-    same = db.session.scalar(sa.select(Programme).where(Programme.name == name))
-    if same is not None and same is not programme:
-        raise ValidationError(f"已有名为“{name}”的科技计划。", field="name")
-    if programme is None:
-        programme = Programme(name=name, level=data.level)
-        db.session.add(programme)
-    elif programme.version != version:
-        raise Conflict()
-    programme.name, programme.level = name, Level(data.level)
-    programme.department = (data.department or "").strip() or None
-    programme.deadline, programme.active = data.deadline, bool(data.active)
-    programme.notes = (data.notes or "").strip() or None
-    db.session.flush()
-    for project in applying(programme):
-        prepare_task(project)
-    db.session.flush()
-    logger.info("Programme %r saved by %s", programme, user.username)
-    return programme
-
-
-def applying(programme: Programme) -> list[Project]:
-    """The live projects being prepared for this programme (at 申报)."""
-    return list(
-        db.session.scalars(
-            sa.select(Project).where(
-                Project.programme_id == programme.id,
-                Project.stage == ProjectStage.APPLYING,
-                live(Project),
-            )
-        )
-    )
-
-
-def prepare_task(project: Project) -> Task | None:
-    """The task of preparing the application before the programme's deadline, for the officer
-    in charge: made once per deadline (a moved deadline moves the open task's date)."""
-    deadline = project.programme.deadline
-    if deadline is None or project.officer_id is None or project.stage != ProjectStage.APPLYING:
-        return None
-    today = local_today()
-    if deadline < today:
-        return None
-    due = max(today, deadline - timedelta(days=PREPARE_DAYS))
-    when = f"{deadline.month}月{deadline.day}日截止"
-    title = f"{stages.PREPARATION}{project.programme.name}”申报材料：{project.title}（{when}）"
-    task = db.session.scalar(
-        sa.select(Task).where(
-            Task.project_id == project.id, Task.done_at.is_(None), Task.deleted_at.is_(None)
-        )
-    )
-    if task is None:
-        task = Task(
-            project_id=project.id,
-            enterprise_id=project.enterprise_id,
-            assignee_id=project.officer_id,
-        )
-        db.session.add(task)
-    task.title, task.due_on, task.assignee_id = title[:200], due, project.officer_id
-    return task
-
-
-# ---- projects ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -199,11 +93,7 @@ def problems(data: ProjectData, project: Project | None = None) -> list[Validati
     if project is not None and not number and project.stage in stages.APPROVED:
         found.append(ValidationError("已立项的项目须有项目编号。", field="number"))
     found += _origin_problems(data, project)
-    for check in (_institution_ids, _researcher_ids, _enterprise_ids):
-        try:
-            check(data, project)
-        except ValidationError as exc:
-            found.append(exc)
+    found += partners.problems(data, project)
     return found
 
 
@@ -237,102 +127,6 @@ def _origin_problems(data: ProjectData, project: Project | None) -> list[Validat
     return found
 
 
-def _names(text: str | None) -> list[str]:
-    return [n.strip() for n in NAME_SEPARATORS.split(text or "") if n.strip()]
-
-
-def _kept(project: Project | None, column: str) -> dict[str, int]:
-    """The partners of this kind the project already has, by name: a save keeps them as they
-    are, even if deleted or renamed in the library since (as `queries.reference` does)."""
-    if project is None:
-        return {}
-    found = {}
-    for partner in project.partners:
-        record = getattr(partner, column.removesuffix("_id"))
-        if record is not None:
-            found[record.name] = record.id
-    return found
-
-
-def _researcher_ids(data: ProjectData, project: Project | None) -> list[int] | None:
-    if data.partner_researcher_ids is None and data.partner_researchers is None:
-        return None
-    kept = _kept(project, "researcher_id")
-    ids = list(data.partner_researcher_ids or [])
-    for name in _names(data.partner_researchers):
-        if name in kept:
-            ids.append(kept[name])
-            continue
-        found = list(
-            db.session.scalars(
-                sa.select(Researcher.id)
-                .where(Researcher.name == name, Researcher.deleted_at.is_(None))
-                .limit(2)
-            )
-        )
-        if not found:
-            raise ValidationError(f"专家库里没有“{name}”。", field="partner_researchers")
-        if len(found) > 1:
-            raise ValidationError(
-                f"专家库里有多位“{name}”，请在专家页面核对后再填写。", field="partner_researchers"
-            )
-        ids.append(found[0])
-    return _checked(ids, Researcher, set(kept.values()), "partner_researchers", "专家")
-
-
-def _enterprise_ids(data: ProjectData, project: Project | None) -> list[int] | None:
-    if data.partner_enterprise_ids is None and data.partner_enterprises is None:
-        return None
-    kept = _kept(project, "enterprise_id")
-    ids = list(data.partner_enterprise_ids or [])
-    for name in _names(data.partner_enterprises):
-        firm = kept.get(name) or db.session.scalar(
-            sa.select(Enterprise.id).where(Enterprise.name == name, Enterprise.deleted_at.is_(None))
-        )
-        if firm is None:
-            raise ValidationError(
-                f"企业库里没有“{name}”，请写企业全称或先登记该企业。", field="partner_enterprises"
-            )
-        ids.append(firm)
-    lead = project.enterprise_id if project is not None else None
-    ids = [i for i in ids if i != lead]
-    return _checked(ids, Enterprise, set(kept.values()), "partner_enterprises", "企业")
-
-
-def _institution_ids(data: ProjectData, project: Project | None) -> list[int] | None:
-    if data.partner_institution_ids is None:
-        return None
-    kept = set(_kept(project, "institution_id").values())
-    return _checked(
-        list(data.partner_institution_ids), Institution, kept, "partner_institution_ids", "高校院所"
-    )
-
-
-def _checked(ids: list[int], model: Any, kept: set[int], field: str, what: str) -> list[int]:
-    """The ids once each; a new one must be a live record, one the project has is kept."""
-    for record_id in ids:
-        if record_id not in kept:
-            reference(model, record_id, None, field=field, what=what)
-    return list(dict.fromkeys(ids))
-
-
-def _set_partners(project: Project, data: ProjectData) -> None:
-    wanted: dict[str, list[int] | None] = {
-        "institution_id": _institution_ids(data, project),
-        "researcher_id": _researcher_ids(data, project),
-        "enterprise_id": _enterprise_ids(data, project),
-    }
-    for column, ids in wanted.items():
-        if ids is None:
-            continue
-        have = {getattr(p, column): p for p in project.partners if getattr(p, column) is not None}
-        for gone in set(have) - set(ids):
-            project.partners.remove(have[gone])
-        for new in ids:
-            if new not in have:
-                project.partners.append(ProjectPartner(**{column: new}))
-
-
 def _apply(user: User, project: Project, data: ProjectData) -> None:
     if found := problems(data, project if project.id else None):
         raise found[0]
@@ -364,7 +158,7 @@ def _apply(user: User, project: Project, data: ProjectData) -> None:
         Suggestion, data.suggestion_id, project.suggestion_id, field="suggestion_id", what="推荐"
     )
     project.notes = (data.notes or "").strip() or None
-    _set_partners(project, data)
+    partners.set_partners(project, data)
 
 
 def create(user: User, enterprise: Enterprise, data: ProjectData) -> Project:
@@ -428,17 +222,6 @@ def prefill(cooperation: Cooperation | None, suggestion: Suggestion | None) -> d
     return {}
 
 
-def achievements_of(project: Project) -> list[Achievement]:
-    """The live achievements (科技成果) this project produced."""
-    return list(
-        db.session.scalars(
-            sa.select(Achievement).where(
-                Achievement.project_id == project.id, Achievement.deleted_at.is_(None)
-            )
-        )
-    )
-
-
 def of_enterprise(enterprise_id: int) -> list[Project]:
     """A firm's live projects, as the lead or a partner, newest first."""
     partner = sa.select(ProjectPartner.project_id).where(
@@ -454,128 +237,3 @@ def of_enterprise(enterprise_id: int) -> list[Project]:
             .order_by(Project.year.desc(), Project.id.desc())
         )
     )
-
-
-# ---- lists and the calendar ---------------------------------------------------------------------
-
-
-@dataclass
-class Filters:
-    level: Level | None = None
-    programme_id: int | None = None
-    stage: ProjectStage | None = None
-    year: int | None = None
-    town_id: int | None = None
-    industry_id: int | None = None
-    officer_id: int | None = None
-    q: str | None = None
-
-
-def selected(filters: Filters) -> sa.Select[tuple[Project]]:
-    """The live projects the filters select, newest year first."""
-    stmt = (
-        sa.select(Project)
-        .join(Enterprise, Project.enterprise_id == Enterprise.id)
-        .where(Project.deleted_at.is_(None), Enterprise.deleted_at.is_(None))
-        .options(selectinload(Project.enterprise), selectinload(Project.programme))
-    )
-    if filters.level:
-        stmt = stmt.where(Project.level == filters.level)
-    if filters.programme_id:
-        stmt = stmt.where(Project.programme_id == filters.programme_id)
-    if filters.stage:
-        stmt = stmt.where(Project.stage == filters.stage)
-    if filters.year:
-        stmt = stmt.where(Project.year == filters.year)
-    if filters.town_id:
-        stmt = stmt.where(Enterprise.town_id == filters.town_id)
-    if filters.industry_id:
-        stmt = stmt.where(
-            Enterprise.id.in_(
-                sa.select(enterprise_industry.c.enterprise_id).where(
-                    enterprise_industry.c.industry_id == filters.industry_id
-                )
-            )
-        )
-    if filters.officer_id:
-        stmt = stmt.where(Project.officer_id == filters.officer_id)
-    if filters.q:
-        words = f"%{filters.q.strip()}%"
-        stmt = stmt.where(
-            sa.or_(
-                Project.title.like(words), Project.number.like(words), Enterprise.name.like(words)
-            )
-        )
-    return stmt.order_by(Project.year.desc(), Project.stage_changed_on.desc(), Project.id.desc())
-
-
-@dataclass
-class Deadline:
-    programme: Programme
-    days_left: int
-    projects: list[Project]  # the firms being prepared for it (projects at 申报), the first few
-    preparing: int  # how many there are in all
-
-
-#: a deadline shows this many of the firms being prepared for it (and how many more)
-SHOWN_PER_DEADLINE = 30
-
-
-def calendar(today: date, include_past_days: int = 30) -> list[Deadline]:
-    """Programmes with a deadline from a month ago on, soonest first, each with the projects
-    being prepared for it (the first `SHOWN_PER_DEADLINE` by firm, and their number)."""
-    rows = db.session.scalars(
-        sa.select(Programme)
-        .where(
-            Programme.active.is_(True),
-            Programme.deadline.is_not(None),
-            Programme.deadline >= today - timedelta(days=include_past_days),
-        )
-        .order_by(Programme.deadline, Programme.name)
-    ).all()
-    preparing: dict[int, list[Project]] = {}
-    counts: dict[int, int] = {}
-    if rows:
-        applying = sa.and_(
-            Project.programme_id.in_([p.id for p in rows]),
-            Project.stage == ProjectStage.APPLYING,
-            Project.deleted_at.is_(None),
-            Enterprise.deleted_at.is_(None),
-        )
-        place = (
-            sa.func.row_number()
-            .over(partition_by=Project.programme_id, order_by=(Enterprise.name_sort, Project.id))
-            .label("place")
-        )
-        ranked = (
-            sa.select(Project.id, place)
-            .join(Enterprise, Project.enterprise_id == Enterprise.id)
-            .where(applying)
-            .subquery()
-        )
-        first = sa.select(ranked.c.id).where(ranked.c.place <= SHOWN_PER_DEADLINE)
-        for project in db.session.scalars(
-            sa.select(Project)
-            .join(Enterprise, Project.enterprise_id == Enterprise.id)
-            .where(Project.id.in_(first))
-            .options(selectinload(Project.enterprise), selectinload(Project.officer))
-            .order_by(Enterprise.name_sort, Project.id)
-        ):
-            preparing.setdefault(project.programme_id, []).append(project)
-        counts = dict(
-            db.session.execute(
-                sa.select(Project.programme_id, sa.func.count())
-                .join(Enterprise, Project.enterprise_id == Enterprise.id)
-                .where(applying)
-                .group_by(Project.programme_id)
-            ).all()
-        )
-    return [
-        Deadline(
-            p,
-            (p.deadline - today).days,  # type: ignore[operator]
-            preparing.get(p.id, []),
-            counts.get(p.id, 0),
-        )
-        for p in rows
-    ]

@@ -139,7 +139,7 @@ def _enter(
     project.stage, project.stage_changed_on = to, on
 
 
-PREPARATION = "准备“"  # how `services.prepare_task` titles its task
+PREPARATION = "准备“"  # how `deadlines.prepare_task` titles its task
 
 
 def _close_preparation(project: Project) -> None:

@@ -25,7 +25,7 @@ from crm.institutions.models import Institution
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.money import to_wan
 from crm.policy import Level, access
-from crm.projects import services, stages
+from crm.projects import deadlines, lists, services, stages
 from crm.projects.forms import MoveForm, ProgrammeForm, ProjectForm
 from crm.projects.models import Level as ProjectLevel
 from crm.projects.models import Project, ProjectStage
@@ -40,9 +40,9 @@ def _choice(kind: Any, name: str) -> Any:
     return kind(value) if value in {c.value for c in kind} else None
 
 
-def _filters() -> services.Filters:
+def _filters() -> lists.Filters:
     year = request.args.get("year", "")
-    return services.Filters(
+    return lists.Filters(
         level=_choice(ProjectLevel, "level"),
         programme_id=id_arg("programme_id"),
         stage=_choice(ProjectStage, "stage"),
@@ -58,7 +58,7 @@ def _filters() -> services.Filters:
 @access(Level.SIGNED_IN)
 def index() -> str:
     filters = _filters()
-    page = paginate(services.selected(filters))
+    page = paginate(lists.selected(filters))
     years = db.session.scalars(
         sa.select(Project.year).where(Project.deleted_at.is_(None)).distinct()
     ).all()
@@ -69,7 +69,7 @@ def index() -> str:
         filters=filters,
         levels=list(ProjectLevel),
         stages=list(stages.BOARD),
-        programmes=services.programmes(active_only=False),
+        programmes=deadlines.programmes(active_only=False),
         towns=db.session.execute(sa.select(Town.id, Town.name).order_by(Town.code)).all(),
         industries=db.session.execute(
             sa.select(Industry.id, Industry.name).order_by(Industry.sort_order, Industry.name)
@@ -84,9 +84,7 @@ def index() -> str:
 def calendar() -> str:
     """申报截止: programmes by deadline, each with the firms being prepared for it."""
     today = local_today()
-    return render_template(
-        "projects/calendar.html", deadlines=services.calendar(today), today=today
-    )
+    return render_template("projects/calendar.html", deadlines=lists.calendar(today), today=today)
 
 
 # ---- a project's page and its moves ------------------------------------------------------------
@@ -100,7 +98,7 @@ def _detail(project: Project, form: MoveForm, status: int = 200) -> tuple[str, i
     may = policy.can_edit_project(current_user, project)
     moves = stages.next_stages(project.stage) if may else []
     form.to.choices = choices((s.value, s.label) for s in moves)
-    achievements = services.achievements_of(project)
+    achievements = lists.achievements_of(project)
     return render_template(
         "projects/detail.html",
         project=project,
@@ -182,7 +180,7 @@ def _fill_choices(form: ProjectForm, project: Project | None = None) -> None:
         [("", "（请选择）")]
         + [
             (str(p.id), f"{p.name}（{p.level.label}）")
-            for p in services.programmes(active_only=False)
+            for p in deadlines.programmes(active_only=False)
             if p.active or p.id == current
         ]
     )
@@ -293,7 +291,7 @@ def edit(project_id: int) -> Response | tuple[str, int]:
 @access(Level.SIGNED_IN)
 def programmes() -> str:
     return render_template(
-        "projects/programmes.html", programmes=services.programmes(active_only=False)
+        "projects/programmes.html", programmes=deadlines.programmes(active_only=False)
     )
 
 
@@ -301,15 +299,15 @@ def programmes() -> str:
 @bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
 @access(Level.ADMIN)
 def programme_form(programme_id: int | None = None) -> Response | tuple[str, int]:
-    programme = services.get_programme(programme_id) if programme_id else None
+    programme = deadlines.get_programme(programme_id) if programme_id else None
     form = ProgrammeForm(obj=programme if request.method == "GET" else None)
     if request.method == "GET" and programme is not None:
         form.level.data = programme.level.value
     return save_form(
         form,
-        lambda: services.save_programme(
+        lambda: deadlines.save_programme(
             current_user,
-            services.ProgrammeData(
+            deadlines.ProgrammeData(
                 name=form.name.data or "",
                 level=ProjectLevel(form.level.data),
                 department=form.department.data,
