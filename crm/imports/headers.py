@@ -109,8 +109,9 @@ def match_header(sheet: Sheet, header: str) -> Match:
         held = [
             n for n in names if (len(n) >= 3 and n in plain) or (len(n) == 2 and plain.endswith(n))
         ]
-        if held:
-            return Match(text, names[max(held, key=len)], "similar", year)
+        if held:  # the name it ends with first: 联系人手机 is a phone, not a contact's name
+            ending = [n for n in held if plain.endswith(n)]
+            return Match(text, names[max(ending or held, key=len)], "similar", year)
     return Match(text, None, "unknown", year)
 
 

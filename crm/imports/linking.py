@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from crm.enterprises.models import Enterprise, EnterpriseAlias
 from crm.extensions import db
@@ -104,6 +105,11 @@ class NameIndex:
             k, self._choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3
         ):
             found[self._owners[i]] = max(found.get(self._owners[i], 0), score)
+        if len(k) >= 4:  # one character off a core name of four (越峰电机 for 越丰电机): 75 points
+            for choice, _, i in process.extract(
+                k, self._choices, scorer=Levenshtein.distance, score_cutoff=1, limit=3
+            ):
+                found.setdefault(self._owners[i], fuzz.ratio(k, choice))
         link = self.find(text)
         if link.how == "fuzzy" and link.record_id is not None:
             found.setdefault(link.record_id, FUZZY_CUTOFF)

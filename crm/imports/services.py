@@ -136,6 +136,7 @@ def _run(
         list_stage=options.list_stage,
         programme_id=options.programme_id,
         listed_on=options.listed_on,
+        labels={c.key: c.header for c in sheet.columns},
     )
     _years(ctx, report, table, matches, options)
     ctx.note(None, None, f"{table.where}。", "note")

@@ -6,6 +6,9 @@ from __future__ import annotations
 from crm.money import wan_cell
 from crm.sheets.columns import Column, Sheet, first_contact, name_of, phone_of
 
+#: what offices head a phone column with
+PHONE = ("电话", "手机", "手机号", "手机号码", "电话号码", "联系方式", "phone", "mobile")
+
 ENTERPRISES = Sheet(
     "enterprises",
     "企业",
@@ -67,7 +70,7 @@ ENTERPRISES = Sheet(
         Column(
             "phone",
             "联系电话",
-            ("电话", "手机", "联系方式", "phone", "mobile"),
+            PHONE,
             example="0575-83000000",
             personal=True,
             read=lambda e: phone_of(first_contact(e)),
@@ -179,7 +182,7 @@ NEEDS = Sheet(
         Column(
             "phone",
             "联系电话",
-            ("电话", "手机", "联系方式", "phone", "mobile"),
+            PHONE,
             personal=True,
             exported=False,
         ),
@@ -206,7 +209,7 @@ CONTACTS = Sheet(
         Column(
             "phone",
             "联系电话",
-            ("电话", "手机", "phone", "mobile"),
+            PHONE,
             example="0575-83000000",
             personal=True,
         ),

@@ -337,3 +337,56 @@ def test_an_enterprise_list_with_a_contact_way_header_is_enterprises(
     assert firm.town.name == "崇仁镇" and firm.contacts[0].name == "周强"
     assert firm.contacts[0].phone == "13857500071"
     assert any("邮箱" in m and "不会导入" in m for m in messages(report, "warning"))
+
+
+def test_a_contact_phone_header_is_the_phone_and_a_typo_of_a_firm_is_asked(
+    tmp_path, make_user, make_enterprise, reference
+):
+    """联系人手机 names a phone (the word it ends with), not the contact; a firm written one
+    character off (越峰 for 越丰) is asked about in the preview, never made a new firm."""
+    from tests.imports.helpers import write_csv
+
+    admin = make_user(role=Role.ADMIN)
+    yuefeng = make_enterprise(name="嵊州市越丰电机有限公司")
+    path = write_csv(
+        tmp_path / "需求.csv",
+        [
+            ["企业名称", "需求描述", "联系人", "联系人手机", "预算（万元）"],
+            [
+                "嵊州市越丰电机有限公司",
+                "电机温升偏高，想找散热设计的专家",
+                "马力",
+                "13857500099",
+                "约30",
+            ],
+            ["嵊州市越峰电机有限公司", "绕线机换型太慢", "马力", "13857500099", ""],
+            ["", "", "", "", ""],
+            ["嵊州市越丰电机有限公司", "", "马力", "", ""],
+        ],
+        encoding="gbk",
+    )
+    report = run(admin, path)
+    fields = {m.header: (m.column.key if m.column else None) for m in report.matches}
+    assert fields["联系人手机"] == "phone" and fields["联系人"] == "contact"
+    contacts = {c.name: c.phone for c in live(Contact) if c.enterprise_id == yuefeng.id}
+    assert contacts == {"马力": "13857500099"}
+    assert report.counts.get("enterprises_created", 0) == 0
+    assert [n.enterprise_id for n in live(Need)] == [yuefeng.id]
+    assert "嵊州市越峰电机有限公司" in report.questions
+    assert report.questions["嵊州市越峰电机有限公司"][0][1] == "嵊州市越丰电机有限公司"
+    # a vague budget is kept in the need's description, and the message says so
+    vague = [m for m in messages(report, "warning") if "约30" in m]
+    assert vague and "需求描述" in vague[0] and "备注" not in vague[0]
+    # the row with neither title nor description names the field as the form does
+    empty = [i for i in report.issues if i.row == 5 and i.level == "error"]
+    assert empty and empty[0].column == "需求名称"
+
+
+def test_phone_headers_offices_write_are_phones():
+    from crm.imports.headers import match_header
+    from crm.sheets import SHEETS
+
+    for kind in ("enterprises", "needs", "contacts"):
+        for header in ("手机号码", "电话号码", "联系人手机号", "联系人电话", "办公电话"):
+            match = match_header(SHEETS[kind], header)
+            assert match.column is not None and match.column.key == "phone", (kind, header)

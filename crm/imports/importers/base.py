@@ -19,9 +19,11 @@ from crm.text.normal import normalise, person_name
 
 class Importer:
     sheet: Sheet
+    extras_to = "备注"  # where a value that could not be stored is kept in its own words
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        ctx.extras_to = self.extras_to
         self.seen: dict[Any, int] = {}  # key → first row, to skip repeats within the file
 
     def prepare(self) -> None:

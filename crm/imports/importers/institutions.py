@@ -27,6 +27,7 @@ from crm.text.normal import institution_key, normalise
 
 
 class InstitutionImporter(Importer):
+    extras_to = "单位简介"
     sheet = SHEETS["institutions"]
     KIND_SYNONYMS = {
         "高校": InstitutionKind.UNIVERSITY,

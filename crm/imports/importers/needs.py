@@ -22,6 +22,7 @@ from crm.text.normal import normalise
 
 class NeedImporter(Importer):
     sheet = SHEETS["needs"]
+    extras_to = "需求描述"
 
     def prepare(self) -> None:
         self.names, self.by_uscc = linking.enterprise_index()

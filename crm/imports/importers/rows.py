@@ -64,6 +64,9 @@ class Context:
     issues: list[Issue] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     headers: dict[str, str] = field(default_factory=dict)  # field key → the file's header
+    #: field key → the field's own name, for a field the file has no column for (需求名称)
+    labels: dict[str, str] = field(default_factory=dict)
+    extras_to: str = "备注"  # the field a row's unstorable values are kept in (the importer's)
     units: dict[str, Decimal] = field(default_factory=dict)  # money key → 万元 per unit
     renumbered: int = 0  # names that had a list number (`1.`, `（一）`) taken off
     year: int | None = None  # the year of figures whose header names none
@@ -80,7 +83,10 @@ class Context:
     listed_on: date | None = None
 
     def note(self, row: int | None, column: str | None, message: str, level: str) -> None:
-        self.issues.append(Issue(row, self.headers.get(column or "", column), message, level))
+        key = column or ""
+        self.issues.append(
+            Issue(row, self.headers.get(key) or self.labels.get(key, column), message, level)
+        )
 
 
 EXTRA = "extra:"  # the key of a column whose field another column already feeds
@@ -163,7 +169,10 @@ class Row:
         try:
             return read(value)
         except values.BadValue as exc:
-            self.warn(key, exc.message)
+            message = exc.message
+            if exc.extra:  # the cell's own words are kept where this kind of record keeps them
+                message = message.replace("放入备注", f"放入{self.ctx.extras_to}")
+            self.warn(key, message)
             if exc.extra:
                 self.extras.append(f"{self.ctx.headers.get(key, key)}：{exc.extra}")
             return None
@@ -180,7 +189,8 @@ class Row:
             )
         if found is None:
             allowed = " / ".join(m.label for m in enum_cls)
-            self.warn(key, f"“{value}”不是可选值（{allowed}），未填入，原文已放入备注。")
+            kept = self.ctx.extras_to
+            self.warn(key, f"“{value}”不是可选值（{allowed}），未填入，原文已放入{kept}。")
             self.extras.append(f"{self.ctx.headers.get(key, key)}：{value}")
         return found
 
