@@ -201,6 +201,20 @@ def test_shared_modules_use_no_area_logic():
     assert not bad, _where(bad)
 
 
+def test_audit_reads_no_areas_forms_or_pages():
+    """The change history names a field by its form's label, which each area registers with
+    crm.audit.labels; audit imports no area's forms, views or pages, so the areas' pages may
+    show audit's history without the two leaning on each other."""
+    bad = [
+        i
+        for i in imports()
+        if area(i.source) == "audit"
+        and area(i.target) not in (None, "audit")
+        and layer(i.target) in WEB_LAYER
+    ]
+    assert not bad, _where(bad)
+
+
 def test_areas_logic_depends_one_way():
     """No two areas use each other's logic, and no longer cycle either."""
     edges = service_edges()

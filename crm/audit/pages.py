@@ -2,18 +2,17 @@
 
 The audit hook stores what the database holds (`"status": ["open", "matched"]`,
 `"enterprise_id": [null, 67]`); a record page's 变更记录 and the admin's 操作日志 show it here as
-an officer reads it: a field by the label its form gives it, a choice by its label, a reference
-by the name of the record it points at (a link to that record's page, when the reader may open
-it), money in 万元, a moment in the county's time, 是/否 and （空）. The names of the records an
-entry list refers to are read in one query per kind. An entry written before a field was
-removed, or pointing at a record since purged, still shows: the field by its stored name, the
-record as "已删除的记录 #67".
+an officer reads it: a field by the label its form gives it (`crm.audit.labels`, which the
+areas' forms register with), a choice by its label, a reference by the name of the record it
+points at (a link to that record's page, when the reader may open it), money in 万元, a moment
+in the county's time, 是/否 and （空）. The names of the records an entry list refers to are
+read in one query per kind. An entry written before a field was removed, or pointing at a
+record since purged, still shows: the field by its stored name, the record as "已删除的记录 #67".
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,65 +20,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapper, selectinload
-from wtforms.fields.core import UnboundField
+from sqlalchemy.orm import selectinload
 
 from crm import links, policy
-from crm.audit import services
-from crm.audit.models import ACTION_LABELS, FIELD_LABELS, TABLE_LABELS, AuditEntry
-from crm.auth.forms import UserEditForm, UserForm
+from crm.audit import labels, services
+from crm.audit.models import ACTION_LABELS, AuditEntry
 from crm.clock import as_local
-from crm.contacts.forms import ContactForm
-from crm.cooperation.forms import CooperationForm, MoveForm
-from crm.cultivation.forms import EntryForm
-from crm.db import Base, UTCDateTime
-from crm.enterprises.forms import EnterpriseForm, YearForm
+from crm.db import UTCDateTime
 from crm.enterprises.models import MONEY
-from crm.events.forms import EventForm
 from crm.extensions import db
-from crm.institutions.forms import AchievementForm, BranchForm, InstitutionForm, ResearcherForm
 from crm.matching.decisions import partner_name
-from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import Suggestion
 from crm.money import format_wan
-from crm.needs.forms import NeedForm
-from crm.projects.forms import MoveForm as ProjectMoveForm
-from crm.projects.forms import ProgrammeForm, ProjectForm
 from crm.queries import MAX_ID
-from crm.sheets import EXPORTS
 from crm.targets.metrics import METRICS
 from crm.targets.models import Target
-from crm.visits.forms import NeedEntryForm, VisitEditForm
 from crm.visits.models import Visit
 
 EMPTY = "（空）"
-
-#: The forms that edit each table, first the one whose labels win.
-FORMS: dict[str, tuple[type, ...]] = {
-    "enterprise": (EnterpriseForm,),
-    "enterprise_year": (YearForm,),
-    "need": (NeedForm, NeedEntryForm),
-    "visit": (VisitEditForm,),
-    "cooperation": (CooperationForm, MoveForm),
-    "institution": (InstitutionForm,),
-    "researcher": (ResearcherForm,),
-    "achievement": (AchievementForm,),
-    "contact": (ContactForm,),
-    "event": (EventForm,),
-    "user": (UserEditForm, UserForm),
-    "suggestion": (DecideForm,),
-    "thesaurus_entry": (ThesaurusForm,),
-    "project": (ProjectForm, ProjectMoveForm),
-    "programme": (ProgrammeForm,),
-    "branch": (BranchForm,),
-    "candidate": (EntryForm,),
-}
-#: Columns a form field fills under another name (besides `x_id` ← `x`, `x` ← `x_wan`).
-RENAMED = {
-    "cooperation": {"stage_changed_on": "on", "termination_reason": "reason"},
-    "suggestion": {"reject_reason": "reason", "reject_note": "note"},
-    "project": {"stage_changed_on": "on", "end_reason": "reason"},
-}
 #: Codes stored in a plain text column, by (table, column): code → label.
 CODES = {("target", "metric"): {m.code: m.label for m in METRICS}}
 
@@ -110,94 +68,6 @@ class Described:
     changes: list[Change] = field(default_factory=list)
 
 
-# ---- what the schema and the forms say ----------------------------------------------------------
-
-
-@functools.cache
-def _mappers() -> dict[str, Mapper[Any]]:
-    return {m.local_table.name: m for m in Base.registry.mappers if m.local_table is not None}
-
-
-def _column(table: str, name: str) -> sa.Column[Any] | None:
-    mapper = _mappers().get(table)
-    if mapper is None:
-        return None
-    return mapper.local_table.c.get(name)  # type: ignore[union-attr]
-
-
-def _unbound(form: type) -> dict[str, UnboundField]:
-    fields: dict[str, UnboundField] = {}
-    for klass in reversed(form.__mro__):
-        fields.update((k, v) for k, v in vars(klass).items() if isinstance(v, UnboundField))
-    return fields
-
-
-def _label_of(unbound: UnboundField) -> str | None:
-    label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
-    if not isinstance(label, str) or not label:
-        return None
-    # "合同金额（万元）", "别名（每行一个，或用逗号分隔）": the history shows its own units
-    return label.split("（", 1)[0].strip() or label
-
-
-def _choices_of(unbound: UnboundField) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for choice in unbound.kwargs.get("choices") or ():
-        value, label = choice[0], choice[1]
-        if value not in (None, ""):
-            found[str(value)] = str(label)
-    return found
-
-
-@functools.cache
-def _form_fields(table: str) -> dict[str, UnboundField]:
-    """Column name → the form field that edits it, for one table."""
-    renamed = RENAMED.get(table, {})
-    found: dict[str, UnboundField] = {}
-    for form in reversed(FORMS.get(table, ())):
-        for name, unbound in _unbound(form).items():
-            if _label_of(unbound) is None:
-                continue
-            column = next(
-                (c for c, f in renamed.items() if f == name),
-                name.removesuffix("_wan"),
-            )
-            if _column(table, column) is None and _column(table, f"{column}_id") is not None:
-                column = f"{column}_id"
-            found[column] = unbound
-    return found
-
-
-def label(table: str, name: str) -> str:
-    """A field as people know it: its form's label, else the audit's own word for it, else its
-    spreadsheet column's header, else the kind of record it refers to, else its stored name."""
-    unbound = _form_fields(table).get(name)
-    if unbound is not None and (text := _label_of(unbound)):
-        return text
-    if name in FIELD_LABELS.get(table, {}):
-        return FIELD_LABELS[table][name]
-    sheet = EXPORTS.get(f"{table}s")
-    header = next((c.header for c in sheet.columns if c.key == name), None) if sheet else None
-    if header:
-        return header.split("（", 1)[0]
-    target = _target(table, name)
-    if target is not None and target in TABLE_LABELS:
-        return TABLE_LABELS[target]
-    return FIELD_LABELS["*"].get(name, name)
-
-
-def kind_label(table: str) -> str:
-    return TABLE_LABELS.get(table, table)
-
-
-def _target(table: str, name: str) -> str | None:
-    """The table a column refers to, if it is a reference."""
-    column = _column(table, name)
-    if column is None or not column.foreign_keys:
-        return None
-    return next(iter(column.foreign_keys)).column.table.name
-
-
 # ---- values -----------------------------------------------------------------------------------
 
 
@@ -217,18 +87,17 @@ def _plain(table: str, name: str, value: Any) -> str:
     """A value that refers to no record, as text."""
     if isinstance(value, bool):
         return "是" if value else "否"
-    column = _column(table, name)
-    kind = column.type if column is not None else None
+    found = labels.column(table, name)
+    kind = found.type if found is not None else None
     try:
         if isinstance(kind, sa.Boolean) and value in (0, 1):
             return "是" if value else "否"
         if isinstance(kind, sa.Enum) and kind.enum_class is not None:
             choice = kind.enum_class(value)
             return str(getattr(choice, "label", None) or choice.value)
-        unbound = _form_fields(table).get(name)
-        labels = CODES.get((table, name)) or (_choices_of(unbound) if unbound else {})
-        if str(value) in labels:
-            return labels[str(value)]
+        codes = CODES.get((table, name)) or labels.form_choices(table, name)
+        if str(value) in codes:
+            return codes[str(value)]
         if isinstance(kind, sa.Numeric) and (kind.precision, kind.scale) == (
             MONEY.precision,
             MONEY.scale,
@@ -255,12 +124,13 @@ def _name(table: str, record: Any) -> str:
     if isinstance(record, Suggestion):
         return f"推荐：{partner_name(record)}"
     if isinstance(record, Target):
-        return f"{record.year} 年{CODES['target', 'metric'].get(record.metric, record.metric)}"
+        metric = CODES["target", "metric"].get(record.metric, record.metric)
+        return f"{record.year} 年{metric}"
     for attribute in ("display_name", "name", "title", "filename", "alias"):
         value = getattr(record, attribute, None)
         if isinstance(value, str) and value:
             return value
-    return f"{kind_label(table)} #{record.id}"
+    return f"{labels.kind_label(table)} #{record.id}"
 
 
 #: What naming a record of a kind needs loaded with it.
@@ -277,7 +147,7 @@ def _records(wanted: dict[str, set[int]], user: Any) -> dict[tuple[str, int], Sh
     """The records referred to, by (table, id): named and linked; one query per table."""
     found: dict[tuple[str, int], Shown] = {}
     for table, ids in wanted.items():
-        mapper = _mappers().get(table)
+        mapper = labels.mappers().get(table)
         if mapper is None or not ids or "id" not in mapper.columns:
             continue  # a table of no record kind (an old or crafted entry): ids as stored
         model = mapper.class_
@@ -311,30 +181,30 @@ def describe(entries: list[AuditEntry], user: Any) -> list[Described]:
             want(e.table_name, e.record_id)
         want("user", e.user_id)
         for name, pair in _pairs(e):
-            target = _target(e.table_name, name)
+            refers_to = labels.target(e.table_name, name)
             for value in pair:
-                want(target, value)
+                want(refers_to, value)
     records = _records(wanted, user)
 
     def shown(table: str, name: str, value: Any) -> Shown:
         if value is None or value == "":
             return Shown(EMPTY)
-        target = _target(table, name)
-        if target is not None and _is_id(value):
-            return records.get((target, value)) or _gone(value)
+        refers_to = labels.target(table, name)
+        if refers_to is not None and _is_id(value):
+            return records.get((refers_to, value)) or _gone(value)
         return Shown(_plain(table, name, value))
 
     described = []
     for e in entries:
         who = records.get(("user", e.user_id)) if e.user_id else None
-        record = Shown(kind_label(e.table_name))
+        record = Shown(labels.kind_label(e.table_name))
         if e.record_id:
             named = records.get((e.table_name, e.record_id))
-            nameless = f"{kind_label(e.table_name)} #{e.record_id}"
+            nameless = f"{labels.kind_label(e.table_name)} #{e.record_id}"
             if named is None or named.text == nameless:
                 record = Shown(nameless, named.url if named else None)
             else:
-                record = Shown(f"{kind_label(e.table_name)}：{named.text}", named.url)
+                record = Shown(f"{labels.kind_label(e.table_name)}：{named.text}", named.url)
         described.append(
             Described(
                 entry=e,
@@ -343,7 +213,7 @@ def describe(entries: list[AuditEntry], user: Any) -> list[Described]:
                 record=record,
                 changes=[
                     Change(
-                        label(e.table_name, name),
+                        labels.label(e.table_name, name),
                         None if pair[0] is None else shown(e.table_name, name, pair[0]),
                         shown(e.table_name, name, pair[1]),
                     )

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
-from crm.audit import pages, services
+from crm.audit import labels, pages, services
 from crm.audit.models import ACTION_LABELS, AuditEntry
 from crm.auth.models import User
 from crm.extensions import db
@@ -36,7 +36,7 @@ def index() -> str:
         page=page,
         items=pages.describe(list(page.items), current_user),
         users=users,
-        tables={t: pages.kind_label(t) for t in tables},
+        tables={t: labels.kind_label(t) for t in tables},
         actions=ACTION_LABELS,
         args=args,
         table=table,

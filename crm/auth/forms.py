@@ -12,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from crm.audit.labels import register_forms
 from crm.auth.models import Role
 from crm.forms import VersionField, choices
 from crm.submissions import OnceForm
@@ -63,3 +64,7 @@ class ActiveForm(FlaskForm):
 
     active = BooleanField()
     submit = SubmitField()
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("user", UserEditForm, UserForm)

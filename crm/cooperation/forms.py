@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.audit.labels import register_forms
 from crm.clock import local_today
 from crm.cooperation import services, stages
 from crm.cooperation.models import Cooperation, CooperationType, Origin, Stage, StageChange
@@ -110,3 +111,12 @@ class CooperationForm(OnceForm):
                 default="institution_id",
             )
         return valid and not self.errors
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms(
+    "cooperation",
+    CooperationForm,
+    MoveForm,
+    renamed={"stage_changed_on": "on", "termination_reason": "reason"},
+)

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.audit.labels import register_forms
 from crm.clock import local_today
 from crm.cultivation import services
 from crm.cultivation.models import Candidate, CoachingStep, StepKind
@@ -101,3 +102,7 @@ class StepForm(FlaskForm):
             problems = services.problems(self.candidate, step, local_today())
             add_errors(self, problems, default="kind")
         return valid and not self.errors
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("candidate", EntryForm)

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.audit.labels import register_forms
 from crm.db import max_length
 from crm.enterprises import services
 from crm.enterprises.models import Enterprise, RecognitionKind
@@ -130,3 +131,8 @@ class YearForm(FlaskForm):
     hitech_output_wan = MoneyField("高新技术产业产值（万元）", most=WAN_MOST, validators=AMOUNT)
     version = VersionField()
     submit = SubmitField("保存")
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("enterprise", EnterpriseForm)
+register_forms("enterprise_year", YearForm)

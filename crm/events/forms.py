@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.audit.labels import register_forms
 from crm.db import max_length
 from crm.events.models import Event, EventKind
 from crm.forms import choices
@@ -20,3 +21,7 @@ class EventForm(OnceForm):
     description = TextAreaField(
         "说明", validators=[Optional(), Length(max=max_length(Event.description))]
     )
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("event", EventForm)

@@ -9,6 +9,7 @@ from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm import policy
+from crm.audit.labels import register_forms
 from crm.auth.services import officers
 from crm.clock import local_today
 from crm.cooperation.models import Cooperation
@@ -175,3 +176,10 @@ class BranchForm(OnceForm):
         found = branches.problems(self.data_(), self.branch, local_today())
         add_errors(self, found, default="name")
         return valid and not self.errors
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("institution", InstitutionForm)
+register_forms("researcher", ResearcherForm)
+register_forms("achievement", AchievementForm)
+register_forms("branch", BranchForm)

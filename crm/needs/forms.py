@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.audit.labels import register_forms
 from crm.db import max_length
 from crm.forms import MoneyField, VersionField, choices
 from crm.money import YUAN_MOST
@@ -27,3 +28,7 @@ class NeedForm(OnceForm):
     )
     version = VersionField()
     submit = SubmitField("保存")
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("need", NeedForm)

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.audit.labels import register_forms
 from crm.clock import local_today
 from crm.db import max_length
 from crm.forms import AtMost, MoneyField, VersionField, add_errors, choices, id_or_none
@@ -160,3 +161,10 @@ class ProgrammeForm(FlaskForm):
     active = BooleanField("在用", default=True)
     notes = TextAreaField("说明", validators=[Optional(), Length(max=max_length(Programme.notes))])
     version = VersionField()
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms(
+    "project", ProjectForm, MoveForm, renamed={"stage_changed_on": "on", "end_reason": "reason"}
+)
+register_forms("programme", ProgrammeForm)

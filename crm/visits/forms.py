@@ -19,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.audit.labels import register_forms
 from crm.clock import local_today
 from crm.db import max_length
 from crm.forms import AtMost, Rule, VersionField, check, id_or_none
@@ -77,3 +78,8 @@ class VisitEditForm(FlaskForm):
     notes = TextAreaField("走访记录", validators=[Optional(), Length(max=max_length(Visit.notes))])
     version = VersionField()
     submit = SubmitField("保存")
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("visit", VisitEditForm)
+register_forms("need", NeedEntryForm, secondary=True)  # after the need form's own labels
