@@ -25,7 +25,7 @@ from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind, Researcher
-from crm.search import index, services
+from crm.search import index, names, services
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙朱马胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "志远建华晓东海峰丽娟文博宇航雪梅俊杰嘉怡明轩思源国栋慧敏晓燕立群永强振宇佳琪浩然"
@@ -201,7 +201,7 @@ def main() -> None:
         queries = QUERIES + PARTIAL
         search_ms, found = timed(lambda q: services.search(q, limit=30), queries, args.rounds)
         like_ms, like_found = timed(like_search, queries, args.rounds)
-        filter_ms, filtered = timed(lambda q: services.named("enterprise", q), PARTIAL, args.rounds)
+        filter_ms, filtered = timed(lambda q: names.named("enterprise", q), PARTIAL, args.rounds)
         print(f"\n{'query':<16}{'search hits':>12}{'LIKE hits':>10}{'list filter':>12}")
         for q in queries:
             extra = f"{filtered[q]:>12}" if q in filtered else ""

@@ -33,7 +33,7 @@ from crm.institutions.models import Achievement, Institution
 from crm.keep import KEEP
 from crm.money import to_yuan
 from crm.queries import MAX_ID, get_live, reference
-from crm.search.services import named
+from crm.search.names import named
 from crm.text.normal import core_name, normalise
 from crm.text.pinyin import sort_key
 from crm.visits.models import Visit

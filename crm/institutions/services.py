@@ -29,7 +29,7 @@ from crm.institutions.models import (
 from crm.keep import KEEP
 from crm.projects.models import Project
 from crm.queries import reference
-from crm.search.services import named
+from crm.search.names import named
 
 logger = logging.getLogger(__name__)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)

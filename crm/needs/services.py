@@ -17,7 +17,7 @@ from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.needs.models import Need, NeedStatus
 from crm.queries import get_live
-from crm.search.services import named
+from crm.search.names import named
 
 if TYPE_CHECKING:
     from crm.visits.models import Visit

@@ -11,7 +11,7 @@ from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionAlias, InstitutionKind, Researcher
-from crm.search import services
+from crm.search import names, services
 from crm.text.pinyin import initials_of_mixed, name_pieces, spells
 
 JINCHENG = "嵊州市锦程领带服饰有限公司"
@@ -155,15 +155,15 @@ def test_a_name_start_is_not_crowded_out_by_many_others(app, monkeypatch):
     """2,000 researchers named 程… in a county would fill a capped range before the firm 程达电机
     is read: each kind, and a name's start apart from its inside, has a range of its own."""
     monkeypatch.setattr(services, "POSTINGS_CAP", 20)
-    monkeypatch.setattr(services, "NAMED_CAP", 20)
+    monkeypatch.setattr(names, "NAMED_CAP", 20)
     db.session.add_all([Researcher(name=f"程安{chr(0x4E00 + i)}") for i in range(40)])
     db.session.add_all([Enterprise(name=f"嵊州市锦程{i}号领带有限公司") for i in range(40)])
     db.session.add(Enterprise(name="嵊州市程达电机有限公司"))
     db.session.commit()
     assert "嵊州市程达电机有限公司" in _titles("cheng")
     firm = db.session.scalar(sa.select(Enterprise.id).where(Enterprise.name.like("%程达%")))
-    assert firm in services.named("enterprise", "cheng")
-    assert firm in services.named("enterprise", "程")
+    assert firm in names.named("enterprise", "cheng")
+    assert firm in names.named("enterprise", "程")
 
 
 def test_institutions_keep_their_place_names_in_their_keys(app):
@@ -177,7 +177,7 @@ def test_institutions_keep_their_place_names_in_their_keys(app):
     for query in ("zjdx", "zhejiang", "浙江大"):
         assert _titles(query)[:1] == ["浙江大学"], query
     assert _titles("sxwl")[:1] == ["绍兴文理学院"]
-    ids = services.named("institution", "shaoxingwenli")
+    ids = names.named("institution", "shaoxingwenli")
     assert [
         i.name for i in db.session.scalars(sa.select(Institution).where(Institution.id.in_(ids)))
     ] == ["绍兴文理学院"]
