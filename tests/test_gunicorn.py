@@ -61,7 +61,7 @@ def test_every_export_and_the_report_download_whole_through_gunicorn(databases, 
         upgrade()
         year = local_today().year
         seed.load_demo(local_today())
-        auth.create_user(auth.UserData("smoke", "冒烟", Role.VIEWER, PASSWORD))
+        auth.create_user(auth.UserData("smoke", "冒烟", Role.ADMIN, PASSWORD))
         db.session.commit()
         counts = {
             path: db.session.scalar(
@@ -69,6 +69,14 @@ def test_every_export_and_the_report_download_whole_through_gunicorn(databases, 
             )
             for path, table in EXPORTS.items()
         }
+        # the tasks list: an admin looks at the officer with the most, done ones included
+        officer, tasks = db.session.execute(
+            sa.text(
+                "SELECT assignee_id, count(*) FROM task WHERE deleted_at IS NULL "
+                "GROUP BY assignee_id ORDER BY count(*) DESC, assignee_id LIMIT 1"
+            )
+        ).one()
+        counts[f"/tasks?assignee={officer}&done=1&"] = tasks
         db.session.remove()
         db.engine.dispose()
     assert all(counts.values()), counts  # the demo data has some of each
@@ -88,11 +96,12 @@ def test_every_export_and_the_report_download_whole_through_gunicorn(databases, 
                 return response.status, response.headers["Content-Disposition"], response.read()
 
         for path, count in counts.items():
-            status, disposition, body = download(f"{path}?format=csv")
+            path = path if "?" in path else path + "?"
+            status, disposition, body = download(f"{path}format=csv")
             assert status == 200 and disposition.startswith("attachment"), path
             rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
             assert len(rows) == count + 1, (path, len(rows), count)  # the header, then each
-            status, disposition, body = download(f"{path}?format=xlsx")
+            status, disposition, body = download(f"{path}format=xlsx")
             sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).active
             assert sum(1 for _ in sheet.iter_rows()) == count + 1, path
         status, disposition, body = download(f"/dashboard/report.xlsx?year={year}")

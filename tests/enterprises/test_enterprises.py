@@ -273,3 +273,22 @@ def test_the_same_firm_is_not_registered_twice(signed_in, make_enterprise, make_
     response = signed_in.post("/enterprises/new", data=_form(token, name="嵊州市锦程领带有限公司"))
     assert response.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == 2
+
+
+def test_a_town_that_does_not_exist_is_refused_in_chinese(signed_in, officer, make_enterprise):
+    """town_id=999999 (in range, no such row): the foreign key would refuse it on PostgreSQL
+    with a 500; the service refuses it first, on the field, and nothing is written."""
+    token = csrf_token(signed_in, "/enterprises/new")
+    response = signed_in.post("/enterprises/new", data=_form(token, town_id="999999"))
+    assert response.status_code == 400
+    assert "所选乡镇街道不存在或已被删除" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == 0
+    ent = make_enterprise(
+        name="嵊州市已有企业有限公司", owner_id=officer.id, department_id=officer.department_id
+    )
+    token = csrf_token(signed_in, f"/enterprises/{ent.id}/edit")
+    data = _form(token, name=ent.name, town_id="999999", version=str(ent.version))
+    response = signed_in.post(f"/enterprises/{ent.id}/edit", data=data)
+    assert response.status_code == 400
+    assert "所选乡镇街道不存在或已被删除" in response.get_data(as_text=True)
+    assert db.session.get(Enterprise, ent.id).town_id is None
