@@ -15,6 +15,7 @@ from crm.clock import as_local, local_today
 from crm.cultivation import board, services
 from crm.cultivation.forms import EntryForm, StepForm
 from crm.cultivation.models import Candidate, PoolStage, StepKind
+from crm.enterprises import lists as enterprise_lists
 from crm.enterprises import services as enterprises
 from crm.enterprises.models import RecognitionKind
 from crm.extensions import db
@@ -76,7 +77,7 @@ def pick() -> str:
     kind = _kind_arg() or RecognitionKind.HITECH_NATIONAL
     year = year_arg()
     today = local_today()
-    stmt = enterprises.list_query(enterprises.Filters(q=q), today).where(
+    stmt = enterprise_lists.list_query(enterprise_lists.Filters(q=q), today).where(
         policy.editable_enterprises(current_user)
     )
     firms = list(db.session.scalars(stmt.limit(PICK_LIMIT + 1)))

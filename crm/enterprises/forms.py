@@ -20,8 +20,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm.audit.labels import register_forms
 from crm.db import max_length
 from crm.enterprises import services
+from crm.enterprises.lists import SORTS
 from crm.enterprises.models import Enterprise, RecognitionKind
-from crm.enterprises.services import SORTS
 from crm.forms import AtMost, MoneyField, VersionField, check, choices, id_or_none
 from crm.money import WAN_MOST
 from crm.submissions import OnceForm, sent_before

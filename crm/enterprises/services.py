@@ -1,16 +1,17 @@
-"""Enterprises: validation, create/edit with optimistic locking, the filtered list, timeline."""
+"""Enterprises: validation, registration and edits with optimistic locking, their contacts.
+
+The list and its filters are in `lists`, the yearly figures in `years`.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from stdnum.cn import uscc as std_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
@@ -18,26 +19,14 @@ from crm import policy
 from crm.auth.models import Department, User
 from crm.auth.services import is_officer
 from crm.clock import local_today
-from crm.enterprises.models import (
-    Contact,
-    Enterprise,
-    EnterpriseYear,
-    Industry,
-    Recognition,
-    RecognitionKind,
-    Town,
-)
+from crm.enterprises.models import Contact, Enterprise, Industry, Town
 from crm.errors import Conflict, ValidationError
 from crm.extensions import db
 from crm.institutions.models import Achievement, Institution
 from crm.keep import KEEP
-from crm.money import to_yuan
 from crm.queries import MAX_ID, get_live, reference
-from crm.search.names import named
 from crm.text.normal import core_name, normalise
 from crm.text.pinyin import sort_key
-from crm.visits.models import Visit
-from crm.visits.services import last_visits
 
 logger = logging.getLogger(__name__)
 
@@ -246,99 +235,6 @@ def update_enterprise(
     return ent
 
 
-# ---- the list ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Filters:
-    q: str = ""
-    town_id: int | None = None
-    industry_id: int | None = None
-    flag: str = ""  # "above_scale" or a RecognitionKind value
-    owner_id: int | None = None
-    department_id: int | None = None
-    not_visited_days: int | None = None
-    sort: str = "name"  # name / last_visit / recent
-
-
-SORTS = {"name": "名称", "last_visit": "最久未走访", "recent": "最近新增"}
-
-
-def list_query(filters: Filters, today: date) -> sa.Select[Any]:
-    """Enterprises (not deleted), filtered and sorted; pair with `last_visit_dates`."""
-    last = last_visits()
-    stmt = (
-        sa.select(Enterprise)
-        .outerjoin(last, last.c.enterprise_id == Enterprise.id)
-        .where(Enterprise.deleted_at.is_(None))
-        .options(
-            selectinload(Enterprise.town),
-            selectinload(Enterprise.industries),
-            selectinload(Enterprise.owner),
-        )
-    )
-    if filters.q:
-        pattern = f"%{filters.q.strip()}%"
-        stmt = stmt.where(
-            sa.or_(
-                Enterprise.name.ilike(pattern),
-                Enterprise.uscc.ilike(pattern),
-                Enterprise.id.in_(named("enterprise", filters.q)),  # jcld, 锦程领带, lingdai
-            )
-        )
-    if filters.town_id:
-        stmt = stmt.where(Enterprise.town_id == filters.town_id)
-    if filters.industry_id:
-        stmt = stmt.where(Enterprise.industries.any(Industry.id == filters.industry_id))
-    if filters.flag == "above_scale":
-        stmt = stmt.where(Enterprise.is_above_scale.is_(True))
-    elif filters.flag in {k.value for k in RecognitionKind}:
-        stmt = stmt.where(
-            Enterprise.recognitions.any(
-                sa.and_(
-                    Recognition.kind == RecognitionKind(filters.flag),
-                    sa.or_(Recognition.expires_on.is_(None), Recognition.expires_on >= today),
-                )
-            )
-        )
-    if filters.owner_id:
-        stmt = stmt.where(Enterprise.owner_id == filters.owner_id)
-    if filters.department_id:
-        stmt = stmt.where(Enterprise.department_id == filters.department_id)
-    if filters.not_visited_days:
-        cutoff = today - timedelta(days=filters.not_visited_days)
-        stmt = stmt.where(sa.or_(last.c.last_visit.is_(None), last.c.last_visit < cutoff))
-    if filters.sort == "last_visit":
-        stmt = stmt.order_by(
-            last.c.last_visit.is_not(None), last.c.last_visit, Enterprise.name_sort
-        )
-    elif filters.sort == "recent":
-        stmt = stmt.order_by(Enterprise.created_at.desc(), Enterprise.id.desc())
-    else:
-        stmt = stmt.order_by(Enterprise.name_sort, Enterprise.name, Enterprise.id)
-    return stmt
-
-
-def last_visit_dates(enterprise_ids: list[int]) -> dict[int, date]:
-    """The latest visit date of each of these enterprises (one query for a page)."""
-    if not enterprise_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Visit.enterprise_id, sa.func.max(Visit.visited_on))
-        .where(Visit.enterprise_id.in_(enterprise_ids), Visit.deleted_at.is_(None))
-        .group_by(Visit.enterprise_id)
-    )
-    return {enterprise_id: last for enterprise_id, last in rows}
-
-
-def towns() -> list[Town]:
-    return list(db.session.scalars(sa.select(Town).where(Town.active).order_by(Town.code)))
-
-
-def industries() -> list[Industry]:
-    return list(db.session.scalars(sa.select(Industry).order_by(Industry.sort_order)))
-
-
 # ---- contacts ----------------------------------------------------------------------------------
 
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,30}$")  # what a phone cell may hold (forms, imports)
@@ -393,52 +289,3 @@ def add_contact(
     db.session.flush()
     logger.info("Contact %r added to %r by %s", contact, ent or inst, user.username)
     return contact
-
-
-# ---- yearly figures ----------------------------------------------------------------------------
-
-
-@dataclass
-class YearData:
-    year: int
-    above_scale: bool = False
-    revenue_wan: Decimal | None = None
-    rnd_spend_wan: Decimal | None = None
-    industrial_output_wan: Decimal | None = None
-    hitech_output_wan: Decimal | None = None
-
-
-def save_year(
-    user: User, ent: Enterprise, data: YearData, expected_version: int | None
-) -> EnterpriseYear:
-    """Add or correct one year's figures (the R&D-ratio and high-tech targets use them)."""
-    policy.authorize(policy.can_edit_enterprise(user, ent), "您只能修改本人或本科室负责的企业。")
-    if not 1990 <= data.year <= 2100:
-        raise ValidationError("年度应在 1990–2100 之间。", field="year")
-    figures = {
-        "revenue": data.revenue_wan,
-        "rnd_spend": data.rnd_spend_wan,
-        "industrial_output": data.industrial_output_wan,
-        "hitech_output": data.hitech_output_wan,
-    }
-    for name, value in figures.items():
-        if value is not None and value < 0:
-            raise ValidationError("金额不能为负数。", field=f"{name}_wan")
-    row = db.session.scalar(
-        sa.select(EnterpriseYear).where(
-            EnterpriseYear.enterprise_id == ent.id, EnterpriseYear.year == data.year
-        )
-    )
-    if row is None:
-        row = EnterpriseYear(enterprise_id=ent.id, year=data.year)
-        db.session.add(row)
-    elif expected_version is None:
-        raise ValidationError(f"{data.year} 年的数据已存在，请在表格中点该年度修改。", field="year")
-    elif row.version != expected_version:
-        raise Conflict()
-    row.above_scale = data.above_scale
-    for name, value in figures.items():
-        setattr(row, name, to_yuan(value))
-    db.session.flush()
-    logger.info("Figures %s of %r saved by %s", data.year, ent, user.username)
-    return row

@@ -14,7 +14,7 @@ from crm.audit import pages as audit
 from crm.auth.models import Department, User
 from crm.auth.services import officers
 from crm.clock import local_today
-from crm.enterprises import services
+from crm.enterprises import lists, services, years
 from crm.enterprises.forms import EnterpriseForm, FilterForm, YearForm
 from crm.errors import Conflict, ValidationError
 from crm.exports.downloads import download, export_format
@@ -49,8 +49,8 @@ def _people_choices(blank: str, owner: User | None = None) -> tuple[list, list]:
 
 def _fill_choices(form: EnterpriseForm | FilterForm, blank: str, ent: Any = None) -> None:
     town_field = form.town_id if isinstance(form, EnterpriseForm) else form.town
-    town_field.choices = choices([("", blank)] + [(str(t.id), t.name) for t in services.towns()])
-    industries = [(str(i.id), i.name) for i in services.industries()]
+    town_field.choices = choices([("", blank)] + [(str(t.id), t.name) for t in lists.towns()])
+    industries = [(str(i.id), i.name) for i in lists.industries()]
     if isinstance(form, EnterpriseForm):
         form.industry_ids.choices = choices(industries)
         form.founding_achievement_ids.choices = _achievement_choices(ent)
@@ -85,7 +85,7 @@ def index() -> str | Response:
     form = FilterForm(request.args)
     _fill_choices(form, "全部")
     form.validate()
-    filters = services.Filters(
+    filters = lists.Filters(
         q=form.q.data or "",
         town_id=form.town.data,
         industry_id=form.industry.data,
@@ -96,11 +96,11 @@ def index() -> str | Response:
         sort=form.sort.data or "name",
     )
     args = list_args()
-    stmt = services.list_query(filters, local_today())
+    stmt = lists.list_query(filters, local_today())
     if fmt := export_format():
         return download(ExportSpec("enterprises", stmt, args), fmt)
     page = paginate(stmt)
-    last = services.last_visit_dates([e.id for e in page.items])
+    last = lists.last_visit_dates([e.id for e in page.items])
     return render_template("enterprises/index.html", form=form, page=page, args=args, last=last)
 
 
@@ -204,7 +204,7 @@ def year(enterprise_id: int) -> Response | tuple[str, int] | str:
             value = getattr(existing, name)
             getattr(form, f"{name}_wan").data = to_wan(value)
     if form.validate_on_submit():
-        data = services.YearData(
+        data = years.YearData(
             year=form.year.data,
             above_scale=form.above_scale.data,
             revenue_wan=form.revenue_wan.data,
@@ -214,7 +214,7 @@ def year(enterprise_id: int) -> Response | tuple[str, int] | str:
         )
         version = int(form.version.data) if form.version.data else None
         try:
-            services.save_year(current_user, ent, data, version)
+            years.save_year(current_user, ent, data, version)
         except Conflict as exc:
             db.session.rollback()
             flash(exc.message, "warning")
