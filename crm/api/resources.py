@@ -1,5 +1,5 @@
 """The record kinds under /api/v1/: for each, what it shows (crm/api/shown.py), the filters
-its list takes and how it is written (crm/api/writes.py) — one table (`RESOURCES`) the views and
+its list takes and how it is written (crm/api/kinds.py) — one table (`RESOURCES`) the views and
 the OpenAPI document are both built from."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from crm.api import writes
+from crm.api import kinds, writes
 from crm.api.fields import Field, enum_field
 from crm.api.shown import COMMON, DATE, SHOWN, shown
 from crm.auth.models import User
@@ -176,7 +176,7 @@ RESOURCES = {
                 selectinload(Enterprise.department),
             ),
             "没有这家企业。",
-            writes.ENTERPRISES,
+            kinds.ENTERPRISES,
         ),
         Resource(
             "institutions",
@@ -184,7 +184,7 @@ RESOURCES = {
             Institution,
             (selectinload(Institution.aliases),),
             "没有这个高校院所。",
-            writes.INSTITUTIONS,
+            kinds.INSTITUTIONS,
         ),
         Resource(
             "researchers",
@@ -192,16 +192,16 @@ RESOURCES = {
             Researcher,
             (selectinload(Researcher.institution),),
             "没有这位专家。",
-            writes.RESEARCHERS,
+            kinds.RESEARCHERS,
         ),
-        Resource("needs", "技术需求", Need, (), "没有这条需求。", writes.NEEDS),
+        Resource("needs", "技术需求", Need, (), "没有这条需求。", kinds.NEEDS),
         Resource(
             "achievements",
             "科技成果",
             Achievement,
             (),
             "没有这项成果。",
-            writes.ACHIEVEMENTS,
+            kinds.ACHIEVEMENTS,
         ),
         Resource(
             "visits",
@@ -209,7 +209,7 @@ RESOURCES = {
             Visit,
             (selectinload(Visit.officer),),
             "没有这次走访。",
-            writes.VISITS,
+            kinds.VISITS,
         ),
         Resource("suggestions", "匹配推荐", Suggestion, (), "没有这条推荐。"),
         Resource(
@@ -218,7 +218,7 @@ RESOURCES = {
             Cooperation,
             (selectinload(Cooperation.officer),),
             "没有这条合作记录。",
-            writes.COOPERATION,
+            kinds.COOPERATION,
         ),
         Resource("programmes", "科技计划", Programme, (), "没有这个科技计划。"),
         Resource(
@@ -235,7 +235,7 @@ RESOURCES = {
                 selectinload(Project.history).selectinload(ProjectStageChange.changed_by),
             ),
             "没有这个科技项目。",
-            writes.PROJECTS,
+            kinds.PROJECTS,
         ),
     )
 }
