@@ -124,7 +124,7 @@ def _spells_any(query: Query, kind: Any, names: list[str]) -> bool:
     return any(spells(query.spelled, name_pieces(kind.keyed(n))) for n in names)
 
 
-_names_cache: dict[str, Any] = {"stamp": None, "names": []}
+_names_cache: dict[str, Any] = {"stamp": None, "names": [], "choices": [], "by_char": {}}
 
 
 def _names_stamp() -> tuple[Any, ...]:
@@ -146,8 +146,24 @@ def _names() -> list[tuple[str, str, int]]:
     """
     stamp = _names_stamp()
     if _names_cache["stamp"] != stamp:
-        _names_cache.update(stamp=stamp, names=_load_names())
+        names = _load_names()
+        by_char: dict[str, list[int]] = {}
+        for number, (name, _, _) in enumerate(names):
+            for ch in set(name):
+                by_char.setdefault(ch, []).append(number)
+        choices = [n for n, _, _ in names]
+        _names_cache.update(stamp=stamp, names=names, choices=choices, by_char=by_char)
     return _names_cache["names"]
+
+
+def _sharing(text: str) -> list[int]:
+    """The names (by number) that share a character with `text`: the only ones a similarity
+    of characters can score above nothing (硅藻土 compares with a few dozen names, not 10,000)."""
+    by_char = _names_cache["by_char"]
+    found: set[int] = set()
+    for ch in set(text):
+        found.update(by_char.get(ch, ()))
+    return sorted(found)
 
 
 def _load_names() -> list[tuple[str, str, int]]:
@@ -178,15 +194,18 @@ def fuzzy(query: Query, limit: int) -> list[tuple[str, int, float, list[str]]]:
     if len(query.normal) < 2 or query.pinyin:
         return []
     names = _names()
+    sharing = _sharing(query.normal)
+    choices = _names_cache["choices"]
     best = process.extract(
         query.normal,
-        [n for n, _, _ in names],
+        [choices[number] for number in sharing],
         scorer=fuzz.WRatio,
         score_cutoff=FUZZY_CUTOFF,
         limit=limit,
     )
     out: dict[tuple[str, int], tuple[str, int, float, list[str]]] = {}
-    for _name, similarity, index in best:
+    for _name, similarity, at in best:
+        index = sharing[at]
         _, kind, record_id = names[index]
         hit = (kind, record_id, NAME * similarity / 100, [f"≈{names[index][0]}"])
         if (kind, record_id) not in out or out[(kind, record_id)][2] < hit[2]:
