@@ -1,4 +1,5 @@
-"""Institutions, researchers, achievements and branches: lists, pages, create and edit."""
+"""Institutions, researchers and achievements: lists, pages, create and edit; and the blueprint
+the branch pages (`crm.institutions.pages`) are added to."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from crm import policy
 from crm.audit import pages as audit
 from crm.enterprises.models import Contact
 from crm.exports.downloads import download, export_format
@@ -20,12 +20,11 @@ from crm.exports.services import ExportSpec
 from crm.extensions import db
 from crm.forms import choices
 from crm.institutions import branches as branch_services
+from crm.institutions import pages as branch_pages
 from crm.institutions import services
-from crm.institutions.forms import AchievementForm, BranchForm, InstitutionForm, ResearcherForm
+from crm.institutions.forms import AchievementForm, InstitutionForm, ResearcherForm
 from crm.institutions.models import (
     Achievement,
-    Branch,
-    BranchKind,
     Institution,
     InstitutionKind,
     Researcher,
@@ -303,55 +302,6 @@ def achievement_form(record_id: int | None = None) -> Response | tuple[str, int]
     )
 
 
-# ---- branches ----------------------------------------------------------------------------------
+# ---- branches: their pages are in crm/institutions/pages.py, on this blueprint -----------------
 
-
-@bp.route("/branches/")
-@access(Level.SIGNED_IN)
-def branches() -> str:
-    """院所分支机构 in the county, the latest first; by type or a word of a name or the park."""
-    q, kind = (request.args.get("q") or "").strip()[:100], request.args.get("kind") or None
-    return render_template(
-        "institutions/branches.html",
-        page=_page(branch_services.branch_list(q, kind)),
-        q=q,
-        kind=kind,
-        kinds=BranchKind,
-        args=list_args(),
-    )
-
-
-def _branch_form(branch: Branch | None) -> Response | tuple[str, int]:
-    form = BranchForm(obj=branch if request.method == "GET" else None, branch=branch)
-    form.offer(current_user, services.institutions())
-    if branch is None and request.method == "GET":  # from an institution's or a firm's page
-        form.institution_id.data = id_arg("institution")
-        form.host_enterprise_id.data = id_arg("enterprise")
-        form.officer_id.data = current_user.id
-
-    def save(version: int | None) -> Branch:
-        return branch_services.save_branch(current_user, form.data_(), branch, version)
-
-    def done(saved: Branch) -> str:
-        return url_for(
-            "institutions.institution", record_id=saved.institution_id, _anchor=f"branch-{saved.id}"
-        )
-
-    back = done(branch) if branch is not None else url_for("institutions.branches")
-    return _save(form, save, branch, done, "name", heading="院所分支机构", back=back)
-
-
-@bp.route("/branches/new", methods=["GET", "POST"])
-@access(Level.OFFICER)
-def branch_new() -> Response | tuple[str, int]:
-    """Register a branch (?institution=, ?enterprise= preselect them)."""
-    return _branch_form(None)
-
-
-@bp.route("/branches/<int:record_id>/edit", methods=["GET", "POST"])
-@access(Level.OFFICER)
-def branch_edit(record_id: int) -> Response | tuple[str, int]:
-    """Edit a branch: in a park, any officer; hosted by a firm, whoever may edit the firm."""
-    branch = get_live(Branch, record_id)
-    policy.authorize(policy.can_edit_branch(current_user, branch), branch_services.NOT_YOURS)
-    return _branch_form(branch)
+branch_pages.register(bp)
