@@ -46,7 +46,7 @@ from rank_bm25 import BM25Okapi
 from crm import create_app
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
-from crm.matching import cache, context, embedder, services, vectors
+from crm.matching import cache, context, embedder, queries, services, vectors
 from crm.text import embed
 
 HERE = Path(__file__).resolve().parent
@@ -199,10 +199,8 @@ class Evaluation:
         runs = {}
         started = time.perf_counter()
         for need in needs:
-            query = services.widen(
-                services.weigh_context(
-                    services.build_query(need["text"]), context.county_products()
-                ),
+            query = queries.widen(
+                queries.weigh_context(queries.build_query(need["text"]), context.county_products()),
                 index,
             )
             words = {(k, i): s for k, i, s, _, _ in index.rank(query.weights, ("researcher",), 50)}
@@ -380,7 +378,7 @@ def main() -> None:
     if not embed.available():
         sys.exit(f"the embedding engine is unavailable here: {embed.unavailable()}")
     cached = CachedEmbed(embed.embed, not args.no_cache)
-    embed.embed = cached  # vectors.py calls through the module: every embedding is cached
+    embed.embed = cached  # embeddings.py calls through the module: every embedding is cached
     experts = read("experts.csv")
     third_experts = read("experts_third.csv") + [e for e in experts if int(e["id"]) in BACKGROUND]
     qrels_of = {}

@@ -12,7 +12,7 @@ measures:
 - `crm match --text … --json` as a whole new process, cold;
 - `crm match --all` for the 10,000 needs, as a new process (time and peak memory).
 And the meaning side (issue 18), once every record has its vectors:
-- the model's rate through `crm.matching.vectors.embed_pending` on a sample of 1,000
+- the model's rate through `crm.matching.embeddings.embed_pending` on a sample of 1,000
   researchers (the rest of the 110k records get random unit vectors: the cost of searching
   them does not depend on what they say, and embedding all would take about an hour here);
 - the vector index: build from the database, its memory, loading the saved one (mapped);
@@ -56,7 +56,7 @@ from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import services as imports
 from crm.institutions.models import Researcher
-from crm.matching import cache, index, services, vectors
+from crm.matching import cache, embeddings, index, queries, services, vectors
 from crm.needs.models import Need
 from crm.text import embed
 from crm.text.models import MatchDoc, MatchVector, SearchTerm
@@ -250,7 +250,7 @@ def one_query(
     for _ in range(rounds):
         for text in texts:
             started = time.perf_counter()
-            query = services.widen(services.build_query(text), built)  # tokenise + expand
+            query = queries.widen(queries.build_query(text), built)  # tokenise + expand
             built.score(query.weights, top=10)  # score + top 10 + per-term explanation
             ours.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
@@ -274,12 +274,12 @@ def one_query(
     for _ in range(rounds):
         for text in texts:
             started = time.perf_counter()
-            query = services.build_query(text)
+            query = queries.build_query(text)
             ids = [[vocab[t] for t in query.weights if t in vocab] or [0]]
             retriever.retrieve(ids, k=10, show_progress=False)
             retrieve.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()  # its lower-level path: scores, then our top 10
-            query = services.build_query(text)
+            query = queries.build_query(text)
             scores = retriever.get_scores([vocab[t] for t in query.weights if t in vocab] or [0])
             np.argpartition(-scores, 10)[:10]
             scores_only.append((time.perf_counter() - started) * 1000)
@@ -292,13 +292,13 @@ def fill_vectors(app: Flask, sample: int = 1000) -> None:
     """Vectors for every record: a sample through the model (its rate), the rest random."""
     with app.app_context():
         connection = db.session.connection()
-        if vectors.pending_count(connection) == 0:
+        if embeddings.pending_count(connection) == 0:
             print("vectors already there")
         else:
             done, started = 0, time.perf_counter()
             sentences = 0
             while done < sample:
-                step = vectors.embed_pending(128)
+                step = embeddings.embed_pending(128)
                 done, sentences = done + step.looked, sentences + step.sentences
                 if not step.looked:
                     break
@@ -312,7 +312,7 @@ def fill_vectors(app: Flask, sample: int = 1000) -> None:
             added = random_vectors()
             took = time.perf_counter() - started
             print(f"random unit vectors for the other {added:,} records: {took:.1f} s")
-        for label, kinds in (("passages", vectors.PASSAGES), ("queries", vectors.QUERIES)):
+        for label, kinds in (("passages", embeddings.PASSAGES), ("queries", embeddings.QUERIES)):
             started = time.perf_counter()
             built = vectors.VectorIndex.build(db.session.connection(), kinds)
             took = time.perf_counter() - started
@@ -341,21 +341,21 @@ def random_vectors() -> int:
     rng = np.random.default_rng(18)
     doc = MatchDoc.__table__
     connection = db.session.connection()
-    pending = connection.execute(vectors._pending_query(10**9).order_by(None)).all()
+    pending = connection.execute(embeddings._pending_query(10**9).order_by(None)).all()
     directions = {
         i: text
         for i, text in connection.execute(sa.select(Researcher.id, Researcher.research_directions))
     }
     asked = {  # a need's source as the embedder computes it: the batch takes it as current
-        row.id: vectors.source_of(vectors.sentences_of("need", row))
+        row.id: embeddings.source_of(embeddings.sentences_of("need", row))
         for row in connection.execute(sa.select(Need.id, Need.title, Need.description))
     }
     rows = []
     for kind, record_id, version, empty in pending:
         if empty:
             continue
-        count = 1 if kind in vectors.QUERIES else 3
-        said = vectors._pieces(directions.get(record_id, "")) if kind == "researcher" else []
+        count = 1 if kind in embeddings.QUERIES else 3
+        said = embeddings._pieces(directions.get(record_id, "")) if kind == "researcher" else []
         said = (said + ["简介"] * count)[:count]
         block = rng.standard_normal((count, embed.DIM)).astype(np.float32)
         block /= np.linalg.norm(block, axis=1, keepdims=True)
@@ -367,9 +367,9 @@ def random_vectors() -> int:
                 "model": embed.MODEL,
                 "source": asked.get(record_id, "random") if kind == "need" else "random",
                 "doc_version": version,
-                "vector": vectors.pack((mean / np.linalg.norm(mean))[None, :]),
+                "vector": embeddings.pack((mean / np.linalg.norm(mean))[None, :]),
                 "sentences": [f"研究方向\t{t}" for t in said],
-                "sentence_vectors": vectors.pack(block),
+                "sentence_vectors": embeddings.pack(block),
             }
         )
     for start in range(0, len(rows), 5000):
@@ -415,7 +415,7 @@ def vector_visibility(app: Flask, url: str) -> None:
             researcher = db.session.get(Researcher, round_ + 101)
             researcher.research_directions = f"锂电池热失控预警 第{round_}版"
             db.session.commit()
-            passes += timed(lambda: vectors.embed_pending(64))
+            passes += timed(lambda: embeddings.embed_pending(64))
             db.session.remove()
         with other.app_context():
             absorbed += timed(lambda: vectors.get_vectors(db.session.connection()))

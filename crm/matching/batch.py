@@ -22,7 +22,7 @@ from crm.auth.models import User
 from crm.bulk import Creator
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.matching import context, hybrid, services, vectors
+from crm.matching import context, embeddings, hybrid, meaning, queries, services, vectors
 from crm.matching.index import TARGETS, MatchIndex
 from crm.matching.models import Suggestion, SuggestionStatus
 from crm.matching.priors import POOL, Priors, industries_of
@@ -122,7 +122,7 @@ def _meaning_side(batch: Batch, rows: list[Any]) -> None:
     if not index.size:
         return
     batch.vectors = index
-    batch.query_vectors = vectors.need_vectors(rows)
+    batch.query_vectors = embeddings.need_vectors(rows)
     said = set()  # only the product words some need says need a vector (as analysed: normal)
     for row in rows:
         text = normalise(f"{row.title or ''} {row.description or ''}")
@@ -146,16 +146,16 @@ def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: i
             pools = dict(zip(with_vector, found, strict=True))
     out = []
     for need_id, title, description, rejected, industries in needs:
-        query = services.weigh_context(
-            services.build_query(title, description, analyzer=analyzer),
+        query = queries.weigh_context(
+            queries.build_query(title, description, analyzer=analyzer),
             batch.context.get(need_id, frozenset()),
         )
-        query = services.widen(query, batch.index)
+        query = queries.widen(query, batch.index)
         adjust = None if batch.priors.empty else functools.partial(batch.priors.adjust, industries)
         query_vector = batch.query_vectors.get(need_id)
         if batch.vectors is None or query_vector is None:
             found = [
-                ((kind, i), score, services.explain(parts, query), adjustments, None)
+                ((kind, i), score, queries.explain(parts, query), adjustments, None)
                 for kind, i, score, parts, adjustments in services.rank(
                     batch.index, query, top + rejected, adjust=adjust
                 )
@@ -173,14 +173,14 @@ def _score(needs: list[tuple[int, str, str | None, int, frozenset[int]]], top: i
                 adjust,
                 POOL,
                 nearest=pools.get(need_id),
-                context_vector=services.product_vector(query.context, batch.word_vectors.get),
+                context_vector=queries.product_vector(query.context, batch.word_vectors.get),
             ):
                 semantic = (f.product_like,)  # the sentence is found where it is read
                 found.append(
                     (
                         (f.kind, f.id),
                         f.score,
-                        services.explain(f.parts, query),
+                        queries.explain(f.parts, query),
                         f.adjustments,
                         semantic,
                     )
@@ -219,7 +219,7 @@ def _scorers(
 def _sentences(scored: Scored) -> Scored:
     """Each fused candidate's closest sentence, for the whole chunk at once: texts and their
     vectors read together from the stored rows, compared with each need's vector."""
-    rows = vectors.stored_sentences(
+    rows = meaning.stored_sentences(
         {key for _, found in scored for key, _, _, _, semantic in found if semantic is not None}
     )
     query_vectors = _batch.query_vectors if _batch is not None else {}
@@ -229,7 +229,7 @@ def _sentences(scored: Scored) -> Scored:
         explained = []
         for key, score, why, prior, semantic in found:
             closest = (
-                vectors.closest_in(rows.get(key), query_vector)
+                meaning.closest_in(rows.get(key), query_vector)
                 if semantic is not None and query_vector is not None
                 else None
             )

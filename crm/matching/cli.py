@@ -99,12 +99,12 @@ def match_cli(
 def embed_cli(batch: int, threads: int | None, status: bool) -> None:
     """Embed every record saved since its vector was made (resumable: stop it at any time;
     the next run goes on where it stopped)."""
-    from crm.matching import embedder, vectors  # noqa: PLC0415 - the engine only here
+    from crm.matching import embedder, embeddings  # noqa: PLC0415 - the engine only here
     from crm.text import embed
 
     embed.engine(threads or os.cpu_count() or 1)
     connection = db.session.connection()
-    pending, total = vectors.pending_count(connection), vectors.embeddable_count(connection)
+    pending, total = embeddings.pending_count(connection), embeddings.embeddable_count(connection)
     reason = embed.unavailable()
     click.echo(f"待计算向量 {pending} 条（共 {total} 条记录）；模型 {embed.MODEL}")
     if status:
@@ -114,7 +114,7 @@ def embed_cli(batch: int, threads: int | None, status: bool) -> None:
     started = time.monotonic()
     progress = {"done": 0}
 
-    def report(step: vectors.Embedded) -> None:
+    def report(step: embeddings.Embedded) -> None:
         progress["done"] += step.looked
         done, of = progress["done"], max(pending, progress["done"])
         elapsed = time.monotonic() - started

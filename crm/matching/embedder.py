@@ -1,5 +1,5 @@
 """The background embedder of a web process: a daemon thread that embeds records saved since
-(`crm.matching.vectors.embed_pending`), so a saved record gains its vector within a second or
+(`crm.matching.embeddings.embed_pending`), so a saved record gains its vector within a second or
 two while the request that saved it returns at once.
 
 One process at a time does the work: each batch runs under a lease (a row of
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from crm.extensions import db
-from crm.matching import vectors
+from crm.matching import embeddings
 from crm.processes import start_command
 from crm.text import embed
 from crm.text.docs import COMMITTED, versions
@@ -95,7 +95,7 @@ class Embedder:
         db.session.commit()
         if docs == self.seen_docs:
             return
-        pending = vectors.pending_count(db.session.connection())
+        pending = embeddings.pending_count(db.session.connection())
         db.session.commit()
         if pending >= BULK and not status().working:
             # an import's worth: a process of its own with every core, not this thread's one
@@ -114,7 +114,7 @@ class Done:
 
 def run(
     batch: int = BATCH,
-    report: Callable[[vectors.Embedded], None] | None = None,
+    report: Callable[[embeddings.Embedded], None] | None = None,
     once: bool = False,
 ) -> Done:
     """Embed pending records batch after batch under the lease until none is left (the web
@@ -131,7 +131,7 @@ def run(
                 time.sleep(POLL)
                 continue
             try:
-                step = vectors.embed_pending(batch)
+                step = embeddings.embed_pending(batch)
             except sa.exc.IntegrityError:  # a process whose lease ran out wrote them first
                 db.session.rollback()
                 logger.warning("Vectors written meanwhile by another process; going on")
@@ -199,8 +199,8 @@ def status() -> Status:
     return Status(
         embed.unavailable(),
         embed.MODEL,
-        vectors.pending_count(connection),
-        vectors.embeddable_count(connection),
+        embeddings.pending_count(connection),
+        embeddings.embeddable_count(connection),
         bool(lease and lease > time.time() * 1000),
     )
 

@@ -1,7 +1,7 @@
 """Keyword and meaning, fused so that each counts where it can be trusted.
 
 Candidates are the best `POOL` by keywords (BM25 over the stored terms) and the best
-`vectors.POOL` by meaning (`VectorIndex.meaning`). Each gets two scores in [0, 1]:
+`meaning.POOL` by meaning (`VectorIndex.meaning`). Each gets two scores in [0, 1]:
 
 - **keyword**: how much of the need its matched words *cover* (`coverage`): each word of the
   need, with the expansions it fired, weighted by its rarity (idf; a word no expert uses

@@ -17,6 +17,7 @@ from crm.matching import decisions, embedder, runs, services, suggestions
 from crm.matching import thesaurus as thesaurus_service
 from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.models import MatchRun, Suggestion, SuggestionStatus, ThesaurusEntry
+from crm.matching.queries import build_query, widen
 from crm.needs.services import NeedData, create_need, get_need
 from crm.policy import Level, access
 from crm.queries import get_live
@@ -152,7 +153,7 @@ def thesaurus() -> Response | tuple[str, int]:
     tried = request.args.get("try", "").strip()[:200]
     expansion = []
     if tried:
-        query = services.widen(services.build_query(tried), services.current_index())
+        query = widen(build_query(tried), services.current_index())
         expansion = sorted(
             ((term, weight, query.via.get(term)) for term, weight in query.weights.items()),
             key=lambda t: (t[2] is None, -t[1]),

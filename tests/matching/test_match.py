@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import cache, index, services
+from crm.matching import cache, index, queries, services
 from crm.needs.models import Need
 from crm.text.docs import versions
 from crm.text.models import MatchDoc
@@ -193,12 +193,12 @@ def test_an_owner_word_close_to_a_known_one_is_widened_and_explained(experts):
             ("researcher", 2, pack({"机械": 2.0})),
         ]
     )
-    query = services.Query({"机械手": 1.5, "码垛": 1.5}, {})
-    widened = services.widen(query, built)
+    query = queries.Query({"机械手": 1.5, "码垛": 1.5}, {})
+    widened = queries.widen(query, built)
     dice = 2 * 3 / (3 + 4)  # 机械手 / 机械手臂: three characters shared
-    assert widened.weights["机械手臂"] == pytest.approx(1.5 * services.FUZZY * dice)
+    assert widened.weights["机械手臂"] == pytest.approx(1.5 * queries.FUZZY * dice)
     assert widened.via["机械手臂"] == "机械手"
-    assert widened.weights["机械"] == pytest.approx(1.5 * services.FUZZY * 0.8)  # 2 + 2 of 5
+    assert widened.weights["机械"] == pytest.approx(1.5 * queries.FUZZY * 0.8)  # 2 + 2 of 5
     assert widened.weights["码垛"] == 1.5 and "码垛" not in widened.via  # literal, as it was
 
 
@@ -206,8 +206,8 @@ def test_words_sharing_one_character_of_two_are_not_widened(experts):
     """区块 and 矿区, 计算 and 设计 share a character and nothing else: no expansion."""
     built = cache.get_index(db.session.connection())
     for text in ("区块链", "量子计算", "电机噪声", "马达", "磁"):
-        query = services.build_query(text)
-        assert services.widen(query, built).weights == query.weights, text
+        query = queries.build_query(text)
+        assert queries.widen(query, built).weights == query.weights, text
     assert services.match_text("量子计算芯片") == []
 
 

@@ -14,7 +14,17 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.institutions.models import Institution, InstitutionKind, Researcher
-from crm.matching import cache, context, embedder, hybrid, services, suggestions, vectors
+from crm.matching import (
+    cache,
+    context,
+    embedder,
+    embeddings,
+    hybrid,
+    queries,
+    services,
+    suggestions,
+    vectors,
+)
 from crm.matching.index import MatchIndex
 from crm.matching.models import Suggestion
 from crm.needs.models import Need
@@ -83,9 +93,9 @@ def test_vectors_follow_the_records_and_skip_the_model_when_text_is_unchanged(
 ):
     people, _ = profiles
     software = people["software"]
-    assert vectors.pending_count(db.session.connection()) >= 6  # five people and the place
+    assert embeddings.pending_count(db.session.connection()) >= 6  # five people and the place
     embedder.run()
-    assert vectors.pending_count(db.session.connection()) == 0
+    assert embeddings.pending_count(db.session.connection()) == 0
     row = db.session.get(MatchVector, ("researcher", software.id))
     assert row.model == embed.MODEL
     assert row.sentences == [
@@ -94,27 +104,27 @@ def test_vectors_follow_the_records_and_skip_the_model_when_text_is_unchanged(
         "简介\t长期服务本地企业",
     ]
     assert len(row.sentence_vectors) == 3 * embed.DIM * 2  # float16
-    mean = vectors.unpack(row.vector)[0]
+    mean = embeddings.unpack(row.vector)[0]
     assert abs(float(np.linalg.norm(mean)) - 1.0) < 1e-2
 
     calls = _calls(monkeypatch)
     software.title = "教授"  # not embedded: the doc changes, the text does not
     db.session.commit()
-    assert vectors.pending_count(db.session.connection()) == 1
-    step = vectors.embed_pending()
+    assert embeddings.pending_count(db.session.connection()) == 1
+    step = embeddings.embed_pending()
     assert (step.looked, step.embedded, calls) == (1, 0, [])
-    assert vectors.pending_count(db.session.connection()) == 0
+    assert embeddings.pending_count(db.session.connection()) == 0
 
     software.research_directions = "软件缺陷预测；软件测试自动化"
     db.session.commit()
-    step = vectors.embed_pending()
+    step = embeddings.embed_pending()
     assert step.embedded == 1 and calls == [4]
     db.session.refresh(row)
     assert "研究方向\t软件测试自动化" in row.sentences
 
     software.deleted_at = software.updated_at  # soft-deleted: its vector is emptied
     db.session.commit()
-    vectors.embed_pending()
+    embeddings.embed_pending()
     db.session.refresh(row)
     assert row.vector == b"" and row.sentences == []
 
@@ -124,9 +134,9 @@ def test_a_model_change_embeds_again(profiles, monkeypatch):
     embedder.run()
     db.session.execute(sa.update(MatchVector).values(model="an-older-model"))
     db.session.commit()
-    everything = vectors.embeddable_count(db.session.connection())
+    everything = embeddings.embeddable_count(db.session.connection())
     assert everything == 7  # five people, their university, the firm
-    assert vectors.pending_count(db.session.connection()) == everything
+    assert embeddings.pending_count(db.session.connection()) == everything
     calls = _calls(monkeypatch)
     embedder.run()
     assert sum(calls) >= 6
@@ -169,7 +179,7 @@ def test_without_the_engine_matching_is_keyword_only(
     people, firm = profiles
     found = services.match_text("电力系统调度", top=3, kinds=("researcher",))
     assert found[0].id == people["grid"].id and found[0].semantic is None
-    assert vectors.embed_pending().looked == 0  # nothing made, nothing lost
+    assert embeddings.embed_pending().looked == 0  # nothing made, nothing lost
     auth.login(make_user(role=Role.ADMIN).username)
     page = client.get("/admin/matching")
     assert "语义模型不可用" in page.text and "只按关键词" in page.text
@@ -226,17 +236,17 @@ def test_single_characters_never_match_on_their_own():
 
 
 def test_product_words_weigh_less_than_the_problem(app):
-    query = services.build_query(
+    query = queries.build_query(
         "领带面料洗后起皱", "领带面料洗了以后容易起皱，想找能做抗皱整理的高校专家"
     )
     assert "专家" not in query.weights and "高校" not in query.weights  # words of asking
-    weighed = services.weigh_context(query, frozenset({"领带", "面料", "领带面料"}))
+    weighed = queries.weigh_context(query, frozenset({"领带", "面料", "领带面料"}))
     assert weighed.context == {"领带", "面料", "领带面料"}
     assert weighed.weights["领带"] == pytest.approx(query.weights["领带"] * context.WEIGHT)
     assert weighed.weights["起皱"] == query.weights["起皱"]
-    only = services.build_query("领带")  # nothing but product words: nothing to weigh against
-    assert services.weigh_context(only, frozenset({"领带"})).weights == only.weights
-    explained = services.matched_terms({"领带": 1.0, "抗皱": 2.0}, weighed)
+    only = queries.build_query("领带")  # nothing but product words: nothing to weigh against
+    assert queries.weigh_context(only, frozenset({"领带"})).weights == only.weights
+    explained = queries.matched_terms({"领带": 1.0, "抗皱": 2.0}, weighed)
     assert [(m.term, m.context) for m in explained] == [("抗皱", False), ("领带", True)]
 
 
@@ -278,7 +288,7 @@ def test_the_embed_command(profiles, runner, monkeypatch):
     result = runner.invoke(args=["embed", "--batch", "4"])
     assert result.exit_code == 0, result.output
     assert "完成：7 条记录" in result.output and "条/秒" in result.output
-    assert vectors.pending_count(db.session.connection()) == 0
+    assert embeddings.pending_count(db.session.connection()) == 0
     embed._reset_for_tests("测试：无法加载")
     try:
         result = runner.invoke(args=["embed"])
@@ -321,7 +331,7 @@ def test_a_saved_record_is_matchable_by_meaning_once_embedded(profiles):
     before = [c.id for c in services.match_text(text, kinds=("researcher",))]
     assert newcomer.id not in before[:1]
     started = time.perf_counter()
-    vectors.embed_pending()
+    embeddings.embed_pending()
     found = services.match_text(text, top=3, kinds=("researcher",))
     assert found[0].id == newcomer.id
     assert time.perf_counter() - started < 2.0
@@ -340,23 +350,23 @@ def test_a_saved_vector_index_is_mapped_and_brought_up_to_date(profiles, tmp_pat
 
     people["soil"].research_directions = "锂电池热失控预警"  # changed since the save
     db.session.commit()
-    vectors.embed_pending()
+    embeddings.embed_pending()
     current = vectors.get_vectors(db.session.connection())  # this process: absorbed
     query = embed.embed_query("电瓶充着充着就鼓包冒烟")
     expected = current.nearest(query, ("researcher",), 3)
     assert expected[0][1] == people["soil"].id
 
     counters = {"epoch": current.epoch, "stamp": current.stamp}
-    loaded = vectors.VectorIndex.load(folder, vectors.PASSAGES, counters["epoch"], current.stamp)
+    loaded = vectors.VectorIndex.load(folder, embeddings.PASSAGES, counters["epoch"], current.stamp)
     assert loaded is not None and loaded.stamp == saved_stamp < current.stamp
     assert isinstance(loaded.matrix, np.memmap)
     loaded.absorb(db.session.connection(), current.stamp)
     assert loaded.nearest(query, ("researcher",), 3) == expected
 
     loaded.save(folder)  # with a changed record in `extra`: laid out in key order again
-    again = vectors.VectorIndex.load(folder, vectors.PASSAGES, current.epoch, current.stamp)
+    again = vectors.VectorIndex.load(folder, embeddings.PASSAGES, current.epoch, current.stamp)
     assert not again.extra and again.nearest(query, ("researcher",), 3) == expected
-    assert vectors.VectorIndex.load(folder, vectors.PASSAGES, current.epoch + 1, 10**9) is None
+    assert vectors.VectorIndex.load(folder, embeddings.PASSAGES, current.epoch + 1, 10**9) is None
 
 
 @needs_engine
@@ -389,11 +399,11 @@ def test_two_embedders_never_work_at_once(profiles):
     held = embedder.take_lease(connection, None)
     db.session.commit()
     assert embedder.run(once=True).looked is None
-    assert vectors.pending_count(db.session.connection()) == 7  # nothing done meanwhile
+    assert embeddings.pending_count(db.session.connection()) == 7  # nothing done meanwhile
     embedder.release(db.session.connection(), held)
     db.session.commit()
     assert embedder.run(once=True).looked == 7
-    assert vectors.pending_count(db.session.connection()) == 0
+    assert embeddings.pending_count(db.session.connection()) == 0
 
 
 @needs_engine
@@ -406,11 +416,11 @@ def test_an_imports_worth_is_handed_to_the_command(app, profiles, monkeypatch):
     worker = embedder.Embedder(app)
     worker._work()
     assert launched == [True]
-    assert vectors.pending_count(db.session.connection()) == 7  # left to the command
+    assert embeddings.pending_count(db.session.connection()) == 7  # left to the command
     monkeypatch.setattr(embedder, "BULK", 1000)
     worker.seen_docs = -1
     worker._work()  # a few: done here
-    assert launched == [True] and vectors.pending_count(db.session.connection()) == 0
+    assert launched == [True] and embeddings.pending_count(db.session.connection()) == 0
 
 
 @needs_engine
@@ -444,7 +454,7 @@ def test_review_mends_hold(profiles, make_enterprise, make_user, tmp_path):
     assert meta["model"] == embed.MODEL
     meta["model"] = "another-model"
     (folder / "meta.json").write_text(json.dumps(meta))
-    assert vectors.VectorIndex.load(folder, vectors.PASSAGES, fresh.epoch, fresh.stamp) is None
+    assert vectors.VectorIndex.load(folder, embeddings.PASSAGES, fresh.epoch, fresh.stamp) is None
 
     software = people["software"]
     software.deleted_at = software.updated_at  # its vector is emptied only by the next pass

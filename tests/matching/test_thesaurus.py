@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.institutions.models import Researcher
-from crm.matching import services
+from crm.matching import queries, services
 from crm.matching.models import ThesaurusEntry
 from tests.conftest import AuthActions, csrf_token
 
@@ -79,21 +79,21 @@ def test_a_stale_edit_is_refused_and_the_first_kept(experts, client, make_user):
     assert second.status_code == 409 and "已被他人修改" in second.get_data(as_text=True)
     db.session.refresh(entry)
     assert entry.experts == "电机 0.9" and entry.version == version + 1
-    weights = services.build_query("马达").weights
-    assert weights["电机"] == 0.9 * services.TITLE_BOOST and "电动机" not in weights
+    weights = queries.build_query("马达").weights
+    assert weights["电机"] == 0.9 * queries.TITLE_BOOST and "电动机" not in weights
 
 
 def test_deleting_a_line_stops_its_expansion(experts, client, make_user):
     _admin(client, make_user)
     entry = db.session.scalars(sa.select(ThesaurusEntry).filter_by(spoken="马达")).first()
-    assert "电机" in services.build_query("马达").weights
+    assert "电机" in queries.build_query("马达").weights
     token = csrf_token(client, f"/admin/thesaurus/{entry.id}")
     response = client.post(
         f"/admin/thesaurus/{entry.id}/delete", data={"csrf_token": token, "version": entry.version}
     )
     assert response.status_code == 302
     assert db.session.scalar(sa.select(ThesaurusEntry.id).filter_by(id=entry.id)) is None
-    assert "电机" not in services.build_query("马达").weights
+    assert "电机" not in queries.build_query("马达").weights
 
 
 def test_only_admins_keep_the_thesaurus(experts, client, make_user):
