@@ -179,3 +179,26 @@ def test_the_year_of_a_figure_is_the_files_not_today(tmp_path, admin):
     last_year = local_today().year - 1
     assert report.year == last_year
     assert any(f"按 {last_year} 年记" in i.message for i in report.issues)
+
+
+def test_every_problem_of_a_row_at_once_and_the_fields_an_update_changed(tmp_path, admin):
+    """A row with three bad optional values is kept and all three are reported together; a
+    second file that changes one field says which, row by row."""
+    rows = [
+        ["企业名称", "统一社会信用代码", "是否规上", "2025年营业收入（万元）", "主营产品"],
+        ["嵊州市三错电机有限公司", "91330683AT6Y8A8U8D", "也许", "约800", "伺服电机"],
+    ]
+    report = run(admin, write_xlsx(tmp_path / "a.xlsx", rows))
+    assert report.counts["created"] == 1 and report.errors == []
+    row_messages = [i for i in report.issues if i.row == 2 and i.level == "warning"]
+    columns = {i.column for i in row_messages}
+    assert {"统一社会信用代码", "是否规上", "2025年营业收入（万元）"} <= columns, row_messages
+    stored = firm("嵊州市三错电机有限公司")
+    assert stored.uscc is None and stored.main_products == "伺服电机"
+    assert "约800" in (stored.notes or "")
+    rows[1][4] = "永磁同步电机"
+    report = run(admin, write_xlsx(tmp_path / "b.xlsx", rows))
+    assert report.counts["updated"] == 1
+    outcome = next(o for o in report.outcomes if o.row == 2)
+    assert outcome.outcome == "updated" and "主营产品" in outcome.detail
+    assert firm("嵊州市三错电机有限公司").main_products == "永磁同步电机"
