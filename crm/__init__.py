@@ -17,7 +17,6 @@ from crm.api import auth as api_auth
 from crm.api.pages import bp as tokens_bp
 from crm.api.views import bp as api_bp
 from crm.audit import services as audit_services
-from crm.audit.labels import register_forms
 from crm.audit.views import bp as audit_bp
 from crm.auth.views import bp as auth_bp
 from crm.config import load_config
@@ -35,7 +34,6 @@ from crm.institutions.views import bp as institutions_bp
 from crm.main.views import bp as main_bp
 from crm.matching import cache as match_cache
 from crm.matching import embedder
-from crm.matching.forms import DecideForm, ThesaurusForm
 from crm.matching.views import bp as matching_bp
 from crm.needs.views import bp as needs_bp
 from crm.projects.views import bp as projects_bp
@@ -48,12 +46,6 @@ from crm.visits.views import bp as visits_bp
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 __all__ = ["create_app", "models"]
-
-# The change history's labels for suggestions and thesaurus lines: every other area's forms
-# module registers its own (crm.audit.labels); these two lines belong at the foot of
-# crm/matching/forms.py and are here only until they move there.
-register_forms("suggestion", DecideForm, renamed={"reject_reason": "reason", "reject_note": "note"})
-register_forms("thesaurus_entry", ThesaurusForm)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

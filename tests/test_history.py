@@ -195,3 +195,13 @@ def test_crafted_entries_show_as_stored_and_never_fail_the_page(client, make_use
     assert page.status_code == 200
     assert "9999-12-31" in page.get_data(as_text=True)
     assert client.get("/admin/audit").status_code == 200
+
+
+def test_a_choice_a_form_offers_reads_as_the_form_says_it(app, client, make_user, make_enterprise):
+    """A value the form offers as a choice (a suggestion's 否决原因) shows as its label: the
+    choices come as SelectChoice objects, which the history once failed to read."""
+    from crm.audit import labels, pages
+
+    assert labels.form_choices("suggestion", "reject_reason")["off_topic"] == "研究方向不对口"
+    assert pages._plain("suggestion", "reject_reason", "expert_declined") == "专家无意向或没空"
+    assert labels.label("suggestion", "reject_reason") == "否决原因"

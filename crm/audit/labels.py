@@ -89,7 +89,8 @@ def _label_of(unbound: UnboundField) -> str | None:
 def _choices_of(unbound: UnboundField) -> dict[str, str]:
     found: dict[str, str] = {}
     for choice in unbound.kwargs.get("choices") or ():
-        value, label = choice[0], choice[1]
+        # crm.forms.choices gives SelectChoice objects; a form may also write (value, label)
+        value, label = (choice.value, choice.label) if hasattr(choice, "label") else choice[:2]
         if value not in (None, ""):
             found[str(value)] = str(label)
     return found

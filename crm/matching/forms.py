@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from crm.audit.labels import register_forms
 from crm.db import max_length
 from crm.forms import VersionField, choices
 from crm.matching.decisions import REJECT_REASONS
@@ -41,3 +42,8 @@ class ThesaurusForm(OnceForm):
     )
     note = StringField("备注", validators=[Optional(), Length(max=200)])
     version = VersionField()
+
+
+# what the change history calls these records' fields (crm.audit.labels)
+register_forms("suggestion", DecideForm, renamed={"reject_reason": "reason", "reject_note": "note"})
+register_forms("thesaurus_entry", ThesaurusForm)
