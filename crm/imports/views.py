@@ -1,15 +1,10 @@
-"""Import pages: upload → preview (a dry run) → commit → batch page (revert), templates."""
+"""Import pages: upload → preview (a dry run, `pages`) → commit → batch page (revert); a big
+file's job and its progress; 名称对照; templates."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -23,23 +18,16 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from crm import policy
 from crm.extensions import db
 from crm.imports import jobs, labels, services
 from crm.imports.blank import blank_template
-from crm.imports.forms import (
-    LIST_KINDS,
-    CommitForm,
-    DeleteForm,
-    LabelAliasForm,
-    UploadForm,
-    list_options,
-)
+from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
 from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
-from crm.imports.outcome import Options, Report, options_signature
+from crm.imports.outcome import Report, options_signature
+from crm.imports.pages import preview_page, preview_run, repreview, scratch, start_job
 from crm.imports.revert import revert_batch
 from crm.imports.table import ImportFileError
 from crm.imports.uploads import keep_upload, peek_upload, take_upload
@@ -54,20 +42,6 @@ def _display_name(filename: str | None) -> str:
     """The uploaded name, for display and the batch record only — never as a path."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name
     return name[:255] or "未命名文件"
-
-
-@contextlib.contextmanager
-def _scratch(body: bytes | None = None) -> Iterator[Path]:
-    """A private temporary file for the reader (it wants a path), removed afterwards."""
-    handle, name = tempfile.mkstemp(suffix=".upload")
-    path = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            if body is not None:
-                out.write(body)
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _upload_page(form: UploadForm, status: int = 200) -> tuple[str, int]:
@@ -98,88 +72,20 @@ def preview() -> tuple[str, int] | str | Response:
         return _upload_page(form, 400)
     filename = _display_name(form.file.data.filename)
     options = form.options()
-    with _scratch() as path:
+    with scratch() as path:
         form.file.data.save(path)
         if jobs.is_big(path):
             token = keep_upload(current_user, filename, path.read_bytes())
-            return _start_job(token, filename, options, dry_run=True)
+            return start_job(token, filename, options, dry_run=True)
         try:
-            report = _dry_run(path, filename, options)
+            report = preview_run(path, filename, options)
         except ImportFileError as exc:
             current_app.logger.info("Import preview of %r refused: %s", filename, exc.message)
             form.file.errors = [exc.message]
             return _upload_page(form, 400)
         token = keep_upload(current_user, filename, path.read_bytes())
     db.session.commit()
-    return _preview_page(report, token)
-
-
-def _dry_run(path: Path, filename: str, options: Options) -> Report:
-    try:
-        return services.run_import(current_user, path, filename, options, dry_run=True)
-    finally:
-        db.session.rollback()  # a preview writes nothing
-
-
-def _preview_page(
-    report: Report, token: str, form: CommitForm | None = None, status: int = 200
-) -> tuple[str, int]:
-    """The preview: where the table was found, the column mapping to check and change, the
-    firms to confirm, every row's outcome and every message — and the settings form."""
-    if form is None:
-        form = CommitForm(formdata=None, token=token, kind=report.kind)
-    form.token.data, form.kind.data = token, report.kind
-    form.sheet.choices = [
-        (s.name, f"{s.name}（隐藏）" if s.hidden else s.name) for s in report.sheets
-    ]
-    form.sheet.data = report.sheet or ""
-    shows_year = report.yearly or report.kind == "enterprises"
-    # what the officer chose, or blank: the page says which year the file itself gave
-    form.year.data = report.options.year if shows_year else None
-    above = report.options.above_scale if report.kind == "enterprises" else None
-    form.above_scale.data = "" if above is None else ("1" if above else "0")
-    form.mapping.data = json.dumps(report.options.mapping, ensure_ascii=False)
-    form.decided.data = json.dumps(report.options.decisions, ensure_ascii=False)
-    lists = report.kind in LIST_KINDS
-    if lists and not form.errors:
-        form.list_stage.data = report.options.list_stage or ""
-        form.programme_id.data = report.options.programme_id
-        form.listed_on.data = report.options.listed_on
-    # the settings exactly as this page will send them back when nothing is changed
-    shown = Options(
-        kind=report.kind,
-        sheet=report.sheet if len(report.sheets) > 1 else None,
-        mapping=report.options.mapping,
-        year=form.year.data,
-        above_scale=above,
-        decisions=report.options.decisions,
-        **(list_options(form) if lists else {}),
-    )
-    form.previewed.data = options_signature(shown)
-    return (
-        render_template(
-            "imports/preview.html",
-            report=report,
-            form=form,
-            fields=SHEETS[report.kind].columns,
-            shows_year=shows_year,
-        ),
-        status,
-    )
-
-
-def _start_job(token: str, filename: str, options: Options, dry_run: bool) -> Response:
-    try:
-        job = jobs.start(current_user, token, filename, options, dry_run)
-        db.session.commit()
-    except IntegrityError:  # 确认导入 pressed twice: the first press's job goes on
-        db.session.rollback()
-        job = db.session.scalar(sa.select(ImportJob).where(ImportJob.commit_token == token))
-        if job is None or job.user_id != current_user.id:
-            abort(409)
-        return redirect(url_for("imports.job", job_id=job.id))
-    jobs.launch(job)
-    return redirect(url_for("imports.job", job_id=job.id))
+    return preview_page(report, token)
 
 
 @bp.route("/commit", methods=["POST"])
@@ -194,23 +100,23 @@ def commit() -> Response | tuple[str, int]:
         if form.token.data and form.errors.keys() <= shown_only and form.kind.data in SHEETS:
             for name in form.errors:
                 getattr(form, name).data = None
-            return _repreview(form, form.options(request.form))
+            return repreview(form, form.options(request.form))
         db.session.rollback()
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
         return redirect(url_for("imports.index"))
     options = form.options(request.form)
     changed = form.previewed.data and form.previewed.data != options_signature(options)
     if request.form.get("action") == "preview" or changed:
-        return _repreview(form, options, changed=bool(changed))
+        return repreview(form, options, changed=bool(changed))
     peek = peek_upload(current_user, form.token.data)
     if peek is None:  # never previewed, someone else's, expired, or already imported
         db.session.rollback()
         flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
         return redirect(url_for("imports.index"))
     filename, body = peek
-    with _scratch(body) as path:
+    with scratch(body) as path:
         if jobs.is_big(path):
-            return _start_job(form.token.data, filename, options, dry_run=False)
+            return start_job(form.token.data, filename, options, dry_run=False)
         if take_upload(current_user, form.token.data) is None:
             db.session.rollback()  # the other press of 确认导入 took it a moment ago
             flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
@@ -225,34 +131,6 @@ def commit() -> Response | tuple[str, int]:
     remember_mapping(current_user, report.kind, report.headers, report.matches)
     flash(f"已导入{report.label}：{report.summary()}。", "success")
     return redirect(url_for("imports.batch", batch_id=report.batch_id))
-
-
-def _repreview(
-    form: CommitForm, options: Options, changed: bool = False
-) -> Response | tuple[str, int]:
-    token = form.token.data
-    peek = peek_upload(current_user, token)
-    if peek is None:
-        db.session.rollback()
-        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-        return redirect(url_for("imports.index"))
-    filename, body = peek
-    with _scratch(body) as path:
-        if jobs.is_big(path):
-            return _start_job(token, filename, options, dry_run=True)
-        try:
-            report = _dry_run(path, filename, options)
-        except ImportFileError as exc:  # e.g. a kind whose required columns the file lacks
-            flash(exc.message, "danger")
-            shown = request.form.get("kind-shown")
-            try:
-                report = _dry_run(path, filename, Options(kind=shown if shown in SHEETS else None))
-            except ImportFileError:
-                return redirect(url_for("imports.index"))
-    if changed:
-        flash("设置有改动，这是按新设置的预览；确认无误后再点“确认导入”。", "info")
-    status = 400 if form.errors else 200
-    return _preview_page(report, token, form, status)
 
 
 def _job(job_id: int) -> ImportJob:
@@ -273,7 +151,7 @@ def job(job_id: int) -> Response | tuple[str, int] | str:
         if peek_upload(current_user, item.token) is None:
             flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
             return redirect(url_for("imports.index"))
-        return _preview_page(Report.from_json(item.report), item.token)
+        return preview_page(Report.from_json(item.report), item.token)
     if state["status"] == "done" and item.batch_id:
         return redirect(url_for("imports.batch", batch_id=item.batch_id))
     return render_template("imports/job.html", job=item, state=state)
