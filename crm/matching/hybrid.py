@@ -117,7 +117,7 @@ def rank(
     floor = min(similarity.values(), default=0.0) if len(similarity) > 1 else 0.0
     span = max(ceiling - floor, 1e-6)
     covers = Coverage(weights, via, index)
-    fused: list[Fused] = []
+    scored: list[tuple[float, str, int, float, float]] = []
     for key in set(parts) | set(similarity):
         keyword = evidence(covers(parts[key])) if key in parts else 0.0
         if key in similarity:
@@ -125,24 +125,26 @@ def rank(
         else:  # no vector yet (saved seconds ago): its keywords speak for both halves
             meaning = keyword
         score = KEYWORD * keyword + (1 - KEYWORD) * meaning
-        if score <= 0:
-            continue
-        fused.append(
-            Fused(
-                key[0],
-                key[1],
-                score,
-                parts.get(key, {}),
-                similarity.get(key, 0.0),
-                keyword,
-                meaning,
-                [],
-                meant.product_like.get(key, 0.0),
-            )
+        if score > 0:
+            scored.append((-score, key[0], key[1], keyword, meaning))
+    scored.sort()  # best first, then by kind and id; only those kept become Fused
+    fused = [
+        Fused(
+            kind,
+            record_id,
+            -negative,
+            parts.get((kind, record_id), {}),
+            similarity.get((kind, record_id), 0.0),
+            keyword,
+            meaning,
+            [],
+            meant.product_like.get((kind, record_id), 0.0),
         )
-    fused.sort(key=lambda f: (-f.score, f.kind, f.id))
+        for negative, kind, record_id, keyword, meaning in scored[
+            : top * pool if adjust is not None else top
+        ]
+    ]
     if adjust is not None:
-        fused = fused[: top * pool]
         for f in fused:
             f.adjustments = adjust((f.kind, f.id))
             for a in f.adjustments:

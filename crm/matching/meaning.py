@@ -100,14 +100,16 @@ class MeaningSearch:
             added = block @ extra.T
             for row, more in zip(scores, added, strict=True):
                 among = row if columns is None else row[columns]
-                every = np.concatenate([among, more])
+                every = np.concatenate([among, more]) if len(more) else among
                 if not len(every):
                     out.append([])
                     continue
                 bar = float(every.mean() + NEAR * every.std())
-                take = min(want, len(among))
-                picks = np.argpartition(-among, take - 1)[:take] if take else np.zeros(0, int)
-                picks = picks[(among[picks] > 0) & (among[picks] >= bar)]
+                # the near ones first (a sixth of all), then the best `want` of those: the
+                # same records as the best `want` of all that are near, for less sorting
+                picks = np.flatnonzero((among >= bar) & (among > 0))
+                if len(picks) > want:
+                    picks = picks[np.argpartition(-among[picks], want - 1)[:want]]
                 chosen = picks if columns is None else columns[picks]
                 found = np.asarray(self.keys[chosen]).tolist()
                 found += [int(k) for k, v in zip(extra_keys, more, strict=True) if v >= bar]
