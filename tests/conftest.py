@@ -104,7 +104,7 @@ def make_test_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "ENV_NAME": "test",
         "LOG_LEVEL": "DEBUG",
-        "EMBEDDER": False,  # tests embed when they mean to (crm.matching.vectors.embed_pending)
+        "EMBEDDER": False,  # tests embed when they mean to (crm.matching.embeddings.embed_pending)
         **overrides,
     }
     app = create_app(config)

@@ -23,6 +23,7 @@ from crm.events.models import Event, EventPairing, EventParticipant, PairingOutc
 from crm.events.schedule import Pair, plan
 from crm.extensions import db
 from crm.institutions.models import Researcher
+from crm.matching import queries
 from crm.matching import services as matching
 from crm.needs.models import Need, NeedStatus
 from crm.visits.models import Task
@@ -63,7 +64,7 @@ def candidate_pairs(event: Event) -> list[Pair]:
         )
     )
     for need in needs:
-        query = matching.widen(matching.build_query(need.title, need.description), index)
+        query = queries.widen(queries.build_query(need.title, need.description), index)
         for _, researcher_id, score, _, _ in matching.rank(
             index, query, CANDIDATES, kinds=("researcher",)
         ):
