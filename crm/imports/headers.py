@@ -19,6 +19,7 @@ IGNORE = ""  # a mapping's value for a column the officer chose not to import
 _BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
 SIMILARITY_CUTOFF = 80.0
+_JOINERS = ("及", "和", "与", "、", "/", "／", "&", "＆")
 _DERIVED = re.compile(r"率|比重|占比|增长|增速|增幅|同比|环比|%|排名|名次|序列")
 
 
@@ -109,8 +110,10 @@ def match_header(sheet: Sheet, header: str) -> Match:
         held = [
             n for n in names if (len(n) >= 3 and n in plain) or (len(n) == 2 and plain.endswith(n))
         ]
-        if held:  # the name it ends with first: 联系人手机 is a phone, not a contact's name
-            ending = [n for n in held if plain.endswith(n)]
+        if held:  # the name it ends with first: 联系人手机 is a phone, not a contact's name —
+            # unless the header joins two (企业名称及联系人): then the longest, as before
+            joined = any(mark in plain for mark in _JOINERS)
+            ending = [] if joined else [n for n in held if plain.endswith(n)]
             return Match(text, names[max(ending or held, key=len)], "similar", year)
     return Match(text, None, "unknown", year)
 

@@ -41,6 +41,7 @@ ADOPTERS = ("need", "enterprise")  # who may want an achievement (成果推介)
 FIELD_WEIGHT = {NAME: 0.2, STRONG: 2.0, NORMAL: 1.0, WEAK: 0.6}
 K1, B = 1.2, 0.6
 MAX_DELTA = 20_000
+KTH_CACHE = 100_000  # (term, k) bounds kept per index
 Key = tuple[int, int]  # (index into the index's kinds, record id)
 
 
@@ -302,6 +303,8 @@ class MatchIndex(TermContributions):
     def _kth_largest(self, number: int, k: int) -> float:
         found = self._kth.get((number, k))
         if found is None:
+            if len(self._kth) >= KTH_CACHE:  # k varies with a need's rejected count: bounded
+                self._kth.clear()
             row = self.matrix.data[self.matrix.indptr[number] : self.matrix.indptr[number + 1]]
             found = self._kth[(number, k)] = float(np.partition(row, -k)[-k])
         return found

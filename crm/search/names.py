@@ -12,6 +12,7 @@ from inside it. List filters add `named` to their plain `LIKE`; the search box
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -124,7 +125,23 @@ def _spells_any(query: Query, kind: Any, names: list[str]) -> bool:
     return any(spells(query.spelled, name_pieces(kind.keyed(n))) for n in names)
 
 
-_names_cache: dict[str, Any] = {"stamp": None, "names": [], "choices": [], "by_char": {}}
+@dataclass(frozen=True)
+class _Names:
+    """One snapshot of the names, read together: a request never mixes two loads."""
+
+    rows: list[tuple[str, str, int]]  # (core name or alias, kind, id)
+    by_char: dict[str, list[int]]  # character → numbers of the rows whose name holds it
+
+    def sharing(self, text: str) -> list[int]:
+        """The rows that share a character with `text`: the only ones a similarity of
+        characters can score above nothing (硅藻土 compares with a few dozen, not 10,000)."""
+        found: set[int] = set()
+        for ch in set(text):
+            found.update(self.by_char.get(ch, ()))
+        return sorted(found)
+
+
+_names_cache: dict[str, Any] = {"stamp": None, "names": _Names([], {})}
 
 
 def _names_stamp() -> tuple[Any, ...]:
@@ -139,31 +156,20 @@ def _names_stamp() -> tuple[Any, ...]:
     return stamp
 
 
-def _names() -> list[tuple[str, str, int]]:
-    """(core name or alias, kind, id) of every enterprise and institution, for fuzzy matching.
+def _names() -> _Names:
+    """Every enterprise's and institution's name and alias, for fuzzy matching.
 
     Kept per process until the stamp changes, so a query does not normalise 10,000 names.
     """
     stamp = _names_stamp()
     if _names_cache["stamp"] != stamp:
-        names = _load_names()
+        rows = _load_names()
         by_char: dict[str, list[int]] = {}
-        for number, (name, _, _) in enumerate(names):
+        for number, (name, _, _) in enumerate(rows):
             for ch in set(name):
                 by_char.setdefault(ch, []).append(number)
-        choices = [n for n, _, _ in names]
-        _names_cache.update(stamp=stamp, names=names, choices=choices, by_char=by_char)
+        _names_cache.update(stamp=stamp, names=_Names(rows, by_char))
     return _names_cache["names"]
-
-
-def _sharing(text: str) -> list[int]:
-    """The names (by number) that share a character with `text`: the only ones a similarity
-    of characters can score above nothing (硅藻土 compares with a few dozen names, not 10,000)."""
-    by_char = _names_cache["by_char"]
-    found: set[int] = set()
-    for ch in set(text):
-        found.update(by_char.get(ch, ()))
-    return sorted(found)
 
 
 def _load_names() -> list[tuple[str, str, int]]:
@@ -194,20 +200,18 @@ def fuzzy(query: Query, limit: int) -> list[tuple[str, int, float, list[str]]]:
     if len(query.normal) < 2 or query.pinyin:
         return []
     names = _names()
-    sharing = _sharing(query.normal)
-    choices = _names_cache["choices"]
+    sharing = names.sharing(query.normal)
     best = process.extract(
         query.normal,
-        [choices[number] for number in sharing],
+        [names.rows[number][0] for number in sharing],
         scorer=fuzz.WRatio,
         score_cutoff=FUZZY_CUTOFF,
         limit=limit,
     )
     out: dict[tuple[str, int], tuple[str, int, float, list[str]]] = {}
     for _name, similarity, at in best:
-        index = sharing[at]
-        _, kind, record_id = names[index]
-        hit = (kind, record_id, NAME * similarity / 100, [f"≈{names[index][0]}"])
+        name, kind, record_id = names.rows[sharing[at]]
+        hit = (kind, record_id, NAME * similarity / 100, [f"≈{name}"])
         if (kind, record_id) not in out or out[(kind, record_id)][2] < hit[2]:
             out[(kind, record_id)] = hit
     return list(out.values())

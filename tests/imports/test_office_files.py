@@ -390,3 +390,10 @@ def test_phone_headers_offices_write_are_phones():
         for header in ("手机号码", "电话号码", "联系人手机号", "联系人电话", "办公电话"):
             match = match_header(SHEETS[kind], header)
             assert match.column is not None and match.column.key == "phone", (kind, header)
+    # a header that joins two names keeps the longest, not the one it ends with
+    for kind, header, key in (
+        ("enterprises", "企业名称及联系人", "name"),
+        ("enterprises", "企业地址及电话", "address"),
+        ("needs", "需求描述及联系方式", "description"),
+    ):
+        assert match_header(SHEETS[kind], header).column.key == key, header

@@ -27,7 +27,7 @@ from crm.text.normal import institution_key, normalise
 
 
 class InstitutionImporter(Importer):
-    extras_to = "单位简介"
+    extras_to = "简介"
     sheet = SHEETS["institutions"]
     KIND_SYNONYMS = {
         "高校": InstitutionKind.UNIVERSITY,
@@ -99,6 +99,7 @@ class InstitutionImporter(Importer):
 
 
 class ResearcherImporter(Importer):
+    extras_to = "个人简介"
     sheet = SHEETS["researchers"]
     FIELDS = ("title", "research_directions", "bio", "team")
 
@@ -156,6 +157,7 @@ class ResearcherImporter(Importer):
 
 
 class AchievementImporter(Importer):
+    extras_to = "成果简介"
     sheet = SHEETS["achievements"]
     FIELDS = ("description", "researcher_id", "maturity", "transfer_mode")
 
