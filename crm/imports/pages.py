@@ -110,6 +110,14 @@ def start_job(token: str, filename: str, options: Options, dry_run: bool) -> Res
     return redirect(url_for("imports.job", job_id=job.id))
 
 
+def expired() -> Response:
+    """The answer to a preview that can no longer be imported (never previewed, someone else's,
+    expired, or imported already): nothing written, back to the upload page."""
+    db.session.rollback()
+    flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
+    return redirect(url_for("imports.index"))
+
+
 def repreview(
     form: CommitForm, options: Options, changed: bool = False
 ) -> Response | tuple[str, int]:
@@ -117,9 +125,7 @@ def repreview(
     token = form.token.data
     peek = peek_upload(current_user, token)
     if peek is None:
-        db.session.rollback()
-        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-        return redirect(url_for("imports.index"))
+        return expired()
     filename, body = peek
     with scratch(body) as path:
         if jobs.is_big(path):

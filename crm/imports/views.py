@@ -27,7 +27,14 @@ from crm.imports.forms import CommitForm, DeleteForm, LabelAliasForm, UploadForm
 from crm.imports.mappings import remember_mapping
 from crm.imports.models import ImportBatch, ImportJob, LabelAlias
 from crm.imports.outcome import Report, options_signature
-from crm.imports.pages import preview_page, preview_run, repreview, scratch, start_job
+from crm.imports.pages import (
+    expired,
+    preview_page,
+    preview_run,
+    repreview,
+    scratch,
+    start_job,
+)
 from crm.imports.revert import revert_batch
 from crm.imports.table import ImportFileError
 from crm.imports.uploads import keep_upload, peek_upload, take_upload
@@ -101,26 +108,20 @@ def commit() -> Response | tuple[str, int]:
             for name in form.errors:
                 getattr(form, name).data = None
             return repreview(form, form.options(request.form))
-        db.session.rollback()
-        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-        return redirect(url_for("imports.index"))
+        return expired()
     options = form.options(request.form)
     changed = form.previewed.data and form.previewed.data != options_signature(options)
     if request.form.get("action") == "preview" or changed:
         return repreview(form, options, changed=bool(changed))
     peek = peek_upload(current_user, form.token.data)
     if peek is None:  # never previewed, someone else's, expired, or already imported
-        db.session.rollback()
-        flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-        return redirect(url_for("imports.index"))
+        return expired()
     filename, body = peek
     with scratch(body) as path:
         if jobs.is_big(path):
             return start_job(form.token.data, filename, options, dry_run=False)
         if take_upload(current_user, form.token.data) is None:
-            db.session.rollback()  # the other press of 确认导入 took it a moment ago
-            flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-            return redirect(url_for("imports.index"))
+            return expired()  # the other press of 确认导入 took it a moment ago
         try:
             report = services.run_import(current_user, path, filename, options)
         except ImportFileError as exc:
@@ -149,8 +150,7 @@ def job(job_id: int) -> Response | tuple[str, int] | str:
     state = jobs.state(item)
     if state["status"] == "done" and item.dry_run and item.report:
         if peek_upload(current_user, item.token) is None:
-            flash("这份预览已失效或已经导入，请重新上传文件。", "warning")
-            return redirect(url_for("imports.index"))
+            return expired()
         return preview_page(Report.from_json(item.report), item.token)
     if state["status"] == "done" and item.batch_id:
         return redirect(url_for("imports.batch", batch_id=item.batch_id))
